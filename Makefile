@@ -1,0 +1,81 @@
+# Porthole: `make run` and `make test` on a fresh Debian 12 / Ubuntu 22.04+ machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := run
+
+APP := target/debug/porthole-desktop
+BINDINGS := ui/src/lib/backend/bindings.ts
+
+# Smaller, faster debug builds on small machines (see shared/TAURI-NOTES.md).
+export CARGO_PROFILE_DEV_DEBUG ?= 0
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test \
+        ui-check ui-test web-e2e e2e clean icons
+
+## The two commands ##########################################################################
+
+run: deps-run build ## Install what is missing, build, and start the app on the embedded default.
+	@if [ -z "$${DISPLAY:-}" ] && [ -z "$${WAYLAND_DISPLAY:-}" ]; then \
+	  echo "make run: no display. On a headless machine use:"; \
+	  echo "  xvfb-run -a -s '-screen 0 1280x800x24' make run"; \
+	  exit 1; \
+	fi
+	$(APP)
+
+test: deps ui fmt clippy check-crates bindings rust-test ui-check ui-test web-e2e build e2e ## Every check, stopping at the first failure.
+	@echo "make test: all checks passed"
+
+## Steps #####################################################################################
+
+deps: ## Debian packages, npm dependencies (npm ci), tauri-driver.
+	scripts/install-deps.sh
+
+deps-run:
+	scripts/install-deps.sh --run-only
+
+ui: ## Build the UI that the app embeds (ui/dist).
+	npm --prefix ui run build --silent
+
+ui-web: ## Build the UI for the browser with the mock backend (ui/dist-web).
+	npm --prefix ui run build:web --silent
+
+build: ui ## Build the desktop app.
+	cargo build -p porthole-desktop
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy: ui
+	cargo clippy --workspace --all-targets -- -D warnings
+
+check-crates:
+	scripts/check-crates-without-tauri.sh
+
+bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file differs.
+	cargo test -q -p porthole-desktop --lib tests::export_bindings
+	git ls-files --error-unmatch $(BINDINGS) >/dev/null
+	git diff --exit-code -- $(BINDINGS)
+
+rust-test: ui
+	cargo test --workspace
+
+ui-check:
+	npm --prefix ui run check
+
+ui-test:
+	npm --prefix ui run test
+
+web-e2e: ## Playwright against the web build with the mock backend, in Debian's Chromium.
+	npm --prefix ui run test:e2e
+
+e2e: build ## The real app in a real window under Xvfb, through tauri-driver.
+	tests/e2e/run.sh
+
+clean:
+	cargo clean
+	rm -rf ui/dist ui/dist-web
+
+icons: ## Regenerate every icon size from icons/icon.svg.
+	cd ui && npx tauri icon ../icons/icon.svg -o ../icons
+	rm -rf icons/android icons/ios

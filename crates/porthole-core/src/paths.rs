@@ -1,0 +1,142 @@
+//! Where Porthole keeps its files. The desktop app and the CLI resolve these the same way, so they
+//! share one configuration and one data folder.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The folder name under the platform's config and data directories.
+pub const APP_DIR_NAME: &str = "porthole";
+
+/// Environment variables that move the folders (tests, portable installs).
+pub const CONFIG_DIR_ENV: &str = "PORTHOLE_CONFIG_DIR";
+pub const DATA_DIR_ENV: &str = "PORTHOLE_DATA_DIR";
+
+/// The resolved folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Dirs {
+    /// Resolves the folders from the environment: the override variables first, then the
+    /// platform's directories (`$XDG_CONFIG_HOME/porthole`, `$XDG_DATA_HOME/porthole` on Linux).
+    pub fn from_env() -> Result<Self> {
+        Self::resolve(
+            std::env::var_os(CONFIG_DIR_ENV).map(PathBuf::from),
+            std::env::var_os(DATA_DIR_ENV).map(PathBuf::from),
+            dirs::config_dir(),
+            dirs::data_dir(),
+        )
+    }
+
+    fn resolve(
+        config_override: Option<PathBuf>,
+        data_override: Option<PathBuf>,
+        platform_config: Option<PathBuf>,
+        platform_data: Option<PathBuf>,
+    ) -> Result<Self> {
+        let pick = |over: Option<PathBuf>, platform: Option<PathBuf>, what: &str| {
+            over.filter(|p| !p.as_os_str().is_empty())
+                .or_else(|| platform.map(|p| p.join(APP_DIR_NAME)))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::Io,
+                        format!(
+                            "cannot find the {what} directory: set HOME, or set {}",
+                            if what == "config" {
+                                CONFIG_DIR_ENV
+                            } else {
+                                DATA_DIR_ENV
+                            }
+                        ),
+                    )
+                })
+        };
+        Ok(Self {
+            config: pick(config_override, platform_config, "config")?,
+            data: pick(data_override, platform_data, "data")?,
+        })
+    }
+
+    /// Creates both folders if they are missing (owner-only permissions on Unix).
+    pub fn ensure(&self) -> Result<()> {
+        for dir in [&self.config, &self.data] {
+            create_private_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_win_over_platform_dirs() {
+        let dirs = Dirs::resolve(
+            Some("/tmp/c".into()),
+            Some("/tmp/d".into()),
+            Some("/home/u/.config".into()),
+            Some("/home/u/.local/share".into()),
+        )
+        .expect("resolve");
+        assert_eq!(dirs.config, PathBuf::from("/tmp/c"));
+        assert_eq!(dirs.data, PathBuf::from("/tmp/d"));
+    }
+
+    #[test]
+    fn platform_dirs_get_the_app_folder() {
+        let dirs = Dirs::resolve(
+            None,
+            Some(PathBuf::new()),
+            Some("/home/u/.config".into()),
+            Some("/home/u/.local/share".into()),
+        )
+        .expect("resolve");
+        assert_eq!(dirs.config, PathBuf::from("/home/u/.config/porthole"));
+        assert_eq!(dirs.data, PathBuf::from("/home/u/.local/share/porthole"));
+    }
+
+    #[test]
+    fn no_home_is_a_coded_error_naming_the_variable() {
+        let err = Dirs::resolve(None, None, None, Some("/x".into())).expect_err("must fail");
+        assert_eq!(err.code, ErrorCode::Io);
+        assert!(err.message.contains(CONFIG_DIR_ENV), "{}", err.message);
+    }
+
+    #[test]
+    fn ensure_creates_private_folders() {
+        let root = std::env::temp_dir().join(format!("porthole-paths-{}", std::process::id()));
+        let dirs = Dirs {
+            config: root.join("c/nested"),
+            data: root.join("d"),
+        };
+        dirs.ensure().expect("ensure");
+        assert!(dirs.config.is_dir() && dirs.data.is_dir());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dirs.data)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+        std::fs::remove_dir_all(&root).expect("cleanup");
+    }
+}

@@ -1,0 +1,186 @@
+//! The OS keychain (Secret Service on Linux, Keychain on macOS, Credential Manager on Windows)
+//! through keyring 3, with every failure turned into a coded error that says what to do.
+
+use porthole_core::{Error, ErrorCode};
+
+use crate::Sensitive;
+
+/// The keychain service name: the app identifier, so entries are easy to find and never clash.
+pub const SERVICE: &str = "dev.porthole.desktop";
+
+/// The entry the self-test writes, reads and deletes.
+const PROBE_USER: &str = "porthole-self-test";
+
+/// One keychain namespace. Entries are `(service, user)` pairs; `user` is an account id.
+#[derive(Debug, Clone)]
+pub struct Keychain {
+    service: String,
+}
+
+impl Default for Keychain {
+    fn default() -> Self {
+        Self::new(SERVICE)
+    }
+}
+
+impl Keychain {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, user: &str) -> Result<keyring::Entry, Error> {
+        keyring::Entry::new(&self.service, user).map_err(|e| map_error(&e))
+    }
+
+    /// Stores (or replaces) the secret for `user`.
+    pub fn set(&self, user: &str, secret: &Sensitive<String>) -> Result<(), Error> {
+        self.entry(user)?
+            .set_password(secret.expose())
+            .map_err(|e| map_error(&e))
+    }
+
+    /// Reads the secret for `user`; `None` when there is none.
+    pub fn get(&self, user: &str) -> Result<Option<Sensitive<String>>, Error> {
+        match self.entry(user)?.get_password() {
+            Ok(secret) => Ok(Some(Sensitive::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_error(&e)),
+        }
+    }
+
+    /// Deletes the secret for `user`; deleting a missing entry is not an error.
+    pub fn delete(&self, user: &str) -> Result<(), Error> {
+        match self.entry(user)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(map_error(&e)),
+        }
+    }
+
+    /// Writes, reads back and deletes a probe entry. `Ok` means keys can really be stored.
+    pub fn self_test(&self) -> Result<(), Error> {
+        let probe = Sensitive::new(format!("probe-{}", std::process::id()));
+        self.set(PROBE_USER, &probe)?;
+        let read = self.get(PROBE_USER);
+        let deleted = self.delete(PROBE_USER);
+        match read? {
+            Some(back) if back == probe => {}
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::KeychainUnavailable,
+                    "The keychain returned a different value than was stored. Check which \
+                     program provides the Secret Service on this desktop.",
+                ))
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorCode::KeychainUnavailable,
+                    "The keychain accepted a key but did not keep it (an in-memory store?). \
+                     Start a persistent Secret Service such as gnome-keyring.",
+                ))
+            }
+        }
+        deleted
+    }
+}
+
+/// The self-test of the default keychain, for callers that only want a yes or a coded no.
+pub fn self_test() -> Result<(), Error> {
+    Keychain::default().self_test()
+}
+
+/// Turns a keyring error into a coded error with a human explanation. Never includes a secret:
+/// keyring's errors carry none.
+fn map_error(err: &keyring::Error) -> Error {
+    let unavailable = |msg: String| Error::new(ErrorCode::KeychainUnavailable, msg);
+    match err {
+        keyring::Error::NoStorageAccess(inner) => unavailable(explain(&inner.to_string())),
+        keyring::Error::PlatformFailure(inner) => unavailable(explain(&inner.to_string())),
+        keyring::Error::BadEncoding(_) => Error::new(
+            ErrorCode::InvalidResponse,
+            "The keychain holds a key that is not valid text. Remove and re-add the account.",
+        ),
+        keyring::Error::TooLong(what, max) => Error::invalid_input(format!(
+            "The {what} is longer than the keychain allows ({max} characters)."
+        )),
+        keyring::Error::Invalid(what, why) => {
+            Error::invalid_input(format!("The keychain refused the {what}: {why}."))
+        }
+        keyring::Error::Ambiguous(_) => unavailable(
+            "The keychain holds several entries for this account. Remove the duplicates with \
+             your keychain manager (for example Seahorse) and try again."
+                .to_owned(),
+        ),
+        keyring::Error::NoEntry => Error::new(ErrorCode::InvalidInput, "No key is stored."),
+        other => unavailable(format!("The keychain failed: {other}")),
+    }
+}
+
+/// Adds what to do to the platform's message, for the failures people actually meet.
+fn explain(detail: &str) -> String {
+    let lower = detail.to_ascii_lowercase();
+    let advice = if lower.contains("dismissed") {
+        "The keychain's unlock prompt was dismissed. Unlock your login keyring and try again."
+    } else if lower.contains("locked") {
+        "The keychain is locked. Unlock your login keyring (for example with Seahorse) and try again."
+    } else if lower.contains("serviceunknown")
+        || lower.contains("org.freedesktop.secrets")
+        || lower.contains("not provided by any .service")
+    {
+        "No Secret Service is running on the session bus. Install and start gnome-keyring \
+         (or another Secret Service provider such as KeePassXC) and sign in again."
+    } else if lower.contains("dbus_session_bus_address")
+        || lower.contains("session bus")
+        || lower.contains("no such file or directory")
+        || lower.contains("connection refused")
+    {
+        "There is no D-Bus session bus, so the keychain cannot be reached. Run Porthole inside a \
+         desktop session (or under dbus-run-session with gnome-keyring unlocked)."
+    } else {
+        "The keychain cannot be used right now."
+    };
+    format!("{advice} ({detail})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_bus_is_explained() {
+        let msg = explain("Unable to autolaunch a dbus-daemon without a $DISPLAY for X11; DBUS_SESSION_BUS_ADDRESS not set");
+        assert!(msg.starts_with("There is no D-Bus session bus"), "{msg}");
+    }
+
+    #[test]
+    fn missing_secret_service_is_explained() {
+        let msg = explain("org.freedesktop.DBus.Error.ServiceUnknown: The name org.freedesktop.secrets was not provided by any .service files");
+        assert!(msg.starts_with("No Secret Service is running"), "{msg}");
+    }
+
+    #[test]
+    fn dismissed_prompt_is_explained() {
+        let msg = explain("Prompt was dismissed");
+        assert!(msg.contains("unlock prompt was dismissed"), "{msg}");
+    }
+
+    #[test]
+    fn platform_failures_are_keychain_unavailable() {
+        let err = map_error(&keyring::Error::PlatformFailure("boom".into()));
+        assert_eq!(err.code, ErrorCode::KeychainUnavailable);
+        assert!(err.message.contains("boom"));
+    }
+
+    #[test]
+    fn round_trip_through_the_mock_store() {
+        // keyring's mock keeps each Entry's value on that Entry only, so a fresh Entry per call
+        // (as Keychain does) reads nothing back: the self-test must call that out as unusable.
+        keyring::set_default_credential_builder(keyring::mock::default_credential_builder());
+        let err = Keychain::new("porthole-test")
+            .self_test()
+            .expect_err("mock keeps nothing");
+        assert_eq!(err.code, ErrorCode::KeychainUnavailable);
+        assert!(err.message.contains("did not keep it"), "{}", err.message);
+    }
+}

@@ -1,0 +1,30 @@
+use std::time::Duration;
+
+use porthole_core::app_info::AppInfo;
+use porthole_core::{Error, ErrorCode};
+use tauri::State;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A keychain that does not answer within this time counts as unavailable (a prompt nobody sees).
+const KEYCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The app's version, folders, and whether the OS keychain is usable.
+#[tauri::command]
+#[specta::specta]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
+    let dirs = state.dirs.clone();
+    let probe = tauri::async_runtime::spawn_blocking(porthole_secrets::self_test);
+    let probe_result = match tokio::time::timeout(KEYCHAIN_PROBE_TIMEOUT, probe).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => return Err(ApiError::internal(join)),
+        Err(_) => Err(Error::new(
+            ErrorCode::KeychainUnavailable,
+            "The keychain did not answer within 10 seconds (is an unlock prompt waiting?).",
+        )),
+    };
+    Ok(AppInfo::gather(env!("CARGO_PKG_VERSION"), &dirs, || {
+        probe_result
+    }))
+}

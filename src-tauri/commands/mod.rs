@@ -1,0 +1,3 @@
+//! Commands, grouped by area. Each one is thin: parse, call `crates/`, map the error.
+
+pub mod app;

@@ -1,0 +1,111 @@
+//! Shell tests through Tauri's real IPC and ACL path (MockRuntime, no display, no D-Bus).
+
+use std::path::PathBuf;
+
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{WebviewUrl, WebviewWindowBuilder};
+
+use crate::state::AppState;
+
+fn app() -> tauri::App<tauri::test::MockRuntime> {
+    let dirs = porthole_core::paths::Dirs {
+        config: std::env::temp_dir().join("porthole-shell-test/config"),
+        data: std::env::temp_dir().join("porthole-shell-test/data"),
+    };
+    mock_builder()
+        .manage(AppState { dirs })
+        .invoke_handler(crate::specta_builder().invoke_handler())
+        // The real config and capabilities: the ACL under test is the one the app ships.
+        .build(tauri::generate_context!(test = true))
+        .expect("build the mock app")
+}
+
+fn request(cmd: &str, url: &str) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: url.parse().expect("url"),
+        body: InvokeBody::default(),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    }
+}
+
+fn app_url() -> &'static str {
+    if cfg!(windows) {
+        "http://tauri.localhost"
+    } else {
+        "tauri://localhost"
+    }
+}
+
+#[test]
+fn the_main_window_can_ask_for_app_info() {
+    let app = app();
+    let main = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+        .build()
+        .expect("main window");
+    let body = get_ipc_response(&main, request("app_info", app_url()))
+        .expect("app_info is allowed for the main window");
+    let info: serde_json::Value = body.deserialize().expect("json");
+    assert_eq!(info["name"], "Porthole");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert!(info["config_dir"]
+        .as_str()
+        .is_some_and(|d| d.ends_with("porthole-shell-test/config")));
+    // The keychain answer is either usable or a coded problem, never a crash.
+    assert!(info["keychain"]["usable"].is_boolean());
+}
+
+#[test]
+fn a_session_window_cannot_invoke_commands() {
+    let app = app();
+    let session = WebviewWindowBuilder::new(&app, "session-abc", WebviewUrl::default())
+        .build()
+        .expect("session window");
+    let err = get_ipc_response(&session, request("app_info", app_url()))
+        .expect_err("a window no capability names must be refused");
+    assert!(
+        err.to_string().contains("not allowed"),
+        "unexpected refusal: {err}"
+    );
+}
+
+#[test]
+fn a_remote_origin_in_the_main_window_cannot_invoke_commands() {
+    let app = app();
+    let main = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+        .build()
+        .expect("main window");
+    let err = get_ipc_response(&main, request("app_info", "http://127.0.0.1:8080/"))
+        .expect_err("a remote origin must be refused");
+    assert!(
+        err.to_string().contains("not allowed"),
+        "unexpected refusal: {err}"
+    );
+}
+
+#[test]
+fn unknown_commands_are_refused() {
+    let app = app();
+    let main = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+        .build()
+        .expect("main window");
+    assert!(get_ipc_response(&main, request("no_such_command", app_url())).is_err());
+}
+
+/// `make bindings` runs this test and then `git diff --exit-code` on the output.
+#[test]
+fn export_bindings() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(crate::BINDINGS_PATH);
+    crate::export_bindings(&path).expect("export");
+    let text = std::fs::read_to_string(&path).expect("read back");
+    assert!(text.contains("appInfo"), "bindings lack app_info");
+    assert!(
+        text.contains("keychain_unavailable"),
+        "bindings lack the error codes"
+    );
+}

@@ -1,0 +1,129 @@
+//! Window creation. The main window shows the app's own UI; session windows show remote content
+//! and get no capability (capabilities name the "main" label only), so they cannot call commands.
+
+use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+pub const MAIN: &str = "main";
+
+/// Creates the main window (its size and position are restored by the window-state plugin).
+pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
+    let handle = app.clone();
+    let dev_origin = app.config().build.dev_url.as_ref().map(Url::origin);
+    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+        .title("Porthole")
+        .inner_size(1024.0, 700.0)
+        .min_inner_size(640.0, 420.0)
+        .on_navigation(move |url| {
+            let own = is_app_url(url)
+                || (cfg!(debug_assertions) && dev_origin.as_ref() == Some(&url.origin()));
+            if !own {
+                open_in_browser(&handle, url);
+            }
+            own
+        })
+        .build()
+}
+
+/// Shows and focuses the main window, recreating it if it was closed.
+pub fn show_main(app: &AppHandle) {
+    let window = match app.get_webview_window(MAIN) {
+        Some(window) => window,
+        None => match create_main(app) {
+            Ok(window) => window,
+            Err(err) => {
+                tracing::error!("cannot reopen the main window: {err}");
+                return;
+            }
+        },
+    };
+    let _ = window.unminimize();
+    let _ = window.show();
+    let _ = window.set_focus();
+}
+
+/// Opens remote content (a session's UI through its proxy) in its own window. Navigation that
+/// leaves the page's origin, and requests for new windows, go to the system browser instead.
+pub fn open_remote(
+    app: &AppHandle,
+    label: &str,
+    url: Url,
+    title: &str,
+) -> tauri::Result<WebviewWindow> {
+    let origin = url.origin();
+    let nav_handle = app.clone();
+    let popup_handle = app.clone();
+    WebviewWindowBuilder::new(app, label, WebviewUrl::External(url))
+        .title(title)
+        .inner_size(1200.0, 800.0)
+        .on_navigation(move |target| {
+            let same = target.origin() == origin;
+            if !same {
+                open_in_browser(&nav_handle, target);
+            }
+            same
+        })
+        .on_new_window(move |target, _features| {
+            open_in_browser(&popup_handle, &target);
+            tauri::webview::NewWindowResponse::Deny
+        })
+        .build()
+}
+
+/// The app's own pages: `tauri://localhost` on Linux and macOS, `http(s)://tauri.localhost` on
+/// Windows.
+fn is_app_url(url: &Url) -> bool {
+    match url.scheme() {
+        "tauri" => url.host_str() == Some("localhost"),
+        "http" | "https" => url.host_str() == Some("tauri.localhost"),
+        "about" => url.as_str() == "about:blank",
+        _ => false,
+    }
+}
+
+fn open_in_browser(app: &AppHandle, url: &Url) {
+    if !matches!(url.scheme(), "http" | "https" | "mailto") {
+        tracing::warn!("refusing to open a link with scheme {}", url.scheme());
+        return;
+    }
+    #[allow(deprecated)] // tauri-plugin-shell's open() is the design card's opener.
+    let result = tauri_plugin_shell::ShellExt::shell(app).open(url.as_str(), None);
+    if let Err(err) = result {
+        tracing::warn!("cannot open {url} in the system browser: {err}");
+    }
+}
+
+/// Debug builds only: `PORTHOLE_E2E_FOREIGN_URL` opens that page in a session-style window, so the
+/// end-to-end suite can prove that remote content cannot invoke app commands.
+#[cfg(debug_assertions)]
+pub fn open_debug_foreign_window(app: &AppHandle) {
+    let Some(raw) = std::env::var_os("PORTHOLE_E2E_FOREIGN_URL") else {
+        return;
+    };
+    match Url::parse(&raw.to_string_lossy()) {
+        Ok(url) => {
+            if let Err(err) = open_remote(app, "session-e2e-probe", url, "Foreign page") {
+                tracing::error!("cannot open the foreign test window: {err}");
+            }
+        }
+        Err(err) => tracing::error!("PORTHOLE_E2E_FOREIGN_URL is not a URL: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn only_the_app_origin_is_own() {
+        assert!(is_app_url(&url("tauri://localhost/index.html")));
+        assert!(is_app_url(&url("http://tauri.localhost/")));
+        assert!(!is_app_url(&url("http://127.0.0.1:8080/")));
+        assert!(!is_app_url(&url("tauri://evil.example/")));
+        assert!(!is_app_url(&url("https://tauri.localhost.evil.example/")));
+        assert!(!is_app_url(&url("file:///etc/passwd")));
+    }
+}

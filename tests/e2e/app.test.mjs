@@ -1,0 +1,161 @@
+// End to end: the built app in a real window (Xvfb), driven through tauri-driver and
+// WebKitWebDriver. Run it with tests/e2e/run.sh (or `make e2e`), which sets up the display, the
+// session bus and an unlocked keychain.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { WebDriver, poll } from "./webdriver.mjs";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const appPath = process.env.PORTHOLE_APP ?? join(root, "target/debug/porthole-desktop");
+const screenshots = join(root, "target/e2e-screenshots");
+const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8").match(/^version = "([^"]+)"/m)[1];
+
+let driver;
+let tauriDriver;
+let foreign;
+let foreignUrl;
+let mainHandle;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Runs a test body; on failure saves a screenshot of the current window under target/. */
+async function withScreenshot(name, body) {
+  try {
+    await body();
+  } catch (err) {
+    try {
+      mkdirSync(screenshots, { recursive: true });
+      const file = join(screenshots, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+      writeFileSync(file, Buffer.from(await driver.screenshot(), "base64"));
+      console.error(`screenshot saved: ${file}`);
+    } catch (shotErr) {
+      console.error(`no screenshot: ${shotErr.message}`);
+    }
+    throw err;
+  }
+}
+
+/** The handle of the window whose URL satisfies `match`, polling while windows open. */
+async function windowWhere(what, match) {
+  return poll(what, 15000, async () => {
+    for (const handle of await driver.windowHandles()) {
+      await driver.switchTo(handle);
+      if (match(await driver.url())) return handle;
+    }
+    return undefined;
+  });
+}
+
+/** Whether the current window's page has Tauri's IPC injected. */
+function pageHasIpc() {
+  return driver.execute(`return typeof window.__TAURI_INTERNALS__?.invoke === "function"`);
+}
+
+/**
+ * Calls an app command from the current window; resolves to {ok, value} or {ok:false, error}.
+ * A refusal can arrive as a rejected promise or, in a remote page, as a script error that
+ * WebKitWebDriver reports for the whole script: both count as the call failing.
+ */
+async function invokeFromPage(cmd) {
+  try {
+    return await driver.executeAsync(
+      `const [cmd, done] = arguments;
+       Promise.resolve()
+         .then(() => window.__TAURI_INTERNALS__.invoke(cmd))
+         .then(
+           (value) => done({ ok: true, value }),
+           (error) => done({ ok: false, error: String(error?.message ?? error) }),
+         );`,
+      [cmd],
+    );
+  } catch (err) {
+    if (err.wdError === undefined) throw err;
+    return { ok: false, error: err.wdError };
+  }
+}
+
+before(async () => {
+  foreign = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end('<!doctype html><title>Foreign page</title><h1 id="foreign">not Porthole</h1>');
+  });
+  await new Promise((ok) => foreign.listen(0, "127.0.0.1", ok));
+  foreignUrl = `http://127.0.0.1:${foreign.address().port}/`;
+
+  const port = await freePort();
+  const nativePort = await freePort();
+  tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, PORTHOLE_E2E_FOREIGN_URL: foreignUrl },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await poll("tauri-driver to answer", 20000, async () => ((await fetch(`${base}/status`)).ok ? true : undefined));
+  driver = await WebDriver.start(base, {
+    browserName: "wry",
+    "tauri:options": { application: appPath },
+  });
+  mainHandle = await windowWhere("the main window", (url) => url.startsWith("tauri://localhost"));
+});
+
+after(async () => {
+  await driver?.quit().catch(() => {});
+  tauriDriver?.kill();
+  foreign?.close();
+});
+
+test("the main window shows the session list's empty state", () =>
+  withScreenshot("empty-state", async () => {
+    await driver.switchTo(mainHandle);
+    assert.equal(await driver.title(), "Porthole");
+    const empty = await driver.textOf('[data-testid="session-list-empty"]');
+    assert.match(empty, /No sessions yet/);
+    const rows = await driver.execute(`return document.querySelectorAll('[data-testid="session-row"]').length`);
+    assert.equal(rows, 0);
+  }));
+
+test("app info answers through the real IPC and shows in the window", () =>
+  withScreenshot("app-info", async () => {
+    await driver.switchTo(mainHandle);
+    assert.equal(await pageHasIpc(), true);
+    const reply = await invokeFromPage("app_info");
+    assert.equal(reply.ok, true, `app_info failed: ${reply.error}`);
+    const info = reply.value;
+    assert.equal(info.name, "Porthole");
+    assert.equal(info.version, cargoVersion);
+    assert.equal(info.config_dir, process.env.PORTHOLE_CONFIG_DIR);
+    assert.equal(info.data_dir, process.env.PORTHOLE_DATA_DIR);
+    // run.sh starts an unlocked gnome-keyring: the real Secret Service round trip must work.
+    assert.deepEqual(info.keychain, { usable: true, error: null });
+    const shown = await poll("the version in the About panel", 15000, async () => {
+      const text = await driver.textOf('[data-testid="app-info-version"]');
+      return text.includes(cargoVersion) ? text : undefined;
+    });
+    assert.match(shown, new RegExp(cargoVersion.replace(/\./g, "\\.")));
+  }));
+
+test("a page from another origin, in a second window, cannot invoke app commands", () =>
+  withScreenshot("foreign-origin", async () => {
+    await windowWhere("the foreign window", (url) => url.startsWith(foreignUrl));
+    assert.equal(await driver.textOf("#foreign"), "not Porthole");
+    // Tauri injects its IPC into remote pages too; the ACL is what must refuse the call.
+    assert.equal(await pageHasIpc(), true, "expected Tauri's IPC in the page, so the ACL is what refuses");
+    const reply = await invokeFromPage("app_info");
+    assert.equal(reply.ok, false, `a foreign page could call app_info: ${JSON.stringify(reply.value)}`);
+    assert.match(reply.error, /not allowed/i);
+  }));

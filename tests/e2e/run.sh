@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs the end-to-end suite: the built app in a real window under Xvfb, a private D-Bus session
+# with an unlocked gnome-keyring (a fresh store per run), driven through tauri-driver.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+app=${PORTHOLE_APP:-target/debug/porthole-desktop}
+[ -x "$app" ] || { echo "e2e: $app is not built (run make build)" >&2; exit 1; }
+command -v tauri-driver >/dev/null || { echo "e2e: tauri-driver is missing (run make deps)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/porthole-e2e.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_DATA_HOME=$tmp/xdg-data XDG_CONFIG_HOME=$tmp/xdg-config XDG_CACHE_HOME=$tmp/xdg-cache
+export PORTHOLE_CONFIG_DIR=$tmp/porthole-config PORTHOLE_DATA_DIR=$tmp/porthole-data
+export PORTHOLE_APP=$PWD/$app
+rm -rf target/e2e-screenshots
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+
+xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c '
+  echo "" | gnome-keyring-daemon --components=secrets --daemonize --unlock >/dev/null
+  dbus-update-activation-environment DISPLAY XAUTHORITY >/dev/null 2>&1 || true
+  node --test --test-reporter=spec tests/e2e/*.test.mjs
+' 2> >(grep -v -e "Failed to set fd limit" -e "Activating service" -e "Successfully activated" -e "SpiRegistry daemon" >&2)

@@ -1,0 +1,102 @@
+import { expect, type Locator, type Page, test } from "@playwright/test";
+
+/** Console errors and uncaught exceptions (CSP violations included) seen by the page. */
+function collectErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}
+
+/** Presses Tab until `target` has focus; fails after `max` presses. Returns the presses used. */
+async function tabTo(page: Page, target: Locator, max = 10): Promise<number> {
+  for (let presses = 1; presses <= max; presses++) {
+    await page.keyboard.press("Tab");
+    if (await target.evaluate((element) => element === document.activeElement)) return presses;
+  }
+  throw new Error(`Tab did not reach ${target} in ${max} presses`);
+}
+
+test("shows the empty session list and the app info from the mock backend", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto("/");
+
+  await expect(page.getByTestId("app-header")).toContainText("Porthole");
+  await expect(page.getByTestId("app-version")).toHaveText("v0.1.0-mock");
+
+  const empty = page.getByTestId("session-list-empty");
+  await expect(empty.getByRole("heading", { name: "No sessions yet" })).toBeVisible();
+  await expect(empty).toContainText("live countdown");
+  await expect(page.getByTestId("session-row")).toHaveCount(0);
+
+  await expect(page.getByTestId("app-info-version")).toHaveText("0.1.0-mock");
+  await expect(page.getByTestId("app-info-config-dir")).toHaveText("/home/demo/.config/porthole");
+  await expect(page.getByTestId("app-info-data-dir")).toHaveText(
+    "/home/demo/.local/share/porthole",
+  );
+  await expect(page.getByTestId("keychain-status")).toContainText("Available");
+  expect(errors).toEqual([]);
+});
+
+test("the app is served under the app's CSP", async ({ page }) => {
+  const response = await page.goto("/");
+  expect(response?.headers()["content-security-policy"]).toContain("default-src 'self'");
+});
+
+test("keyboard: Tab reaches the About toggle, which shows and hides the panel", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("app-info")).toBeVisible();
+
+  const about = page.getByRole("button", { name: "About" });
+  await tabTo(page, about);
+  await expect(about).toHaveAttribute("aria-expanded", "true");
+
+  await page.keyboard.press("Enter");
+  await expect(about).toHaveAttribute("aria-expanded", "false");
+  await expect(page.getByTestId("app-info")).toBeHidden();
+
+  await page.keyboard.press("Space");
+  await expect(about).toHaveAttribute("aria-expanded", "true");
+  await expect(page.getByTestId("app-info")).toBeVisible();
+});
+
+test("keyboard: a failed app info call can be retried with Tab and Enter", async ({ page }) => {
+  await page.goto("/?mock-fail=upstream_unavailable&mock-fail-times=1");
+
+  const error = page.getByTestId("app-error");
+  await expect(error).toContainText("upstream_unavailable");
+  await expect(error).toContainText("mock failure: upstream_unavailable");
+
+  const retry = error.getByRole("button", { name: "Retry" });
+  await tabTo(page, retry);
+  await page.keyboard.press("Enter");
+
+  await expect(page.getByTestId("app-info-version")).toHaveText("0.1.0-mock");
+  await expect(error).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: "About Porthole" })).toBeFocused();
+});
+
+test("an unusable keychain shows its code and message", async ({ page }) => {
+  await page.goto("/?mock-keychain=keychain_unavailable");
+  const status = page.getByTestId("keychain-status");
+  await expect(status).toContainText("Unavailable");
+  await expect(status).toContainText("keychain_unavailable");
+  await expect(status).toContainText("No Secret Service provider");
+});
+
+test("follows the system colour scheme", async ({ page }) => {
+  const background = () =>
+    page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.goto("/");
+  const light = await background();
+
+  await page.emulateMedia({ colorScheme: "dark" });
+  const dark = await background();
+
+  expect(light).toBe("rgb(244, 246, 249)");
+  expect(dark).toBe("rgb(20, 23, 28)");
+});

@@ -1,0 +1,105 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { describe, expect, it } from "vitest";
+import App from "./App.svelte";
+import { BACKEND_CONTEXT, MOCK_APP_INFO, MockBackend, type MockOptions } from "./lib/backend";
+
+function renderApp(options: MockOptions = {}) {
+  const backend = new MockBackend(options);
+  const result = render(App, { context: new Map([[BACKEND_CONTEXT, backend]]) });
+  return { backend, ...result };
+}
+
+describe("App", () => {
+  it("shows the session list's empty state", async () => {
+    renderApp();
+    const empty = await screen.findByTestId("session-list-empty");
+    expect(within(empty).getByRole("heading", { name: "No sessions yet" })).toBeTruthy();
+    expect(empty.textContent).toMatch(/built-in Local account or a cloud account/);
+    expect(empty.textContent).toMatch(/live countdown/);
+    expect(screen.queryAllByTestId("session-row")).toHaveLength(0);
+  });
+
+  it("shows a loading state until the app info answers", async () => {
+    renderApp({ delayMs: 30 });
+    expect(screen.getByTestId("app-info-loading").getAttribute("aria-busy")).toBe("true");
+    expect(screen.queryByTestId("app-info")).toBeNull();
+    await screen.findByTestId("app-info");
+    expect(screen.queryByTestId("app-info-loading")).toBeNull();
+  });
+
+  it("shows the version and folders from the backend", async () => {
+    renderApp({
+      appInfo: { ...MOCK_APP_INFO, version: "1.2.3", config_dir: "/cfg/ph", data_dir: "/data/ph" },
+    });
+    await screen.findByTestId("app-info");
+    expect(screen.getByTestId("app-info-version").textContent).toBe("1.2.3");
+    expect(screen.getByTestId("app-info-config-dir").textContent).toBe("/cfg/ph");
+    expect(screen.getByTestId("app-info-data-dir").textContent).toBe("/data/ph");
+    expect(screen.getByTestId("app-version").textContent).toBe("v1.2.3");
+    expect(within(screen.getByTestId("app-header")).getByRole("heading").textContent).toBe(
+      "Porthole",
+    );
+  });
+
+  it("shows a usable keychain as available", async () => {
+    renderApp();
+    const status = await screen.findByTestId("keychain-status");
+    expect(status.dataset.usable).toBe("true");
+    expect(status.textContent).toMatch(/Available/);
+  });
+
+  it("shows an unusable keychain with its code and message", async () => {
+    renderApp({
+      appInfo: {
+        ...MOCK_APP_INFO,
+        keychain: {
+          usable: false,
+          error: { code: "keychain_unavailable", message: "No Secret Service on the bus." },
+        },
+      },
+    });
+    const status = await screen.findByTestId("keychain-status");
+    expect(status.dataset.usable).toBe("false");
+    expect(status.textContent).toMatch(/Unavailable/);
+    expect(status.textContent).toContain("keychain_unavailable");
+    expect(status.textContent).toContain("No Secret Service on the bus.");
+  });
+
+  it("shows a failed app info call with its code, and Retry recovers", async () => {
+    const { backend } = renderApp({
+      failWith: "upstream_unavailable",
+      failMessage: "backend not answering",
+      failTimes: 1,
+    });
+    const error = await screen.findByTestId("app-error");
+    expect(error.getAttribute("role")).toBe("alert");
+    expect(error.textContent).toContain("upstream_unavailable");
+    expect(error.textContent).toContain("backend not answering");
+    expect(screen.queryByTestId("app-info")).toBeNull();
+    expect(backend.appInfoCalls).toBe(1);
+
+    await fireEvent.click(within(error).getByRole("button", { name: "Retry" }));
+    await screen.findByTestId("app-info");
+    expect(backend.appInfoCalls).toBe(2);
+    expect(screen.queryByTestId("app-error")).toBeNull();
+    await waitFor(() =>
+      expect(document.activeElement?.textContent).toBe("About Porthole"),
+    );
+  });
+
+  it("hides and shows the About panel from its header button", async () => {
+    renderApp();
+    await screen.findByTestId("app-info");
+    const toggle = screen.getByRole("button", { name: "About" });
+    const panel = document.getElementById(toggle.getAttribute("aria-controls") ?? "");
+    expect(panel?.contains(screen.getByTestId("app-info"))).toBe(true);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
+
+    await fireEvent.click(toggle);
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
+    expect(panel?.hidden).toBe(true);
+
+    await fireEvent.click(toggle);
+    expect(panel?.hidden).toBe(false);
+  });
+});
