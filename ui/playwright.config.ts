@@ -1,7 +1,7 @@
 import { defineConfig, devices } from "@playwright/test";
 
 // Browsers cannot be downloaded here: Debian's Chromium runs the suite against the web build
-// (`npm run build:web`, mock backend), served by `vite preview` with the app's CSP.
+// (`vite build --mode mock`, mock backend), served by `vite preview` with the app's CSP.
 const PORT = 4179;
 const BASE_URL = `http://127.0.0.1:${PORT}`;
 
@@ -36,9 +36,10 @@ export default defineConfig({
     },
   ],
   webServer: {
-    command: `npx vite preview --mode mock --host 127.0.0.1 --port ${PORT} --strictPort`,
+    // Build first, so `npm run test:e2e` never serves a stale or missing dist-web.
+    command: `npx vite build --mode mock --logLevel warn && npx vite preview --mode mock --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: BASE_URL,
     reuseExistingServer: false,
-    timeout: 30_000,
+    timeout: 180_000,
   },
 });
