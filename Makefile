@@ -57,8 +57,8 @@ bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file
 	git ls-files --error-unmatch $(BINDINGS) >/dev/null
 	git diff --exit-code -- $(BINDINGS)
 
-rust-test: ui
-	cargo test --workspace
+rust-test: ui ## The Rust tests, inside a D-Bus session with a real (fresh) Secret Service.
+	scripts/with-keyring.sh cargo test --workspace
 
 ui-check:
 	npm --prefix ui run check

@@ -16,8 +16,5 @@ export PORTHOLE_APP=$PWD/$app
 rm -rf target/e2e-screenshots
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 
-xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- bash -c '
-  echo "" | gnome-keyring-daemon --components=secrets --daemonize --unlock >/dev/null
-  dbus-update-activation-environment DISPLAY XAUTHORITY >/dev/null 2>&1 || true
+xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
   node --test --test-reporter=spec tests/e2e/*.test.mjs
-' 2> >(grep -v -e "Failed to set fd limit" -e "Activating service" -e "Successfully activated" -e "SpiRegistry daemon" >&2)

@@ -8,8 +8,11 @@ use crate::Sensitive;
 /// The keychain service name: the app identifier, so entries are easy to find and never clash.
 pub const SERVICE: &str = "dev.porthole.desktop";
 
-/// The entry the self-test writes, reads and deletes.
+/// The entries the self-test writes, reads and deletes: one per call (`-<pid>-<n>`), so two
+/// self-tests at once (the window and a command asking together) never delete each other's.
 const PROBE_USER: &str = "porthole-self-test";
+
+static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One keychain namespace. Entries are `(service, user)` pairs; `user` is an account id.
 #[derive(Debug, Clone)]
@@ -60,10 +63,12 @@ impl Keychain {
 
     /// Writes, reads back and deletes a probe entry. `Ok` means keys can really be stored.
     pub fn self_test(&self) -> Result<(), Error> {
-        let probe = Sensitive::new(format!("probe-{}", std::process::id()));
-        self.set(PROBE_USER, &probe)?;
-        let read = self.get(PROBE_USER);
-        let deleted = self.delete(PROBE_USER);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let user = format!("{PROBE_USER}-{}-{n}", std::process::id());
+        let probe = Sensitive::new(format!("probe-{}-{n}", std::process::id()));
+        self.set(&user, &probe)?;
+        let read = self.get(&user);
+        let deleted = self.delete(&user);
         match read? {
             Some(back) if back == probe => {}
             Some(_) => {
