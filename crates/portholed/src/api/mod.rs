@@ -1,0 +1,93 @@
+//! The HTTP API under `/api` (spec §3): routes, Bearer auth, and FastAPI-shaped errors for
+//! everything, unknown routes and methods included.
+
+mod body;
+mod logs;
+mod machines;
+mod sessions;
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use porthole_secrets::Sensitive;
+
+use crate::error::ApiError;
+use crate::key;
+use crate::sessions::Sessions;
+
+pub use body::MAX_BODY_BYTES;
+
+pub struct AppState {
+    pub sessions: Arc<Sessions>,
+    pub key: Sensitive<String>,
+    /// When the machines were loaded (their `created_at`).
+    pub started: chrono::DateTime<chrono::Utc>,
+}
+
+/// The only route without auth, as upstream (spec §4.11).
+const PUBLIC_PATH: &str = "/api/platform/gpu-pricing";
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/session", post(sessions::create))
+        .route("/session/increase-timeout", post(sessions::increase_legacy))
+        .route(
+            "/session/{id}",
+            get(sessions::get_one).delete(sessions::delete),
+        )
+        .route(
+            "/session/{id}/increase-timeout",
+            post(sessions::increase_timeout),
+        )
+        .route("/session/{id}/snapshot", post(sessions::snapshot))
+        .route("/sessions", get(sessions::list))
+        .route("/machines", get(machines::list))
+        .route("/machines/all", get(machines::list_all))
+        .route("/machine/{id}", get(machines::get_one))
+        .route("/platform/gpu-pricing", get(machines::pricing))
+        .route("/v2/stream-logs", get(logs::stream));
+    Router::new()
+        .nest("/api", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not Found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// The token from `Authorization: Bearer …` or `x-api-key` (spec §2.4).
+fn presented_key(req: &Request) -> Option<&str> {
+    let headers = req.headers();
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim());
+    }
+    headers.get("x-api-key").and_then(|v| v.to_str().ok())
+}
+
+async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if req.uri().path() == PUBLIC_PATH {
+        return next.run(req).await;
+    }
+    match presented_key(&req) {
+        Some(k) if key::matches(&state.key, k) => next.run(req).await,
+        _ => axum::response::IntoResponse::into_response(ApiError::unauthorized()),
+    }
+}

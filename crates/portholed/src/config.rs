@@ -1,0 +1,248 @@
+//! portholed's settings: the TOML file (machines, prices, limits, time scale) and the embedding
+//! options ([`ServerConfig`]) the desktop app and the binary fill in.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use porthole_core::error::Result;
+use porthole_core::Error;
+use porthole_secrets::Sensitive;
+use serde::Deserialize;
+
+/// Upstream's per-machine concurrency limit (spec §4.2 step 3).
+pub const DEFAULT_MAX_SESSIONS: u32 = 5;
+/// Seconds between SIGTERM and SIGKILL when a session is stopped (before time scaling).
+pub const DEFAULT_GRACE_SECONDS: f64 = 5.0;
+
+/// The TOML file. Every key is optional; an empty file gives the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Sessions allowed at once on each machine, unless the machine sets its own.
+    pub max_sessions_per_machine: Option<u32>,
+    /// Seconds between SIGTERM and SIGKILL.
+    pub grace_seconds: Option<f64>,
+    /// Time scale for tests and demos: how many real seconds one API minute lasts (60 = real time).
+    pub minute_seconds: Option<f64>,
+    /// The nvidia-smi program to ask about GPUs ("" turns discovery off).
+    pub nvidia_smi: Option<String>,
+    /// A ComfyUI checkout; enables the `comfyui` machine.
+    pub comfyui_dir: Option<PathBuf>,
+    /// The Python that runs ComfyUI (default: the checkout's venv, else python3).
+    pub comfyui_python: Option<PathBuf>,
+    /// Price in USD per second, keyed by GPU name (`CPU`, `H100`…). Missing GPUs cost 0.
+    #[serde(default)]
+    pub prices: BTreeMap<String, f64>,
+    /// Session templates, keyed by name. `terminal`, `jupyter` and `comfyui` are built in; a
+    /// table with one of those names adjusts the built-in, any other name needs a `command`.
+    #[serde(default)]
+    pub machines: BTreeMap<String, MachineConfig>,
+}
+
+/// One `[machines.NAME]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineConfig {
+    /// `false` hides the machine (also for built-ins).
+    pub enabled: Option<bool>,
+    /// The command: a list (program and arguments) or a string run by `/bin/sh -c`. `{port}` and
+    /// `{token}` are replaced; `{port}` is required.
+    pub command: Option<CommandLine>,
+    /// The URL sessions report once the port answers (default `http://127.0.0.1:{port}/?token={token}`).
+    pub url: Option<String>,
+    /// The path probed to decide the process answers (default: the URL's path and query).
+    pub probe_path: Option<String>,
+    /// The GPU a session gets when the request names none (default `CPU`).
+    pub gpu: Option<String>,
+    /// This machine's concurrency limit.
+    pub max_sessions: Option<u32>,
+    /// Working directory of the process.
+    pub cwd: Option<PathBuf>,
+    /// Extra environment for the process.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// For `terminal`: the shell (default `$SHELL`, else `/bin/sh`).
+    pub shell: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum CommandLine {
+    Argv(Vec<String>),
+    Shell(String),
+}
+
+impl FileConfig {
+    pub fn parse(text: &str) -> Result<Self> {
+        toml::from_str(text)
+            .map_err(|e| Error::invalid_input(format!("portholed config is not valid: {e}")))
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::io(&format!("cannot read {}", path.display()), &e))?;
+        Self::parse(&text)
+    }
+
+    /// Checks the values that would make the server misbehave.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(s) = self.minute_seconds {
+            if !(s.is_finite() && s > 0.0) {
+                return Err(Error::invalid_input(
+                    "minute_seconds must be a positive number",
+                ));
+            }
+        }
+        if let Some(g) = self.grace_seconds {
+            if !(g.is_finite() && g >= 0.0) {
+                return Err(Error::invalid_input("grace_seconds must be 0 or more"));
+            }
+        }
+        for (gpu, price) in &self.prices {
+            if !(price.is_finite() && *price >= 0.0) {
+                return Err(Error::invalid_input(format!(
+                    "the price of {gpu} must be 0 or more"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where the TOML settings come from.
+#[derive(Debug, Clone, Default)]
+pub enum ConfigSource {
+    /// The defaults: a terminal, jupyter when installed, CPU and discovered GPUs, price 0.
+    #[default]
+    Defaults,
+    File(PathBuf),
+    /// TOML text (tests, or an app that keeps the settings itself).
+    Inline(String),
+}
+
+impl ConfigSource {
+    /// `portholed.toml` in Porthole's config folder when there is one, else the defaults: what
+    /// both the binary and the desktop app read.
+    pub fn from_config_dir(dir: &Path) -> Self {
+        let file = dir.join("portholed.toml");
+        if file.is_file() {
+            ConfigSource::File(file)
+        } else {
+            ConfigSource::Defaults
+        }
+    }
+
+    pub fn load(&self) -> Result<FileConfig> {
+        let config = match self {
+            ConfigSource::Defaults => FileConfig::default(),
+            ConfigSource::File(path) => FileConfig::load(path)?,
+            ConfigSource::Inline(text) => FileConfig::parse(text)?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Where the API key lives.
+#[derive(Debug, Clone)]
+pub enum KeyStorage {
+    /// The OS keychain when it works, otherwise a 0600 file `api-key` in the data folder.
+    KeychainOrFile,
+    /// Only the 0600 file in the data folder.
+    File,
+    /// This key (tests, or an app that manages the key itself). Never written anywhere.
+    Explicit(Sensitive<String>),
+}
+
+/// How to start a server: what the desktop app and the binary fill in.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen; `127.0.0.1:0` (any free port) for the embedded server.
+    pub listen: SocketAddr,
+    pub config: ConfigSource,
+    /// The SQLite database, the session logs and the key file live here.
+    pub data_dir: PathBuf,
+    pub key: KeyStorage,
+    /// Overrides the file's `minute_seconds`.
+    pub minute_seconds: Option<f64>,
+    /// The program that serves the terminal template when run as
+    /// `PROGRAM __portholed-terminal --port P --token T` (default: this executable).
+    pub helper_exe: Option<PathBuf>,
+    /// Stop every session process on shutdown (the embedded default). When false the sessions
+    /// keep running and the next start re-adopts them.
+    pub stop_sessions_on_shutdown: bool,
+}
+
+impl ServerConfig {
+    /// The embedded defaults: loopback, any free port, default machines, keychain-or-file key,
+    /// sessions stopped with the server.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            config: ConfigSource::Defaults,
+            data_dir: data_dir.into(),
+            key: KeyStorage::KeychainOrFile,
+            minute_seconds: None,
+            helper_exe: None,
+            stop_sessions_on_shutdown: true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let c = FileConfig::parse("").expect("parse");
+        assert!(c.machines.is_empty());
+        assert!(c.prices.is_empty());
+        c.validate().expect("valid");
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = FileConfig::parse(
+            r#"
+            max_sessions_per_machine = 3
+            minute_seconds = 0.5
+            [prices]
+            CPU = 0.00001
+            H100 = 0.002
+            [machines.web]
+            command = ["python3", "-m", "http.server", "{port}"]
+            gpu = "H100"
+            env = { A = "b" }
+            [machines.sh]
+            command = "exec server --port {port}"
+            [machines.jupyter]
+            enabled = false
+            "#,
+        )
+        .expect("parse");
+        assert_eq!(c.max_sessions_per_machine, Some(3));
+        assert_eq!(c.prices.get("H100"), Some(&0.002));
+        let web = c.machines.get("web").expect("web");
+        assert!(matches!(web.command, Some(CommandLine::Argv(ref v)) if v.len() == 4));
+        assert!(matches!(
+            c.machines.get("sh").and_then(|m| m.command.clone()),
+            Some(CommandLine::Shell(_))
+        ));
+        assert_eq!(
+            c.machines.get("jupyter").and_then(|m| m.enabled),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let err = FileConfig::parse("max_sesions = 3").expect_err("typo");
+        assert!(err.message.contains("max_sesions"), "{}", err.message);
+        let c = FileConfig::parse("minute_seconds = -1").expect("parse");
+        assert!(c.validate().is_err());
+        let c = FileConfig::parse("[prices]\nT4 = -0.1").expect("parse");
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! portholed: Porthole's self-hosted session server. It speaks the ComfyDeploy sessions API
+//! (shared/specs/comfydeploy-api.md) over local processes, so Porthole's ComfyDeploy client
+//! drives it unchanged.
+//!
+//! Embedding (the desktop app's "Local" account):
+//!
+//! ```no_run
+//! # async fn demo() -> porthole_core::error::Result<()> {
+//! let server = portholed::Server::start(portholed::ServerConfig::new("/tmp/portholed")).await?;
+//! let base = server.base_url(); // http://127.0.0.1:PORT/api
+//! let key = server.api_key();   // Sensitive<String>: Bearer key for every route
+//! # let _ = (base, key);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The terminal template runs the embedding executable again with a hidden subcommand: call
+//! [`run_helper_if_requested`] first thing in `main`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod adopt;
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod gpu;
+pub mod key;
+mod logs;
+pub mod machines;
+pub mod process;
+mod server;
+mod sessions;
+pub mod store;
+pub mod terminal;
+pub mod wire;
+
+pub use adopt::Adoption;
+pub use config::{ConfigSource, FileConfig, KeyStorage, ServerConfig};
+pub use key::KeyLocation;
+pub use machines::TERMINAL_SUBCOMMAND;
+pub use server::{RunningServer, Server, DB_FILE};
+
+/// If this process was started as a session helper (`EXE __portholed-terminal …`), runs it to
+/// the end and returns the exit code; otherwise returns `None` at once. Call it before anything
+/// else in the `main` of a program that embeds portholed.
+pub fn run_helper_if_requested() -> Option<std::process::ExitCode> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some(TERMINAL_SUBCOMMAND) {
+        return None;
+    }
+    Some(run_terminal(&args[2..]))
+}
+
+fn run_terminal(args: &[String]) -> std::process::ExitCode {
+    let parsed = match terminal::parse_args(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("portholed terminal: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("portholed terminal: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(terminal::serve(parsed)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portholed terminal: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Starting and stopping a server: what the desktop app embeds and the binary runs.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use porthole_core::error::Result;
+use porthole_core::{Error, ErrorCode};
+use porthole_secrets::Sensitive;
+use tokio::sync::oneshot;
+use tokio::task::{AbortHandle, JoinHandle};
+
+use crate::adopt::Adoption;
+use crate::api::{self, AppState};
+use crate::config::{ServerConfig, DEFAULT_GRACE_SECONDS};
+use crate::key::{self, KeyLocation};
+use crate::sessions::Sessions;
+use crate::store::Store;
+use crate::{gpu, machines};
+
+pub const DB_FILE: &str = "portholed.sqlite";
+
+pub struct Server;
+
+impl Server {
+    /// Loads the config, finds or creates the key, re-adopts the sessions of a previous run,
+    /// and starts serving. Must be called inside a tokio runtime.
+    pub async fn start(config: ServerConfig) -> Result<RunningServer> {
+        create_private_dir(&config.data_dir)?;
+        let logs_dir = config.data_dir.join("logs");
+        create_private_dir(&logs_dir)?;
+        let file = config.config.load()?;
+        let (api_key, key_location) = key::load_or_create(&config.key, &config.data_dir)?;
+
+        let minute_seconds = config
+            .minute_seconds
+            .or(file.minute_seconds)
+            .unwrap_or(60.0);
+        if !(minute_seconds.is_finite() && minute_seconds > 0.0) {
+            return Err(Error::invalid_input(
+                "minute_seconds must be a positive number",
+            ));
+        }
+        let scale = minute_seconds / 60.0;
+        let grace =
+            Duration::from_secs_f64(file.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS) * scale)
+                .max(Duration::from_millis(50));
+
+        let gpus = gpu::discover(file.nvidia_smi.as_deref().unwrap_or("nvidia-smi")).await;
+        let helper = config
+            .helper_exe
+            .clone()
+            .or_else(|| std::env::current_exe().ok());
+        let path_var = std::env::var("PATH").unwrap_or_default();
+        let machines = machines::resolve(&file, helper.as_deref(), &path_var);
+        let store = Store::open(&config.data_dir.join(DB_FILE))?;
+
+        let sessions = Arc::new(Sessions {
+            store,
+            machines,
+            gpus,
+            prices: file.prices.clone(),
+            minute: Duration::from_secs_f64(minute_seconds),
+            grace,
+            logs_dir,
+            live: Mutex::new(Default::default()),
+        });
+        let adoption = sessions.readopt()?;
+        let deadlines = tokio::spawn(Arc::clone(&sessions).enforce_deadlines()).abort_handle();
+
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| Error::io(&format!("cannot listen on {}", config.listen), &e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("cannot read the listening address", &e))?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "portholed listens beyond loopback; the API key is all that protects it");
+        }
+        let state = Arc::new(AppState {
+            sessions: Arc::clone(&sessions),
+            key: api_key.clone(),
+            started: chrono::Utc::now(),
+        });
+        let app = api::router(state);
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let serve = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "portholed stopped serving");
+            }
+        });
+        tracing::info!(
+            %addr,
+            machines = sessions.machines.len(),
+            gpus = sessions.gpus.len(),
+            adopted = adoption.adopted,
+            ended = adoption.ended,
+            "portholed started"
+        );
+        Ok(RunningServer {
+            addr,
+            api_key,
+            key_location,
+            adoption,
+            sessions,
+            stop_sessions: config.stop_sessions_on_shutdown,
+            stop_tx: Some(stop_tx),
+            serve: Some(serve),
+            deadlines,
+        })
+    }
+}
+
+/// A running server. Stopping it ([`RunningServer::shutdown`], or dropping it) stops the HTTP
+/// server, and the session processes too when `stop_sessions_on_shutdown` is set.
+pub struct RunningServer {
+    addr: SocketAddr,
+    api_key: Sensitive<String>,
+    key_location: KeyLocation,
+    adoption: Adoption,
+    sessions: Arc<Sessions>,
+    stop_sessions: bool,
+    stop_tx: Option<oneshot::Sender<()>>,
+    serve: Option<JoinHandle<()>>,
+    deadlines: AbortHandle,
+}
+
+impl RunningServer {
+    /// `http://127.0.0.1:PORT/api`: the base URL a ComfyDeploy client is given.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn api_key(&self) -> &Sensitive<String> {
+        &self.api_key
+    }
+
+    pub fn key_location(&self) -> &KeyLocation {
+        &self.key_location
+    }
+
+    /// What the start did with the sessions of a previous run.
+    pub fn adoption(&self) -> &Adoption {
+        &self.adoption
+    }
+
+    /// Stops serving; then stops every session (or leaves them for the next start to
+    /// re-adopt, as configured) and returns once that is done.
+    pub async fn shutdown(mut self) {
+        self.deadlines.abort();
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(serve) = self.serve.take() {
+            // Open connections (a log stream) get a moment to finish, then are cut.
+            let abort = serve.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), serve)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        if self.stop_sessions {
+            self.sessions.stop_all("portholed shut down").await;
+        } else {
+            self.sessions.detach_all();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if self.serve.is_none() {
+            return; // shut down already
+        }
+        self.deadlines.abort();
+        if let Some(tx) = self.stop_tx.take() {
+            let _ = tx.send(());
+        }
+        if let Some(serve) = self.serve.take() {
+            serve.abort();
+        }
+        if self.stop_sessions {
+            self.sessions.kill_all_now("portholed shut down");
+        } else {
+            self.sessions.detach_all();
+        }
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })
+}

@@ -1,0 +1,312 @@
+//! The built-in `terminal` template: `portholed __portholed-terminal --port P --token T` serves
+//! a page (xterm.js) and a WebSocket bridged to one PTY, on 127.0.0.1 only, token required.
+//!
+//! The token arrives once in the URL (`/?token=T`, the way Jupyter does it) and becomes an
+//! `HttpOnly; SameSite=Strict` cookie; every later request (assets, the WebSocket) carries the
+//! cookie or the query. Anything else is 403.
+
+mod page;
+mod pty;
+
+/// Whether xterm.js was embedded at build time (from the UI's npm dependencies).
+pub fn assets_embedded() -> bool {
+    !page::XTERM_JS.is_empty() && !page::XTERM_CSS.is_empty()
+}
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::{SinkExt, StreamExt};
+use nix::sys::signal::Signal;
+use porthole_core::error::Result;
+use porthole_core::Error;
+use porthole_secrets::Sensitive;
+use serde::Deserialize;
+
+use crate::key;
+use pty::{Input, Pty};
+
+#[derive(Debug, Clone)]
+pub struct TerminalArgs {
+    pub port: u16,
+    pub token: Sensitive<String>,
+    pub shell: Option<String>,
+}
+
+/// Parses `--port P --token T [--shell S]`.
+pub fn parse_args(args: &[String]) -> Result<TerminalArgs> {
+    let mut port = None;
+    let mut token = None;
+    let mut shell = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| Error::invalid_input(format!("{flag} needs a value")))?;
+        match flag.as_str() {
+            "--port" => {
+                port = Some(
+                    value
+                        .parse::<u16>()
+                        .map_err(|_| Error::invalid_input("--port must be a port number"))?,
+                )
+            }
+            "--token" => token = Some(Sensitive::new(value.clone())),
+            "--shell" => shell = Some(value.clone()),
+            other => return Err(Error::invalid_input(format!("unknown flag {other}"))),
+        }
+    }
+    Ok(TerminalArgs {
+        port: port.ok_or_else(|| Error::invalid_input("--port is required"))?,
+        token: token.ok_or_else(|| Error::invalid_input("--token is required"))?,
+        shell,
+    })
+}
+
+struct Term {
+    pty: Arc<Pty>,
+    token: Sensitive<String>,
+    cookie: String,
+    port: u16,
+}
+
+/// Runs the terminal until the shell exits or SIGTERM arrives.
+pub async fn serve(args: TerminalArgs) -> Result<()> {
+    let shell = args
+        .shell
+        .clone()
+        .or_else(|| std::env::var("SHELL").ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "/bin/sh".to_owned());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| Error::io(&format!("cannot listen on 127.0.0.1:{}", args.port), &e))?;
+    let (pty, exited) = Pty::start(&shell)?;
+    let shell_pid = pty.shell_pid;
+    let term = Arc::new(Term {
+        pty,
+        token: args.token,
+        cookie: format!("porthole_terminal_{}", args.port),
+        port: args.port,
+    });
+    let app = Router::new()
+        .route("/", get(index).options(preflight))
+        .route("/xterm.js", get(script))
+        .route("/xterm.css", get(style))
+        .route("/ws", get(socket))
+        .with_state(term);
+    let mut term_signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| Error::io("cannot handle SIGTERM", &e))?;
+    let stop = async move {
+        tokio::select! {
+            _ = exited => {}
+            _ = term_signal.recv() => {}
+        }
+    };
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|e| Error::io("terminal server failed", &e))?;
+    // The shell leads its own session: hang it up, then make sure.
+    crate::process::signal_group(shell_pid, Signal::SIGHUP);
+    crate::process::signal_group(shell_pid, Signal::SIGCONT);
+    for _ in 0..50 {
+        if !crate::process::group_alive(shell_pid) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    crate::process::signal_group(shell_pid, Signal::SIGKILL);
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl Term {
+    /// Host must be our own loopback address (DNS rebinding); the token must match.
+    fn authorized(&self, headers: &HeaderMap, query: &TokenQuery) -> bool {
+        let host_ok = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_none_or(|h| {
+                h == format!("127.0.0.1:{}", self.port) || h == format!("localhost:{}", self.port)
+            });
+        host_ok
+            && (query
+                .token
+                .as_deref()
+                .is_some_and(|t| key::matches(&self.token, t))
+                || self
+                    .cookie_token(headers)
+                    .is_some_and(|t| key::matches(&self.token, t)))
+    }
+
+    fn cookie_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, _)| *name == self.cookie)
+            .map(|(_, value)| value)
+    }
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This terminal needs its token: open the session's URL from Porthole.",
+    )
+        .into_response()
+}
+
+async fn index(
+    State(term): State<Arc<Term>>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    if !term.authorized(&headers, &q) {
+        return forbidden();
+    }
+    let cookie = format!(
+        "{}={}; HttpOnly; SameSite=Strict; Path=/",
+        term.cookie,
+        term.token.expose()
+    );
+    (
+        [
+            (header::SET_COOKIE, cookie),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        page::html(),
+    )
+        .into_response()
+}
+
+/// Readiness probes (the ComfyDeploy dashboard sends `OPTIONS` to a session's url): 200 with the
+/// token, 403 without.
+async fn preflight(
+    State(term): State<Arc<Term>>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    if !term.authorized(&headers, &q) {
+        return forbidden();
+    }
+    StatusCode::OK.into_response()
+}
+
+async fn script(state: State<Arc<Term>>, headers: HeaderMap, q: Query<TokenQuery>) -> Response {
+    asset(state, headers, q, "text/javascript", page::XTERM_JS)
+}
+
+async fn style(state: State<Arc<Term>>, headers: HeaderMap, q: Query<TokenQuery>) -> Response {
+    asset(state, headers, q, "text/css", page::XTERM_CSS)
+}
+
+fn asset(
+    State(term): State<Arc<Term>>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+    content_type: &'static str,
+    body: &'static [u8],
+) -> Response {
+    if !term.authorized(&headers, &q) {
+        return forbidden();
+    }
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn socket(
+    State(term): State<Arc<Term>>,
+    headers: HeaderMap,
+    Query(q): Query<TokenQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !term.authorized(&headers, &q) {
+        return forbidden();
+    }
+    ws.on_upgrade(move |socket| bridge(socket, term))
+}
+
+#[derive(Deserialize)]
+struct Control {
+    #[serde(rename = "type")]
+    kind: String,
+    cols: Option<u16>,
+    rows: Option<u16>,
+}
+
+/// Binary frames are keystrokes; a text frame is a control message
+/// (`{"type":"resize","cols":C,"rows":R}`) or, if it is not one, keystrokes too.
+async fn bridge(socket: WebSocket, term: Arc<Term>) {
+    let (mut tx, mut rx) = socket.split();
+    let (scrollback, mut output) = term.pty.attach();
+    if !scrollback.is_empty() && tx.send(Message::Binary(scrollback.into())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Binary(b))) => term.pty.send(Input::Bytes(b.to_vec())),
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<Control>(t.as_str()) {
+                    Ok(Control { kind, cols: Some(cols), rows: Some(rows) })
+                        if kind == "resize" && cols > 0 && rows > 0 =>
+                    {
+                        term.pty.send(Input::Resize { cols, rows });
+                    }
+                    _ => term.pty.send(Input::Bytes(t.as_bytes().to_vec())),
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+            out = output.recv() => match out {
+                Ok(bytes) => {
+                    if tx.send(Message::Binary(bytes.to_vec().into())).await.is_err() {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    #[test]
+    fn args_parse_and_fail_clearly() {
+        let a = parse_args(&s(&[
+            "--port",
+            "8080",
+            "--token",
+            "abc",
+            "--shell",
+            "/bin/bash",
+        ]))
+        .expect("parse");
+        assert_eq!(a.port, 8080);
+        assert_eq!(a.token.expose(), "abc");
+        assert_eq!(a.shell.as_deref(), Some("/bin/bash"));
+        assert!(parse_args(&s(&["--port", "x", "--token", "a"])).is_err());
+        assert!(parse_args(&s(&["--token", "a"])).is_err());
+        assert!(parse_args(&s(&["--port"])).is_err());
+    }
+}
