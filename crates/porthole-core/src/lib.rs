@@ -2,7 +2,10 @@
 //! `porthole` CLI are both thin layers over this crate.
 
 pub mod app_info;
+pub mod clock;
 pub mod error;
+pub mod model;
 pub mod paths;
+pub mod provider;
 
 pub use error::{Error, ErrorCode};

@@ -29,7 +29,7 @@ fn self_tests_at_the_same_time_do_not_disturb_each_other() {
         return;
     }
     let threads: Vec<_> = (0..6)
-        .map(|_| std::thread::spawn(|| porthole_secrets::self_test()))
+        .map(|_| std::thread::spawn(porthole_secrets::self_test))
         .collect();
     for t in threads {
         t.join().unwrap().unwrap();

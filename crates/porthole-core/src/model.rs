@@ -1,0 +1,263 @@
+//! The neutral model every provider maps into. It has room for all three seed systems: GPU
+//! sessions with a deadline (ComfyDeploy, portholed), QPU sessions with TTLs and no extension
+//! (IBM Quantum), and runbook sessions with no deadline and no stop (Airplane).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Which API an account speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// ComfyDeploy's sessions API (cloud GPUs).
+    ComfyDeploy,
+    /// A portholed server (the embedded Local account, or one on your own box). Same dialect as
+    /// ComfyDeploy.
+    Portholed,
+    IbmQuantum,
+    Airplane,
+}
+
+/// What a session runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Gpu,
+    Cpu,
+    QpuBackend,
+    Runbook,
+}
+
+/// Whether a resource can take a launch now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    /// Usable, with a queue in front (QPU backends).
+    Busy {
+        queue_length: u32,
+    },
+    Unavailable {
+        reason: String,
+    },
+    /// The provider does not say.
+    Unknown,
+}
+
+/// A thing a session can be launched on: a GPU type, a QPU backend, a runbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Resource {
+    /// The provider's name for it (`"A10G"`, `"ibm_torino"`, a runbook id).
+    pub id: String,
+    pub kind: ResourceKind,
+    /// What to show a person (`"NVIDIA A10G"`, `"ibm_torino (133 qubits)"`).
+    pub label: String,
+    /// Memory in MiB, where it means something (GPUs).
+    pub memory_mib: Option<u32>,
+    /// USD per hour, where the provider prices it.
+    pub price_per_hour: Option<f64>,
+    pub availability: Availability,
+}
+
+/// A session template (ComfyDeploy machine, portholed template, runbook).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Machine {
+    pub id: String,
+    pub name: String,
+    /// Whether a session can be launched on it now; `unavailable_reason` says why not.
+    pub can_launch: bool,
+    pub unavailable_reason: Option<String>,
+    /// The resource a launch uses when none is chosen.
+    pub default_resource: Option<String>,
+}
+
+/// Why a session is over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum EndReason {
+    /// The deadline passed.
+    Timeout,
+    /// Someone stopped it (this app or elsewhere).
+    Stopped,
+    /// It failed; the detail is the provider's or the logs' explanation.
+    Failed(String),
+    /// The account ran out of credit or quota.
+    OutOfCredit,
+    /// It finished its work (runbooks, drained QPU sessions).
+    Completed,
+    /// It disappeared from the provider without a known reason.
+    Vanished,
+}
+
+impl EndReason {
+    /// One line for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            EndReason::Timeout => "timed out".to_owned(),
+            EndReason::Stopped => "stopped".to_owned(),
+            EndReason::Failed(why) => format!("failed: {why}"),
+            EndReason::OutOfCredit => "ended: out of credit".to_owned(),
+            EndReason::Completed => "completed".to_owned(),
+            EndReason::Vanished => "ended (the provider no longer lists it)".to_owned(),
+        }
+    }
+}
+
+/// Where a session is in its life, as Porthole derives it (providers' own status fields are often
+/// useless: ComfyDeploy's is always "running").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
+pub enum SessionState {
+    /// Created; no URL yet.
+    Starting,
+    /// A URL exists but does not answer yet.
+    Connecting,
+    /// Usable.
+    Ready,
+    /// Usable, inside a warning window before its deadline.
+    Expiring,
+    /// A stop was asked for and the provider has not confirmed it.
+    Stopping,
+    Ended(EndReason),
+}
+
+impl SessionState {
+    pub fn is_live(&self) -> bool {
+        !matches!(self, SessionState::Ended(_))
+    }
+}
+
+/// What the UI may offer for a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Capabilities {
+    pub can_extend: bool,
+    pub can_stop: bool,
+    /// The session has a web UI to open through the proxy.
+    pub has_ui: bool,
+}
+
+/// One session, provider-neutral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Session {
+    pub id: String,
+    pub account_id: String,
+    pub provider: ProviderKind,
+    pub name: String,
+    pub machine_id: Option<String>,
+    pub resource: Option<String>,
+    pub state: SessionState,
+    /// The provider's own words for the state, where they add something ("Waiting for first job").
+    pub status_label: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// When the provider will end it.
+    pub deadline: Option<DateTime<Utc>>,
+    /// When it ends if left idle (QPU sessions).
+    pub idle_deadline: Option<DateTime<Utc>>,
+    /// The session's own URL (a tunnel). A bearer secret for some providers: never log it.
+    pub url: Option<String>,
+    pub price_per_hour: Option<f64>,
+    pub capabilities: Capabilities,
+    /// The provider's fields as it sent them, for `--json` and debugging.
+    #[specta(skip)]
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub raw: serde_json::Value,
+}
+
+impl Session {
+    /// Time left before the deadline, negative once past; `None` without a deadline.
+    pub fn remaining(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.deadline.map(|d| d - now)
+    }
+
+    /// Cost so far at the session's price, from creation to `now` (or to the deadline if passed).
+    pub fn cost_so_far(&self, now: DateTime<Utc>) -> Option<f64> {
+        let price = self.price_per_hour?;
+        let end = match self.deadline {
+            Some(d) if d < now => d,
+            _ => now,
+        };
+        let seconds = (end - self.created_at).num_seconds().max(0) as f64;
+        Some(price * seconds / 3600.0)
+    }
+}
+
+/// What the user asks for when launching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LaunchRequest {
+    pub machine_id: String,
+    /// The resource (GPU name, backend); `None` takes the machine's default.
+    pub resource: Option<String>,
+    /// Minutes before the provider ends it; `None` takes the provider's default.
+    pub timeout_minutes: Option<u32>,
+}
+
+/// One line of a session's start-up or run log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LogLine {
+    pub message: String,
+    pub level: String,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn session(created: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Session {
+        Session {
+            id: "s1".into(),
+            account_id: "local".into(),
+            provider: ProviderKind::Portholed,
+            name: "s1".into(),
+            machine_id: None,
+            resource: Some("CPU".into()),
+            state: SessionState::Ready,
+            status_label: None,
+            created_at: created,
+            deadline,
+            idle_deadline: None,
+            url: None,
+            price_per_hour: Some(3.6),
+            capabilities: Capabilities {
+                can_extend: true,
+                can_stop: true,
+                has_ui: true,
+            },
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn remaining_and_cost_follow_the_clock() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("time");
+        let s = session(t0, Some(t0 + chrono::Duration::minutes(30)));
+        let now = t0 + chrono::Duration::minutes(10);
+        assert_eq!(s.remaining(now), Some(chrono::Duration::minutes(20)));
+        let cost = s.cost_so_far(now).expect("priced");
+        assert!((cost - 0.6).abs() < 1e-9, "{cost}");
+        // Past the deadline, cost stops growing.
+        let late = t0 + chrono::Duration::hours(2);
+        let capped = s.cost_so_far(late).expect("priced");
+        assert!((capped - 1.8).abs() < 1e-9, "{capped}");
+    }
+
+    #[test]
+    fn states_serialise_with_their_reason() {
+        let ended = SessionState::Ended(EndReason::Failed("oom".into()));
+        let json = serde_json::to_value(&ended).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"state": "ended", "reason": {"kind": "failed", "detail": "oom"}})
+        );
+        assert!(!ended.is_live());
+        assert!(SessionState::Stopping.is_live());
+        assert_eq!(
+            serde_json::to_value(SessionState::Ready).expect("json"),
+            serde_json::json!({"state": "ready"})
+        );
+    }
+}

@@ -1,0 +1,450 @@
+//! The HTTP layer every provider shares: timeouts, bounded retries with jitter, Retry-After, and
+//! turning statuses and network failures into coded errors. A network error is never reported as
+//! "unauthorized"; POST and DELETE are retried only when the request certainly did not reach the
+//! server (connection refused) or the server said to come back (429).
+
+use std::time::Duration;
+
+use porthole_core::{Error, ErrorCode};
+use porthole_secrets::Sensitive;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest Retry-After we honour before giving up with `rate_limited`.
+    pub max_retry_after: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(300),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A failure before it is given its meaning by the endpoint that saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpError {
+    /// The server answered with an error status; `detail` is its `{"detail"}` text.
+    Status { status: u16, detail: String },
+    /// The server could not be reached or did not answer in time.
+    Network(String),
+    /// The server answered 2xx with a body we could not read.
+    Decode(String),
+}
+
+impl HttpError {
+    /// The coded error for a person. `not_found` says what a 404 means at this endpoint.
+    pub fn into_error(self, not_found: ErrorCode) -> Error {
+        match self {
+            HttpError::Network(msg) => Error::new(ErrorCode::UpstreamUnavailable, msg),
+            HttpError::Decode(msg) => Error::new(
+                ErrorCode::InvalidResponse,
+                format!("The provider sent a response Porthole cannot read: {msg}"),
+            ),
+            HttpError::Status { status, detail } => {
+                let code = match status {
+                    401 => ErrorCode::Unauthorized,
+                    403 if mentions_credit(&detail) => ErrorCode::QuotaExceeded,
+                    403 => ErrorCode::Unauthorized,
+                    404 => not_found,
+                    400 if mentions_limit(&detail) => ErrorCode::QuotaExceeded,
+                    400 | 405 | 409 | 413 | 422 => ErrorCode::InvalidInput,
+                    429 => ErrorCode::RateLimited,
+                    500..=599 => ErrorCode::UpstreamUnavailable,
+                    _ => ErrorCode::InvalidResponse,
+                };
+                let message = match code {
+                    ErrorCode::Unauthorized => {
+                        format!("The provider rejected the API key ({status}): {detail}")
+                    }
+                    ErrorCode::RateLimited => {
+                        format!("The provider asks us to slow down (429): {detail}")
+                    }
+                    ErrorCode::UpstreamUnavailable => {
+                        format!("The provider is having trouble ({status}): {detail}")
+                    }
+                    _ => detail,
+                };
+                Error::new(code, message)
+            }
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+fn mentions_credit(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("balance") || d.contains("credit") || d.contains("suspended")
+}
+
+fn mentions_limit(detail: &str) -> bool {
+    let d = detail.to_ascii_lowercase();
+    d.contains("concurrent") || d.contains("free plan") || d.contains("limited to")
+}
+
+/// An HTTP client bound to one base URL and, optionally, one Bearer key.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    base: String,
+    host: String,
+    key: Option<Sensitive<String>>,
+    policy: RetryPolicy,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("base", &self.base)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl HttpClient {
+    pub fn new(
+        base_url: &str,
+        key: Option<Sensitive<String>>,
+        policy: RetryPolicy,
+    ) -> Result<Self, Error> {
+        let parsed = url::Url::parse(base_url.trim()).map_err(|e| {
+            Error::invalid_input(format!("The base URL {base_url:?} is not a URL: {e}"))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::invalid_input(format!(
+                "The base URL must start with http:// or https://, not {}://",
+                parsed.scheme()
+            )));
+        }
+        let host = match parsed.port() {
+            Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or("?")),
+            None => parsed.host_str().unwrap_or("?").to_owned(),
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .user_agent(concat!("porthole/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            base: parsed.as_str().trim_end_matches('/').to_owned(),
+            host,
+            key,
+            policy,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
+        let mut req = self.client.request(
+            method,
+            format!("{}/{}", self.base, path.trim_start_matches('/')),
+        );
+        if auth {
+            if let Some(key) = &self.key {
+                req = req.bearer_auth(key.expose());
+            }
+        }
+        req
+    }
+
+    /// GET and decode JSON, retrying network errors, 5xx and 429.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        auth: bool,
+    ) -> Result<T, HttpError> {
+        let response = self
+            .execute(true, || {
+                self.request(Method::GET, path, auth)
+                    .query(query)
+                    .timeout(self.policy.request_timeout)
+            })
+            .await?;
+        decode(response).await
+    }
+
+    /// POST/DELETE/PATCH with an optional JSON body; never retried once it may have reached the
+    /// server.
+    pub async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Option<Duration>,
+    ) -> Result<T, HttpError> {
+        let timeout = timeout.unwrap_or(self.policy.request_timeout);
+        let response = self
+            .execute(false, || {
+                let req = self.request(method.clone(), path, true).timeout(timeout);
+                match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                }
+            })
+            .await?;
+        decode(response).await
+    }
+
+    /// A GET whose body is read as a stream (server-sent events): no overall timeout.
+    pub async fn get_stream(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Response, HttpError> {
+        self.execute(true, || {
+            self.request(Method::GET, path, true)
+                .query(query)
+                .header("accept", "text/event-stream")
+        })
+        .await
+    }
+
+    async fn execute(
+        &self,
+        idempotent: bool,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let last = attempt >= self.policy.max_attempts;
+            let delay = match build().send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retry_after = retry_after(&resp);
+                    let err = status_error(resp).await;
+                    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                        || (idempotent && status.is_server_error());
+                    if last || !retryable {
+                        return Err(err);
+                    }
+                    match retry_after {
+                        Some(wait) if wait > self.policy.max_retry_after => return Err(err),
+                        Some(wait) => wait,
+                        None => self.backoff(attempt),
+                    }
+                }
+                Err(err) => {
+                    // A refused connection never reached the server: safe to repeat any method.
+                    if last || !(idempotent || err.is_connect()) {
+                        return Err(self.network_error(&err));
+                    }
+                    self.backoff(attempt)
+                }
+            };
+            tracing::debug!(attempt, ?delay, host = %self.host, "retrying request");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Exponential backoff with equal jitter: half fixed, half random.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.policy.max_delay);
+        exp / 2 + exp.mul_f64(fastrand::f64() / 2.0)
+    }
+
+    fn network_error(&self, err: &reqwest::Error) -> HttpError {
+        let what = if err.is_timeout() {
+            "did not answer in time".to_owned()
+        } else if err.is_connect() {
+            "refused the connection or could not be reached".to_owned()
+        } else {
+            // reqwest's Display includes the URL; keep only the cause chain.
+            let mut cause = String::new();
+            let mut source = std::error::Error::source(err);
+            while let Some(s) = source {
+                cause = s.to_string();
+                source = s.source();
+            }
+            if cause.is_empty() {
+                "the connection failed".to_owned()
+            } else {
+                format!("the connection failed ({cause})")
+            }
+        };
+        HttpError::Network(format!(
+            "Cannot reach {}: it {what}. Check the network, or the account's base URL.",
+            self.host
+        ))
+    }
+}
+
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let value = resp.headers().get("retry-after")?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+async fn status_error(resp: Response) -> HttpError {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    HttpError::Status {
+        status,
+        detail: detail_of(&text).unwrap_or_else(|| fallback_detail(status, &text)),
+    }
+}
+
+/// Reads FastAPI's `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}`.
+pub fn detail_of(body: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    match json.get("detail")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Array(items) => {
+            let parts: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let msg = item
+                        .get("msg")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("invalid");
+                    let loc: Vec<String> = item
+                        .get("loc")
+                        .and_then(|l| l.as_array())
+                        .map(|l| {
+                            l.iter()
+                                .filter(|p| p.as_str() != Some("body"))
+                                .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if loc.is_empty() {
+                        msg.to_owned()
+                    } else {
+                        format!("{}: {msg}", loc.join("."))
+                    }
+                })
+                .collect();
+            Some(format!("Invalid request: {}", parts.join("; ")))
+        }
+        other => Some(other.to_string()),
+    }
+}
+
+fn fallback_detail(status: u16, text: &str) -> String {
+    let snippet: String = text.trim().chars().take(200).collect();
+    if snippet.is_empty() {
+        format!("HTTP {status} with an empty body")
+    } else {
+        format!("HTTP {status}: {snippet}")
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, HttpError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| HttpError::Network(format!("The response was cut off: {e}")))?;
+    serde_json::from_slice(&bytes).map_err(|e| HttpError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastapi_details_are_read() {
+        assert_eq!(
+            detail_of(r#"{"detail":"Machine not found"}"#).as_deref(),
+            Some("Machine not found")
+        );
+        let validation = r#"{"detail":[{"loc":["body","minutes"],"msg":"Input should be a valid integer","type":"int_parsing"}]}"#;
+        assert_eq!(
+            detail_of(validation).as_deref(),
+            Some("Invalid request: minutes: Input should be a valid integer")
+        );
+        assert_eq!(detail_of("<html>oops</html>"), None);
+    }
+
+    #[test]
+    fn statuses_get_their_codes() {
+        let code = |status, detail: &str| {
+            HttpError::Status {
+                status,
+                detail: detail.into(),
+            }
+            .into_error(ErrorCode::SessionGone)
+            .code
+        };
+        assert_eq!(
+            code(401, "Invalid or missing token"),
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            code(403, "Insufficient balance for requested operation"),
+            ErrorCode::QuotaExceeded
+        );
+        assert_eq!(code(403, "Forbidden"), ErrorCode::Unauthorized);
+        assert_eq!(code(404, "GPUEvent not found"), ErrorCode::SessionGone);
+        assert_eq!(
+            code(
+                400,
+                "You have reached the maximum number of concurrent sessions."
+            ),
+            ErrorCode::QuotaExceeded
+        );
+        assert_eq!(
+            code(400, "Machine is not a Comfy Deploy Serverless machine"),
+            ErrorCode::InvalidInput
+        );
+        assert_eq!(code(422, "Invalid request"), ErrorCode::InvalidInput);
+        assert_eq!(code(429, "slow down"), ErrorCode::RateLimited);
+        assert_eq!(code(503, "down"), ErrorCode::UpstreamUnavailable);
+    }
+
+    #[test]
+    fn network_errors_are_never_unauthorized() {
+        let err = HttpError::Network("Cannot reach x".into()).into_error(ErrorCode::SessionGone);
+        assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let client = HttpClient::new("http://127.0.0.1:1/api", None, RetryPolicy::default())
+            .expect("client");
+        for _ in 0..50 {
+            let first = client.backoff(1);
+            assert!(first >= Duration::from_millis(150) && first <= Duration::from_millis(300));
+            let late = client.backoff(12);
+            assert!(late >= Duration::from_millis(2500) && late <= Duration::from_secs(5));
+        }
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused_clearly() {
+        let err = HttpClient::new("ftp://x", None, RetryPolicy::default()).expect_err("scheme");
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        let err = HttpClient::new("not a url", None, RetryPolicy::default()).expect_err("parse");
+        assert!(err.message.contains("not a URL"), "{}", err.message);
+    }
+}
