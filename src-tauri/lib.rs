@@ -1,8 +1,11 @@
 //! The desktop shell: wiring only. Commands parse input, call one function of `crates/`, and map
 //! the error; windows, tray and plugins are set up here. No business logic lives in this crate.
 
+use tauri::Manager;
+
 mod commands;
 mod error;
+mod local;
 mod state;
 mod tray;
 mod windows;
@@ -69,14 +72,32 @@ pub fn run() -> Result<(), String> {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            start_local_server(app.handle());
             windows::create_main(app.handle())?;
             tray::create(app.handle())?;
             #[cfg(debug_assertions)]
             windows::open_debug_foreign_window(app.handle());
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .map_err(|e| format!("the app stopped with an error: {e}"))
+        .build(tauri::generate_context!())
+        .map_err(|e| format!("the app could not start: {e}"))?
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                // Stop the Local sessions' processes before the process goes away.
+                let state = app.state::<state::AppState>();
+                tauri::async_runtime::block_on(state.local.shutdown());
+            }
+        });
+    Ok(())
+}
+
+/// The Local account's server starts in the background; the window does not wait for it.
+fn start_local_server(app: &tauri::AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<state::AppState>();
+        state.local.start(&state.dirs).await;
+    });
 }
 
 fn init_logging() {

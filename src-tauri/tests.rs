@@ -15,7 +15,10 @@ fn app() -> tauri::App<tauri::test::MockRuntime> {
         data: std::env::temp_dir().join("porthole-shell-test/data"),
     };
     mock_builder()
-        .manage(AppState { dirs })
+        .manage(AppState {
+            dirs,
+            local: Default::default(),
+        })
         .invoke_handler(crate::specta_builder().invoke_handler())
         // The real config and capabilities: the ACL under test is the one the app ships.
         .build(tauri::generate_context!(test = true))
@@ -58,6 +61,11 @@ fn the_main_window_can_ask_for_app_info() {
         .is_some_and(|d| d.ends_with("porthole-shell-test/config")));
     // The keychain answer is either usable or a coded problem, never a crash.
     assert!(info["keychain"]["usable"].is_boolean());
+    // Nothing started the Local server in this app: it is reported as starting, tagged.
+    assert_eq!(
+        info["local_server"],
+        serde_json::json!({"state": "starting"})
+    );
 }
 
 #[test]

@@ -24,7 +24,10 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
             "The keychain did not answer within 10 seconds (is an unlock prompt waiting?).",
         )),
     };
-    Ok(AppInfo::gather(env!("CARGO_PKG_VERSION"), &dirs, || {
-        probe_result
-    }))
+    Ok(AppInfo::gather(
+        env!("CARGO_PKG_VERSION"),
+        &dirs,
+        state.local.status(),
+        || probe_result,
+    ))
 }

@@ -159,3 +159,23 @@ test("a page from another origin, in a second window, cannot invoke app commands
     assert.equal(reply.ok, false, `a foreign page could call app_info: ${JSON.stringify(reply.value)}`);
     assert.match(reply.error, /not allowed/i);
   }));
+
+test("the embedded Local server starts and answers with its key kept in the keychain", () =>
+  withScreenshot("local-server", async () => {
+    await driver.switchTo(mainHandle);
+    const local = await poll("the Local server to run", 30000, async () => {
+      const reply = await invokeFromPage("app_info");
+      assert.equal(reply.ok, true, `app_info failed: ${reply.error}`);
+      const status = reply.value.local_server;
+      assert.notEqual(status.state, "failed", `the Local server failed: ${JSON.stringify(status)}`);
+      return status.state === "running" ? status : undefined;
+    });
+    assert.match(local.base_url, /^http:\/\/127\.0\.0\.1:\d+\/api$/);
+    assert.equal(local.key_in_keychain, true);
+    // It is a real server: the public price list answers without a key, the API refuses one.
+    const prices = await fetch(`${local.base_url}/platform/gpu-pricing`);
+    assert.equal(prices.status, 200);
+    assert.equal(typeof (await prices.json()).CPU, "number");
+    const refused = await fetch(`${local.base_url}/sessions`);
+    assert.equal(refused.status, 401);
+  }));

@@ -1,4 +1,5 @@
-//! What the app can tell about itself: version, folders, and whether the keychain works.
+//! What the app can tell about itself: version, folders, whether the keychain works, and how the
+//! embedded portholed (the "Local" account) is doing.
 
 use serde::Serialize;
 
@@ -10,13 +11,39 @@ use crate::paths::Dirs;
 pub struct KeychainStatus {
     pub usable: bool,
     /// Present when `usable` is false: the coded reason and what to do about it.
-    pub error: Option<KeychainProblem>,
+    pub error: Option<Problem>,
 }
 
+/// A coded reason something does not work, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
-pub struct KeychainProblem {
+pub struct Problem {
     pub code: ErrorCode,
     pub message: String,
+}
+
+impl From<crate::Error> for Problem {
+    fn from(err: crate::Error) -> Self {
+        Self {
+            code: err.code,
+            message: err.message,
+        }
+    }
+}
+
+/// The embedded portholed that backs the "Local" account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LocalServerStatus {
+    Starting,
+    Running {
+        /// `http://127.0.0.1:PORT/api`: where the CLI and other clients reach it.
+        base_url: String,
+        /// Whether its key is in the OS keychain (otherwise in a 0600 file in the data folder).
+        key_in_keychain: bool,
+    },
+    Failed {
+        error: Problem,
+    },
 }
 
 /// The app's description of itself, as the About panel and the end-to-end tests see it.
@@ -27,12 +54,18 @@ pub struct AppInfo {
     pub config_dir: String,
     pub data_dir: String,
     pub keychain: KeychainStatus,
+    pub local_server: LocalServerStatus,
 }
 
 impl AppInfo {
     /// Gathers the description. `probe_keychain` performs a real round trip through the keychain
     /// (the caller decides which keychain); its error becomes the reported problem.
-    pub fn gather(version: &str, dirs: &Dirs, probe_keychain: impl FnOnce() -> Result<()>) -> Self {
+    pub fn gather(
+        version: &str,
+        dirs: &Dirs,
+        local_server: LocalServerStatus,
+        probe_keychain: impl FnOnce() -> Result<()>,
+    ) -> Self {
         let keychain = match probe_keychain() {
             Ok(()) => KeychainStatus {
                 usable: true,
@@ -40,10 +73,7 @@ impl AppInfo {
             },
             Err(err) => KeychainStatus {
                 usable: false,
-                error: Some(KeychainProblem {
-                    code: err.code,
-                    message: err.message,
-                }),
+                error: Some(err.into()),
             },
         };
         Self {
@@ -52,6 +82,7 @@ impl AppInfo {
             config_dir: dirs.config.display().to_string(),
             data_dir: dirs.data.display().to_string(),
             keychain,
+            local_server,
         }
     }
 }
@@ -70,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_working_keychain_is_reported_usable() {
-        let info = AppInfo::gather("1.2.3", &dirs(), || Ok(()));
+        let info = AppInfo::gather("1.2.3", &dirs(), LocalServerStatus::Starting, || Ok(()));
         assert_eq!(info.version, "1.2.3");
         assert_eq!(info.config_dir, "/c/porthole");
         assert_eq!(info.data_dir, "/d/porthole");
@@ -80,7 +111,7 @@ mod tests {
 
     #[test]
     fn a_failing_keychain_carries_its_coded_reason() {
-        let info = AppInfo::gather("1.2.3", &dirs(), || {
+        let info = AppInfo::gather("1.2.3", &dirs(), LocalServerStatus::Starting, || {
             Err(Error::new(
                 ErrorCode::KeychainUnavailable,
                 "no Secret Service",

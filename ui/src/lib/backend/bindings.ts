@@ -26,6 +26,7 @@ export type AppInfo_Deserialize = {
 	config_dir: string,
 	data_dir: string,
 	keychain: KeychainStatus_Deserialize,
+	local_server: LocalServerStatus,
 };
 
 /**  The app's description of itself, as the About panel and the end-to-end tests see it. */
@@ -35,6 +36,7 @@ export type AppInfo_Serialize = {
 	config_dir: string,
 	data_dir: string,
 	keychain: KeychainStatus_Serialize,
+	local_server: LocalServerStatus,
 };
 
 /**  What kind of failure happened. The UI branches on these, so each one means one thing to a user. */
@@ -60,11 +62,6 @@ export type ErrorCode =
 /**  A bug: something that should not happen did. */
 "internal";
 
-export type KeychainProblem = {
-	code: ErrorCode,
-	message: string,
-};
-
 /**  Whether the OS keychain can hold keys right now, and if not, why. */
 export type KeychainStatus = KeychainStatus_Serialize | KeychainStatus_Deserialize;
 
@@ -72,14 +69,27 @@ export type KeychainStatus = KeychainStatus_Serialize | KeychainStatus_Deseriali
 export type KeychainStatus_Deserialize = {
 	usable: boolean,
 	/**  Present when `usable` is false: the coded reason and what to do about it. */
-	error?: KeychainProblem | null,
+	error?: Problem | null,
 };
 
 /**  Whether the OS keychain can hold keys right now, and if not, why. */
 export type KeychainStatus_Serialize = {
 	usable: boolean,
 	/**  Present when `usable` is false: the coded reason and what to do about it. */
-	error: KeychainProblem | null,
+	error: Problem | null,
+};
+
+/**  The embedded portholed that backs the "Local" account. */
+export type LocalServerStatus = { state: "starting" } | { state: "running"; 
+/**  `http://127.0.0.1:PORT/api`: where the CLI and other clients reach it. */
+base_url: string; 
+/**  Whether its key is in the OS keychain (otherwise in a 0600 file in the data folder). */
+key_in_keychain: boolean } | { state: "failed"; error: Problem };
+
+/**  A coded reason something does not work, and what to do about it. */
+export type Problem = {
+	code: ErrorCode,
+	message: string,
 };
 
 /* Tauri Specta runtime */

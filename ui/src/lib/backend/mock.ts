@@ -19,6 +19,7 @@ export const MOCK_APP_INFO: AppInfo = {
   config_dir: "/home/demo/.config/porthole",
   data_dir: "/home/demo/.local/share/porthole",
   keychain: { usable: true, error: null },
+  local_server: { state: "running", base_url: "http://127.0.0.1:7788/api", key_in_keychain: true },
 };
 
 /** A backend with no Rust behind it, for Vitest and for the web build that Playwright drives. */

@@ -2,7 +2,14 @@
 // `mock.ts` for Vitest and the web build. Nothing outside this folder imports `@tauri-apps/*`.
 import type { AppInfo, ApiError, ErrorCode } from "./bindings";
 
-export type { ApiError, AppInfo, ErrorCode, KeychainProblem, KeychainStatus } from "./bindings";
+export type {
+  ApiError,
+  AppInfo,
+  ErrorCode,
+  KeychainStatus,
+  LocalServerStatus,
+  Problem,
+} from "./bindings";
 
 /** What every generated command returns. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };

@@ -1,0 +1,95 @@
+//! The embedded portholed: the "Local" account, so Porthole works on a fresh machine with no
+//! cloud account. Started with the app, stopped (with its sessions) when the app quits.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::{Mutex, MutexGuard};
+
+use porthole_core::app_info::LocalServerStatus;
+use porthole_core::paths::Dirs;
+use portholed::{ConfigSource, KeyLocation, RunningServer, Server, ServerConfig};
+
+/// Where a standalone portholed and the `porthole` CLI look by default. The app takes it when it
+/// is free, so `porthole sessions list` sees the app's Local sessions; otherwise any free port.
+pub const PREFERRED_PORT: u16 = 7788;
+
+#[derive(Default)]
+pub struct LocalServer {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+enum Slot {
+    #[default]
+    Starting,
+    Running(RunningServer),
+    Failed(porthole_core::Error),
+    Stopped,
+}
+
+impl LocalServer {
+    fn slot(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts the server; a failure is kept and reported through [`LocalServer::status`].
+    pub async fn start(&self, dirs: &Dirs) {
+        let mut config = ServerConfig::new(dirs.data.join("portholed"));
+        config.config = ConfigSource::from_config_dir(&dirs.config);
+        config.listen = listen_address();
+        let started = Server::start(config).await;
+        let mut slot = self.slot();
+        *slot = match started {
+            // The app quit while the server was starting: stop it again.
+            Ok(server) if matches!(*slot, Slot::Stopped) => {
+                drop(server);
+                Slot::Stopped
+            }
+            Ok(server) => {
+                tracing::info!(base_url = %server.base_url(), "Local account ready");
+                Slot::Running(server)
+            }
+            Err(err) => {
+                tracing::warn!(code = ?err.code, "the Local account could not start: {}", err.message);
+                Slot::Failed(err)
+            }
+        };
+    }
+
+    pub fn status(&self) -> LocalServerStatus {
+        match &*self.slot() {
+            Slot::Starting => LocalServerStatus::Starting,
+            Slot::Running(server) => LocalServerStatus::Running {
+                base_url: server.base_url(),
+                key_in_keychain: *server.key_location() == KeyLocation::Keychain,
+            },
+            Slot::Failed(err) => LocalServerStatus::Failed {
+                error: err.clone().into(),
+            },
+            Slot::Stopped => LocalServerStatus::Failed {
+                error: porthole_core::Error::new(
+                    porthole_core::ErrorCode::UpstreamUnavailable,
+                    "The Local server has been stopped because Porthole is quitting.",
+                )
+                .into(),
+            },
+        }
+    }
+
+    /// Stops serving and stops the Local sessions' processes.
+    pub async fn shutdown(&self) {
+        let previous = std::mem::replace(&mut *self.slot(), Slot::Stopped);
+        if let Slot::Running(server) = previous {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn listen_address() -> SocketAddr {
+    let preferred = SocketAddr::from((Ipv4Addr::LOCALHOST, PREFERRED_PORT));
+    // A probe bind: a standalone portholed (or anything else) may already hold the port.
+    if TcpListener::bind(preferred).is_ok() {
+        preferred
+    } else {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    }
+}
