@@ -1,9 +1,17 @@
 fn main() {
     // App commands are ACL-gated: each one needs an explicit permission in a capability, so a
     // window that no capability names (a session window) can call none of them.
-    tauri_build::try_build(
-        tauri_build::Attributes::new()
-            .app_manifest(tauri_build::AppManifest::new().commands(&["app_info"])),
-    )
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
+        tauri_build::AppManifest::new().commands(&[
+            "app_info",
+            "list_accounts",
+            "add_account",
+            "set_account_key",
+            "edit_account",
+            "remove_account",
+            "test_account",
+            "set_default_account",
+        ]),
+    ))
     .expect("failed to run tauri-build");
 }

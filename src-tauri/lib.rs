@@ -15,8 +15,16 @@ pub use error::ApiError;
 /// Every command the UI can call, in one place: the invoke handler and the generated TypeScript
 /// bindings both come from this list, so they cannot drift apart.
 pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
-    tauri_specta::Builder::<R>::new()
-        .commands(tauri_specta::collect_commands![commands::app::app_info])
+    tauri_specta::Builder::<R>::new().commands(tauri_specta::collect_commands![
+        commands::app::app_info,
+        commands::accounts::list_accounts,
+        commands::accounts::add_account,
+        commands::accounts::set_account_key,
+        commands::accounts::edit_account,
+        commands::accounts::remove_account,
+        commands::accounts::test_account,
+        commands::accounts::set_default_account,
+    ])
 }
 
 /// Where the generated bindings live (the only folder of the UI that talks to Tauri).

@@ -75,6 +75,22 @@ impl LocalServer {
         }
     }
 
+    /// Where the running server answers.
+    pub fn base_url(&self) -> Option<String> {
+        match &*self.slot() {
+            Slot::Running(server) => Some(server.base_url()),
+            _ => None,
+        }
+    }
+
+    /// The running server's key, for the Local account's client. Stays in Rust.
+    pub fn key(&self) -> Option<porthole_secrets::Sensitive<String>> {
+        match &*self.slot() {
+            Slot::Running(server) => Some(server.api_key().clone()),
+            _ => None,
+        }
+    }
+
     /// Stops serving and stops the Local sessions' processes.
     pub async fn shutdown(&self) {
         let previous = std::mem::replace(&mut *self.slot(), Slot::Stopped);

@@ -2,6 +2,10 @@
 
 use porthole_core::paths::Dirs;
 
+use porthole_core::accounts::AccountStore;
+use porthole_providers::accounts::Accounts;
+use porthole_secrets::Keychain;
+
 use crate::local::LocalServer;
 
 pub struct AppState {
@@ -11,6 +15,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The accounts file and keychain, with the Local account pointing at the embedded server.
+    pub fn accounts(&self) -> Accounts {
+        Accounts::new(AccountStore::new(&self.dirs.config), Keychain::default())
+            .with_local(self.local.base_url(), self.local.key())
+    }
+
     pub fn load() -> porthole_core::error::Result<Self> {
         let dirs = Dirs::from_env()?;
         dirs.ensure()?;

@@ -1,3 +1,4 @@
 //! Commands, grouped by area. Each one is thin: parse, call `crates/`, map the error.
 
+pub mod accounts;
 pub mod app;

@@ -1,6 +1,7 @@
 //! Porthole's domain model and rules. Nothing here knows about Tauri: the desktop shell and the
 //! `porthole` CLI are both thin layers over this crate.
 
+pub mod accounts;
 pub mod app_info;
 pub mod clock;
 pub mod error;

@@ -181,6 +181,19 @@ impl Session {
     }
 }
 
+/// Where sessions come from: a provider and the profile to reach it. Never holds the key, which
+/// lives only in the OS keychain under the account's id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub provider: ProviderKind,
+    pub base_url: String,
+    /// The provider's other non-secret settings (IBM's instance CRN, Airplane's team…).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
 /// What the user asks for when launching.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct LaunchRequest {

@@ -1,6 +1,7 @@
 //! Provider clients. Each maps its provider's wire models into porthole-core's neutral model at
 //! the boundary, so quirks live here and nowhere else.
 
+pub mod accounts;
 pub mod comfydeploy;
 pub mod http;
 pub mod probe;

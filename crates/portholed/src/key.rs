@@ -85,6 +85,18 @@ pub fn load_or_create(
     }
 }
 
+/// The key a portholed keeping its state in `data_dir` uses, without ever creating one: its key
+/// file if there is one, else its keychain entry. For clients on the same computer (the CLI).
+pub fn find_existing(data_dir: &Path) -> Result<Option<Sensitive<String>>> {
+    if let Ok(text) = std::fs::read_to_string(data_dir.join(KEY_FILE)) {
+        let key = text.trim();
+        if !key.is_empty() {
+            return Ok(Some(Sensitive::new(key.to_owned())));
+        }
+    }
+    Keychain::default().get(KEYCHAIN_USER)
+}
+
 fn keychain_key(keychain: &Keychain) -> Result<Sensitive<String>> {
     if let Some(key) = keychain.get(KEYCHAIN_USER)? {
         return Ok(key);

@@ -8,9 +8,66 @@ import { invoke as __TAURI_INVOKE } from "@tauri-apps/api/core";
 export const commands = {
 	/**  The app's version, folders, and whether the OS keychain is usable. */
 	appInfo: () => typedError<AppInfo_Serialize, ApiError>(__TAURI_INVOKE("app_info")),
+	listAccounts: () => typedError<AccountView_Serialize[], ApiError>(__TAURI_INVOKE("list_accounts")),
+	addAccount: (account: NewAccount_Deserialize) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("add_account", { account })),
+	setAccountKey: (id: string, key: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_account_key", { id, key })),
+	editAccount: (id: string, name: string | null, baseUrl: string | null) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("edit_account", { id, name, baseUrl })),
+	removeAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("remove_account", { id })),
+	/**  Tries the stored key against the provider. */
+	testAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("test_account", { id })),
+	setDefaultAccount: (id: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_default_account", { id })),
 };
 
 /* Types */
+/**
+ *  Where sessions come from: a provider and the profile to reach it. Never holds the key, which
+ *  lives only in the OS keychain under the account's id.
+ */
+export type Account = Account_Serialize | Account_Deserialize;
+
+/**  An account as listed: its profile, its key's state, and whether it is the default. */
+export type AccountView = AccountView_Serialize | AccountView_Deserialize;
+
+/**  An account as listed: its profile, its key's state, and whether it is the default. */
+export type AccountView_Deserialize = {
+	account: Account_Deserialize,
+	key: KeyState,
+	is_default: boolean,
+};
+
+/**  An account as listed: its profile, its key's state, and whether it is the default. */
+export type AccountView_Serialize = {
+	account: Account_Serialize,
+	key: KeyState,
+	is_default: boolean,
+};
+
+/**
+ *  Where sessions come from: a provider and the profile to reach it. Never holds the key, which
+ *  lives only in the OS keychain under the account's id.
+ */
+export type Account_Deserialize = {
+	id: string,
+	name: string,
+	provider: ProviderKind,
+	base_url: string,
+	/**  The provider's other non-secret settings (IBM's instance CRN, Airplane's team…). */
+	fields?: { [key in string]: string },
+};
+
+/**
+ *  Where sessions come from: a provider and the profile to reach it. Never holds the key, which
+ *  lives only in the OS keychain under the account's id.
+ */
+export type Account_Serialize = {
+	id: string,
+	name: string,
+	provider: ProviderKind,
+	base_url: string,
+	/**  The provider's other non-secret settings (IBM's instance CRN, Airplane's team…). */
+	fields: { [key in string]: string },
+};
+
 export type ApiError = {
 	code: ErrorCode,
 	message: string,
@@ -62,6 +119,20 @@ export type ErrorCode =
 /**  A bug: something that should not happen did. */
 "internal";
 
+/**
+ *  Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key
+ *  itself never leaves Rust.
+ */
+export type KeyState = 
+/**  In the OS keychain. */
+{ state: "set" } | 
+/**  Not in the keychain: the account needs its key again. */
+{ state: "missing" } | 
+/**  The keychain cannot be read now; `message` says why and what to do. */
+{ state: "keychain_unavailable"; message: string } | 
+/**  The Local account: the embedded portholed manages its own key. */
+{ state: "builtin" };
+
 /**  Whether the OS keychain can hold keys right now, and if not, why. */
 export type KeychainStatus = KeychainStatus_Serialize | KeychainStatus_Deserialize;
 
@@ -86,11 +157,44 @@ base_url: string;
 /**  Whether its key is in the OS keychain (otherwise in a 0600 file in the data folder). */
 key_in_keychain: boolean } | { state: "failed"; error: Problem };
 
+/**  What the Add Account form sends. */
+export type NewAccount = NewAccount_Serialize | NewAccount_Deserialize;
+
+/**  What the Add Account form sends. */
+export type NewAccount_Deserialize = {
+	name: string,
+	provider: ProviderKind,
+	base_url: string,
+	/**  The API key: stored in the OS keychain, never echoed back. */
+	key: string,
+	fields?: { [key in string]: string },
+};
+
+/**  What the Add Account form sends. */
+export type NewAccount_Serialize = {
+	name: string,
+	provider: ProviderKind,
+	base_url: string,
+	/**  The API key: stored in the OS keychain, never echoed back. */
+	key: string,
+	fields: { [key in string]: string },
+};
+
 /**  A coded reason something does not work, and what to do about it. */
 export type Problem = {
 	code: ErrorCode,
 	message: string,
 };
+
+/**  Which API an account speaks. */
+export type ProviderKind = 
+/**  ComfyDeploy's sessions API (cloud GPUs). */
+"comfy_deploy" | 
+/**
+ *  A portholed server (the embedded Local account, or one on your own box). Same dialect as
+ *  ComfyDeploy.
+ */
+"portholed" | "ibm_quantum" | "airplane";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -1,0 +1,508 @@
+//! Account profiles: `accounts.json` in Porthole's config folder, shared by the app and the CLI.
+//! Only non-secret fields live here; each account's key is in the OS keychain under its id.
+//! Every write goes to a temporary file that is renamed over the old one, so a crash never
+//! leaves half a file, and a file that cannot be read is never overwritten.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Account, ProviderKind};
+
+pub const ACCOUNTS_FILE: &str = "accounts.json";
+
+/// The embedded portholed's account: present from the first start, never removed.
+pub const LOCAL_ACCOUNT_ID: &str = "local";
+
+/// Where a standalone portholed and the embedded one (when the port is free) listen.
+pub const LOCAL_BASE_URL: &str = "http://127.0.0.1:7788/api";
+
+const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct AccountsFile {
+    version: u32,
+    /// The account commands use when none is named.
+    #[serde(default)]
+    default_account: Option<String>,
+    #[serde(default)]
+    accounts: Vec<Account>,
+}
+
+/// Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key
+/// itself never leaves Rust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum KeyState {
+    /// In the OS keychain.
+    Set,
+    /// Not in the keychain: the account needs its key again.
+    Missing,
+    /// The keychain cannot be read now; `message` says why and what to do.
+    KeychainUnavailable { message: String },
+    /// The Local account: the embedded portholed manages its own key.
+    Builtin,
+}
+
+/// An account as listed: its profile, its key's state, and whether it is the default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct AccountView {
+    pub account: Account,
+    pub key: KeyState,
+    pub is_default: bool,
+}
+
+/// The Local account as it is first written.
+pub fn local_account() -> Account {
+    Account {
+        id: LOCAL_ACCOUNT_ID.to_owned(),
+        name: "Local".to_owned(),
+        provider: ProviderKind::Portholed,
+        base_url: LOCAL_BASE_URL.to_owned(),
+        fields: BTreeMap::new(),
+    }
+}
+
+/// The accounts file of one config folder.
+#[derive(Debug, Clone)]
+pub struct AccountStore {
+    path: PathBuf,
+}
+
+impl AccountStore {
+    pub fn new(config_dir: &Path) -> Self {
+        Self {
+            path: config_dir.join(ACCOUNTS_FILE),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every account, the Local one first.
+    pub fn list(&self) -> Result<Vec<Account>> {
+        Ok(self.load()?.accounts)
+    }
+
+    /// The id of the default account (Local unless another was chosen).
+    pub fn default_id(&self) -> Result<String> {
+        Ok(self.default_account()?.id)
+    }
+
+    pub fn get(&self, id_or_name: &str) -> Result<Account> {
+        let file = self.load()?;
+        find(&file.accounts, id_or_name)
+            .cloned()
+            .ok_or_else(|| not_found(id_or_name))
+    }
+
+    /// The account to use when none is named: the chosen default, else Local.
+    pub fn default_account(&self) -> Result<Account> {
+        let file = self.load()?;
+        let id = file.default_account.as_deref().unwrap_or(LOCAL_ACCOUNT_ID);
+        Ok(find(&file.accounts, id)
+            .or_else(|| find(&file.accounts, LOCAL_ACCOUNT_ID))
+            .cloned()
+            .unwrap_or_else(local_account))
+    }
+
+    pub fn set_default(&self, id_or_name: &str) -> Result<Account> {
+        self.update(|file| {
+            let account = find(&file.accounts, id_or_name)
+                .cloned()
+                .ok_or_else(|| not_found(id_or_name))?;
+            file.default_account = Some(account.id.clone());
+            Ok(account)
+        })
+    }
+
+    /// Adds an account; its id is made from the name and must not clash.
+    pub fn add(
+        &self,
+        name: &str,
+        provider: ProviderKind,
+        base_url: &str,
+        fields: BTreeMap<String, String>,
+    ) -> Result<Account> {
+        let name = valid_name(name)?;
+        let base_url = valid_base_url(base_url)?;
+        self.update(|file| {
+            if find(&file.accounts, &name).is_some() {
+                return Err(Error::invalid_input(format!(
+                    "An account named \"{name}\" exists already. Choose another name."
+                )));
+            }
+            let account = Account {
+                id: unique_id(&file.accounts, &name),
+                name: name.clone(),
+                provider,
+                base_url: base_url.clone(),
+                fields: fields.clone(),
+            };
+            file.accounts.push(account.clone());
+            Ok(account)
+        })
+    }
+
+    /// Renames and/or points an account elsewhere; its id (and so its key) stays.
+    pub fn edit(
+        &self,
+        id_or_name: &str,
+        name: Option<&str>,
+        base_url: Option<&str>,
+    ) -> Result<Account> {
+        let name = name.map(valid_name).transpose()?;
+        let base_url = base_url.map(valid_base_url).transpose()?;
+        self.update(|file| {
+            let id = find(&file.accounts, id_or_name)
+                .map(|a| a.id.clone())
+                .ok_or_else(|| not_found(id_or_name))?;
+            if let Some(new) = &name {
+                if file
+                    .accounts
+                    .iter()
+                    .any(|a| a.id != id && same_name(&a.name, new))
+                {
+                    return Err(Error::invalid_input(format!(
+                        "An account named \"{new}\" exists already. Choose another name."
+                    )));
+                }
+            }
+            let account = file
+                .accounts
+                .iter_mut()
+                .find(|a| a.id == id)
+                .ok_or_else(|| not_found(id_or_name))?;
+            if let Some(new) = name.clone() {
+                account.name = new;
+            }
+            if let Some(url) = base_url.clone() {
+                account.base_url = url;
+            }
+            Ok(account.clone())
+        })
+    }
+
+    /// Removes an account (the caller deletes its key). The Local account cannot be removed.
+    pub fn remove(&self, id_or_name: &str) -> Result<Account> {
+        self.update(|file| {
+            let pos = file
+                .accounts
+                .iter()
+                .position(|a| a.id == id_or_name || same_name(&a.name, id_or_name))
+                .ok_or_else(|| not_found(id_or_name))?;
+            if file.accounts[pos].id == LOCAL_ACCOUNT_ID {
+                return Err(Error::invalid_input(
+                    "The Local account is built in and cannot be removed.",
+                ));
+            }
+            let removed = file.accounts.remove(pos);
+            if file.default_account.as_deref() == Some(removed.id.as_str()) {
+                file.default_account = None;
+            }
+            Ok(removed)
+        })
+    }
+
+    /// Reads the file; a missing file is the first start (just the Local account).
+    fn load(&self) -> Result<AccountsFile> {
+        let mut file = match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice::<AccountsFile>(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidInput,
+                    format!(
+                        "{} cannot be read ({e}). Fix or move it; Porthole will not overwrite it.",
+                        self.path.display()
+                    ),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AccountsFile {
+                version: FORMAT_VERSION,
+                default_account: None,
+                accounts: Vec::new(),
+            },
+            Err(e) => {
+                return Err(Error::io(
+                    &format!("cannot read {}", self.path.display()),
+                    &e,
+                ))
+            }
+        };
+        if file.version > FORMAT_VERSION {
+            return Err(Error::invalid_input(format!(
+                "{} was written by a newer Porthole (format {}). Update Porthole.",
+                self.path.display(),
+                file.version
+            )));
+        }
+        if !file.accounts.iter().any(|a| a.id == LOCAL_ACCOUNT_ID) {
+            file.accounts.insert(0, local_account());
+        }
+        Ok(file)
+    }
+
+    fn update<T>(&self, change: impl FnOnce(&mut AccountsFile) -> Result<T>) -> Result<T> {
+        let mut file = self.load()?;
+        let out = change(&mut file)?;
+        file.version = FORMAT_VERSION;
+        self.save(&file)?;
+        Ok(out)
+    }
+
+    fn save(&self, file: &AccountsFile) -> Result<()> {
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| Error::new(ErrorCode::Io, "the accounts file has no folder"))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))?;
+        let json = serde_json::to_vec_pretty(file)
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("accounts: {e}")))?;
+        let tmp = self
+            .path
+            .with_extension(format!("json.tmp-{}", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut f = options.open(&tmp)?;
+            f.write_all(&json)?;
+            f.write_all(b"\n")?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(&format!("cannot write {}", self.path.display()), &e)
+        })
+    }
+}
+
+fn find<'a>(accounts: &'a [Account], id_or_name: &str) -> Option<&'a Account> {
+    accounts
+        .iter()
+        .find(|a| a.id == id_or_name)
+        .or_else(|| accounts.iter().find(|a| same_name(&a.name, id_or_name)))
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+fn not_found(what: &str) -> Error {
+    Error::invalid_input(format!(
+        "There is no account \"{what}\". `porthole accounts list` shows them."
+    ))
+}
+
+fn valid_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid_input("Give the account a name."));
+    }
+    if name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(Error::invalid_input(
+            "An account name is at most 64 characters, without control characters.",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+fn valid_base_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() > "https://".len()
+        && !url.chars().any(char::is_whitespace);
+    if !ok {
+        return Err(Error::invalid_input(format!(
+            "\"{url}\" is not a base URL: it must start with http:// or https://."
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// A readable id from the name (`my-gpus`), with a number added if taken.
+fn unique_id(accounts: &[Account], name: &str) -> String {
+    let mut base: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    base = base.trim_matches('-').to_owned();
+    while base.contains("--") {
+        base = base.replace("--", "-");
+    }
+    if base.is_empty() || base == LOCAL_ACCOUNT_ID {
+        base = "account".to_owned();
+    }
+    let mut id = base.clone();
+    let mut n = 2;
+    while accounts.iter().any(|a| a.id == id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(name: &str) -> AccountStore {
+        let dir =
+            std::env::temp_dir().join(format!("porthole-accounts-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        AccountStore::new(&dir)
+    }
+
+    #[test]
+    fn a_first_start_has_only_the_local_account_and_writes_nothing() {
+        let s = store("first");
+        let list = s.list().unwrap();
+        assert_eq!(list, vec![local_account()]);
+        assert_eq!(s.default_account().unwrap().id, LOCAL_ACCOUNT_ID);
+        assert!(!s.path().exists());
+    }
+
+    #[test]
+    fn add_edit_default_and_remove_round_trip_through_the_file() {
+        let s = store("crud");
+        let a = s
+            .add(
+                "My GPUs",
+                ProviderKind::ComfyDeploy,
+                "https://api.comfydeploy.com/api/",
+                BTreeMap::new(),
+            )
+            .unwrap();
+        assert_eq!(a.id, "my-gpus");
+        assert_eq!(a.base_url, "https://api.comfydeploy.com/api");
+        let dup = s
+            .add(
+                " my gpus ",
+                ProviderKind::ComfyDeploy,
+                "https://x.example",
+                BTreeMap::new(),
+            )
+            .unwrap_err();
+        assert_eq!(dup.code, ErrorCode::InvalidInput);
+        let renamed = s.edit("my-gpus", Some("Cloud"), None).unwrap();
+        assert_eq!(
+            (renamed.id.as_str(), renamed.name.as_str()),
+            ("my-gpus", "Cloud")
+        );
+        s.set_default("cloud").unwrap();
+        assert_eq!(s.default_account().unwrap().id, "my-gpus");
+        // A second store on the same folder (the CLI beside the app) sees the same accounts.
+        let other = AccountStore::new(s.path().parent().unwrap());
+        assert_eq!(other.list().unwrap().len(), 2);
+        assert_eq!(s.remove("Cloud").unwrap().id, "my-gpus");
+        assert_eq!(s.default_account().unwrap().id, LOCAL_ACCOUNT_ID);
+        assert_eq!(s.list().unwrap(), vec![local_account()]);
+    }
+
+    #[test]
+    fn the_local_account_cannot_be_removed() {
+        let s = store("local");
+        assert_eq!(s.remove("local").unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(s.remove("Local").unwrap_err().code, ErrorCode::InvalidInput);
+    }
+
+    #[test]
+    fn bad_names_and_urls_are_refused_before_anything_is_written() {
+        let s = store("bad");
+        for (name, url) in [
+            ("", "https://x.example"),
+            ("ok", "ftp://x"),
+            ("ok", "x.example"),
+            ("a\nb", "https://x.example"),
+        ] {
+            let err = s
+                .add(name, ProviderKind::ComfyDeploy, url, BTreeMap::new())
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{name:?} {url:?}");
+        }
+        assert!(!s.path().exists());
+    }
+
+    #[test]
+    fn ids_stay_unique_and_readable() {
+        let s = store("ids");
+        let a = s
+            .add(
+                "Team / A",
+                ProviderKind::Airplane,
+                "https://api.airplane.dev",
+                BTreeMap::new(),
+            )
+            .unwrap();
+        let b = s
+            .add(
+                "team--a",
+                ProviderKind::Airplane,
+                "https://api.airplane.dev",
+                BTreeMap::new(),
+            )
+            .unwrap();
+        let c = s
+            .add(
+                "Local!",
+                ProviderKind::Portholed,
+                "http://10.0.0.2:7788/api",
+                BTreeMap::new(),
+            )
+            .unwrap();
+        assert_eq!(
+            (a.id.as_str(), b.id.as_str(), c.id.as_str()),
+            ("team-a", "team-a-2", "account")
+        );
+    }
+
+    #[test]
+    fn a_damaged_file_is_reported_and_never_overwritten() {
+        let s = store("damaged");
+        std::fs::create_dir_all(s.path().parent().unwrap()).unwrap();
+        std::fs::write(s.path(), b"{ not json").unwrap();
+        let err = s
+            .add(
+                "x",
+                ProviderKind::ComfyDeploy,
+                "https://x.example",
+                BTreeMap::new(),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(
+            err.message.contains("will not overwrite"),
+            "{}",
+            err.message
+        );
+        assert_eq!(std::fs::read(s.path()).unwrap(), b"{ not json");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private_and_holds_no_key_field() {
+        use std::os::unix::fs::PermissionsExt;
+        let s = store("private");
+        s.add(
+            "x",
+            ProviderKind::ComfyDeploy,
+            "https://x.example",
+            BTreeMap::new(),
+        )
+        .unwrap();
+        let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(s.path()).unwrap();
+        assert!(!text.contains("key"), "{text}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Accounts: list, add (only once the key has worked), set a key, rename, remove, test, and the
+//! default. Keys arrive once from the UI and never go back to it.
+
+use std::collections::BTreeMap;
+
+use porthole_core::accounts::AccountView;
+use porthole_core::model::ProviderKind;
+use porthole_secrets::Sensitive;
+use serde::Deserialize;
+use tauri::State;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What the Add Account form sends.
+#[derive(Debug, Deserialize, specta::Type)]
+pub struct NewAccount {
+    pub name: String,
+    pub provider: ProviderKind,
+    pub base_url: String,
+    /// The API key: stored in the OS keychain, never echoed back.
+    pub key: String,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_accounts(state: State<'_, AppState>) -> Result<Vec<AccountView>, ApiError> {
+    let accounts = state.accounts();
+    // The keychain is a blocking D-Bus call: keep it off the async workers.
+    blocking(move || accounts.list()).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn add_account(
+    state: State<'_, AppState>,
+    account: NewAccount,
+) -> Result<AccountView, ApiError> {
+    let accounts = state.accounts();
+    let key = Sensitive::new(account.key);
+    let added = accounts
+        .add(
+            &account.name,
+            account.provider,
+            &account.base_url,
+            account.fields,
+            key,
+        )
+        .await?;
+    view_of(state.accounts(), added.id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_account_key(
+    state: State<'_, AppState>,
+    id: String,
+    key: String,
+) -> Result<AccountView, ApiError> {
+    let account = state.accounts().set_key(&id, Sensitive::new(key)).await?;
+    view_of(state.accounts(), account.id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_account(
+    state: State<'_, AppState>,
+    id: String,
+    name: Option<String>,
+    base_url: Option<String>,
+) -> Result<AccountView, ApiError> {
+    let accounts = state.accounts();
+    let account = accounts
+        .store()
+        .edit(&id, name.as_deref(), base_url.as_deref())?;
+    view_of(accounts, account.id).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_account(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    let accounts = state.accounts();
+    blocking(move || accounts.remove(&id).map(|_| ())).await
+}
+
+/// Tries the stored key against the provider.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_account(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
+    state.accounts().test(&id).await?;
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_default_account(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<AccountView, ApiError> {
+    let accounts = state.accounts();
+    let account = accounts.store().set_default(&id)?;
+    view_of(accounts, account.id).await
+}
+
+async fn view_of(
+    accounts: porthole_providers::accounts::Accounts,
+    id: String,
+) -> Result<AccountView, ApiError> {
+    blocking(move || {
+        accounts
+            .list()?
+            .into_iter()
+            .find(|v| v.account.id == id)
+            .ok_or_else(|| porthole_core::Error::invalid_input(format!("no account {id}")))
+    })
+    .await
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> porthole_core::error::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    tauri::async_runtime::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::from)
+}
