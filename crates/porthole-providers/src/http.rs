@@ -104,6 +104,20 @@ fn mentions_limit(detail: &str) -> bool {
     d.contains("concurrent") || d.contains("free plan") || d.contains("limited to")
 }
 
+/// Parses an account's base URL: http or https only, with a clear coded error otherwise.
+pub fn parse_base_url(base_url: &str) -> Result<url::Url, Error> {
+    let parsed = url::Url::parse(base_url.trim()).map_err(|e| {
+        Error::invalid_input(format!("The base URL {base_url:?} is not a URL: {e}"))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid_input(format!(
+            "The base URL must start with http:// or https://, not {}://",
+            parsed.scheme()
+        )));
+    }
+    Ok(parsed)
+}
+
 /// An HTTP client bound to one base URL and, optionally, one Bearer key.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -129,15 +143,7 @@ impl HttpClient {
         key: Option<Sensitive<String>>,
         policy: RetryPolicy,
     ) -> Result<Self, Error> {
-        let parsed = url::Url::parse(base_url.trim()).map_err(|e| {
-            Error::invalid_input(format!("The base URL {base_url:?} is not a URL: {e}"))
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::invalid_input(format!(
-                "The base URL must start with http:// or https://, not {}://",
-                parsed.scheme()
-            )));
-        }
+        let parsed = parse_base_url(base_url)?;
         let host = match parsed.port() {
             Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or("?")),
             None => parsed.host_str().unwrap_or("?").to_owned(),

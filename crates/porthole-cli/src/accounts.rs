@@ -1,0 +1,196 @@
+//! `porthole accounts …`: the same accounts file and keychain entries as the app. Keys are read
+//! from a hidden prompt, or from stdin when it is not a terminal; never from an argument.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal};
+
+use porthole_core::accounts::{AccountView, KeyState};
+use porthole_core::model::ProviderKind;
+use porthole_core::Error;
+use porthole_providers::accounts::provider_name;
+use porthole_providers::comfydeploy::DEFAULT_BASE_URL;
+use porthole_secrets::Sensitive;
+use serde_json::json;
+
+use crate::args::{AccountsCommand, ProviderArg};
+use crate::output::{print, print_json};
+use crate::table;
+use crate::target::accounts;
+
+pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
+    let accounts = accounts()?;
+    match command {
+        AccountsCommand::List => {
+            let views = accounts.list()?;
+            if json {
+                return print_json(&views);
+            }
+            print(&accounts_table(&views))
+        }
+        AccountsCommand::Add {
+            name,
+            provider,
+            url,
+        } => {
+            let kind = match provider {
+                ProviderArg::Comfydeploy => ProviderKind::ComfyDeploy,
+                ProviderArg::Portholed => ProviderKind::Portholed,
+            };
+            let url = match (url, kind) {
+                (Some(u), _) => u,
+                (None, ProviderKind::ComfyDeploy) => DEFAULT_BASE_URL.to_owned(),
+                (None, _) => {
+                    return Err(Error::invalid_input(
+                        "A portholed account needs its address: --url http://HOST:7788/api",
+                    ))
+                }
+            };
+            let key = read_key(&format!("API key for {name}: "))?;
+            eprintln!("Checking the key with {}…", provider_name(kind));
+            let account = accounts
+                .add(&name, kind, &url, BTreeMap::new(), key)
+                .await?;
+            if json {
+                return print_json(&account);
+            }
+            print(&format!(
+                "Added {} ({}); its key is in the OS keychain.\n",
+                account.name, account.id
+            ))
+        }
+        AccountsCommand::SetKey { name } => {
+            let key = read_key(&format!("New API key for {name}: "))?;
+            let account = accounts.set_key(&name, key).await?;
+            done(
+                json,
+                &account.id,
+                "key_set",
+                &format!("The key of {} works and is saved.\n", account.name),
+            )
+        }
+        AccountsCommand::Test { name } => {
+            let account = accounts.test(&name).await?;
+            done(
+                json,
+                &account.id,
+                "key_works",
+                &format!("The key of {} works.\n", account.name),
+            )
+        }
+        AccountsCommand::Use { name } => {
+            let account = accounts.store().set_default(&name)?;
+            done(
+                json,
+                &account.id,
+                "default",
+                &format!("{} is now the default account.\n", account.name),
+            )
+        }
+        AccountsCommand::Remove { name } => {
+            let account = accounts.remove(&name)?;
+            done(
+                json,
+                &account.id,
+                "removed",
+                &format!("Removed {} and deleted its key.\n", account.name),
+            )
+        }
+    }
+}
+
+fn done(json: bool, id: &str, what: &str, text: &str) -> Result<(), Error> {
+    if json {
+        print_json(&json!({ "id": id, what: true }))
+    } else {
+        print(text)
+    }
+}
+
+/// A hidden prompt on a terminal; otherwise the first line of stdin (scripts, pipes).
+fn read_key(prompt: &str) -> Result<Sensitive<String>, Error> {
+    let key = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Error::io("cannot read the key from the terminal", &e))?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Error::io("cannot read the key from stdin", &e))?;
+        line
+    };
+    let key = key.trim().to_owned();
+    if key.is_empty() {
+        return Err(Error::invalid_input(
+            "No key was given (type it at the prompt, or pipe it on stdin).",
+        ));
+    }
+    Ok(Sensitive::new(key))
+}
+
+pub fn accounts_table(views: &[AccountView]) -> String {
+    let rows: Vec<Vec<String>> = views
+        .iter()
+        .map(|v| {
+            vec![
+                format!("{}{}", v.account.name, if v.is_default { " *" } else { "" }),
+                v.account.id.clone(),
+                provider_name(v.account.provider).to_owned(),
+                v.account.base_url.clone(),
+                key_state(&v.key),
+            ]
+        })
+        .collect();
+    let mut out = table::render(&["NAME", "ID", "PROVIDER", "BASE URL", "KEY"], &rows);
+    out.push_str("(* the default account)\n");
+    out
+}
+
+fn key_state(key: &KeyState) -> String {
+    match key {
+        KeyState::Set => "set".to_owned(),
+        KeyState::Missing => "MISSING (porthole accounts set-key)".to_owned(),
+        KeyState::KeychainUnavailable { message } => format!("keychain unavailable: {message}"),
+        KeyState::Builtin => "built in".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use porthole_core::accounts::local_account;
+
+    #[test]
+    fn the_table_marks_the_default_and_each_key_state() {
+        let mut other = local_account();
+        other.id = "cloud".into();
+        other.name = "Cloud".into();
+        let views = vec![
+            AccountView {
+                account: local_account(),
+                key: KeyState::Builtin,
+                is_default: false,
+            },
+            AccountView {
+                account: other.clone(),
+                key: KeyState::Missing,
+                is_default: true,
+            },
+            AccountView {
+                account: other,
+                key: KeyState::KeychainUnavailable {
+                    message: "no Secret Service".into(),
+                },
+                is_default: false,
+            },
+        ];
+        let text = accounts_table(&views);
+        assert!(text.contains("Cloud *"), "{text}");
+        assert!(text.contains("built in"), "{text}");
+        assert!(text.contains("MISSING"), "{text}");
+        assert!(
+            text.contains("keychain unavailable: no Secret Service"),
+            "{text}"
+        );
+    }
+}

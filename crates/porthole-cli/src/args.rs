@@ -1,0 +1,221 @@
+//! The command line, as clap sees it. Parsing only: what each command does is in `commands`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The exit codes, for `porthole --help` and the README.
+pub const EXIT_CODES_HELP: &str = "\
+Environment:
+  PORTHOLE_ACCOUNT    the account to use (default: the one chosen with `accounts use`, else Local)
+  PORTHOLE_API_KEY    with --base-url: the API key (Bearer). When unset and the target is a
+                      portholed on this computer, its key is read from portholed's key file or
+                      keychain entry.
+  PORTHOLE_BASE_URL   talk to this API base URL instead of an account
+  PORTHOLE_PROVIDER   comfydeploy or portholed (default: from the base URL's host)
+  PORTHOLE_DATA_DIR   Porthole's data folder; a local portholed keeps its key in portholed/ there
+
+Exit codes:
+  0  ok
+  1  anything else (local files, keychain, a bug)
+  2  usage error
+  3  unauthorized: the key is missing or was rejected
+  4  not found: the session does not exist or has ended
+  5  the server could not be reached, failed, or asked to slow down
+  6  the server refused the request (invalid input, unknown machine or GPU, quota)
+  7  the server answered something porthole cannot read";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "porthole",
+    version,
+    about = "Launch, watch and open remote compute sessions (ComfyDeploy, portholed)",
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The account to use [default: the default account, else Local]
+    #[arg(
+        long,
+        short = 'a',
+        global = true,
+        env = "PORTHOLE_ACCOUNT",
+        value_name = "NAME"
+    )]
+    pub account: Option<String>,
+
+    /// Talk to this API base URL directly, with PORTHOLE_API_KEY, instead of an account
+    #[arg(long, global = true, env = "PORTHOLE_BASE_URL", value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Which API the server speaks [default: comfydeploy for *.comfydeploy.com, else portholed]
+    #[arg(long, global = true, env = "PORTHOLE_PROVIDER", value_enum)]
+    pub provider: Option<ProviderArg>,
+
+    /// Print one JSON document on stdout instead of a table (logs: one JSON object per line)
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Comfydeploy,
+    Portholed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, launch, extend, stop and open sessions
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+    /// What sessions can run on: GPUs and CPU, with prices and availability
+    Resources,
+    /// Session templates (machines), including those that cannot launch now
+    Machines,
+    /// Add, list, test and remove accounts (their keys live in the OS keychain)
+    #[command(subcommand)]
+    Accounts(AccountsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountsCommand {
+    /// The accounts, with the state of their keys
+    #[command(visible_alias = "ls")]
+    List,
+    /// Add an account; the key is read from a hidden prompt (or stdin) and checked first
+    Add {
+        /// A name for the account
+        name: String,
+        /// Which API it speaks
+        #[arg(long, value_enum)]
+        provider: ProviderArg,
+        /// Its API base URL [default: ComfyDeploy's for comfydeploy; required for portholed]
+        #[arg(long = "url", value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Replace an account's key (read from a hidden prompt or stdin, checked first)
+    SetKey { name: String },
+    /// Try the account's stored key against its provider
+    Test { name: String },
+    /// Make this the account commands use by default
+    Use { name: String },
+    /// Remove an account and delete its key from the keychain
+    #[command(visible_alias = "rm")]
+    Remove { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// The live sessions
+    #[command(visible_alias = "ls")]
+    List,
+    /// One session in detail
+    Show { id: String },
+    /// Launch a session and wait until its URL answers
+    Launch(LaunchArgs),
+    /// Move a session's deadline later
+    Extend {
+        id: String,
+        /// Minutes to add to the deadline
+        #[arg(long, short = 'm', value_parser = clap::value_parser!(u32).range(1..))]
+        minutes: u32,
+    },
+    /// Stop a session (an already-ended session counts as stopped)
+    Stop { id: String },
+    /// Print a session's start-up and run log, following it until the session ends
+    Logs { id: String },
+    /// Open a session's URL in the system browser
+    Open {
+        id: String,
+        /// Print the URL instead of opening it
+        #[arg(long)]
+        print: bool,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LaunchArgs {
+    /// The machine (template) to launch [default: the first one that can launch]
+    #[arg(long)]
+    pub machine: Option<String>,
+
+    /// The GPU (resource) to run on [default: the machine's]
+    #[arg(long)]
+    pub gpu: Option<String>,
+
+    /// Minutes before the server ends the session [default: the server's]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub minutes: Option<u32>,
+
+    /// Return as soon as the server has accepted the launch
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long to wait for the session's URL to answer
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub timeout_secs: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse_anywhere() {
+        let cli = Cli::try_parse_from([
+            "porthole",
+            "sessions",
+            "launch",
+            "--gpu",
+            "CPU",
+            "--minutes",
+            "5",
+            "--json",
+            "--base-url",
+            "http://x/api",
+        ])
+        .map_err(|e| e.to_string());
+        let Ok(cli) = cli else {
+            panic!("{cli:?}");
+        };
+        assert!(cli.global.json);
+        assert_eq!(cli.global.base_url.as_deref(), Some("http://x/api"));
+        match cli.command {
+            Command::Sessions(SessionsCommand::Launch(a)) => {
+                assert_eq!(a.gpu.as_deref(), Some("CPU"));
+                assert_eq!(a.minutes, Some(5));
+                assert!(!a.no_wait);
+                assert_eq!(a.timeout_secs, 600);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_minutes_is_a_usage_error() {
+        let err = Cli::try_parse_from(["porthole", "sessions", "extend", "x", "--minutes", "0"])
+            .map(|_| ())
+            .expect_err("must refuse");
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn help_lists_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("Exit codes:"), "{help}");
+        assert!(help.contains("3  unauthorized"), "{help}");
+    }
+}

@@ -1,0 +1,283 @@
+//! Each command: call the provider, print the result. No business logic beyond choosing defaults
+//! and saying what happened.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::StreamExt;
+use porthole_core::model::{LaunchRequest, Session, SessionState};
+use porthole_core::provider::Provider;
+use porthole_core::{Error, ErrorCode};
+use porthole_providers::probe;
+use serde_json::json;
+
+use crate::args::{Cli, Command, LaunchArgs, SessionsCommand};
+use crate::output::{self, print, print_json, print_json_line};
+use crate::{table, target, wait};
+
+/// How long `list` and `show` give a session's URL to answer before calling it "connecting".
+const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+pub async fn run(cli: Cli) -> Result<(), Error> {
+    let json = cli.global.json;
+    if let Command::Accounts(command) = cli.command {
+        return crate::accounts::run(command, json).await;
+    }
+    let provider = target::connect(&cli.global)?;
+    let provider = provider.as_ref();
+    match cli.command {
+        Command::Accounts(_) => Ok(()),
+        Command::Machines => {
+            let machines = provider.machines().await?;
+            if json {
+                print_json(&machines)
+            } else {
+                print(&output::machines_table(&machines))
+            }
+        }
+        Command::Resources => {
+            let resources = provider.resources().await?;
+            if json {
+                print_json(&resources)
+            } else {
+                print(&output::resources_table(&resources))
+            }
+        }
+        Command::Sessions(command) => sessions(provider, command, json).await,
+    }
+}
+
+async fn sessions(
+    provider: &dyn Provider,
+    command: SessionsCommand,
+    json: bool,
+) -> Result<(), Error> {
+    match command {
+        SessionsCommand::List => {
+            if json {
+                let mut sessions = provider.list().await?;
+                mark_answering(&mut sessions).await;
+                return print_json(&sessions);
+            }
+            let (sessions, names) = tokio::join!(provider.list(), machine_names(provider));
+            let mut sessions = sessions?;
+            mark_answering(&mut sessions).await;
+            print(&output::sessions_table(&sessions, &names, Utc::now()))
+        }
+        SessionsCommand::Show { id } => {
+            let mut session = live(provider, &id).await?;
+            mark_answering(std::slice::from_mut(&mut session)).await;
+            show(provider, &session, json).await
+        }
+        SessionsCommand::Launch(args) => launch(provider, args, json).await,
+        SessionsCommand::Extend { id, minutes } => {
+            provider.extend(&id, minutes).await?;
+            let session = live(provider, &id).await?;
+            if json {
+                return print_json(&session);
+            }
+            let ends = match session.deadline {
+                Some(deadline) => format!(
+                    "; it ends at {} ({} left)",
+                    deadline
+                        .with_timezone(&chrono::Local)
+                        .format("%Y-%m-%d %H:%M:%S"),
+                    table::remaining(session.remaining(Utc::now()))
+                ),
+                None => String::new(),
+            };
+            let unit = if minutes == 1 { "minute" } else { "minutes" };
+            print(&format!("Extended {id} by {minutes} {unit}{ends}.\n"))
+        }
+        SessionsCommand::Stop { id } => {
+            provider.stop(&id).await?;
+            if json {
+                print_json(&json!({ "id": id, "stopped": true }))
+            } else {
+                print(&format!("Stopped {id}.\n"))
+            }
+        }
+        SessionsCommand::Logs { id } => logs(provider, &id, json).await,
+        SessionsCommand::Open {
+            id,
+            print: only_print,
+        } => open(provider, &id, only_print, json).await,
+    }
+}
+
+/// The session, or `session_gone` (exit 4) when the provider no longer knows it as live.
+async fn live(provider: &dyn Provider, id: &str) -> Result<Session, Error> {
+    provider.get(id).await?.ok_or_else(|| {
+        Error::new(
+            ErrorCode::SessionGone,
+            format!("Session {id} is not live: it has ended, or there is no such session."),
+        )
+    })
+}
+
+async fn show(provider: &dyn Provider, session: &Session, json: bool) -> Result<(), Error> {
+    if json {
+        return print_json(session);
+    }
+    let names = machine_names(provider).await;
+    print(&output::session_fields(session, &names, Utc::now()))
+}
+
+/// Machine names by id, for people: providers report sessions by machine id (often a UUID).
+/// Names are decoration, so a failure leaves the ids.
+async fn machine_names(provider: &dyn Provider) -> HashMap<String, String> {
+    provider
+        .machines()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.id, m.name))
+        .collect()
+}
+
+/// Providers report "connecting" as soon as a URL exists; a URL that answers means ready.
+async fn mark_answering(sessions: &mut [Session]) {
+    let client = probe::probe_client();
+    let checks = sessions.iter().map(|s| {
+        let client = &client;
+        async move {
+            match (&s.state, &s.url) {
+                (SessionState::Connecting, Some(url)) => {
+                    probe::url_answers(client, url, READY_PROBE_TIMEOUT).await
+                }
+                _ => false,
+            }
+        }
+    });
+    let answered = futures::future::join_all(checks).await;
+    for (session, ok) in sessions.iter_mut().zip(answered) {
+        if ok {
+            session.state = SessionState::Ready;
+        }
+    }
+}
+
+async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result<(), Error> {
+    let (machine_id, machine_name) = match args.machine {
+        Some(m) => (m.clone(), m),
+        None => default_machine(provider).await?,
+    };
+    let request = LaunchRequest {
+        machine_id,
+        resource: args.gpu,
+        timeout_minutes: args.minutes,
+    };
+    let session = provider.launch(&request).await?;
+    eprintln!(
+        "launched {} on {machine_name} ({})",
+        session.id,
+        session
+            .resource
+            .as_deref()
+            .unwrap_or("its default resource")
+    );
+    let session = if args.no_wait {
+        session
+    } else {
+        wait::until_ready(provider, session, Duration::from_secs(args.timeout_secs)).await?
+    };
+    show(provider, &session, json).await
+}
+
+/// The first machine that can launch now: its id and name.
+async fn default_machine(provider: &dyn Provider) -> Result<(String, String), Error> {
+    let machines = provider.machines().await?;
+    if let Some(m) = machines.iter().find(|m| m.can_launch) {
+        return Ok((m.id.clone(), m.name.clone()));
+    }
+    let why: Vec<String> = machines
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {}",
+                m.id,
+                m.unavailable_reason.as_deref().unwrap_or("cannot launch")
+            )
+        })
+        .collect();
+    Err(Error::invalid_input(if why.is_empty() {
+        "There is no machine to launch on.".to_owned()
+    } else {
+        format!("No machine can launch now ({}).", why.join("; "))
+    }))
+}
+
+async fn logs(provider: &dyn Provider, id: &str, json: bool) -> Result<(), Error> {
+    let mut lines = provider.logs(id).await?;
+    while let Some(line) = lines.next().await {
+        let line = line?;
+        if json {
+            print_json_line(&line)?;
+        } else {
+            print(&output::log_line(&line))?;
+        }
+    }
+    Ok(())
+}
+
+async fn open(
+    provider: &dyn Provider,
+    id: &str,
+    only_print: bool,
+    json: bool,
+) -> Result<(), Error> {
+    let session = live(provider, id).await?;
+    let Some(url) = session.url.filter(|u| !u.is_empty()) else {
+        return Err(Error::invalid_input(format!(
+            "Session {id} has no URL yet ({}); try again when it is ready.",
+            output::state(&session.state)
+        )));
+    };
+    if !only_print {
+        open_in_browser(&url)?;
+    }
+    if json {
+        print_json(&json!({ "id": id, "url": url, "opened": !only_print }))
+    } else if only_print {
+        print(&format!("{url}\n"))
+    } else {
+        print(&format!("Opened {id} in the browser.\n"))
+    }
+}
+
+/// Hands the URL to the system's opener and waits for it to accept it.
+fn open_in_browser(url: &str) -> Result<(), Error> {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    let program = format!("{:?}", command.get_program());
+    let status = command
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Io,
+                format!(
+                    "Cannot run {program} to open a browser ({e}); use --print to see the URL."
+                ),
+            )
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::Io,
+            format!("{program} could not open the URL ({status}); use --print to see it."),
+        ))
+    }
+}

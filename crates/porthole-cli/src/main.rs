@@ -1,0 +1,76 @@
+//! `porthole`: list, launch, extend, stop and open remote compute sessions from a shell.
+//! Tables for people, `--json` for scripts, and exit codes that say what went wrong
+//! (see `porthole --help`).
+
+mod accounts;
+mod args;
+mod commands;
+mod output;
+mod table;
+mod target;
+mod wait;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use porthole_core::{Error, ErrorCode};
+
+fn main() -> ExitCode {
+    // Usage errors exit 2 and --help/--version exit 0, as clap does.
+    let cli = args::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return fail(&Error::io("cannot start", &e)),
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(err: &Error) -> ExitCode {
+    eprintln!("porthole: {} [{}]", err.message, err.code);
+    ExitCode::from(exit_code(err.code))
+}
+
+/// The exit status for an error: what a script can branch on (documented in `--help`).
+pub fn exit_code(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::Unauthorized => 3,
+        ErrorCode::SessionGone => 4,
+        ErrorCode::UpstreamUnavailable | ErrorCode::RateLimited => 5,
+        ErrorCode::InvalidInput | ErrorCode::QuotaExceeded => 6,
+        ErrorCode::InvalidResponse => 7,
+        ErrorCode::KeychainUnavailable | ErrorCode::Io | ErrorCode::Internal => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_documented_exit_status() {
+        for (code, status) in [
+            (ErrorCode::Unauthorized, 3),
+            (ErrorCode::KeychainUnavailable, 1),
+            (ErrorCode::SessionGone, 4),
+            (ErrorCode::QuotaExceeded, 6),
+            (ErrorCode::RateLimited, 5),
+            (ErrorCode::UpstreamUnavailable, 5),
+            (ErrorCode::InvalidInput, 6),
+            (ErrorCode::InvalidResponse, 7),
+            (ErrorCode::Io, 1),
+            (ErrorCode::Internal, 1),
+        ] {
+            assert_eq!(exit_code(code), status, "{code}");
+            assert!(
+                args::EXIT_CODES_HELP.contains(&format!("  {status}  ")),
+                "{status} is not documented"
+            );
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! What each command prints: tables and fields for people, the neutral model as JSON for
+//! scripts (one document per command on stdout).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use chrono::{DateTime, Local, Utc};
+use porthole_core::model::{
+    Availability, LogLine, Machine, Resource, ResourceKind, Session, SessionState,
+};
+use porthole_core::{Error, ErrorCode};
+use serde::Serialize;
+
+use crate::table;
+
+/// Writes `text` to stdout. When the reader has gone (`porthole sessions logs ID | head`) there
+/// is nobody left to tell: the command ends quietly, as it would have with SIGPIPE.
+pub fn print(text: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Error::io("cannot write to stdout", &e)),
+    }
+}
+
+/// One JSON document, pretty-printed, on stdout.
+pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot write JSON: {e}")))?;
+    print(&format!("{text}\n"))
+}
+
+/// One JSON object on one line (streams: `sessions logs --json`).
+pub fn print_json_line<T: Serialize + ?Sized>(value: &T) -> Result<(), Error> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("cannot write JSON: {e}")))?;
+    print(&format!("{text}\n"))
+}
+
+/// The state in a few words: `ready`, `starting`, `ended: timed out`.
+pub fn state(state: &SessionState) -> String {
+    match state {
+        SessionState::Starting => "starting".to_owned(),
+        SessionState::Connecting => "connecting".to_owned(),
+        SessionState::Ready => "ready".to_owned(),
+        SessionState::Expiring => "expiring".to_owned(),
+        SessionState::Stopping => "stopping".to_owned(),
+        SessionState::Ended(reason) => format!("ended: {}", reason.describe()),
+    }
+}
+
+fn or_dash(value: Option<&str>) -> String {
+    value.filter(|v| !v.is_empty()).unwrap_or("-").to_owned()
+}
+
+fn local_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// The sessions as a table. `machine_names` maps machine ids to names where known (providers
+/// report sessions by machine id, often a UUID).
+pub fn sessions_table(
+    sessions: &[Session],
+    machine_names: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> String {
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            let machine = s.machine_id.as_deref();
+            vec![
+                s.id.clone(),
+                or_dash(machine.map(|m| machine_names.get(m).map_or(m, String::as_str))),
+                or_dash(s.resource.as_deref()),
+                state(&s.state),
+                if s.state.is_live() {
+                    table::remaining(s.remaining(now))
+                } else {
+                    "-".to_owned()
+                },
+                or_dash(s.url.as_deref()),
+            ]
+        })
+        .collect();
+    table::render(
+        &["ID", "MACHINE", "GPU", "STATE", "REMAINING", "URL"],
+        &rows,
+    )
+}
+
+/// One session as aligned `key: value` lines.
+pub fn session_fields(
+    s: &Session,
+    machine_names: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> String {
+    let machine = match s.machine_id.as_deref() {
+        None | Some("") => "-".to_owned(),
+        Some(id) => match machine_names.get(id) {
+            Some(name) if name != id => format!("{name} ({id})"),
+            _ => id.to_owned(),
+        },
+    };
+    let mut fields = vec![
+        ("id", s.id.clone()),
+        ("name", s.name.clone()),
+        ("machine", machine),
+        ("gpu", or_dash(s.resource.as_deref())),
+        ("state", state(&s.state)),
+    ];
+    if let Some(label) = &s.status_label {
+        fields.push(("status", label.clone()));
+    }
+    fields.push(("created", local_time(s.created_at)));
+    if let Some(deadline) = s.deadline {
+        fields.push((
+            "deadline",
+            format!(
+                "{} ({} left)",
+                local_time(deadline),
+                table::remaining(s.remaining(now))
+            ),
+        ));
+    }
+    if let Some(idle) = s.idle_deadline {
+        fields.push(("idle deadline", local_time(idle)));
+    }
+    fields.push(("url", or_dash(s.url.as_deref())));
+    fields.push(("price", table::price(s.price_per_hour)));
+    if let Some(cost) = s.cost_so_far(now) {
+        fields.push(("cost so far", format!("${cost:.2}")));
+    }
+    let mut can = Vec::new();
+    if s.capabilities.can_extend {
+        can.push("extend");
+    }
+    if s.capabilities.can_stop {
+        can.push("stop");
+    }
+    if s.capabilities.has_ui {
+        can.push("open");
+    }
+    fields.push((
+        "can",
+        if can.is_empty() {
+            "-".to_owned()
+        } else {
+            can.join(", ")
+        },
+    ));
+    table::render_fields(&fields)
+}
+
+fn availability(a: &Availability) -> String {
+    match a {
+        Availability::Available => "available".to_owned(),
+        Availability::Busy { queue_length } => format!("busy ({queue_length} queued)"),
+        Availability::Unavailable { reason } => format!("unavailable: {reason}"),
+        Availability::Unknown => "unknown".to_owned(),
+    }
+}
+
+fn resource_kind(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Gpu => "gpu",
+        ResourceKind::Cpu => "cpu",
+        ResourceKind::QpuBackend => "qpu",
+        ResourceKind::Runbook => "runbook",
+    }
+}
+
+pub fn resources_table(resources: &[Resource]) -> String {
+    let rows: Vec<Vec<String>> = resources
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                resource_kind(r.kind).to_owned(),
+                r.label.clone(),
+                table::memory(r.memory_mib),
+                table::price(r.price_per_hour),
+                availability(&r.availability),
+            ]
+        })
+        .collect();
+    table::render(
+        &["ID", "KIND", "LABEL", "MEMORY", "PRICE", "AVAILABILITY"],
+        &rows,
+    )
+}
+
+pub fn machines_table(machines: &[Machine]) -> String {
+    let rows: Vec<Vec<String>> = machines
+        .iter()
+        .map(|m| {
+            vec![
+                m.id.clone(),
+                m.name.clone(),
+                or_dash(m.default_resource.as_deref()),
+                if m.can_launch { "yes" } else { "no" }.to_owned(),
+                m.unavailable_reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::render(&["ID", "NAME", "GPU", "LAUNCHABLE", "NOTE"], &rows)
+}
+
+/// One log line for a person: `12:03:04 info  message`.
+pub fn log_line(line: &LogLine) -> String {
+    let at = line
+        .timestamp
+        .map(|t| t.with_timezone(&Local).format("%H:%M:%S ").to_string())
+        .unwrap_or_default();
+    format!("{at}{:<5} {}\n", line.level, line.message.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use porthole_core::model::{Capabilities, EndReason, ProviderKind};
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .unwrap_or_default()
+    }
+
+    fn session(id: &str, state: SessionState, url: Option<&str>) -> Session {
+        Session {
+            id: id.into(),
+            account_id: "local".into(),
+            provider: ProviderKind::Portholed,
+            name: format!("CPU {id}"),
+            machine_id: Some("m-1".into()),
+            resource: Some("CPU".into()),
+            state,
+            status_label: None,
+            created_at: t0(),
+            deadline: Some(t0() + chrono::Duration::seconds(42 * 60 + 10)),
+            idle_deadline: None,
+            url: url.map(str::to_owned),
+            price_per_hour: Some(0.0),
+            capabilities: Capabilities {
+                can_extend: true,
+                can_stop: true,
+                has_ui: true,
+            },
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_sessions_table_shows_time_left_for_live_sessions_only() {
+        let names = HashMap::from([("m-1".to_owned(), "terminal".to_owned())]);
+        let out = sessions_table(
+            &[
+                session("abc", SessionState::Ready, Some("http://127.0.0.1:1/")),
+                session("old", SessionState::Ended(EndReason::Timeout), None),
+            ],
+            &names,
+            t0(),
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(lines[0].starts_with("ID   MACHINE   GPU  STATE"), "{out}");
+        assert!(lines[1].starts_with("abc  terminal  CPU  ready"), "{out}");
+        assert!(
+            lines[1].contains("ready") && lines[1].contains("42m 10s"),
+            "{out}"
+        );
+        assert!(lines[1].ends_with("http://127.0.0.1:1/"), "{out}");
+        assert!(lines[2].contains("ended: timed out"), "{out}");
+        assert!(!lines[2].contains("42m"), "{out}");
+    }
+
+    #[test]
+    fn session_fields_name_what_can_be_done() {
+        let names = HashMap::from([("m-1".to_owned(), "terminal".to_owned())]);
+        let out = session_fields(&session("abc", SessionState::Starting, None), &names, t0());
+        assert!(out.contains("machine:     terminal (m-1)"), "{out}");
+        assert!(out.contains("state:"), "{out}");
+        assert!(out.contains("(42m 10s left)"), "{out}");
+        assert!(out.contains("can:         extend, stop, open"), "{out}");
+        assert!(out.contains("url:         -"), "{out}");
+    }
+
+    #[test]
+    fn machines_and_resources_tables() {
+        let out = machines_table(&[Machine {
+            id: "terminal".into(),
+            name: "Terminal".into(),
+            can_launch: true,
+            unavailable_reason: None,
+            default_resource: Some("CPU".into()),
+        }]);
+        assert_eq!(
+            out,
+            "ID        NAME      GPU  LAUNCHABLE  NOTE\nterminal  Terminal  CPU  yes\n"
+        );
+        let out = resources_table(&[Resource {
+            id: "CPU".into(),
+            kind: ResourceKind::Cpu,
+            label: "CPU".into(),
+            memory_mib: None,
+            price_per_hour: Some(0.0),
+            availability: Availability::Available,
+        }]);
+        assert!(out
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l == "CPU  cpu   CPU    -       $0.00/h  available"));
+    }
+}

@@ -1,0 +1,194 @@
+//! Waiting for a launched session to be usable: its URL must exist and answer. Progress goes to
+//! stderr: a redrawn line on a terminal, one line per change otherwise (logs, CI).
+
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use porthole_core::model::{Session, SessionState};
+use porthole_core::provider::Provider;
+use porthole_core::{Error, ErrorCode};
+use porthole_providers::probe;
+
+use crate::{output, table};
+
+/// How long one probe of the session's URL may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Polls are quick at first (local sessions start in a second), then gentle on the provider.
+const FAST_POLL: Duration = Duration::from_millis(250);
+const SLOW_POLL: Duration = Duration::from_secs(2);
+const FAST_PHASE: Duration = Duration::from_secs(10);
+/// How often the terminal line is redrawn between polls.
+const REDRAW: Duration = Duration::from_millis(100);
+/// `get` saying "no such session" this many times in a row means it has ended (right after a
+/// launch a provider may briefly not know it yet).
+const GONE_AFTER: u32 = 3;
+
+/// Polls until `first`'s URL answers, `limit` passes, or the session ends. Returns the session
+/// marked ready.
+pub async fn until_ready(
+    provider: &dyn Provider,
+    first: Session,
+    limit: Duration,
+) -> Result<Session, Error> {
+    let started = Instant::now();
+    let deadline = started + limit;
+    let client = probe::probe_client();
+    let mut progress = Progress::new(&first.id);
+    let mut session = first;
+    let mut missing = 0u32;
+    let mut last_problem: Option<String> = None;
+    loop {
+        if let SessionState::Ended(reason) = &session.state {
+            progress.clear();
+            return Err(Error::new(
+                ErrorCode::SessionGone,
+                format!(
+                    "Session {} {} before it was ready.",
+                    session.id,
+                    reason.describe()
+                ),
+            ));
+        }
+        if let Some(url) = session.url.clone() {
+            let probe_limit = PROBE_TIMEOUT
+                .min(deadline.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(100));
+            if probe::url_answers(&client, &url, probe_limit).await {
+                session.state = SessionState::Ready;
+                progress.finish(started.elapsed());
+                return Ok(session);
+            }
+        }
+        let phase = match (&session.state, &last_problem) {
+            (_, Some(problem)) => format!("retrying ({problem})"),
+            (SessionState::Starting, None) => "starting".to_owned(),
+            (_, None) if session.url.is_some() => "waiting for its URL to answer".to_owned(),
+            (state, None) => output::state(state),
+        };
+        let interval = if started.elapsed() < FAST_PHASE {
+            FAST_POLL
+        } else {
+            SLOW_POLL
+        };
+        let next_poll = Instant::now() + interval;
+        loop {
+            progress.show(&phase, started.elapsed());
+            let now = Instant::now();
+            if now >= deadline {
+                progress.clear();
+                return Err(Error::new(
+                    ErrorCode::UpstreamUnavailable,
+                    format!(
+                        "Session {id} was not ready after {secs}s ({phase}). It is still \
+                         running: wait longer with `porthole sessions show {id}`, or stop it \
+                         with `porthole sessions stop {id}`.",
+                        id = session.id,
+                        secs = limit.as_secs(),
+                    ),
+                ));
+            }
+            if now >= next_poll {
+                break;
+            }
+            let step = if progress.tty { REDRAW } else { interval };
+            tokio::time::sleep(step.min(next_poll - now).min(deadline - now)).await;
+        }
+        // The provider's own retries must not carry the wait past its deadline.
+        let polled = tokio::time::timeout_at(deadline.into(), provider.get(&session.id)).await;
+        let Ok(polled) = polled else {
+            continue; // the deadline check above ends the wait
+        };
+        match polled {
+            Ok(Some(s)) => {
+                missing = 0;
+                last_problem = None;
+                session = s;
+            }
+            Ok(None) => {
+                missing += 1;
+                if missing >= GONE_AFTER {
+                    progress.clear();
+                    return Err(Error::new(
+                        ErrorCode::SessionGone,
+                        format!(
+                            "Session {id} ended before it was ready; see `porthole sessions \
+                             logs {id}`.",
+                            id = session.id
+                        ),
+                    ));
+                }
+            }
+            // The provider is having trouble: keep trying until the deadline.
+            Err(e) if e.code.is_retryable() => last_problem = Some(e.code.to_string()),
+            Err(e) => {
+                progress.clear();
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// The progress line on stderr.
+struct Progress {
+    id: String,
+    tty: bool,
+    frame: usize,
+    /// Non-terminal output: the last phase printed, so each change is printed once.
+    last_phase: Option<String>,
+    drawn: bool,
+}
+
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+impl Progress {
+    fn new(id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            tty: std::io::stderr().is_terminal(),
+            frame: 0,
+            last_phase: None,
+            drawn: false,
+        }
+    }
+
+    fn show(&mut self, phase: &str, elapsed: Duration) {
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let spin = SPINNER[self.frame % SPINNER.len()];
+            self.frame += 1;
+            let _ = write!(
+                err,
+                "\r\x1b[2K{spin} waiting for {}: {phase}… {}",
+                self.id,
+                table::elapsed(elapsed)
+            );
+            let _ = err.flush();
+            self.drawn = true;
+        } else if self.last_phase.as_deref() != Some(phase) {
+            let _ = writeln!(
+                err,
+                "waiting for {}: {phase}… {}",
+                self.id,
+                table::elapsed(elapsed)
+            );
+            self.last_phase = Some(phase.to_owned());
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.tty && self.drawn {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+
+    fn finish(&mut self, elapsed: Duration) {
+        self.clear();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} is ready after {}",
+            self.id,
+            table::elapsed(elapsed)
+        );
+    }
+}

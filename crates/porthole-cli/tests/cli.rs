@@ -1,0 +1,643 @@
+//! The real `porthole` binary against a real portholed started here on 127.0.0.1:0, with a
+//! scratch data folder and its key in a file. This file has its own `main` because portholed's
+//! terminal template runs the current executable again as its helper.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use portholed::{ConfigSource, KeyStorage, RunningServer, Server, ServerConfig};
+use serde_json::Value;
+
+const EXE: &str = env!("CARGO_BIN_EXE_porthole");
+/// Each run of the binary is killed after this, so a hang fails the test instead of the job.
+const RUN_LIMIT: Duration = Duration::from_secs(90);
+
+/// Every stdout and stderr the binary wrote, checked at the end for the keys.
+static OUTPUTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Ctx {
+    base: String,
+    key: String,
+    /// What PORTHOLE_DATA_DIR must be for the CLI to find this server's key by itself.
+    porthole_data: PathBuf,
+    /// A server whose API minute lasts one second, for sessions that end on their own.
+    fast_base: String,
+    fast_key: String,
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "exit {}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `porthole ARGS` with exactly the environment given (plus PATH and HOME-less defaults).
+fn porthole(args: &[&str], env: &[(&str, &str)]) -> Run {
+    porthole_with_input(args, env, None)
+}
+
+/// The same, with `input` on stdin (a key for `accounts add`).
+fn porthole_with_input(args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+    let mut cmd = Command::new(EXE);
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn porthole");
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        use std::io::Write;
+        stdin.write_all(text.as_bytes()).unwrap();
+    }
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + RUN_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("porthole {args:?} still running after {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    };
+    OUTPUTS
+        .lock()
+        .unwrap()
+        .push(format!("{}\n{}", run.stdout, run.stderr));
+    run
+}
+
+impl Ctx {
+    /// `porthole --base-url BASE ARGS` with the server's key in PORTHOLE_API_KEY.
+    fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--base-url", &self.base];
+        all.extend_from_slice(args);
+        porthole(&all, &[("PORTHOLE_API_KEY", &self.key)])
+    }
+}
+
+fn session_id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+fn deadline_of(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v["deadline"]
+        .as_str()
+        .expect("deadline")
+        .parse()
+        .expect("RFC 3339")
+}
+
+// ---- tests ---------------------------------------------------------------------------------
+
+fn help_documents_exit_codes(_: &Ctx) {
+    let run = porthole(&["--help"], &[]).ok();
+    assert!(run.stdout.contains("Exit codes:"), "{}", run.stdout);
+    for line in ["3  unauthorized", "4  not found", "5  the server could not"] {
+        assert!(run.stdout.contains(line), "{line}:\n{}", run.stdout);
+    }
+    let usage = porthole(&["sessions", "frobnicate"], &[]);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+}
+
+fn machines_lists_terminal(ctx: &Ctx) {
+    let table = ctx.run(&["machines"]).ok();
+    let header = table.stdout.lines().next().unwrap_or_default();
+    assert!(header.starts_with("ID "), "{}", table.stdout);
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.contains(" terminal ") && l.contains(" yes")),
+        "{}",
+        table.stdout
+    );
+    let json = ctx.run(&["machines", "--json"]).ok().json();
+    let terminal = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|m| m["name"] == "terminal")
+        .expect("terminal");
+    assert_eq!(terminal["can_launch"], true, "{terminal}");
+}
+
+fn resources_lists_cpu(ctx: &Ctx) {
+    let table = ctx.run(&["resources"]).ok();
+    assert!(
+        table
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("CPU ") && l.contains("available")),
+        "{}",
+        table.stdout
+    );
+    let json = ctx.run(&["resources", "--json"]).ok().json();
+    let cpu = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|r| r["id"] == "CPU")
+        .expect("CPU");
+    assert_eq!(cpu["kind"], "cpu");
+    assert_eq!(cpu["availability"]["status"], "available");
+}
+
+fn a_session_launches_extends_stops_and_is_gone(ctx: &Ctx) {
+    let launched = ctx
+        .run(&["sessions", "launch", "--minutes", "30", "--json"])
+        .ok();
+    assert!(
+        launched.stderr.contains("is ready after"),
+        "{}",
+        launched.stderr
+    );
+    let session = launched.json();
+    let id = session_id(&session);
+    assert_eq!(session["state"]["state"], "ready", "{session}");
+    let url = session["url"].as_str().expect("url").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+
+    let list = ctx.run(&["sessions", "list", "--json"]).ok().json();
+    let listed = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|s| s["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{id} not in {list}"));
+    assert_eq!(listed["state"]["state"], "ready", "{listed}");
+
+    let table = ctx.run(&["sessions", "list"]).ok();
+    let row = table
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{id} not in\n{}", table.stdout));
+    assert!(
+        row.contains(" terminal ") && row.contains(" ready ") && row.contains('m'),
+        "{row}"
+    );
+
+    let shown = ctx.run(&["sessions", "show", &id]).ok();
+    assert!(shown.stdout.contains("state:"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("ready"), "{}", shown.stdout);
+    let before = deadline_of(&ctx.run(&["sessions", "show", &id, "--json"]).ok().json());
+
+    let extended = ctx
+        .run(&["sessions", "extend", &id, "--minutes", "7", "--json"])
+        .ok()
+        .json();
+    let after = deadline_of(&extended);
+    assert_eq!(
+        after - before,
+        chrono::Duration::minutes(7),
+        "{before} → {after}"
+    );
+    let said = ctx.run(&["sessions", "extend", &id, "-m", "1"]).ok();
+    assert!(
+        said.stdout
+            .starts_with(&format!("Extended {id} by 1 minute;")),
+        "{}",
+        said.stdout
+    );
+
+    let printed = ctx.run(&["sessions", "open", &id, "--print"]).ok();
+    assert_eq!(printed.stdout.trim(), url);
+
+    let stopped = ctx.run(&["sessions", "stop", &id, "--json"]).ok().json();
+    assert_eq!(stopped["stopped"], true);
+
+    let gone = ctx.run(&["sessions", "show", &id]);
+    assert_eq!(gone.code, 4, "{}", gone.stderr);
+    assert!(gone.stderr.starts_with("porthole: "), "{}", gone.stderr);
+    assert!(gone.stderr.contains("[session_gone]"), "{}", gone.stderr);
+    assert_eq!(
+        ctx.run(&["sessions", "extend", &id, "--minutes", "5"]).code,
+        4
+    );
+    // Stopping what has ended is what the user wanted.
+    ctx.run(&["sessions", "stop", &id]).ok();
+
+    // The log of an ended session is replayed to its end, and the command ends.
+    let logs = ctx.run(&["sessions", "logs", &id]).ok();
+    assert!(logs.stdout.lines().count() >= 1, "{}", logs.stdout);
+    let lines = ctx.run(&["sessions", "logs", &id, "--json"]).ok();
+    let mut n = 0;
+    for line in lines.stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(v["message"].is_string(), "{v}");
+        n += 1;
+    }
+    assert_eq!(n, logs.stdout.lines().count());
+}
+
+fn logs_follow_a_live_session_until_it_ends(ctx: &Ctx) {
+    // One API minute is one second on this server: the session ends by itself.
+    let base = ["--base-url", ctx.fast_base.as_str()];
+    let env = [("PORTHOLE_API_KEY", ctx.fast_key.as_str())];
+    let launch = [
+        &base[..],
+        &[
+            "sessions",
+            "launch",
+            "--no-wait",
+            "--minutes",
+            "2",
+            "--json",
+        ],
+    ]
+    .concat();
+    let session = porthole(&launch, &env).ok().json();
+    let id = session_id(&session);
+    let started = Instant::now();
+    let logs = porthole(&[&base[..], &["sessions", "logs", &id]].concat(), &env).ok();
+    assert!(!logs.stdout.is_empty(), "no log lines");
+    assert!(started.elapsed() < RUN_LIMIT);
+    let gone = porthole(&[&base[..], &["sessions", "show", &id]].concat(), &env);
+    assert_eq!(gone.code, 4, "{}", gone.stderr);
+}
+
+fn a_launch_that_never_answers_times_out(ctx: &Ctx) {
+    let run = ctx.run(&[
+        "sessions",
+        "launch",
+        "--machine",
+        "silent",
+        "--timeout-secs",
+        "1",
+    ]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("not ready after 1s"), "{}", run.stderr);
+    assert!(run.stderr.contains("waiting for "), "{}", run.stderr);
+    let id = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("launched "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the launched id on stderr")
+        .to_owned();
+    ctx.run(&["sessions", "stop", &id]).ok();
+}
+
+fn unknown_names_are_refused_or_not_found(ctx: &Ctx) {
+    let run = ctx.run(&["sessions", "launch", "--machine", "no-such-machine"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.stderr.contains("[invalid_input]"), "{}", run.stderr);
+    for verb in ["show", "logs", "open"] {
+        let run = ctx.run(&["sessions", verb, "no-such-session"]);
+        assert_eq!(run.code, 4, "{verb}: {}", run.stderr);
+        assert!(run.stderr.contains("[session_gone]"), "{}", run.stderr);
+    }
+}
+
+fn a_wrong_key_is_unauthorized(ctx: &Ctx) {
+    let run = porthole(
+        &["--base-url", &ctx.base, "sessions", "list"],
+        &[("PORTHOLE_API_KEY", "wrong-key-1234")],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("unauthorized"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+fn no_key_is_unauthorized(_: &Ctx) {
+    // A remote server (TEST-NET, never contacted): no local key to fall back on.
+    let run = porthole(&["--base-url", "http://192.0.2.1/api", "machines"], &[]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("PORTHOLE_API_KEY"), "{}", run.stderr);
+}
+
+fn a_dead_port_is_unavailable_not_unauthorized(ctx: &Ctx) {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let base = format!("http://127.0.0.1:{port}/api");
+    let run = porthole(
+        &["--base-url", &base, "sessions", "list", "--json"],
+        &[("PORTHOLE_API_KEY", &ctx.key)],
+    );
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(
+        !run.stderr.to_lowercase().contains("unauthorized"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+fn a_bad_base_url_is_invalid_input(ctx: &Ctx) {
+    let run = porthole(
+        &["--base-url", "ftp://example.com", "machines"],
+        &[("PORTHOLE_API_KEY", &ctx.key)],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+}
+
+fn the_local_key_is_found_without_the_environment(ctx: &Ctx) {
+    let data = ctx.porthole_data.to_str().unwrap();
+    let run = porthole(
+        &["--base-url", &ctx.base, "machines", "--json"],
+        &[("PORTHOLE_DATA_DIR", data)],
+    )
+    .ok();
+    assert!(run.json().as_array().is_some_and(|a| !a.is_empty()));
+}
+
+/// The environment of a CLI with its own accounts file, on the test's D-Bus session.
+fn accounts_env(ctx: &Ctx, name: &str, bus: &str) -> Vec<(String, String)> {
+    let config = ctx.porthole_data.with_file_name(format!("config-{name}"));
+    let _ = std::fs::remove_dir_all(&config);
+    vec![
+        (
+            "PORTHOLE_CONFIG_DIR".to_owned(),
+            config.display().to_string(),
+        ),
+        (
+            "PORTHOLE_DATA_DIR".to_owned(),
+            ctx.porthole_data.display().to_string(),
+        ),
+        ("DBUS_SESSION_BUS_ADDRESS".to_owned(), bus.to_owned()),
+    ]
+}
+
+fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn secret_tool_lookup(user: &str) -> Option<String> {
+    let out = Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "dev.porthole.desktop",
+            "username",
+            user,
+        ])
+        .output()
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn accounts_keep_their_keys_in_the_keychain(ctx: &Ctx) {
+    let Some(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .filter(|_| std::env::var_os("PORTHOLE_REAL_KEYCHAIN").is_some())
+    else {
+        eprintln!("skipped: needs PORTHOLE_REAL_KEYCHAIN=1 inside a D-Bus session with a keyring");
+        return;
+    };
+    let env = accounts_env(ctx, "keychain", &bus);
+    let env = as_refs(&env);
+    let list = porthole(&["accounts", "list", "--json"], &env).ok().json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["key"]["state"], "builtin");
+
+    let add = [
+        "accounts",
+        "add",
+        "GPU box",
+        "--provider",
+        "portholed",
+        "--url",
+        &ctx.base,
+    ];
+    let wrong = porthole_with_input(&add, &env, Some("wrong-key-1234\n"));
+    assert_eq!(wrong.code, 3, "{}", wrong.stderr);
+    assert!(wrong.stderr.contains("unauthorized"), "{}", wrong.stderr);
+    let list = porthole(&["accounts", "list", "--json"], &env).ok().json();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        1,
+        "a refused key saved an account"
+    );
+
+    let added = porthole_with_input(&add, &env, Some(&format!("{}\n", ctx.key))).ok();
+    assert!(added.stdout.contains("gpu-box"), "{}", added.stdout);
+    // Another program finds the key in the Secret Service; the accounts file does not hold it.
+    assert_eq!(
+        secret_tool_lookup("gpu-box").as_deref(),
+        Some(ctx.key.as_str())
+    );
+    let config = std::fs::read_to_string(
+        ctx.porthole_data
+            .with_file_name("config-keychain")
+            .join("accounts.json"),
+    )
+    .unwrap();
+    assert!(!config.contains(&ctx.key));
+
+    let listed = porthole(&["accounts", "list"], &env).ok();
+    assert!(listed.stdout.contains("GPU box"), "{}", listed.stdout);
+    porthole(&["accounts", "test", "gpu box"], &env).ok();
+    porthole(&["-a", "GPU box", "sessions", "list", "--json"], &env).ok();
+    porthole(&["accounts", "use", "gpu-box"], &env).ok();
+    let machines = porthole(&["machines", "--json"], &env).ok().json();
+    assert!(machines.as_array().is_some_and(|m| !m.is_empty()));
+
+    let local = porthole(&["accounts", "remove", "Local"], &env);
+    assert_eq!(local.code, 6, "{}", local.stderr);
+    porthole(&["accounts", "remove", "gpu-box"], &env).ok();
+    assert_eq!(secret_tool_lookup("gpu-box"), None);
+    let gone = porthole(&["-a", "gpu-box", "sessions", "list"], &env);
+    assert_eq!(gone.code, 6, "{}", gone.stderr);
+}
+
+fn without_a_keychain_adding_an_account_fails_clearly(ctx: &Ctx) {
+    let env = accounts_env(ctx, "nobus", "unix:path=/nonexistent/porthole-test-bus");
+    let env = as_refs(&env);
+    let add = [
+        "accounts",
+        "add",
+        "Box",
+        "--provider",
+        "portholed",
+        "--url",
+        &ctx.base,
+    ];
+    let run = porthole_with_input(&add, &env, Some(&format!("{}\n", ctx.key)));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("keychain_unavailable"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    // Nothing half-saved: the account is not listed without its key.
+    let list = porthole(&["accounts", "list", "--json"], &env).ok().json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+fn keys_never_appear_in_any_output(ctx: &Ctx) {
+    let outputs = OUTPUTS.lock().unwrap();
+    for out in outputs.iter() {
+        for key in [&ctx.key, &ctx.fast_key, &"wrong-key-1234".to_owned()] {
+            assert!(!out.contains(key.as_str()), "a key was printed:\n{out}");
+        }
+    }
+}
+
+// ---- harness -------------------------------------------------------------------------------
+
+type TestFn = fn(&Ctx);
+
+const TESTS: &[(&str, TestFn)] = &[
+    ("help_documents_exit_codes", help_documents_exit_codes),
+    ("machines_lists_terminal", machines_lists_terminal),
+    ("resources_lists_cpu", resources_lists_cpu),
+    (
+        "a_session_launches_extends_stops_and_is_gone",
+        a_session_launches_extends_stops_and_is_gone,
+    ),
+    (
+        "logs_follow_a_live_session_until_it_ends",
+        logs_follow_a_live_session_until_it_ends,
+    ),
+    (
+        "a_launch_that_never_answers_times_out",
+        a_launch_that_never_answers_times_out,
+    ),
+    (
+        "unknown_names_are_refused_or_not_found",
+        unknown_names_are_refused_or_not_found,
+    ),
+    ("a_wrong_key_is_unauthorized", a_wrong_key_is_unauthorized),
+    ("no_key_is_unauthorized", no_key_is_unauthorized),
+    (
+        "a_dead_port_is_unavailable_not_unauthorized",
+        a_dead_port_is_unavailable_not_unauthorized,
+    ),
+    (
+        "a_bad_base_url_is_invalid_input",
+        a_bad_base_url_is_invalid_input,
+    ),
+    (
+        "the_local_key_is_found_without_the_environment",
+        the_local_key_is_found_without_the_environment,
+    ),
+    (
+        "accounts_keep_their_keys_in_the_keychain",
+        accounts_keep_their_keys_in_the_keychain,
+    ),
+    (
+        "without_a_keychain_adding_an_account_fails_clearly",
+        without_a_keychain_adding_an_account_fails_clearly,
+    ),
+    // Last: it checks the output of every run before it.
+    (
+        "keys_never_appear_in_any_output",
+        keys_never_appear_in_any_output,
+    ),
+];
+
+/// A machine whose process never listens: launches that wait for it must give up.
+const CONFIG: &str = r#"
+nvidia_smi = ""
+[machines.silent]
+command = ["/bin/sh", "-c", "exec sleep 600", "sh", "{port}"]
+"#;
+
+async fn start(data_dir: &Path, minute_seconds: Option<f64>) -> RunningServer {
+    let _ = std::fs::remove_dir_all(data_dir);
+    std::fs::create_dir_all(data_dir).unwrap();
+    let mut config = ServerConfig::new(data_dir);
+    config.config = ConfigSource::Inline(CONFIG.to_owned());
+    config.key = KeyStorage::File;
+    config.minute_seconds = minute_seconds;
+    config.helper_exe = Some(std::env::current_exe().unwrap());
+    Server::start(config).await.unwrap()
+}
+
+fn main() -> ExitCode {
+    if let Some(code) = portholed::run_helper_if_requested() {
+        return code;
+    }
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let scratch = std::env::temp_dir().join(format!("porthole-cli-it-{}", std::process::id()));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // portholed keeps its state in `<PORTHOLE_DATA_DIR>/portholed`, as the CLI expects.
+    let server = runtime.block_on(start(&scratch.join("data/portholed"), None));
+    let fast = runtime.block_on(start(&scratch.join("fast"), Some(1.0)));
+    let ctx = Ctx {
+        base: server.base_url(),
+        key: server.api_key().expose().clone(),
+        porthole_data: scratch.join("data"),
+        fast_base: fast.base_url(),
+        fast_key: fast.api_key().expose().clone(),
+    };
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for (name, test) in TESTS {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            skipped += 1;
+            continue;
+        }
+        let started = Instant::now();
+        let outcome = std::panic::catch_unwind(|| test(&ctx));
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        println!("test {name} ... {verdict} ({:.2?})", started.elapsed());
+        if outcome.is_ok() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    runtime.block_on(async {
+        server.shutdown().await;
+        fast.shutdown().await;
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("\ntest result: cli {passed} passed; {failed} failed; {skipped} filtered out");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
