@@ -3,7 +3,7 @@
 // session bus and an unlocked keychain.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -178,4 +178,95 @@ test("the embedded Local server starts and answers with its key kept in the keyc
     assert.equal(typeof (await prices.json()).CPU, "number");
     const refused = await fetch(`${local.base_url}/sessions`);
     assert.equal(refused.status, 401);
+  }));
+
+/** What another program finds in the Secret Service for this entry (null: nothing). */
+function keychainLookup(user) {
+  try {
+    return execFileSync("secret-tool", ["lookup", "service", "dev.porthole.desktop", "username", user], {
+      encoding: "utf8",
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** Fills a labelled field of a form in the page, as typing would (Svelte listens to input). */
+function fill(formTestId, label, value) {
+  return driver.execute(
+    `const [formId, label, value] = arguments;
+     const form = document.querySelector('[data-testid="' + formId + '"]');
+     const l = [...form.querySelectorAll("label")].find((x) => x.textContent.trim() === label);
+     const field = document.getElementById(l.htmlFor);
+     field.value = value;
+     field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
+     return true;`,
+    [formTestId, label, value],
+  );
+}
+
+function clickCss(css) {
+  return driver.execute(`document.querySelector(arguments[0]).click(); return true;`, [css]);
+}
+
+test("an account added in the window keeps its key in the keychain, and removing it deletes the key", () =>
+  withScreenshot("accounts", async () => {
+    await driver.switchTo(mainHandle);
+    const info = await poll("the Local server", 30000, async () => {
+      const reply = await invokeFromPage("app_info");
+      return reply.ok && reply.value.local_server.state === "running" ? reply.value : undefined;
+    });
+    // The embedded server's own key, read from outside the app: a real server to add as an account.
+    const key = keychainLookup("portholed-api-key");
+    assert.ok(key, "the Local server's key is in the keychain");
+
+    await clickCss('[data-testid="view-accounts"]');
+    await driver.waitFor('[data-testid="account-row"][data-account-id="local"]');
+    await clickCss('[data-testid="add-account-open"]');
+    await driver.waitFor('[data-testid="add-account"] select');
+    await fill("add-account", "Name", "Loopback");
+    await fill("add-account", "Provider", "portholed");
+    await fill("add-account", "Base URL", info.local_server.base_url);
+    await fill("add-account", "API key", "wrong-key-e2e");
+    await clickCss('[data-testid="add-account-form-submit"]');
+    const refused = await poll("the wrong key to be refused", 20000, async () => {
+      const text = await driver.execute(`return document.querySelector('[data-testid="add-account"]')?.textContent ?? ""`);
+      return text.includes("unauthorized") ? text : undefined;
+    });
+    assert.match(refused, /unauthorized/);
+    assert.equal(keychainLookup("loopback"), null, "a refused key was stored");
+
+    await fill("add-account", "API key", key);
+    await clickCss('[data-testid="add-account-form-submit"]');
+    const badge = await poll("the new account", 20000, async () => {
+      const text = await driver.execute(
+        `return document.querySelector('[data-testid="account-row"][data-account-id="loopback"] [data-testid="key-badge"]')?.textContent ?? ""`,
+      );
+      return text.trim() ? text.trim() : undefined;
+    });
+    assert.equal(badge, "Key set");
+    assert.equal(keychainLookup("loopback"), key);
+    // The key never reached the page: not in the DOM, not in web storage.
+    const leaked = await driver.execute(
+      `const k = arguments[0];
+       const stores = [localStorage, sessionStorage].map((s) => Object.values(s).join(" ")).join(" ");
+       return document.documentElement.outerHTML.includes(k) || stores.includes(k);`,
+      [key],
+    );
+    assert.equal(leaked, false);
+
+    await driver.execute(
+      `const row = document.querySelector('[data-testid="account-row"][data-account-id="loopback"]');
+       [...row.querySelectorAll("button")].find((b) => b.textContent.trim() === "Remove").click();
+       return true;`,
+    );
+    await driver.waitFor('[data-testid="remove-confirm-submit"]');
+    await clickCss('[data-testid="remove-confirm-submit"]');
+    await poll("the account to go", 20000, async () => {
+      const rows = await driver.execute(
+        `return document.querySelectorAll('[data-testid="account-row"][data-account-id="loopback"]').length`,
+      );
+      return rows === 0 ? true : undefined;
+    });
+    assert.equal(keychainLookup("loopback"), null);
   }));

@@ -87,6 +87,26 @@ describe("App", () => {
     );
   });
 
+  it("switches between the Sessions and Accounts screens from the header", async () => {
+    renderApp();
+    const nav = screen.getByRole("navigation", { name: "Screens" });
+    const sessions = within(nav).getByRole("button", { name: "Sessions" });
+    const accounts = within(nav).getByRole("button", { name: "Accounts" });
+    expect(sessions.getAttribute("aria-current")).toBe("page");
+    expect(accounts.getAttribute("aria-current")).toBeNull();
+
+    await fireEvent.click(accounts);
+    expect(accounts.getAttribute("aria-current")).toBe("page");
+    expect(sessions.getAttribute("aria-current")).toBeNull();
+    expect(screen.queryByTestId("session-list")).toBeNull();
+    await screen.findByTestId("account-list");
+    expect(screen.getByRole("heading", { name: "Accounts" })).toBeTruthy();
+
+    await fireEvent.click(sessions);
+    expect(screen.getByTestId("session-list")).toBeTruthy();
+    expect(screen.queryByTestId("accounts-screen")).toBeNull();
+  });
+
   it("hides and shows the About panel from its header button", async () => {
     renderApp();
     await screen.findByTestId("app-info");

@@ -120,6 +120,19 @@ impl AccountStore {
         })
     }
 
+    /// Whether `add` would accept this name and base URL, without writing anything: callers that
+    /// check a key over the network first ask this before.
+    pub fn check_new(&self, name: &str, base_url: &str) -> Result<()> {
+        let name = valid_name(name)?;
+        valid_base_url(base_url)?;
+        if find(&self.load()?.accounts, &name).is_some() {
+            return Err(Error::invalid_input(format!(
+                "An account named \"{name}\" exists already. Choose another name."
+            )));
+        }
+        Ok(())
+    }
+
     /// Adds an account; its id is made from the name and must not clash.
     pub fn add(
         &self,

@@ -169,7 +169,8 @@ impl Accounts {
             return Err(Error::invalid_input("Paste the account's API key."));
         }
         let key = Sensitive::new(key.expose().trim().to_owned());
-        // Check the name and URL first (a dry run against a copy of the profile).
+        // Name and URL first: a typo should not cost a network round trip.
+        self.store.check_new(name, base_url)?;
         let draft = Account {
             id: "draft".to_owned(),
             name: name.to_owned(),
@@ -177,12 +178,6 @@ impl Accounts {
             base_url: base_url.trim().trim_end_matches('/').to_owned(),
             fields: fields.clone(),
         };
-        if self.store.get(name).is_ok() {
-            return Err(Error::invalid_input(format!(
-                "An account named \"{}\" exists already. Choose another name.",
-                name.trim()
-            )));
-        }
         check_key(connect(&draft, key.clone())?.as_ref()).await?;
         let account = self.store.add(name, provider, base_url, fields)?;
         if let Err(e) = self.keychain.set(&account.id, &key) {
@@ -219,9 +214,12 @@ impl Accounts {
     }
 
     /// Removes the account and deletes its key.
+    /// The key goes first: if the keychain cannot delete it, the account stays, still usable.
     pub fn remove(&self, id_or_name: &str) -> Result<Account, Error> {
-        let account = self.store.remove(id_or_name)?;
-        self.keychain.delete(&account.id)?;
-        Ok(account)
+        let account = self.store.get(id_or_name)?;
+        if account.id != LOCAL_ACCOUNT_ID {
+            self.keychain.delete(&account.id)?;
+        }
+        self.store.remove(&account.id)
     }
 }

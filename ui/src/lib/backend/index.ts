@@ -4,7 +4,16 @@ import { TauriBackend } from "./tauri";
 import type { Backend } from "./types";
 
 export * from "./types";
-export { MockBackend, MOCK_APP_INFO, type MockOptions } from "./mock";
+export {
+  MockBackend,
+  MOCK_APP_INFO,
+  MOCK_DEMO_ACCOUNTS,
+  MOCK_KEYCHAIN_MESSAGE,
+  MOCK_LOCAL_ACCOUNT,
+  MOCK_REJECTED_KEY_MESSAGE,
+  type MockAccountSeed,
+  type MockOptions,
+} from "./mock";
 
 function insideTauri(): boolean {
   return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;

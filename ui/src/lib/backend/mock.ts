@@ -1,4 +1,21 @@
-import { type AppInfo, type Backend, BackendError, type ErrorCode, isErrorCode } from "./types";
+import { MOCK_DEMO_ACCOUNTS, MockAccounts, type MockAccountSeed } from "./mock-accounts";
+import {
+  type AccountChanges,
+  type AccountView,
+  type AppInfo,
+  type Backend,
+  BackendError,
+  type ErrorCode,
+  isErrorCode,
+  type NewAccount,
+} from "./types";
+
+export {
+  MOCK_DEMO_ACCOUNTS,
+  MOCK_LOCAL_ACCOUNT,
+  MOCK_REJECTED_KEY_MESSAGE,
+  type MockAccountSeed,
+} from "./mock-accounts";
 
 export interface MockOptions {
   /** What `appInfo()` answers when it does not fail. */
@@ -9,8 +26,16 @@ export interface MockOptions {
   failTimes?: number;
   /** The message of that failure. */
   failMessage?: string;
-  /** Answer after this many milliseconds, to show loading states. */
+  /** Answer every call after this many milliseconds, to show loading and progress states. */
   delayMs?: number;
+  /** The accounts besides Local the mock starts with (read once, by the constructor). */
+  accounts?: MockAccountSeed[];
+  /** The id of the default account at the start (Local when absent). */
+  defaultAccount?: string;
+  /** When set, the keychain cannot be used, for this reason: keys show `keychain_unavailable`. */
+  keychainError?: string;
+  /** Make `listAccounts()` fail with this code. */
+  listAccountsFailWith?: ErrorCode;
 }
 
 export const MOCK_APP_INFO: AppInfo = {
@@ -22,35 +47,88 @@ export const MOCK_APP_INFO: AppInfo = {
   local_server: { state: "running", base_url: "http://127.0.0.1:7788/api", key_in_keychain: true },
 };
 
+export const MOCK_KEYCHAIN_MESSAGE = "No Secret Service provider is running on the session bus.";
+
 /** A backend with no Rust behind it, for Vitest and for the web build that Playwright drives. */
 export class MockBackend implements Backend {
   /** How many times `appInfo()` was called. */
   appInfoCalls = 0;
+  /** The account calls made, as `method` or `method id`, oldest first (keys are never recorded). */
+  readonly accountCalls: string[] = [];
   #options: MockOptions;
+  #accounts: MockAccounts;
 
   constructor(options: MockOptions = {}) {
     this.#options = options;
+    this.#accounts = new MockAccounts(options.accounts, options.defaultAccount);
+    this.#accounts.keychainError = options.keychainError;
   }
 
-  /** Changes how later calls answer (e.g. to let a failing call recover). */
+  /** Changes how later calls answer (e.g. to let a failing call recover). Accounts are kept. */
   configure(options: MockOptions): void {
     this.#options = options;
+    this.#accounts.keychainError = options.keychainError;
   }
 
   async appInfo(): Promise<AppInfo> {
     this.appInfoCalls += 1;
-    const { appInfo = MOCK_APP_INFO, failWith, failTimes, failMessage, delayMs = 0 } = this.#options;
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const { appInfo = MOCK_APP_INFO, failWith, failTimes, failMessage } = this.#options;
+    await this.#delay();
     if (failWith && (failTimes === undefined || this.appInfoCalls <= failTimes)) {
       throw new BackendError(failWith, failMessage ?? `mock failure: ${failWith}`);
     }
     return structuredClone(appInfo);
   }
+
+  async listAccounts(): Promise<AccountView[]> {
+    return this.#accountCall("listAccounts", undefined, () => {
+      const code = this.#options.listAccountsFailWith;
+      if (code) throw new BackendError(code, `mock failure: ${code}`);
+      return this.#accounts.list();
+    });
+  }
+
+  async addAccount(account: NewAccount): Promise<AccountView> {
+    return this.#accountCall("addAccount", undefined, () => this.#accounts.add(account));
+  }
+
+  async setAccountKey(id: string, key: string): Promise<AccountView> {
+    return this.#accountCall("setAccountKey", id, () => this.#accounts.setKey(id, key));
+  }
+
+  async editAccount(id: string, changes: AccountChanges): Promise<AccountView> {
+    return this.#accountCall("editAccount", id, () => this.#accounts.edit(id, changes));
+  }
+
+  async removeAccount(id: string): Promise<void> {
+    return this.#accountCall("removeAccount", id, () => this.#accounts.remove(id));
+  }
+
+  async testAccount(id: string): Promise<void> {
+    return this.#accountCall("testAccount", id, () => this.#accounts.test(id));
+  }
+
+  async setDefaultAccount(id: string): Promise<AccountView> {
+    return this.#accountCall("setDefaultAccount", id, () => this.#accounts.setDefault(id));
+  }
+
+  async #accountCall<T>(method: string, id: string | undefined, run: () => T): Promise<T> {
+    this.accountCalls.push(id === undefined ? method : `${method} ${id}`);
+    await this.#delay();
+    return run();
+  }
+
+  async #delay(): Promise<void> {
+    const { delayMs = 0 } = this.#options;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 /**
  * Mock options from the web build's query string, so Playwright can ask for a given state:
- * `mock-fail=<code>`, `mock-fail-times=<n>`, `mock-delay=<ms>`, `mock-keychain=<code>`.
+ * `mock-fail=<code>`, `mock-fail-times=<n>`, `mock-delay=<ms>`, `mock-keychain=<code>` (the
+ * keychain is unusable: app info says so and non-local keys show `keychain_unavailable`),
+ * `mock-accounts=demo` (start with `MOCK_DEMO_ACCOUNTS`), `mock-accounts-fail=<code>`.
  */
 export function mockOptionsFromQuery(search: string): MockOptions {
   const params = new URLSearchParams(search);
@@ -67,11 +145,12 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (isErrorCode(keychain)) {
     options.appInfo = {
       ...MOCK_APP_INFO,
-      keychain: {
-        usable: false,
-        error: { code: keychain, message: "No Secret Service provider is running on the session bus." },
-      },
+      keychain: { usable: false, error: { code: keychain, message: MOCK_KEYCHAIN_MESSAGE } },
     };
+    options.keychainError = MOCK_KEYCHAIN_MESSAGE;
   }
+  if (params.get("mock-accounts") === "demo") options.accounts = MOCK_DEMO_ACCOUNTS;
+  const accountsFail = params.get("mock-accounts-fail");
+  if (isErrorCode(accountsFail)) options.listAccountsFailWith = accountsFail;
   return options;
 }

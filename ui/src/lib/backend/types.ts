@@ -1,15 +1,42 @@
 // The one interface the UI talks to. `tauri.ts` implements it over the generated bindings,
 // `mock.ts` for Vitest and the web build. Nothing outside this folder imports `@tauri-apps/*`.
-import type { AppInfo, ApiError, ErrorCode } from "./bindings";
+import type {
+  AccountView_Serialize,
+  Account_Serialize,
+  AppInfo,
+  ApiError,
+  ErrorCode,
+  NewAccount_Deserialize,
+} from "./bindings";
 
 export type {
   ApiError,
   AppInfo,
   ErrorCode,
   KeychainStatus,
+  KeyState,
   LocalServerStatus,
   Problem,
+  ProviderKind,
 } from "./bindings";
+
+/** An account profile as the backend sends it (never with its key). */
+export type Account = Account_Serialize;
+
+/** An account as listed: its profile, the state of its key, and whether it is the default. */
+export type AccountView = AccountView_Serialize;
+
+/** What adding an account sends: the profile and, once, its API key. */
+export type NewAccount = NewAccount_Deserialize;
+
+/** What `editAccount` changes; a field left out stays as it is. */
+export interface AccountChanges {
+  name?: string;
+  baseUrl?: string;
+}
+
+/** The id of the built-in Local account (the embedded session server). */
+export const LOCAL_ACCOUNT_ID = "local";
 
 /** What every generated command returns. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
@@ -17,6 +44,24 @@ export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error:
 export interface Backend {
   /** The app's version, folders and keychain status. Throws a `BackendError`. */
   appInfo(): Promise<AppInfo>;
+
+  // Accounts. Every call throws a `BackendError` with the provider's or the keychain's reason.
+  // A key goes to the backend once and never comes back: views only say whether one is set.
+
+  /** Every account, the Local one first, with the state of its key. */
+  listAccounts(): Promise<AccountView[]>;
+  /** Adds an account once its key has worked against the provider; nothing is saved otherwise. */
+  addAccount(account: NewAccount): Promise<AccountView>;
+  /** Replaces an account's key once the new one has worked. Not for the Local account. */
+  setAccountKey(id: string, key: string): Promise<AccountView>;
+  /** Renames an account and/or points it at another base URL; its id and key stay. */
+  editAccount(id: string, changes: AccountChanges): Promise<AccountView>;
+  /** Removes an account and deletes its key from the keychain. Not for the Local account. */
+  removeAccount(id: string): Promise<void>;
+  /** Tries the stored key against the provider. */
+  testAccount(id: string): Promise<void>;
+  /** Makes the account the one used when none is named. */
+  setDefaultAccount(id: string): Promise<AccountView>;
 }
 
 /** A failed backend call: the coded error the Rust side sent, or `internal` for anything else. */
