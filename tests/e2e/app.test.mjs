@@ -3,92 +3,21 @@
 // session bus and an unlocked keychain.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import http from "node:http";
-import net from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 
-import { WebDriver, poll } from "./webdriver.mjs";
+import { E2EApp, cargoVersion, poll } from "./harness.mjs";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const appPath = process.env.PORTHOLE_APP ?? join(root, "target/debug/porthole-desktop");
-const screenshots = join(root, "target/e2e-screenshots");
-const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8").match(/^version = "([^"]+)"/m)[1];
-
+let app;
 let driver;
-let tauriDriver;
 let foreign;
 let foreignUrl;
 let mainHandle;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const srv = net.createServer();
-    srv.once("error", fail);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-/** Runs a test body; on failure saves a screenshot of the current window under target/. */
-async function withScreenshot(name, body) {
-  try {
-    await body();
-  } catch (err) {
-    try {
-      mkdirSync(screenshots, { recursive: true });
-      const file = join(screenshots, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
-      writeFileSync(file, Buffer.from(await driver.screenshot(), "base64"));
-      console.error(`screenshot saved: ${file}`);
-    } catch (shotErr) {
-      console.error(`no screenshot: ${shotErr.message}`);
-    }
-    throw err;
-  }
-}
-
-/** The handle of the window whose URL satisfies `match`, polling while windows open. */
-async function windowWhere(what, match) {
-  return poll(what, 15000, async () => {
-    for (const handle of await driver.windowHandles()) {
-      await driver.switchTo(handle);
-      if (match(await driver.url())) return handle;
-    }
-    return undefined;
-  });
-}
-
-/** Whether the current window's page has Tauri's IPC injected. */
-function pageHasIpc() {
-  return driver.execute(`return typeof window.__TAURI_INTERNALS__?.invoke === "function"`);
-}
-
-/**
- * Calls an app command from the current window; resolves to {ok, value} or {ok:false, error}.
- * A refusal can arrive as a rejected promise or, in a remote page, as a script error that
- * WebKitWebDriver reports for the whole script: both count as the call failing.
- */
-async function invokeFromPage(cmd) {
-  try {
-    return await driver.executeAsync(
-      `const [cmd, done] = arguments;
-       Promise.resolve()
-         .then(() => window.__TAURI_INTERNALS__.invoke(cmd))
-         .then(
-           (value) => done({ ok: true, value }),
-           (error) => done({ ok: false, error: String(error?.message ?? error) }),
-         );`,
-      [cmd],
-    );
-  } catch (err) {
-    if (err.wdError === undefined) throw err;
-    return { ok: false, error: err.wdError };
-  }
-}
+const withScreenshot = (name, body) => app.withScreenshot(name, body);
+const windowWhere = (what, match) => app.windowWhere(what, match);
+const pageHasIpc = () => app.pageHasIpc();
+const invokeFromPage = (cmd) => app.invoke(cmd);
 
 before(async () => {
   foreign = http.createServer((_req, res) => {
@@ -97,25 +26,13 @@ before(async () => {
   });
   await new Promise((ok) => foreign.listen(0, "127.0.0.1", ok));
   foreignUrl = `http://127.0.0.1:${foreign.address().port}/`;
-
-  const port = await freePort();
-  const nativePort = await freePort();
-  tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, PORTHOLE_E2E_FOREIGN_URL: foreignUrl },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  await poll("tauri-driver to answer", 20000, async () => ((await fetch(`${base}/status`)).ok ? true : undefined));
-  driver = await WebDriver.start(base, {
-    browserName: "wry",
-    "tauri:options": { application: appPath },
-  });
-  mainHandle = await windowWhere("the main window", (url) => url.startsWith("tauri://localhost"));
+  app = await E2EApp.start({ PORTHOLE_E2E_FOREIGN_URL: foreignUrl });
+  driver = app.driver;
+  mainHandle = app.mainHandle;
 });
 
 after(async () => {
-  await driver?.quit().catch(() => {});
-  tauriDriver?.kill();
+  await app?.stop();
   foreign?.close();
 });
 

@@ -16,5 +16,12 @@ export PORTHOLE_APP=$PWD/$app
 rm -rf target/e2e-screenshots
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 
+# With the real Secret Service in a private D-Bus session.
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
-  node --test --test-reporter=spec tests/e2e/*.test.mjs
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs
+
+# With no session bus at all: the app must still start and explain.
+export PORTHOLE_DATA_DIR=$tmp/porthole-data-nobus PORTHOLE_CONFIG_DIR=$tmp/porthole-config-nobus
+DBUS_SESSION_BUS_ADDRESS=unix:path=$tmp/no-such-bus xvfb-run -a -s "-screen 0 1280x800x24" \
+  node --test --test-reporter=spec tests/e2e/nokeychain.test.mjs \
+  2> >(grep -v -e "Failed to set fd limit" -e "AT-SPI" -e "atk-bridge" >&2)

@@ -1,0 +1,120 @@
+// The real app in a real window, started through tauri-driver for one test file: what every
+// end-to-end test file shares. tests/e2e/run.sh sets up the display, the bus and the keychain.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { WebDriver, poll } from "./webdriver.mjs";
+
+export { poll };
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const appPath = process.env.PORTHOLE_APP ?? join(root, "target/debug/porthole-desktop");
+const screenshots = join(root, "target/e2e-screenshots");
+export const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8").match(/^version = "([^"]+)"/m)[1];
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = net.createServer();
+    srv.once("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export class E2EApp {
+  /** Starts tauri-driver and the app with `env` added to this process's environment. */
+  static async start(env = {}) {
+    const port = await freePort();
+    const nativePort = await freePort();
+    const tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await poll("tauri-driver to answer", 20000, async () => ((await fetch(`${base}/status`)).ok ? true : undefined));
+      const driver = await WebDriver.start(base, {
+        browserName: "wry",
+        "tauri:options": { application: appPath },
+      });
+      const app = new E2EApp(driver, tauriDriver);
+      app.mainHandle = await app.windowWhere("the main window", (url) => url.startsWith("tauri://localhost"));
+      return app;
+    } catch (err) {
+      tauriDriver.kill();
+      throw err;
+    }
+  }
+
+  constructor(driver, tauriDriver) {
+    this.driver = driver;
+    this.tauriDriver = tauriDriver;
+    this.mainHandle = undefined;
+  }
+
+  async stop() {
+    await this.driver?.quit().catch(() => {});
+    this.tauriDriver?.kill();
+  }
+
+  /** Runs a test body; on failure saves a screenshot of the current window under target/. */
+  async withScreenshot(name, body) {
+    try {
+      await body();
+    } catch (err) {
+      try {
+        mkdirSync(screenshots, { recursive: true });
+        const file = join(screenshots, `${name.replace(/[^a-z0-9]+/gi, "-")}.png`);
+        writeFileSync(file, Buffer.from(await this.driver.screenshot(), "base64"));
+        console.error(`screenshot saved: ${file}`);
+      } catch (shotErr) {
+        console.error(`no screenshot: ${shotErr.message}`);
+      }
+      throw err;
+    }
+  }
+
+  /** The handle of the window whose URL satisfies `match`, polling while windows open. */
+  windowWhere(what, match) {
+    return poll(what, 15000, async () => {
+      for (const handle of await this.driver.windowHandles()) {
+        await this.driver.switchTo(handle);
+        if (match(await this.driver.url())) return handle;
+      }
+      return undefined;
+    });
+  }
+
+  /** Whether the current window's page has Tauri's IPC injected. */
+  pageHasIpc() {
+    return this.driver.execute(`return typeof window.__TAURI_INTERNALS__?.invoke === "function"`);
+  }
+
+  /**
+   * Calls an app command from the current window; resolves to {ok, value} or {ok:false, error}.
+   * A refusal can arrive as a rejected promise or, in a remote page, as a script error that
+   * WebKitWebDriver reports for the whole script: both count as the call failing.
+   */
+  async invoke(cmd, args = {}) {
+    try {
+      return await this.driver.executeAsync(
+        `const [cmd, args, done] = arguments;
+         Promise.resolve()
+           .then(() => window.__TAURI_INTERNALS__.invoke(cmd, args))
+           .then(
+             (value) => done({ ok: true, value }),
+             (error) => done({ ok: false, error: String(error?.message ?? JSON.stringify(error) ?? error) }),
+           );`,
+        [cmd, args],
+      );
+    } catch (err) {
+      if (err.wdError === undefined) throw err;
+      return { ok: false, error: err.wdError };
+    }
+  }
+}
