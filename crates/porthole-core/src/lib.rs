@@ -8,5 +8,6 @@ pub mod error;
 pub mod model;
 pub mod paths;
 pub mod provider;
+pub mod watcher;
 
 pub use error::{Error, ErrorCode};

@@ -20,3 +20,25 @@ pub fn probe_client() -> reqwest::Client {
         .build()
         .unwrap_or_default()
 }
+
+/// The watcher's probe over HTTP.
+pub struct HttpProbe {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Default for HttpProbe {
+    fn default() -> Self {
+        Self {
+            client: probe_client(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl porthole_core::watcher::UrlProbe for HttpProbe {
+    async fn answers(&self, url: &str) -> bool {
+        url_answers(&self.client, url, self.timeout).await
+    }
+}

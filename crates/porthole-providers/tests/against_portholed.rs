@@ -27,7 +27,10 @@ fn main() -> ExitCode {
         return code;
     }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let tests: [(&str, TestFn); 4] = [
+    let tests: [(&str, TestFn); 5] = [
+        ("the_watcher_sees_a_session_become_ready_and_end", || {
+            Box::pin(the_watcher_sees_a_session_become_ready_and_end())
+        }),
         ("machines_and_resources_describe_this_host", || {
             Box::pin(machines_and_resources_describe_this_host())
         }),
@@ -227,5 +230,75 @@ async fn unknown_sessions_and_gpus_are_clear_errors() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput, "{err:?}");
     assert!(err.message.contains("H100"), "{}", err.message);
+    local.server.shutdown().await;
+}
+
+async fn the_watcher_sees_a_session_become_ready_and_end() {
+    use porthole_core::clock::SystemClock;
+    use porthole_core::model::{EndReason, SessionState};
+    use porthole_core::watcher::{self, WatchConfig, WatchEvent};
+
+    let local = local("watcher").await;
+    let provider: std::sync::Arc<dyn Provider> =
+        std::sync::Arc::new(client(&local.server.base_url(), KEY));
+    let config = WatchConfig {
+        fast_poll: Duration::from_millis(50),
+        tick: Duration::from_millis(100),
+        ..WatchConfig::default()
+    };
+    let (handle, mut events) = watcher::spawn(
+        "local",
+        provider.clone(),
+        std::sync::Arc::new(probe::HttpProbe::default()),
+        std::sync::Arc::new(SystemClock),
+        config,
+    );
+    let machines = provider.machines().await.unwrap();
+    let terminal = machines.iter().find(|m| m.name == "terminal").unwrap();
+    let launched = provider
+        .launch(&LaunchRequest {
+            machine_id: terminal.id.clone(),
+            resource: None,
+            timeout_minutes: Some(30),
+        })
+        .await
+        .unwrap();
+    handle.track(launched.clone());
+    let mut seen = Vec::new();
+    let ready = loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        seen.push(format!("{event:?}").chars().take(40).collect::<String>());
+        if let WatchEvent::Ready { session } = event {
+            break session;
+        }
+    };
+    assert_eq!(ready.id, launched.id, "{seen:?}");
+    assert_eq!(ready.state, SessionState::Ready);
+    assert!(
+        probe::url_answers(
+            &probe::probe_client(),
+            ready.url.as_deref().unwrap(),
+            Duration::from_secs(5)
+        )
+        .await
+    );
+
+    provider.stop(&launched.id).await.unwrap();
+    handle.stopping(&launched.id);
+    let reason = loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let WatchEvent::Ended { reason, .. } = event {
+            break reason;
+        }
+    };
+    assert_eq!(reason, EndReason::Stopped);
+    assert!(handle.sessions().is_empty());
+    drop(handle);
     local.server.shutdown().await;
 }

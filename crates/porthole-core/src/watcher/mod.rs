@@ -1,0 +1,88 @@
+//! The watcher: per account, it keeps the list of sessions current, decides when a session is
+//! ready (its URL answers), and owns deadlines. It emits typed events; the shell decides how
+//! they look (UI rows, tray, notifications).
+//!
+//! [`Tracker`] is the pure part (no I/O, time passed in), so every rule is tested on a fake
+//! clock; [`spawn`] runs it against a [`Provider`](crate::provider::Provider) on a short
+//! wall-clock tick, never sleeping until a deadline (timers stop while a laptop sleeps).
+
+mod runner;
+#[cfg(test)]
+mod tests;
+mod tracker;
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use crate::app_info::Problem;
+use crate::model::{EndReason, Session};
+
+pub use runner::{spawn, UrlProbe, WatcherHandle};
+pub use tracker::{Tick, Tracker};
+
+/// How the watcher paces itself.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Warn this long before a deadline, once each (default T-10 and T-2 minutes).
+    pub warn_before: Vec<Duration>,
+    /// How often wall-clock time is re-read.
+    pub tick: StdDuration,
+    /// Polling while a session starts, connects or stops.
+    pub fast_poll: StdDuration,
+    /// Polling when everything is steady.
+    pub steady_poll: StdDuration,
+    /// The longest wait between polls while the provider keeps failing.
+    pub max_backoff: StdDuration,
+    /// A wall-clock jump larger than this between two ticks is a suspend (or a clock change):
+    /// refetch before judging any deadline.
+    pub gap: Duration,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            warn_before: vec![Duration::minutes(10), Duration::minutes(2)],
+            tick: StdDuration::from_secs(1),
+            fast_poll: StdDuration::from_secs(2),
+            steady_poll: StdDuration::from_secs(15),
+            max_backoff: StdDuration::from_secs(60),
+            gap: Duration::seconds(10),
+        }
+    }
+}
+
+/// What the watcher tells the shell.
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WatchEvent {
+    /// A session the watcher had not seen.
+    Added { session: Session },
+    /// Something about a known session changed (state, deadline, URL…).
+    Updated { session: Session },
+    /// The session's URL answers: it can be opened.
+    Ready { session: Session },
+    /// The deadline is near; emitted once per threshold.
+    Warning {
+        account_id: String,
+        session_id: String,
+        name: String,
+        /// Seconds left when the warning was decided.
+        remaining_seconds: i64,
+        /// The threshold that was crossed, in minutes.
+        threshold_minutes: i64,
+    },
+    /// The session is over.
+    Ended {
+        account_id: String,
+        session_id: String,
+        name: String,
+        reason: EndReason,
+    },
+    /// The provider cannot be reached or refused us; sessions are kept as last seen and the
+    /// watcher keeps retrying.
+    Offline { account_id: String, error: Problem },
+    /// The provider answers again.
+    Online { account_id: String },
+}

@@ -1,0 +1,370 @@
+//! The watcher's rules, with no I/O: what a fetch, a probe or a tick means for the sessions of one
+//! account, and which events follow. Time is always passed in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{WatchConfig, WatchEvent};
+use crate::error::Error;
+use crate::model::{EndReason, Session, SessionState};
+
+#[derive(Debug, Clone)]
+struct Tracked {
+    session: Session,
+    /// The URL that answered a probe (a new URL must answer again).
+    answered: Option<String>,
+    /// Indexes into `warn_before` that have fired for the current deadline.
+    fired: BTreeSet<usize>,
+    /// A stop was asked for by us.
+    stopping: bool,
+    /// Past the deadline and a refetch was already asked for.
+    overdue_asked: bool,
+}
+
+/// What a tick decided.
+#[derive(Debug, Default, PartialEq)]
+pub struct Tick {
+    pub events: Vec<WatchEvent>,
+    /// Fetch from the provider now (after a suspend gap, or a deadline that passed).
+    pub refetch: bool,
+}
+
+/// One account's sessions as the watcher knows them.
+#[derive(Debug)]
+pub struct Tracker {
+    account_id: String,
+    config: WatchConfig,
+    sessions: BTreeMap<String, Tracked>,
+    /// Known ids the last list left out: the runner asks for each one (S3 can miss a session
+    /// that S2 still knows), and only a "gone" answer ends it.
+    missing: BTreeSet<String>,
+    last_tick: Option<DateTime<Utc>>,
+    /// A gap was seen: no deadline is judged until a fetch has brought fresh deadlines.
+    refetch_pending: bool,
+    errors: u32,
+}
+
+impl Tracker {
+    pub fn new(account_id: impl Into<String>, mut config: WatchConfig) -> Self {
+        // Largest first, so "the most urgent crossed threshold" is the last crossed one.
+        config.warn_before.sort_by(|a, b| b.cmp(a));
+        config.warn_before.dedup();
+        Self {
+            account_id: account_id.into(),
+            config,
+            sessions: BTreeMap::new(),
+            missing: BTreeSet::new(),
+            last_tick: None,
+            refetch_pending: false,
+            errors: 0,
+        }
+    }
+
+    pub fn config(&self) -> &WatchConfig {
+        &self.config
+    }
+
+    /// The live sessions, as last seen, with their derived state.
+    pub fn sessions(&self) -> Vec<Session> {
+        self.sessions.values().map(|t| t.session.clone()).collect()
+    }
+
+    /// Ids the last list did not include: ask the provider about each (`apply_get`).
+    pub fn missing(&self) -> Vec<String> {
+        self.missing.iter().cloned().collect()
+    }
+
+    /// Sessions whose URL has not answered yet: probe each (`apply_probe`).
+    pub fn needs_probe(&self) -> Vec<(String, String)> {
+        self.sessions
+            .values()
+            .filter_map(|t| {
+                let url = t.session.url.as_ref()?;
+                (t.answered.as_ref() != Some(url) && !t.stopping)
+                    .then(|| (t.session.id.clone(), url.clone()))
+            })
+            .collect()
+    }
+
+    /// A session we just launched (lists can miss it for a moment).
+    pub fn track(&mut self, now: DateTime<Utc>, session: Session) -> Vec<WatchEvent> {
+        let mut events = Vec::new();
+        self.observe(now, session, &mut events);
+        events
+    }
+
+    /// We asked the provider to stop this session.
+    pub fn mark_stopping(&mut self, id: &str) -> Vec<WatchEvent> {
+        match self.sessions.get_mut(id) {
+            Some(t) if !t.stopping => {
+                t.stopping = true;
+                t.session.state = SessionState::Stopping;
+                vec![WatchEvent::Updated {
+                    session: t.session.clone(),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A successful list of the account's live sessions.
+    pub fn apply_list(&mut self, now: DateTime<Utc>, listed: Vec<Session>) -> Vec<WatchEvent> {
+        let mut events = self.back_online();
+        let seen: BTreeSet<String> = listed.iter().map(|s| s.id.clone()).collect();
+        for session in listed {
+            self.observe(now, session, &mut events);
+        }
+        self.missing = self
+            .sessions
+            .keys()
+            .filter(|id| !seen.contains(*id))
+            .cloned()
+            .collect();
+        // Fresh deadlines are in: judging them is safe again.
+        self.refetch_pending = false;
+        events
+    }
+
+    /// The provider's answer about one session: `None` means it has ended.
+    pub fn apply_get(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        found: Option<Session>,
+    ) -> Vec<WatchEvent> {
+        self.missing.remove(id);
+        let mut events = self.back_online();
+        match found {
+            Some(session) => self.observe(now, session, &mut events),
+            None => {
+                if let Some(t) = self.sessions.remove(id) {
+                    let reason = if t.stopping {
+                        EndReason::Stopped
+                    } else if t.session.deadline.is_some_and(|d| d <= now) {
+                        EndReason::Timeout
+                    } else {
+                        EndReason::Vanished
+                    };
+                    events.push(WatchEvent::Ended {
+                        account_id: self.account_id.clone(),
+                        session_id: t.session.id.clone(),
+                        name: t.session.name.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        events
+    }
+
+    /// A fetch failed. Sessions are kept as they were; the first failure is reported.
+    pub fn apply_error(&mut self, error: &Error) -> Vec<WatchEvent> {
+        self.errors = self.errors.saturating_add(1);
+        if self.errors == 1 {
+            vec![WatchEvent::Offline {
+                account_id: self.account_id.clone(),
+                error: error.clone().into(),
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn back_online(&mut self) -> Vec<WatchEvent> {
+        let was_offline = self.errors > 0;
+        self.errors = 0;
+        if was_offline {
+            vec![WatchEvent::Online {
+                account_id: self.account_id.clone(),
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// A probe of the session's current URL.
+    pub fn apply_probe(&mut self, id: &str, url: &str, answered: bool) -> Vec<WatchEvent> {
+        let Some(t) = self.sessions.get_mut(id) else {
+            return Vec::new();
+        };
+        if !answered || t.session.url.as_deref() != Some(url) || t.answered.as_deref() == Some(url)
+        {
+            return Vec::new();
+        }
+        t.answered = Some(url.to_owned());
+        if matches!(
+            t.session.state,
+            SessionState::Starting | SessionState::Connecting
+        ) {
+            t.session.state = if t.fired.is_empty() {
+                SessionState::Ready
+            } else {
+                SessionState::Expiring
+            };
+        }
+        vec![WatchEvent::Ready {
+            session: t.session.clone(),
+        }]
+    }
+
+    /// Re-reads wall-clock time: warnings once per threshold, a refetch after a gap or once a
+    /// deadline has passed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Tick {
+        let gap = self
+            .last_tick
+            .is_some_and(|last| now - last > self.config.gap || now < last);
+        self.last_tick = Some(now);
+        if gap {
+            // After a suspend, the server may have extended, ended or kept the session: ask it
+            // before warning about anything.
+            self.refetch_pending = true;
+            return Tick {
+                events: Vec::new(),
+                refetch: true,
+            };
+        }
+        if self.refetch_pending {
+            return Tick {
+                events: Vec::new(),
+                refetch: true,
+            };
+        }
+        let mut out = Tick::default();
+        for t in self.sessions.values_mut() {
+            let Some(deadline) = t.session.deadline else {
+                continue;
+            };
+            let remaining = deadline - now;
+            if remaining <= Duration::zero() {
+                if !t.overdue_asked {
+                    t.overdue_asked = true;
+                    out.refetch = true;
+                }
+                continue;
+            }
+            let crossed: Vec<usize> = self
+                .config
+                .warn_before
+                .iter()
+                .enumerate()
+                .filter(|(_, before)| remaining <= **before)
+                .map(|(i, _)| i)
+                .collect();
+            let Some(&most_urgent) = crossed.last() else {
+                continue;
+            };
+            if t.fired.contains(&most_urgent) {
+                continue;
+            }
+            // A late tick that crossed several thresholds at once warns once, the most urgent.
+            t.fired.extend(crossed.iter().copied());
+            out.events.push(WatchEvent::Warning {
+                account_id: self.account_id.clone(),
+                session_id: t.session.id.clone(),
+                name: t.session.name.clone(),
+                remaining_seconds: remaining.num_seconds(),
+                threshold_minutes: self.config.warn_before[most_urgent].num_minutes(),
+            });
+            if matches!(t.session.state, SessionState::Ready) {
+                t.session.state = SessionState::Expiring;
+                out.events.push(WatchEvent::Updated {
+                    session: t.session.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// How long until the next poll: fast while anything is in motion, slower when steady,
+    /// backing off while the provider fails.
+    pub fn next_poll(&self) -> StdDuration {
+        if self.errors > 0 {
+            let exp = self.errors.saturating_sub(1).min(16);
+            return self
+                .config
+                .fast_poll
+                .saturating_mul(1u32 << exp)
+                .min(self.config.max_backoff);
+        }
+        let moving = !self.missing.is_empty()
+            || self.sessions.values().any(|t| {
+                t.stopping
+                    || matches!(
+                        t.session.state,
+                        SessionState::Starting | SessionState::Connecting
+                    )
+            });
+        if moving {
+            self.config.fast_poll
+        } else {
+            self.config.steady_poll
+        }
+    }
+
+    /// Merges what the provider says about one session into what we know.
+    fn observe(&mut self, now: DateTime<Utc>, mut session: Session, events: &mut Vec<WatchEvent>) {
+        let previous = self.sessions.get(&session.id).cloned();
+        let Some(mut t) = previous.clone() else {
+            let t = Tracked {
+                session: session.clone(),
+                answered: None,
+                fired: BTreeSet::new(),
+                stopping: false,
+                overdue_asked: false,
+            };
+            self.sessions.insert(session.id.clone(), t);
+            self.rearm(&session.id, now);
+            events.push(WatchEvent::Added { session });
+            return;
+        };
+        if t.answered.is_some() && t.answered != session.url {
+            t.answered = None;
+        }
+        // The provider does not know "ready": it comes from our probe and our warnings.
+        session.state = match &session.state {
+            SessionState::Starting | SessionState::Connecting if t.stopping => {
+                SessionState::Stopping
+            }
+            SessionState::Connecting if t.answered.is_some() => SessionState::Ready,
+            other => other.clone(),
+        };
+        if t.session.deadline != session.deadline {
+            t.overdue_asked = false;
+        }
+        t.session = session;
+        let id = t.session.id.clone();
+        self.sessions.insert(id.clone(), t);
+        self.rearm(&id, now);
+        let Some(t) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        if matches!(t.session.state, SessionState::Ready) && !t.fired.is_empty() {
+            t.session.state = SessionState::Expiring;
+        }
+        if previous.is_some_and(|p| p.session != t.session) {
+            events.push(WatchEvent::Updated {
+                session: t.session.clone(),
+            });
+        }
+    }
+
+    /// A deadline moved later (an extension): thresholds it is now above can fire again.
+    fn rearm(&mut self, id: &str, now: DateTime<Utc>) {
+        let Some(t) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let Some(deadline) = t.session.deadline else {
+            t.fired.clear();
+            return;
+        };
+        let remaining = deadline - now;
+        let before = &self.config.warn_before;
+        t.fired
+            .retain(|i| before.get(*i).is_some_and(|b| remaining <= *b));
+        if t.fired.is_empty() && matches!(t.session.state, SessionState::Expiring) {
+            t.session.state = SessionState::Ready;
+        }
+    }
+}
