@@ -65,8 +65,8 @@ pub fn run() -> Result<(), String> {
     if let Some(problem) = display_problem() {
         return Err(problem);
     }
-    init_logging();
     let state = state::AppState::load().map_err(|e| e.message)?;
+    init_logging(&state.dirs);
     let builder = specta_builder();
 
     tauri::Builder::default()
@@ -108,11 +108,39 @@ fn start_local_server(app: &tauri::AppHandle) {
     });
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTHOLE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// Logs go to stderr and to `<data>/logs/porthole.log` (for bug reports). Neither ever holds a
+/// key: keys are `Sensitive` and print as `<redacted>`.
+fn init_logging(dirs: &porthole_core::paths::Dirs) {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("PORTHOLE_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    let logs = dirs.data.join("logs");
+    let file = std::fs::create_dir_all(&logs).and_then(|()| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logs.join("porthole.log"))
+    });
     // A second init (tests) is harmless; ignore it.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let _ = match file {
+        Ok(file) => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_ansi(false)
+            .with_writer(std::io::stderr.and(std::sync::Mutex::new(file)))
+            .try_init(),
+        Err(e) => {
+            eprintln!(
+                "porthole: cannot open the log file in {}: {e}",
+                logs.display()
+            );
+            tracing_subscriber::fmt()
+                .with_env_filter(filter())
+                .with_writer(std::io::stderr)
+                .try_init()
+        }
+    };
 }
 
 #[cfg(test)]

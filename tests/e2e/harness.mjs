@@ -33,8 +33,19 @@ export class E2EApp {
     const nativePort = await freePort();
     const tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
       env: { ...process.env, ...env },
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    // Everything the driver and the app print: shown as usual, and kept for the secrets scan.
+    const output = [];
+    for (const [stream, sink] of [
+      [tauriDriver.stdout, process.stdout],
+      [tauriDriver.stderr, process.stderr],
+    ]) {
+      stream.on("data", (chunk) => {
+        output.push(chunk.toString());
+        sink.write(chunk);
+      });
+    }
     const base = `http://127.0.0.1:${port}`;
     try {
       await poll("tauri-driver to answer", 20000, async () => ((await fetch(`${base}/status`)).ok ? true : undefined));
@@ -42,7 +53,7 @@ export class E2EApp {
         browserName: "wry",
         "tauri:options": { application: appPath },
       });
-      const app = new E2EApp(driver, tauriDriver);
+      const app = new E2EApp(driver, tauriDriver, output);
       app.mainHandle = await app.windowWhere("the main window", (url) => url.startsWith("tauri://localhost"));
       return app;
     } catch (err) {
@@ -51,9 +62,11 @@ export class E2EApp {
     }
   }
 
-  constructor(driver, tauriDriver) {
+  constructor(driver, tauriDriver, output) {
     this.driver = driver;
     this.tauriDriver = tauriDriver;
+    /** Chunks of the driver's and the app's stdout and stderr so far. */
+    this.output = output;
     this.mainHandle = undefined;
   }
 
