@@ -11,6 +11,15 @@ fn main() {
             "remove_account",
             "test_account",
             "set_default_account",
+            "list_sessions",
+            "launch_session",
+            "extend_session",
+            "stop_session",
+            "list_machines",
+            "list_resources",
+            "follow_logs",
+            "refresh_sessions",
+            "open_session",
         ]),
     ))
     .expect("failed to run tauri-build");

@@ -15,16 +15,27 @@ pub use error::ApiError;
 /// Every command the UI can call, in one place: the invoke handler and the generated TypeScript
 /// bindings both come from this list, so they cannot drift apart.
 pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
-    tauri_specta::Builder::<R>::new().commands(tauri_specta::collect_commands![
-        commands::app::app_info,
-        commands::accounts::list_accounts,
-        commands::accounts::add_account,
-        commands::accounts::set_account_key,
-        commands::accounts::edit_account,
-        commands::accounts::remove_account,
-        commands::accounts::test_account,
-        commands::accounts::set_default_account,
-    ])
+    tauri_specta::Builder::<R>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::app::app_info,
+            commands::accounts::list_accounts,
+            commands::accounts::add_account,
+            commands::accounts::set_account_key,
+            commands::accounts::edit_account,
+            commands::accounts::remove_account,
+            commands::accounts::test_account,
+            commands::accounts::set_default_account,
+            commands::sessions::list_sessions,
+            commands::sessions::launch_session,
+            commands::sessions::extend_session,
+            commands::sessions::stop_session,
+            commands::sessions::list_machines,
+            commands::sessions::list_resources,
+            commands::sessions::follow_logs,
+            commands::sessions::refresh_sessions,
+            commands::sessions::open_session,
+        ])
+        .events(tauri_specta::collect_events![state::SessionEvent])
 }
 
 /// Where the generated bindings live (the only folder of the UI that talks to Tauri).
@@ -80,6 +91,13 @@ pub fn run() -> Result<(), String> {
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);
+            let state = app.state::<state::AppState>();
+            state.attach(app.handle());
+            // Cloud accounts need no local server: watch them at once (the keychain blocks).
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn_blocking(move || {
+                handle.state::<state::AppState>().connect_all()
+            });
             start_local_server(app.handle());
             windows::create_main(app.handle())?;
             tray::create(app.handle())?;
@@ -105,6 +123,7 @@ fn start_local_server(app: &tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<state::AppState>();
         state.local.start(&state.dirs).await;
+        state.connect(porthole_core::accounts::LOCAL_ACCOUNT_ID);
     });
 }
 

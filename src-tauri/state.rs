@@ -1,32 +1,108 @@
 //! What the shell holds for the lifetime of the app.
 
-use porthole_core::paths::Dirs;
+use std::sync::{Arc, OnceLock};
 
-use porthole_core::accounts::AccountStore;
+use porthole_core::accounts::{AccountStore, KeyState, LOCAL_ACCOUNT_ID};
+use porthole_core::clock::SystemClock;
+use porthole_core::paths::Dirs;
+use porthole_core::watcher::{Hub, WatchConfig, WatchEvent};
 use porthole_providers::accounts::Accounts;
+use porthole_providers::probe::HttpProbe;
 use porthole_secrets::Keychain;
+use tauri_specta::Event;
 
 use crate::local::LocalServer;
+
+/// A watcher event, as the main window receives it (`session-event`).
+#[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
+pub struct SessionEvent(pub WatchEvent);
 
 pub struct AppState {
     pub dirs: Dirs,
     /// The embedded portholed behind the "Local" account.
     pub local: LocalServer,
+    /// Every connected account's watcher; the UI's sessions come from its events.
+    pub hub: Hub,
+    app: Arc<OnceLock<tauri::AppHandle>>,
 }
 
 impl AppState {
+    pub fn load() -> porthole_core::error::Result<Self> {
+        let dirs = Dirs::from_env()?;
+        dirs.ensure()?;
+        Ok(Self::with_dirs(dirs))
+    }
+
+    pub fn with_dirs(dirs: Dirs) -> Self {
+        let app: Arc<OnceLock<tauri::AppHandle>> = Arc::default();
+        let emit_to = Arc::clone(&app);
+        let hub = Hub::new(
+            Arc::new(HttpProbe::default()),
+            Arc::new(SystemClock),
+            WatchConfig::default(),
+            Arc::new(move |event| {
+                // Only the main window: session windows are remote content.
+                if let Some(app) = emit_to.get() {
+                    if let Err(e) = SessionEvent(event).emit_to(app, "main") {
+                        tracing::debug!("session event not delivered: {e}");
+                    }
+                }
+            }),
+        );
+        Self {
+            dirs,
+            local: LocalServer::default(),
+            hub,
+            app,
+        }
+    }
+
+    /// Called once the app exists, so watcher events can reach the window.
+    pub fn attach(&self, app: &tauri::AppHandle) {
+        let _ = self.app.set(app.clone());
+    }
+
+    pub fn app_handle(&self) -> Option<tauri::AppHandle> {
+        self.app.get().cloned()
+    }
+
     /// The accounts file and keychain, with the Local account pointing at the embedded server.
     pub fn accounts(&self) -> Accounts {
         Accounts::new(AccountStore::new(&self.dirs.config), Keychain::default())
             .with_local(self.local.base_url(), self.local.key())
     }
 
-    pub fn load() -> porthole_core::error::Result<Self> {
-        let dirs = Dirs::from_env()?;
-        dirs.ensure()?;
-        Ok(Self {
-            dirs,
-            local: LocalServer::default(),
-        })
+    /// (Re)connects one account's watcher; an account without a usable key is left unwatched.
+    pub fn connect(&self, account_id: &str) {
+        let accounts = self.accounts();
+        match accounts
+            .get(account_id)
+            .and_then(|account| accounts.provider(&account))
+        {
+            Ok(provider) => self.hub.watch(account_id, provider),
+            Err(e) => {
+                tracing::info!(account = account_id, code = ?e.code, "not watching: {}", e.message);
+                self.hub.unwatch(account_id);
+            }
+        }
+    }
+
+    /// Connects every account whose key is there (Local once its server runs).
+    pub fn connect_all(&self) {
+        let Ok(views) = self.accounts().list() else {
+            return;
+        };
+        for view in views {
+            let ready = match view.key {
+                KeyState::Set => true,
+                KeyState::Builtin => {
+                    view.account.id != LOCAL_ACCOUNT_ID || self.local.key().is_some()
+                }
+                KeyState::Missing | KeyState::KeychainUnavailable { .. } => false,
+            };
+            if ready {
+                self.connect(&view.account.id);
+            }
+        }
     }
 }

@@ -15,10 +15,7 @@ fn app() -> tauri::App<tauri::test::MockRuntime> {
         data: std::env::temp_dir().join("porthole-shell-test/data"),
     };
     mock_builder()
-        .manage(AppState {
-            dirs,
-            local: Default::default(),
-        })
+        .manage(AppState::with_dirs(dirs))
         .invoke_handler(crate::specta_builder().invoke_handler())
         // The real config and capabilities: the ACL under test is the one the app ships.
         .build(tauri::generate_context!(test = true))
@@ -94,6 +91,59 @@ fn a_remote_origin_in_the_main_window_cannot_invoke_commands() {
         err.to_string().contains("not allowed"),
         "unexpected refusal: {err}"
     );
+}
+
+/// The command names of build.rs's app manifest (each gets an allow/deny permission).
+fn manifest_commands() -> Vec<String> {
+    let build = include_str!("../build.rs");
+    let list = build
+        .split("commands(&[")
+        .nth(1)
+        .and_then(|rest| rest.split("])").next())
+        .expect("the command list in build.rs");
+    list.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every command is registered, exported, allowed for the main window and refused for a
+/// session window: a command added in one place but not the others fails here.
+#[test]
+fn every_command_is_wired_and_gated_the_same_way() {
+    let app = app();
+    let main = WebviewWindowBuilder::new(&app, "main", WebviewUrl::default())
+        .build()
+        .expect("main window");
+    let session = WebviewWindowBuilder::new(&app, "session-xyz", WebviewUrl::default())
+        .build()
+        .expect("session window");
+    let bindings = include_str!("../ui/src/lib/backend/bindings.ts");
+    let capability = include_str!("../capabilities/main.json");
+    let commands = manifest_commands();
+    assert!(commands.len() >= 16, "{commands:?}");
+    for cmd in commands {
+        assert!(
+            bindings.contains(&format!("(\"{cmd}\"")),
+            "{cmd} is not in the bindings"
+        );
+        let permission = format!("\"allow-{}\"", cmd.replace('_', "-"));
+        assert!(
+            capability.contains(&permission),
+            "{cmd} has no permission in capabilities/main.json"
+        );
+        // The main window reaches the command (it may still refuse the empty arguments).
+        if let Err(err) = get_ipc_response(&main, request(&cmd, app_url())) {
+            assert!(!err.to_string().contains("not allowed"), "{cmd}: {err}");
+        }
+        let refused = get_ipc_response(&session, request(&cmd, app_url()))
+            .expect_err("a session window must not reach any command");
+        assert!(
+            refused.to_string().contains("not allowed"),
+            "{cmd}: {refused}"
+        );
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Window creation. The main window shows the app's own UI; session windows show remote content
 //! and get no capability (capabilities name the "main" label only), so they cannot call commands.
 
-use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use porthole_core::model::Session;
+use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const MAIN: &str = "main";
 
@@ -43,12 +44,12 @@ pub fn show_main(app: &AppHandle) {
 
 /// Opens remote content (a session's UI through its proxy) in its own window. Navigation that
 /// leaves the page's origin, and requests for new windows, go to the system browser instead.
-pub fn open_remote(
-    app: &AppHandle,
+pub fn open_remote<R: Runtime>(
+    app: &AppHandle<R>,
     label: &str,
     url: Url,
     title: &str,
-) -> tauri::Result<WebviewWindow> {
+) -> tauri::Result<WebviewWindow<R>> {
     let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();
@@ -69,6 +70,61 @@ pub fn open_remote(
         .build()
 }
 
+/// The label of a session's window: `session-` and the id, with anything a label cannot hold
+/// replaced (labels allow letters, digits, `-`, `/`, `:` and `_`).
+pub fn session_label(session_id: &str) -> String {
+    let id: String = session_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("session-{id}")
+}
+
+/// Opens (or focuses) a session's window on its URL. The session must answer already.
+pub fn open_session<R: Runtime>(
+    app: &AppHandle<R>,
+    session: &Session,
+) -> Result<(), porthole_core::Error> {
+    use porthole_core::model::SessionState;
+    let label = session_label(&session.id);
+    if let Some(window) = app.get_webview_window(&label) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+        return Ok(());
+    }
+    if !matches!(session.state, SessionState::Ready | SessionState::Expiring) {
+        return Err(porthole_core::Error::invalid_input(
+            "This session is not ready yet: it can be opened once its page answers.",
+        ));
+    }
+    if !session.capabilities.has_ui {
+        return Err(porthole_core::Error::invalid_input(
+            "This session has no web UI to open.",
+        ));
+    }
+    let raw = session.url.as_deref().unwrap_or_default();
+    let url = Url::parse(raw).map_err(|e| {
+        porthole_core::Error::new(
+            porthole_core::ErrorCode::InvalidResponse,
+            format!("The session's URL cannot be opened: {e}"),
+        )
+    })?;
+    open_remote(app, &label, url, &format!("{} — Porthole", session.name)).map_err(|e| {
+        porthole_core::Error::new(
+            porthole_core::ErrorCode::Internal,
+            format!("The session window could not open: {e}"),
+        )
+    })?;
+    Ok(())
+}
+
 /// The app's own pages: `tauri://localhost` on Linux and macOS, `http(s)://tauri.localhost` on
 /// Windows.
 fn is_app_url(url: &Url) -> bool {
@@ -80,7 +136,7 @@ fn is_app_url(url: &Url) -> bool {
     }
 }
 
-fn open_in_browser(app: &AppHandle, url: &Url) {
+fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &Url) {
     if !matches!(url.scheme(), "http" | "https" | "mailto") {
         tracing::warn!("refusing to open a link with scheme {}", url.scheme());
         return;

@@ -49,6 +49,7 @@ pub async fn add_account(
             key,
         )
         .await?;
+    state.connect(&added.id);
     view_of(state.accounts(), added.id).await
 }
 
@@ -60,6 +61,7 @@ pub async fn set_account_key(
     key: String,
 ) -> Result<AccountView, ApiError> {
     let account = state.accounts().set_key(&id, Sensitive::new(key)).await?;
+    state.connect(&account.id);
     view_of(state.accounts(), account.id).await
 }
 
@@ -75,6 +77,9 @@ pub async fn edit_account(
     let account = accounts
         .store()
         .edit(&id, name.as_deref(), base_url.as_deref())?;
+    if base_url.is_some() {
+        state.connect(&account.id);
+    }
     view_of(accounts, account.id).await
 }
 
@@ -82,7 +87,9 @@ pub async fn edit_account(
 #[specta::specta]
 pub async fn remove_account(state: State<'_, AppState>, id: String) -> Result<(), ApiError> {
     let accounts = state.accounts();
-    blocking(move || accounts.remove(&id).map(|_| ())).await
+    let removed = blocking(move || accounts.remove(&id)).await?;
+    state.hub.unwatch(&removed.id);
+    Ok(())
 }
 
 /// Tries the stored key against the provider.

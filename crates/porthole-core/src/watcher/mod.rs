@@ -6,6 +6,7 @@
 //! clock; [`spawn`] runs it against a [`Provider`](crate::provider::Provider) on a short
 //! wall-clock tick, never sleeping until a deadline (timers stop while a laptop sleeps).
 
+mod hub;
 mod runner;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use serde::Serialize;
 use crate::app_info::Problem;
 use crate::model::{EndReason, Session};
 
+pub use hub::{EventSink, Hub};
 pub use runner::{spawn, UrlProbe, WatcherHandle};
 pub use tracker::{Tick, Tracker};
 
@@ -69,9 +71,9 @@ pub enum WatchEvent {
         session_id: String,
         name: String,
         /// Seconds left when the warning was decided.
-        remaining_seconds: i64,
+        remaining_seconds: i32,
         /// The threshold that was crossed, in minutes.
-        threshold_minutes: i64,
+        threshold_minutes: i32,
     },
     /// The session is over.
     Ended {

@@ -21,6 +21,7 @@ enum Command {
     Refresh,
     Track(Box<Session>),
     Stopping(String),
+    StopFailed(String),
 }
 
 /// The running watcher of one account.
@@ -44,6 +45,11 @@ impl WatcherHandle {
     /// We asked the provider to stop this session.
     pub fn stopping(&self, id: &str) {
         let _ = self.commands.send(Command::Stopping(id.to_owned()));
+    }
+
+    /// The stop request failed: the session is not stopping after all.
+    pub fn stop_failed(&self, id: &str) {
+        let _ = self.commands.send(Command::StopFailed(id.to_owned()));
     }
 
     /// The sessions as the watcher last saw them.
@@ -164,6 +170,10 @@ async fn run(mut tracker: Tracker, parts: Parts, mut commands: mpsc::UnboundedRe
                 Some(Command::Stopping(id)) => {
                     let events = tracker.mark_stopping(&id);
                     parts.emit(&tracker, events);
+                    true
+                }
+                Some(Command::StopFailed(id)) => {
+                    tracker.clear_stopping(&id);
                     true
                 }
             },

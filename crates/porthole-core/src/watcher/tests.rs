@@ -49,7 +49,7 @@ fn tracker() -> Tracker {
     Tracker::new("acct", WatchConfig::default())
 }
 
-fn warnings(events: &[WatchEvent]) -> Vec<i64> {
+fn warnings(events: &[WatchEvent]) -> Vec<i32> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -75,7 +75,7 @@ fn tick_through(t: &mut Tracker, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<
             {
                 out.push((
                     (now - t0()).num_seconds(),
-                    threshold_minutes * 100_000 + remaining_seconds,
+                    i64::from(threshold_minutes) * 100_000 + i64::from(remaining_seconds),
                 ));
             }
         }
@@ -488,4 +488,64 @@ async fn the_task_survives_a_failing_provider_and_recovers() {
     })
     .await;
     assert!(closed.is_ok());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_hub_forwards_each_accounts_events_and_unwatch_stops_them() {
+    let seen: Arc<Mutex<Vec<WatchEvent>>> = Arc::default();
+    let sink_seen = Arc::clone(&seen);
+    let hub = Hub::new(
+        Arc::new(Answers(false)),
+        Arc::new(FakeClock::new(t0())),
+        WatchConfig::default(),
+        Arc::new(move |e| sink_seen.lock().unwrap().push(e)),
+    );
+    let one = Arc::new(Memory::default());
+    one.sessions
+        .lock()
+        .unwrap()
+        .push(session("a", None, t0() + Duration::hours(1)));
+    let two = Arc::new(Memory::default());
+    two.sessions
+        .lock()
+        .unwrap()
+        .push(session("b", None, t0() + Duration::hours(1)));
+    hub.watch("one", one.clone());
+    hub.watch("two", two.clone());
+    for _ in 0..100 {
+        if hub.sessions(None).len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(hub.sessions(Some("two")).len(), 1);
+    assert_eq!(hub.sessions(None).len(), 2);
+    // Stopping marks the session at once; an unknown account is a clear error.
+    hub.stop("one", "a").await.unwrap();
+    assert_eq!(
+        hub.stop("nobody", "a").await.unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
+    hub.unwatch("two");
+    assert!(!hub.is_watching("two"));
+    assert!(hub.sessions(Some("two")).is_empty());
+    let added = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, WatchEvent::Added { .. }))
+        .count();
+    assert_eq!(added, 2);
+    let stopping = |events: &Vec<WatchEvent>| {
+        events.iter().any(
+            |e| matches!(e, WatchEvent::Updated { session } if session.state == SessionState::Stopping),
+        )
+    };
+    for _ in 0..100 {
+        if stopping(&seen.lock().unwrap()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(stopping(&seen.lock().unwrap()));
 }

@@ -109,6 +109,13 @@ impl Tracker {
         }
     }
 
+    /// The stop request failed: the next fetch shows the session's real state again.
+    pub fn clear_stopping(&mut self, id: &str) {
+        if let Some(t) = self.sessions.get_mut(id) {
+            t.stopping = false;
+        }
+    }
+
     /// A successful list of the account's live sessions.
     pub fn apply_list(&mut self, now: DateTime<Utc>, listed: Vec<Session>) -> Vec<WatchEvent> {
         let mut events = self.back_online();
@@ -264,8 +271,8 @@ impl Tracker {
                 account_id: self.account_id.clone(),
                 session_id: t.session.id.clone(),
                 name: t.session.name.clone(),
-                remaining_seconds: remaining.num_seconds(),
-                threshold_minutes: self.config.warn_before[most_urgent].num_minutes(),
+                remaining_seconds: clamp_i32(remaining.num_seconds()),
+                threshold_minutes: clamp_i32(self.config.warn_before[most_urgent].num_minutes()),
             });
             if matches!(t.session.state, SessionState::Ready) {
                 t.session.state = SessionState::Expiring;
@@ -367,4 +374,8 @@ impl Tracker {
             t.session.state = SessionState::Ready;
         }
     }
+}
+
+fn clamp_i32(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX })
 }

@@ -1,0 +1,168 @@
+//! The watchers of every account, in one registry: what the app shows comes from here. Each
+//! account's watcher is an owned handle; unwatching an account drops it, which stops its task.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{spawn, UrlProbe, WatchConfig, WatchEvent, WatcherHandle};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::model::{LaunchRequest, Machine, Resource, Session};
+use crate::provider::{LogStream, Provider};
+
+struct Watched {
+    provider: Arc<dyn Provider>,
+    handle: WatcherHandle,
+    /// Forwards this watcher's events to the sink; aborted with the entry.
+    forward: tokio::task::AbortHandle,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.forward.abort();
+    }
+}
+
+/// Where events go (the shell emits them to the UI and the tray).
+pub type EventSink = Arc<dyn Fn(WatchEvent) + Send + Sync>;
+
+pub struct Hub {
+    watched: Mutex<BTreeMap<String, Watched>>,
+    probe: Arc<dyn UrlProbe>,
+    clock: Arc<dyn Clock>,
+    config: WatchConfig,
+    sink: EventSink,
+}
+
+impl Hub {
+    pub fn new(
+        probe: Arc<dyn UrlProbe>,
+        clock: Arc<dyn Clock>,
+        config: WatchConfig,
+        sink: EventSink,
+    ) -> Self {
+        Self {
+            watched: Mutex::new(BTreeMap::new()),
+            probe,
+            clock,
+            config,
+            sink,
+        }
+    }
+
+    fn watched(&self) -> MutexGuard<'_, BTreeMap<String, Watched>> {
+        self.watched.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts (or restarts, with a new client) the watcher of an account. Must be called inside
+    /// a tokio runtime.
+    pub fn watch(&self, account_id: &str, provider: Arc<dyn Provider>) {
+        let (handle, mut events) = spawn(
+            account_id,
+            Arc::clone(&provider),
+            Arc::clone(&self.probe),
+            Arc::clone(&self.clock),
+            self.config.clone(),
+        );
+        let sink = Arc::clone(&self.sink);
+        let forward = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                sink(event);
+            }
+        })
+        .abort_handle();
+        // The old entry (if any) is dropped outside the lock's critical work: its Drop only aborts.
+        let old = self.watched().insert(
+            account_id.to_owned(),
+            Watched {
+                provider,
+                handle,
+                forward,
+            },
+        );
+        drop(old);
+    }
+
+    /// Stops watching an account (removed, or its key is gone).
+    pub fn unwatch(&self, account_id: &str) {
+        let old = self.watched().remove(account_id);
+        drop(old);
+    }
+
+    pub fn is_watching(&self, account_id: &str) -> bool {
+        self.watched().contains_key(account_id)
+    }
+
+    /// The sessions of one account, or of all, as the watchers last saw them.
+    pub fn sessions(&self, account_id: Option<&str>) -> Vec<Session> {
+        self.watched()
+            .iter()
+            .filter(|(id, _)| account_id.is_none_or(|a| a == id.as_str()))
+            .flat_map(|(_, w)| w.handle.sessions())
+            .collect()
+    }
+
+    fn provider(&self, account_id: &str) -> Result<Arc<dyn Provider>> {
+        self.watched()
+            .get(account_id)
+            .map(|w| Arc::clone(&w.provider))
+            .ok_or_else(|| {
+                Error::invalid_input(format!(
+                    "The account \"{account_id}\" is not connected (is its key set?)."
+                ))
+            })
+    }
+
+    fn with_handle(&self, account_id: &str, f: impl FnOnce(&WatcherHandle)) {
+        if let Some(w) = self.watched().get(account_id) {
+            f(&w.handle);
+        }
+    }
+
+    pub async fn launch(&self, account_id: &str, request: &LaunchRequest) -> Result<Session> {
+        let session = self.provider(account_id)?.launch(request).await?;
+        self.with_handle(account_id, |h| h.track(session.clone()));
+        Ok(session)
+    }
+
+    pub async fn extend(&self, account_id: &str, session_id: &str, minutes: u32) -> Result<()> {
+        self.provider(account_id)?
+            .extend(session_id, minutes)
+            .await?;
+        self.with_handle(account_id, WatcherHandle::refresh);
+        Ok(())
+    }
+
+    /// Asks for the stop; the session shows "stopping" until the provider confirms it ended.
+    pub async fn stop(&self, account_id: &str, session_id: &str) -> Result<()> {
+        let provider = self.provider(account_id)?;
+        self.with_handle(account_id, |h| h.stopping(session_id));
+        let result = provider.stop(session_id).await;
+        self.with_handle(account_id, |h| {
+            if result.is_err() {
+                h.stop_failed(session_id);
+            }
+            h.refresh();
+        });
+        result
+    }
+
+    pub async fn machines(&self, account_id: &str) -> Result<Vec<Machine>> {
+        self.provider(account_id)?.machines().await
+    }
+
+    pub async fn resources(&self, account_id: &str) -> Result<Vec<Resource>> {
+        self.provider(account_id)?.resources().await
+    }
+
+    pub async fn logs(&self, account_id: &str, session_id: &str) -> Result<LogStream> {
+        self.provider(account_id)?.logs(session_id).await
+    }
+
+    /// Fetch every account now (the user pressed Refresh, or the app woke up).
+    pub fn refresh_all(&self) {
+        for w in self.watched().values() {
+            w.handle.refresh();
+        }
+    }
+}
