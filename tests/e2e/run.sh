@@ -18,7 +18,7 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 
 # With the real Secret Service in a private D-Bus session.
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh \
-  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs
 
 # With no session bus at all: the app must still start and explain.
 export PORTHOLE_DATA_DIR=$tmp/porthole-data-nobus PORTHOLE_CONFIG_DIR=$tmp/porthole-config-nobus

@@ -47,6 +47,11 @@ export class WebDriver {
     return this.text(await this.waitFor(css, timeoutMs));
   }
 
+  /** Types `text` into an element, as a person would (keyboard events). */
+  sendKeys(elementId, text) {
+    return this.cmd("POST", `/element/${elementId}/value`, { text });
+  }
+
   click(elementId) {
     return this.cmd("POST", `/element/${elementId}/click`, {});
   }

@@ -1,0 +1,79 @@
+// End to end: a Local terminal session in the real app. Launch it, open its window, type into
+// the terminal and read the output back, extend it, stop it and see why it ended; and prove its
+// window cannot call app commands.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+
+import { E2EApp, poll } from "./harness.mjs";
+
+let app;
+let driver;
+let sessionId;
+
+before(async () => {
+  app = await E2EApp.start();
+  driver = app.driver;
+});
+
+after(async () => {
+  await app?.stop();
+});
+
+/** Invokes a command from the main window, failing the test with its coded error. */
+async function call(cmd, args = {}) {
+  await driver.switchTo(app.mainHandle);
+  const reply = await app.invoke(cmd, args);
+  assert.equal(reply.ok, true, `${cmd} failed: ${reply.error}`);
+  return reply.value;
+}
+
+async function localSession() {
+  const sessions = await call("list_sessions", { accountId: "local" });
+  return sessions.find((s) => s.id === sessionId);
+}
+
+test("a Local terminal session launches, opens, echoes what is typed, extends and stops", () =>
+  app.withScreenshot("terminal-session", async () => {
+    await driver.switchTo(app.mainHandle);
+    const machines = await poll("the Local account to be connected", 30000, async () => {
+      const reply = await app.invoke("list_machines", { accountId: "local" });
+      return reply.ok ? reply.value : undefined;
+    });
+    const terminal = machines.find((m) => m.name === "terminal");
+    assert.ok(terminal?.can_launch, JSON.stringify(machines));
+    const launched = await call("launch_session", {
+      accountId: "local",
+      request: { machine_id: terminal.id, resource: null, timeout_minutes: 20 },
+    });
+    sessionId = launched.id;
+    const ready = await poll("the session to be ready", 30000, async () => {
+      const s = await localSession();
+      return s?.state.state === "ready" ? s : undefined;
+    });
+
+    await call("open_session", { accountId: "local", sessionId });
+    const handle = await app.windowWhere("the session window", (url) => url.startsWith("http://127.0.0.1:"));
+    await driver.switchTo(handle);
+    const input = await driver.waitFor(".xterm-helper-textarea", 20000);
+    const marker = `porthole-${randomBytes(6).toString("hex")}`;
+    await poll("the shell to take input", 20000, async () => {
+      await driver.sendKeys(input, `echo ${marker}\n`);
+      const text = await driver.execute(`return document.querySelector(".xterm-rows")?.textContent ?? ""`);
+      // The command line itself shows the marker once; its output shows it again.
+      return text.split(marker).length > 2 ? text : undefined;
+    });
+    // Remote content: no app command is reachable from the session window.
+    const denied = await app.invoke("list_sessions", { accountId: null });
+    assert.equal(denied.ok, false, "the session window could call list_sessions");
+
+    const before = Date.parse(ready.deadline);
+    await call("extend_session", { accountId: "local", sessionId, minutes: 15 });
+    await poll("the deadline to move", 20000, async () => {
+      const s = await localSession();
+      return s && Date.parse(s.deadline) - before === 15 * 60 * 1000 ? true : undefined;
+    });
+
+    await call("stop_session", { accountId: "local", sessionId });
+    await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+  }));
