@@ -20,6 +20,8 @@ fn main() {
             "follow_logs",
             "refresh_sessions",
             "open_session",
+            "get_settings",
+            "save_settings",
         ]),
     ))
     .expect("failed to run tauri-build");

@@ -6,6 +6,7 @@ use tauri::Manager;
 mod commands;
 mod error;
 mod local;
+mod notify;
 mod state;
 mod tray;
 mod windows;
@@ -34,6 +35,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sessions::follow_logs,
             commands::sessions::refresh_sessions,
             commands::sessions::open_session,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
         ])
         .events(tauri_specta::collect_events![state::SessionEvent])
 }
@@ -87,6 +90,7 @@ pub fn run() -> Result<(), String> {
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_shell::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(state)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
@@ -101,6 +105,7 @@ pub fn run() -> Result<(), String> {
             start_local_server(app.handle());
             windows::create_main(app.handle())?;
             tray::create(app.handle())?;
+            tray::keep_fresh(app.handle());
             #[cfg(debug_assertions)]
             windows::open_debug_foreign_window(app.handle());
             Ok(())
@@ -111,7 +116,10 @@ pub fn run() -> Result<(), String> {
             if let tauri::RunEvent::Exit = event {
                 // Stop the Local sessions' processes before the process goes away.
                 let state = app.state::<state::AppState>();
-                tauri::async_runtime::block_on(state.local.shutdown());
+                let keep = state
+                    .keep_sessions
+                    .load(std::sync::atomic::Ordering::SeqCst);
+                tauri::async_runtime::block_on(state.local.shutdown(keep));
             }
         });
     Ok(())

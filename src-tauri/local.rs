@@ -36,6 +36,13 @@ impl LocalServer {
         let mut config = ServerConfig::new(dirs.data.join("portholed"));
         config.config = ConfigSource::from_config_dir(&dirs.config);
         config.listen = listen_address();
+        // For demos and tests: one Local minute lasts this many seconds (portholed's time scale).
+        if let Some(scale) = std::env::var("PORTHOLE_LOCAL_MINUTE_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+        {
+            config.minute_seconds = Some(scale);
+        }
         let started = Server::start(config).await;
         let mut slot = self.slot();
         *slot = match started {
@@ -91,10 +98,14 @@ impl LocalServer {
         }
     }
 
-    /// Stops serving and stops the Local sessions' processes.
-    pub async fn shutdown(&self) {
+    /// Stops serving, and stops the Local sessions' processes unless `keep_sessions` (then the
+    /// next start re-adopts them and keeps enforcing their deadlines).
+    pub async fn shutdown(&self, keep_sessions: bool) {
         let previous = std::mem::replace(&mut *self.slot(), Slot::Stopped);
-        if let Slot::Running(server) = previous {
+        if let Slot::Running(mut server) = previous {
+            if keep_sessions {
+                server.keep_sessions_on_shutdown();
+            }
             server.shutdown().await;
         }
     }

@@ -1,8 +1,10 @@
 //! What the shell holds for the lifetime of the app.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use porthole_core::accounts::{AccountStore, KeyState, LOCAL_ACCOUNT_ID};
+use porthole_core::alerts::{AlertSettings, Alerts, Notice, SettingsStore};
 use porthole_core::clock::SystemClock;
 use porthole_core::paths::Dirs;
 use porthole_core::watcher::{Hub, WatchConfig, WatchEvent};
@@ -24,6 +26,11 @@ pub struct AppState {
     /// Every connected account's watcher; the UI's sessions come from its events.
     pub hub: Hub,
     app: Arc<OnceLock<tauri::AppHandle>>,
+    /// Notifications already sent (kept across restarts) and the user's alert settings.
+    alerts: Mutex<Alerts>,
+    settings: Mutex<AlertSettings>,
+    /// The user chose "Quit: keep sessions running".
+    pub keep_sessions: AtomicBool,
 }
 
 impl AppState {
@@ -34,15 +41,21 @@ impl AppState {
     }
 
     pub fn with_dirs(dirs: Dirs) -> Self {
+        let settings = SettingsStore::new(&dirs.config).load();
+        let watch = WatchConfig {
+            warn_before: SettingsStore::warn_before(&settings),
+            ..WatchConfig::default()
+        };
         let app: Arc<OnceLock<tauri::AppHandle>> = Arc::default();
         let emit_to = Arc::clone(&app);
         let hub = Hub::new(
             Arc::new(HttpProbe::default()),
             Arc::new(SystemClock),
-            WatchConfig::default(),
+            watch,
             Arc::new(move |event| {
                 // Only the main window: session windows are remote content.
                 if let Some(app) = emit_to.get() {
+                    crate::notify::on_event(app, &event);
                     if let Err(e) = SessionEvent(event).emit_to(app, "main") {
                         tracing::debug!("session event not delivered: {e}");
                     }
@@ -50,6 +63,9 @@ impl AppState {
             }),
         );
         Self {
+            alerts: Mutex::new(Alerts::load(&dirs.data.join("alerts.json"))),
+            settings: Mutex::new(settings),
+            keep_sessions: AtomicBool::new(false),
             dirs,
             local: LocalServer::default(),
             hub,
@@ -60,6 +76,38 @@ impl AppState {
     /// Called once the app exists, so watcher events can reach the window.
     pub fn attach(&self, app: &tauri::AppHandle) {
         let _ = self.app.set(app.clone());
+    }
+
+    /// The notification an event deserves, once.
+    pub fn alert_for(&self, event: &WatchEvent) -> Option<Notice> {
+        let settings = self.settings().clone();
+        self.alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .on_event(event, &settings)
+    }
+
+    pub fn settings(&self) -> std::sync::MutexGuard<'_, AlertSettings> {
+        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Saves new settings; thresholds apply to watchers started from now on.
+    pub fn save_settings(&self, new: AlertSettings) -> porthole_core::error::Result<()> {
+        SettingsStore::new(&self.dirs.config).save(&new)?;
+        *self.settings() = new;
+        Ok(())
+    }
+
+    /// The largest warning threshold: the tray's "about to end" window.
+    pub fn largest_warning(&self) -> chrono::Duration {
+        let minutes = self
+            .settings()
+            .warn_before_minutes
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(10);
+        chrono::Duration::minutes(i64::from(minutes))
     }
 
     pub fn app_handle(&self) -> Option<tauri::AppHandle> {

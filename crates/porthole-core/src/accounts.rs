@@ -4,7 +4,6 @@
 //! leaves half a file, and a file that cannot be read is never overwritten.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -267,35 +266,9 @@ impl AccountStore {
     }
 
     fn save(&self, file: &AccountsFile) -> Result<()> {
-        let dir = self
-            .path
-            .parent()
-            .ok_or_else(|| Error::new(ErrorCode::Io, "the accounts file has no folder"))?;
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))?;
         let json = serde_json::to_vec_pretty(file)
             .map_err(|e| Error::new(ErrorCode::Internal, format!("accounts: {e}")))?;
-        let tmp = self
-            .path
-            .with_extension(format!("json.tmp-{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut f = options.open(&tmp)?;
-            f.write_all(&json)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(&format!("cannot write {}", self.path.display()), &e)
-        })
+        crate::paths::write_private(&self.path, &json)
     }
 }
 

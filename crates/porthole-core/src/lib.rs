@@ -2,12 +2,14 @@
 //! `porthole` CLI are both thin layers over this crate.
 
 pub mod accounts;
+pub mod alerts;
 pub mod app_info;
 pub mod clock;
 pub mod error;
 pub mod model;
 pub mod paths;
 pub mod provider;
+pub mod tray;
 pub mod watcher;
 
 pub use error::{Error, ErrorCode};

@@ -82,6 +82,35 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))
 }
 
+/// Writes a private file (0600) atomically: a temporary file beside it, synced, then renamed
+/// over the old one, so a crash never leaves half a file. Creates the folder if needed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::new(ErrorCode::Io, format!("{} has no folder", path.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(&format!("cannot write {}", path.display()), &e)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,6 +149,12 @@ impl RunningServer {
         &self.key_location
     }
 
+    /// Leave the sessions running at shutdown, for the next start to re-adopt (the user chose
+    /// "keep sessions running" when quitting).
+    pub fn keep_sessions_on_shutdown(&mut self) {
+        self.stop_sessions = false;
+    }
+
     /// What the start did with the sessions of a previous run.
     pub fn adoption(&self) -> &Adoption {
         &self.adoption

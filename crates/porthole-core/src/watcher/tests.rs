@@ -61,6 +61,12 @@ fn warnings(events: &[WatchEvent]) -> Vec<i32> {
         .collect()
 }
 
+/// Adds a session that is ready (listed with a URL that answered).
+fn add_ready(t: &mut Tracker, now: DateTime<Utc>, id: &str, deadline: DateTime<Utc>) {
+    t.apply_list(now, vec![session(id, Some("http://u"), deadline)]);
+    t.apply_probe(id, "http://u", true);
+}
+
 /// Ticks every second from `from` to `to` (inclusive), collecting the warnings.
 fn tick_through(t: &mut Tracker, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(i64, i64)> {
     let mut out = Vec::new();
@@ -143,7 +149,7 @@ fn a_new_session_is_added_and_not_ready_until_its_url_answers() {
 #[test]
 fn each_warning_fires_once_at_its_threshold() {
     let mut t = tracker();
-    t.apply_list(t0(), vec![session("a", None, t0() + Duration::minutes(15))]);
+    add_ready(&mut t, t0(), "a", t0() + Duration::minutes(15));
     let fired = tick_through(
         &mut t,
         t0(),
@@ -167,7 +173,7 @@ fn thresholds_are_configurable() {
         ..WatchConfig::default()
     };
     let mut t = Tracker::new("acct", config);
-    t.apply_list(t0(), vec![session("a", None, t0() + Duration::minutes(6))]);
+    add_ready(&mut t, t0(), "a", t0() + Duration::minutes(6));
     let fired = tick_through(&mut t, t0(), t0() + Duration::minutes(6));
     assert_eq!(fired, vec![(60, 5 * 100_000 + 300), (300, 100_000 + 60)]);
 }
@@ -176,7 +182,7 @@ fn thresholds_are_configurable() {
 fn a_suspend_gap_refetches_before_any_warning() {
     let mut t = tracker();
     let deadline = t0() + Duration::minutes(15);
-    t.apply_list(t0(), vec![session("a", None, deadline)]);
+    add_ready(&mut t, t0(), "a", deadline);
     assert_eq!(t.tick(t0()), Tick::default());
     // The laptop sleeps for 14 minutes: both thresholds were passed while asleep.
     let wake = t0() + Duration::minutes(14);
@@ -202,14 +208,29 @@ fn a_suspend_gap_refetches_before_any_warning() {
 fn after_a_gap_only_the_most_urgent_warning_fires() {
     let mut t = tracker();
     let deadline = t0() + Duration::minutes(15);
-    t.apply_list(t0(), vec![session("a", None, deadline)]);
+    add_ready(&mut t, t0(), "a", deadline);
     t.tick(t0());
     let wake = t0() + Duration::minutes(14);
     assert!(t.tick(wake).refetch);
-    t.apply_list(wake, vec![session("a", None, deadline)]);
+    t.apply_list(wake, vec![session("a", Some("http://u"), deadline)]);
     let out = t.tick(wake + Duration::seconds(1));
     assert_eq!(warnings(&out.events), vec![2]);
     assert!(warnings(&t.tick(wake + Duration::seconds(2)).events).is_empty());
+}
+
+#[test]
+fn a_session_that_has_not_opened_is_warned_once_it_is_ready() {
+    let mut t = tracker();
+    t.apply_list(
+        t0(),
+        vec![session("a", Some("http://u"), t0() + Duration::minutes(5))],
+    );
+    assert!(warnings(&t.tick(t0()).events).is_empty());
+    t.apply_probe("a", "http://u", true);
+    assert_eq!(
+        warnings(&t.tick(t0() + Duration::seconds(1)).events),
+        vec![10]
+    );
 }
 
 #[test]

@@ -244,6 +244,15 @@ impl Tracker {
                 continue;
             };
             let remaining = deadline - now;
+            // Nobody can act on a session that has not opened yet: its warning waits for
+            // "ready" (the deadline itself still triggers a refetch).
+            let waiting = matches!(
+                t.session.state,
+                SessionState::Starting | SessionState::Connecting
+            );
+            if waiting && remaining > Duration::zero() {
+                continue;
+            }
             if remaining <= Duration::zero() {
                 if !t.overdue_asked {
                     t.overdue_asked = true;

@@ -30,6 +30,8 @@ export const commands = {
 	refreshSessions: () => __TAURI_INVOKE<void>("refresh_sessions"),
 	/**  Opens the session's own UI in its window (`session-<id>`), or focuses it if open already. */
 	openSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("open_session", { accountId, sessionId })),
+	getSettings: () => __TAURI_INVOKE<AlertSettings>("get_settings"),
+	saveSettings: (settings: AlertSettings) => typedError<null, ApiError>(__TAURI_INVOKE("save_settings", { settings })),
 };
 
 /** Events */
@@ -87,6 +89,14 @@ export type Account_Serialize = {
 	fields: { [key in string]: string },
 };
 
+/**  The user's choices (stored with the accounts config). */
+export type AlertSettings = {
+	notifications: boolean,
+	/**  Warn this many minutes before a deadline (default 10 and 2). */
+	warn_before_minutes: number[],
+	auto_extend: AutoExtend,
+};
+
 export type ApiError = {
 	code: ErrorCode,
 	message: string,
@@ -113,6 +123,19 @@ export type AppInfo_Serialize = {
 	data_dir: string,
 	keychain: KeychainStatus_Serialize,
 	local_server: LocalServerStatus,
+};
+
+/**
+ *  Extend by `extend_by_minutes` when fewer than `when_below_minutes` remain and the session's
+ *  window saw activity in the last `active_within_minutes`, never past the spending cap.
+ */
+export type AutoExtend = {
+	enabled: boolean,
+	extend_by_minutes: number,
+	when_below_minutes: number,
+	active_within_minutes: number,
+	/**  The most a session may cost in all (price × time), in USD. */
+	spend_cap_usd: number | null,
 };
 
 /**  Whether a resource can take a launch now. */

@@ -1,0 +1,283 @@
+//! What deserves a notification, and when to extend a session by itself. The watcher decides
+//! *when* something happened; this decides whether a person is told, exactly once per session
+//! and threshold (also across an app restart), never for a session they stopped themselves.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EndReason, Session};
+use crate::watcher::WatchEvent;
+
+/// The user's choices (stored with the accounts config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct AlertSettings {
+    pub notifications: bool,
+    /// Warn this many minutes before a deadline (default 10 and 2).
+    pub warn_before_minutes: Vec<u32>,
+    pub auto_extend: AutoExtend,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self {
+            notifications: true,
+            warn_before_minutes: vec![10, 2],
+            auto_extend: AutoExtend::default(),
+        }
+    }
+}
+
+/// Extend by `extend_by_minutes` when fewer than `when_below_minutes` remain and the session's
+/// window saw activity in the last `active_within_minutes`, never past the spending cap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct AutoExtend {
+    pub enabled: bool,
+    pub extend_by_minutes: u32,
+    pub when_below_minutes: u32,
+    pub active_within_minutes: u32,
+    /// The most a session may cost in all (price × time), in USD.
+    pub spend_cap_usd: f64,
+}
+
+impl Default for AutoExtend {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            extend_by_minutes: 15,
+            when_below_minutes: 5,
+            active_within_minutes: 10,
+            spend_cap_usd: 10.0,
+        }
+    }
+}
+
+/// One notification to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub account_id: String,
+    pub session_id: String,
+    pub title: String,
+    pub body: String,
+}
+
+/// The notifications already sent, kept in a file so a restart does not repeat them.
+#[derive(Debug)]
+pub struct Alerts {
+    path: Option<PathBuf>,
+    sent: BTreeSet<String>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct SentFile {
+    sent: Vec<String>,
+}
+
+/// Keys older than this many entries are dropped when the file is written (ended sessions).
+const KEEP: usize = 2000;
+
+impl Alerts {
+    /// In memory only (tests, or no data folder).
+    pub fn in_memory() -> Self {
+        Self {
+            path: None,
+            sent: BTreeSet::new(),
+        }
+    }
+
+    /// Loads what was sent before; an unreadable file starts afresh (at worst a repeat).
+    pub fn load(path: &Path) -> Self {
+        let sent = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<SentFile>(&b).ok())
+            .map(|f| f.sent.into_iter().collect())
+            .unwrap_or_default();
+        Self {
+            path: Some(path.to_owned()),
+            sent,
+        }
+    }
+
+    /// The notification this event deserves, if any and if not sent already.
+    pub fn on_event(&mut self, event: &WatchEvent, settings: &AlertSettings) -> Option<Notice> {
+        if !settings.notifications {
+            return None;
+        }
+        let (key, notice) = match event {
+            WatchEvent::Ready { session } => (
+                format!("{}/{}/ready", session.account_id, session.id),
+                Notice {
+                    account_id: session.account_id.clone(),
+                    session_id: session.id.clone(),
+                    title: format!("{} is ready", session.name),
+                    body: "Open it from Porthole's tray or window.".to_owned(),
+                },
+            ),
+            WatchEvent::Warning {
+                account_id,
+                session_id,
+                name,
+                remaining_seconds,
+                threshold_minutes,
+            } => (
+                format!("{account_id}/{session_id}/warn-{threshold_minutes}"),
+                Notice {
+                    account_id: account_id.clone(),
+                    session_id: session_id.clone(),
+                    title: format!("{name} ends in {}", minutes_left(*remaining_seconds)),
+                    body: "Extend it from Porthole to keep working.".to_owned(),
+                },
+            ),
+            // The user stopped it: they know.
+            WatchEvent::Ended {
+                reason: EndReason::Stopped,
+                ..
+            } => return None,
+            WatchEvent::Ended {
+                account_id,
+                session_id,
+                name,
+                reason,
+            } => (
+                format!("{account_id}/{session_id}/ended"),
+                Notice {
+                    account_id: account_id.clone(),
+                    session_id: session_id.clone(),
+                    title: match reason {
+                        EndReason::Timeout => format!("{name} timed out"),
+                        _ => format!("{name} has ended"),
+                    },
+                    body: format!("The session {}.", reason.describe()),
+                },
+            ),
+            _ => return None,
+        };
+        if !self.sent.insert(key) {
+            return None;
+        }
+        self.save();
+        Some(notice)
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.path else {
+            return;
+        };
+        let skip = self.sent.len().saturating_sub(KEEP);
+        let file = SentFile {
+            sent: self.sent.iter().skip(skip).cloned().collect(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&file) {
+            if let Err(e) = crate::paths::write_private(path, &bytes) {
+                tracing::warn!("cannot remember sent notifications: {}", e.message);
+            }
+        }
+    }
+}
+
+/// The alert settings file (`settings.json` beside the accounts).
+#[derive(Debug, Clone)]
+pub struct SettingsStore {
+    path: PathBuf,
+}
+
+impl SettingsStore {
+    pub fn new(config_dir: &Path) -> Self {
+        Self {
+            path: config_dir.join("settings.json"),
+        }
+    }
+
+    /// The saved settings, or the defaults (also when the file cannot be read: it is not
+    /// overwritten until the user saves).
+    pub fn load(&self) -> AlertSettings {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self, settings: &AlertSettings) -> crate::error::Result<()> {
+        if settings
+            .warn_before_minutes
+            .iter()
+            .any(|m| *m == 0 || *m > 24 * 60)
+        {
+            return Err(crate::Error::invalid_input(
+                "Warning thresholds are between 1 minute and 24 hours.",
+            ));
+        }
+        let a = &settings.auto_extend;
+        if a.extend_by_minutes == 0 || !(a.spend_cap_usd.is_finite() && a.spend_cap_usd >= 0.0) {
+            return Err(crate::Error::invalid_input(
+                "Auto-extend needs a positive number of minutes and a spending cap of 0 or more.",
+            ));
+        }
+        let bytes = serde_json::to_vec_pretty(settings)
+            .map_err(|e| crate::Error::new(crate::ErrorCode::Internal, format!("settings: {e}")))?;
+        crate::paths::write_private(&self.path, &bytes)
+    }
+
+    /// The watcher's thresholds from these settings.
+    pub fn warn_before(settings: &AlertSettings) -> Vec<Duration> {
+        settings
+            .warn_before_minutes
+            .iter()
+            .map(|m| Duration::minutes(i64::from(*m)))
+            .collect()
+    }
+}
+
+fn minutes_left(seconds: i32) -> String {
+    let minutes = (seconds.max(0) + 59) / 60;
+    match minutes {
+        0 | 1 => "1 minute".to_owned(),
+        m => format!("{m} minutes"),
+    }
+}
+
+/// How many minutes to extend `session` by now, if auto-extend should act. `last_activity` is
+/// when its window last saw traffic; `max_minutes` the provider's longest session.
+pub fn auto_extend_minutes(
+    settings: &AutoExtend,
+    session: &Session,
+    now: DateTime<Utc>,
+    last_activity: Option<DateTime<Utc>>,
+    max_minutes: Option<u32>,
+) -> Option<u32> {
+    if !settings.enabled || !session.capabilities.can_extend || !session.state.is_live() {
+        return None;
+    }
+    let deadline = session.deadline?;
+    let remaining = deadline - now;
+    if remaining <= Duration::zero()
+        || remaining >= Duration::minutes(i64::from(settings.when_below_minutes))
+    {
+        return None;
+    }
+    let active = last_activity
+        .is_some_and(|at| now - at <= Duration::minutes(i64::from(settings.active_within_minutes)));
+    if !active {
+        return None;
+    }
+    let by = Duration::minutes(i64::from(settings.extend_by_minutes));
+    let new_deadline = deadline + by;
+    if let Some(max) = max_minutes {
+        if new_deadline - session.created_at > Duration::minutes(i64::from(max)) {
+            return None;
+        }
+    }
+    if let Some(per_hour) = session.price_per_hour {
+        let hours = (new_deadline - session.created_at).num_seconds() as f64 / 3600.0;
+        if per_hour * hours > settings.spend_cap_usd {
+            return None;
+        }
+    }
+    Some(settings.extend_by_minutes)
+}
+
+#[cfg(test)]
+#[path = "alerts_tests.rs"]
+mod tests;

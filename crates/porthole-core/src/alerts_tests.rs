@@ -1,0 +1,207 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::model::{Capabilities, ProviderKind, SessionState};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+        .single()
+        .unwrap()
+}
+
+fn session(price: Option<f64>, deadline_in: i64) -> Session {
+    Session {
+        id: "s1".into(),
+        account_id: "local".into(),
+        provider: ProviderKind::Portholed,
+        name: "terminal s1".into(),
+        machine_id: None,
+        resource: Some("CPU".into()),
+        state: SessionState::Ready,
+        status_label: None,
+        created_at: t0(),
+        deadline: Some(t0() + Duration::minutes(deadline_in)),
+        idle_deadline: None,
+        url: Some("http://127.0.0.1:1/".into()),
+        price_per_hour: price,
+        capabilities: Capabilities {
+            can_extend: true,
+            can_stop: true,
+            has_ui: true,
+        },
+        raw: serde_json::Value::Null,
+    }
+}
+
+fn warning(threshold: i32) -> WatchEvent {
+    WatchEvent::Warning {
+        account_id: "local".into(),
+        session_id: "s1".into(),
+        name: "terminal s1".into(),
+        remaining_seconds: threshold * 60,
+        threshold_minutes: threshold,
+    }
+}
+
+fn ended(reason: EndReason) -> WatchEvent {
+    WatchEvent::Ended {
+        account_id: "local".into(),
+        session_id: "s1".into(),
+        name: "terminal s1".into(),
+        reason,
+    }
+}
+
+#[test]
+fn each_notice_is_sent_once_in_order() {
+    let mut a = Alerts::in_memory();
+    let s = AlertSettings::default();
+    let ready = WatchEvent::Ready {
+        session: session(None, 15),
+    };
+    let titles: Vec<String> = [
+        &ready,
+        &ready,
+        &warning(10),
+        &warning(10),
+        &warning(2),
+        &ended(EndReason::Timeout),
+        &ended(EndReason::Timeout),
+    ]
+    .into_iter()
+    .filter_map(|e| a.on_event(e, &s))
+    .map(|n| n.title)
+    .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "terminal s1 is ready",
+            "terminal s1 ends in 10 minutes",
+            "terminal s1 ends in 2 minutes",
+            "terminal s1 timed out",
+        ]
+    );
+}
+
+#[test]
+fn nothing_is_repeated_across_a_restart() {
+    let dir = std::env::temp_dir().join(format!("porthole-alerts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("alerts.json");
+    let _ = std::fs::remove_file(&path);
+    let s = AlertSettings::default();
+    let mut first = Alerts::load(&path);
+    assert!(first.on_event(&warning(10), &s).is_some());
+    drop(first);
+    let mut again = Alerts::load(&path);
+    assert!(
+        again.on_event(&warning(10), &s).is_none(),
+        "repeated after a restart"
+    );
+    assert!(again.on_event(&warning(2), &s).is_some());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_session_the_user_stopped_gets_no_notice() {
+    let mut a = Alerts::in_memory();
+    assert!(a
+        .on_event(&ended(EndReason::Stopped), &AlertSettings::default())
+        .is_none());
+    let vanished = a.on_event(&ended(EndReason::Vanished), &AlertSettings::default());
+    assert_eq!(vanished.unwrap().title, "terminal s1 has ended");
+}
+
+#[test]
+fn notices_can_be_turned_off() {
+    let mut a = Alerts::in_memory();
+    let off = AlertSettings {
+        notifications: false,
+        ..AlertSettings::default()
+    };
+    assert!(a.on_event(&warning(10), &off).is_none());
+    // Turned back on, the warning was never sent, so it is sent now.
+    assert!(a
+        .on_event(&warning(10), &AlertSettings::default())
+        .is_some());
+}
+
+fn on() -> AutoExtend {
+    AutoExtend {
+        enabled: true,
+        extend_by_minutes: 15,
+        when_below_minutes: 5,
+        active_within_minutes: 10,
+        spend_cap_usd: 1.0,
+    }
+}
+
+#[test]
+fn auto_extend_acts_only_near_the_deadline_and_when_active() {
+    let s = session(None, 30);
+    let near = t0() + Duration::minutes(26);
+    let active = Some(near - Duration::minutes(3));
+    assert_eq!(auto_extend_minutes(&on(), &s, near, active, None), Some(15));
+    // Not near enough, idle, no activity known, or turned off.
+    assert_eq!(
+        auto_extend_minutes(&on(), &s, t0() + Duration::minutes(20), active, None),
+        None
+    );
+    assert_eq!(
+        auto_extend_minutes(&on(), &s, near, Some(near - Duration::minutes(11)), None),
+        None
+    );
+    assert_eq!(auto_extend_minutes(&on(), &s, near, None, None), None);
+    assert_eq!(
+        auto_extend_minutes(&AutoExtend::default(), &s, near, active, None),
+        None
+    );
+}
+
+#[test]
+fn auto_extend_never_passes_the_spending_cap_or_the_provider_limit() {
+    let near = t0() + Duration::minutes(26);
+    let active = Some(near);
+    // $1.50/h: 45 minutes cost $1.125 > $1 cap; 30 + 15 min at $1/h is $0.75.
+    assert_eq!(
+        auto_extend_minutes(&on(), &session(Some(1.5), 30), near, active, None),
+        None
+    );
+    assert_eq!(
+        auto_extend_minutes(&on(), &session(Some(1.0), 30), near, active, None),
+        Some(15)
+    );
+    // The provider allows 40 minutes in all: 45 is too long.
+    assert_eq!(
+        auto_extend_minutes(&on(), &session(None, 30), near, active, Some(40)),
+        None
+    );
+    let mut fixed = session(None, 30);
+    fixed.capabilities.can_extend = false;
+    assert_eq!(auto_extend_minutes(&on(), &fixed, near, active, None), None);
+}
+
+#[test]
+fn settings_round_trip_and_refuse_nonsense() {
+    let dir = std::env::temp_dir().join(format!("porthole-settings-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store = SettingsStore::new(&dir);
+    assert_eq!(store.load(), AlertSettings::default());
+    let mut s = AlertSettings {
+        warn_before_minutes: vec![15, 5],
+        ..AlertSettings::default()
+    };
+    s.auto_extend.enabled = true;
+    store.save(&s).unwrap();
+    assert_eq!(store.load(), s);
+    assert_eq!(
+        SettingsStore::warn_before(&s),
+        vec![Duration::minutes(15), Duration::minutes(5)]
+    );
+    s.warn_before_minutes = vec![0];
+    assert_eq!(
+        store.save(&s).unwrap_err().code,
+        crate::ErrorCode::InvalidInput
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
