@@ -9,6 +9,8 @@
 mod hub;
 mod runner;
 #[cfg(test)]
+mod runner_tests;
+#[cfg(test)]
 mod tests;
 mod tracker;
 

@@ -1,9 +1,17 @@
 //! The watcher's task: a [`Tracker`] driven by a provider, a URL probe and a clock. Owned by a
-//! [`WatcherHandle`]; dropping the handle stops the task.
+//! [`WatcherHandle`]; dropping the handle stops the task (and its probes).
+//!
+//! Probes run beside the loop (a URL that does not answer can take the probe's whole timeout),
+//! so ticks and commands never wait for them. Fetches run inline; the time a slow one takes is
+//! excused from suspend detection, unless wall-clock time moved further than monotonic time
+//! meanwhile (the machine slept during the fetch).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use chrono::Duration;
 use tokio::sync::mpsc;
+use tokio::task::{Id, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Tracker, WatchConfig, WatchEvent};
@@ -140,11 +148,40 @@ impl Parts {
                 }
             }
         }
-        for (id, url) in tracker.needs_probe() {
-            let answered = self.probe.answers(&url).await;
-            let events = tracker.apply_probe(&id, &url, answered);
-            self.emit(tracker, events);
+    }
+}
+
+/// The probes in flight, each (session id, URL) at most once.
+#[derive(Default)]
+struct Probes {
+    running: JoinSet<bool>,
+    targets: HashMap<Id, (String, String)>,
+}
+
+impl Probes {
+    fn start(&mut self, probe: &Arc<dyn UrlProbe>, tracker: &Tracker) {
+        for target in tracker.needs_probe() {
+            if self.targets.values().any(|t| *t == target) {
+                continue;
+            }
+            let probe = Arc::clone(probe);
+            let url = target.1.clone();
+            let handle = self.running.spawn(async move { probe.answers(&url).await });
+            self.targets.insert(handle.id(), target);
         }
+    }
+
+    /// One finished probe: its session id, URL and answer (a probe that panicked did not answer).
+    fn finished(
+        &mut self,
+        done: Result<(Id, bool), tokio::task::JoinError>,
+    ) -> Option<(String, String, bool)> {
+        let (id, answered) = match done {
+            Ok((id, answered)) => (id, answered),
+            Err(err) => (err.id(), false),
+        };
+        let (session, url) = self.targets.remove(&id)?;
+        Some((session, url, answered))
     }
 }
 
@@ -152,6 +189,7 @@ async fn run(mut tracker: Tracker, parts: Parts, mut commands: mpsc::UnboundedRe
     let mut tick = tokio::time::interval(tracker.config().tick);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut next_poll = Instant::now();
+    let mut probes = Probes::default();
     loop {
         let poll_now = tokio::select! {
             _ = tick.tick() => {
@@ -177,11 +215,35 @@ async fn run(mut tracker: Tracker, parts: Parts, mut commands: mpsc::UnboundedRe
                     true
                 }
             },
+            Some(done) = probes.running.join_next_with_id(), if !probes.running.is_empty() => {
+                if let Some((id, url, answered)) = probes.finished(done) {
+                    let events = tracker.apply_probe(&id, &url, answered);
+                    parts.emit(&tracker, events);
+                }
+                false
+            }
             _ = tokio::time::sleep_until(next_poll) => true,
         };
         if poll_now {
+            let (wall, mono) = (parts.clock.now(), Instant::now());
             parts.poll(&mut tracker).await;
+            let gap = tracker.config().gap;
+            if let Some(busy) = awake_for(parts.clock.now() - wall, mono.elapsed(), gap) {
+                tracker.excuse_busy(busy);
+            }
+            probes.start(&parts.probe, &tracker);
             next_poll = Instant::now() + tracker.next_poll();
         }
     }
+}
+
+/// How long a fetch kept the loop busy, if the machine stayed awake throughout: wall-clock time
+/// that moved no further than monotonic time did (give or take the suspend gap).
+pub(super) fn awake_for(
+    wall: Duration,
+    mono: std::time::Duration,
+    gap: Duration,
+) -> Option<Duration> {
+    let mono = Duration::from_std(mono).ok()?;
+    (wall >= Duration::zero() && wall - mono <= gap).then_some(wall)
 }

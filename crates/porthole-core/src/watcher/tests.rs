@@ -1,23 +1,19 @@
-//! The watcher's rules on explicit times (a fake clock), and the task against an in-memory
-//! provider on tokio's paused clock: nothing here sleeps for real.
-
-use std::sync::{Arc, Mutex};
+//! The watcher's rules on explicit times (a fake clock): nothing here sleeps or does I/O. The
+//! task itself is tested in `runner_tests.rs`.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::*;
-use crate::clock::FakeClock;
-use crate::error::{Error, ErrorCode, Result};
+use crate::error::{Error, ErrorCode};
 use crate::model::*;
-use crate::provider::{LogStream, Provider};
 
-fn t0() -> DateTime<Utc> {
+pub(super) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
         .single()
         .unwrap()
 }
 
-fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> Session {
+pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> Session {
     Session {
         id: id.to_owned(),
         account_id: "acct".to_owned(),
@@ -193,9 +189,9 @@ fn a_suspend_gap_refetches_before_any_warning() {
         "no warning before the refetch: {:?}",
         first.events
     );
-    // Still nothing while the refetch has not come back.
-    let waiting = t.tick(wake + Duration::seconds(1));
-    assert!(waiting.refetch && waiting.events.is_empty());
+    // Nothing while the refetch has not come back, and no second request (the runner fetches
+    // at once; asking on every tick would defeat its back-off when offline).
+    assert_eq!(t.tick(wake + Duration::seconds(1)), Tick::default());
     // The server says the session was extended meanwhile: no warning at all.
     t.apply_list(
         wake,
@@ -359,214 +355,154 @@ fn polling_is_fast_while_a_session_starts() {
     assert_eq!(t.next_poll(), WatchConfig::default().fast_poll);
 }
 
-// ---- the task ------------------------------------------------------------------------------
+#[test]
+fn time_spent_busy_is_not_a_gap_but_a_suspend_beyond_it_is() {
+    let mut busy = tracker();
+    busy.tick(t0());
+    // A 12 s fetch while awake: the runner excuses it.
+    busy.excuse_busy(Duration::seconds(12));
+    assert!(!busy.tick(t0() + Duration::seconds(13)).refetch);
 
-#[derive(Default)]
-struct Memory {
-    sessions: Mutex<Vec<Session>>,
-    fail: Mutex<bool>,
+    let mut unexcused = tracker();
+    unexcused.tick(t0());
+    assert!(unexcused.tick(t0() + Duration::seconds(13)).refetch);
+
+    let mut slept = tracker();
+    slept.tick(t0());
+    slept.excuse_busy(Duration::seconds(5));
+    assert!(slept.tick(t0() + Duration::minutes(5)).refetch);
 }
 
-#[async_trait::async_trait]
-impl Provider for Memory {
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Portholed
+#[test]
+fn offline_on_waking_warns_from_the_last_known_deadline_after_a_grace() {
+    let mut t = tracker();
+    let deadline = t0() + Duration::minutes(15);
+    add_ready(&mut t, t0(), "a", deadline);
+    t.tick(t0());
+    let wake = t0() + Duration::minutes(14);
+    assert!(t.tick(wake).refetch);
+    // The network is not back: the refetch fails and is not asked for again on every tick.
+    let err = Error::new(ErrorCode::UpstreamUnavailable, "no network yet");
+    assert_eq!(t.apply_error(&err).len(), 1);
+    for s in 1..=10 {
+        assert_eq!(t.tick(wake + Duration::seconds(s)), Tick::default(), "{s}");
     }
-    async fn list(&self) -> Result<Vec<Session>> {
-        if *self.fail.lock().unwrap() {
-            return Err(Error::new(ErrorCode::UpstreamUnavailable, "down"));
-        }
-        Ok(self.sessions.lock().unwrap().clone())
-    }
-    async fn get(&self, id: &str) -> Result<Option<Session>> {
-        Ok(self
-            .sessions
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|s| s.id == id)
-            .cloned())
-    }
-    async fn launch(&self, _: &LaunchRequest) -> Result<Session> {
-        Err(Error::invalid_input("not here"))
-    }
-    async fn extend(&self, _: &str, _: u32) -> Result<()> {
-        Ok(())
-    }
-    async fn stop(&self, _: &str) -> Result<()> {
-        Ok(())
-    }
-    async fn resources(&self) -> Result<Vec<Resource>> {
-        Ok(Vec::new())
-    }
-    async fn machines(&self) -> Result<Vec<Machine>> {
-        Ok(Vec::new())
-    }
-    async fn logs(&self, _: &str) -> Result<LogStream> {
-        Err(Error::invalid_input("not here"))
-    }
-}
-
-struct Answers(bool);
-
-#[async_trait::async_trait]
-impl UrlProbe for Answers {
-    async fn answers(&self, _: &str) -> bool {
-        self.0
-    }
-}
-
-async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<WatchEvent>) -> WatchEvent {
-    tokio::time::timeout(std::time::Duration::from_secs(120), rx.recv())
-        .await
-        .expect("an event in time")
-        .expect("the watcher is running")
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_task_reports_added_ready_warning_and_ended() {
-    let provider = Arc::new(Memory::default());
-    let clock = FakeClock::new(t0());
-    let deadline = t0() + Duration::minutes(11);
-    provider
-        .sessions
-        .lock()
-        .unwrap()
-        .push(session("a", Some("http://u"), deadline));
-    let (handle, mut rx) = spawn(
-        "acct",
-        provider.clone(),
-        Arc::new(Answers(true)),
-        Arc::new(clock.clone()),
-        WatchConfig::default(),
-    );
-    assert!(matches!(next(&mut rx).await, WatchEvent::Added { .. }));
-    assert!(matches!(next(&mut rx).await, WatchEvent::Ready { .. }));
-    assert_eq!(handle.sessions()[0].state, SessionState::Ready);
-
-    // Wall-clock time moves a little at a time, as it does while the machine is awake.
-    let mut warned = None;
-    for _ in 0..200 {
-        clock.advance(Duration::seconds(1));
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        if let Ok(WatchEvent::Warning {
-            threshold_minutes, ..
-        }) = rx.try_recv()
-        {
-            warned = Some(threshold_minutes);
-            break;
-        }
-    }
-    assert_eq!(warned, Some(10));
-
-    // The session disappears on the provider after its deadline: ended, timed out.
-    clock.set(deadline + Duration::seconds(1));
-    provider.sessions.lock().unwrap().clear();
-    handle.refresh();
-    loop {
-        match next(&mut rx).await {
-            WatchEvent::Ended {
-                reason, session_id, ..
-            } => {
-                assert_eq!(session_id, "a");
-                assert_eq!(reason, EndReason::Timeout);
-                break;
-            }
-            WatchEvent::Updated { .. } | WatchEvent::Warning { .. } => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    assert!(handle.sessions().is_empty());
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_task_survives_a_failing_provider_and_recovers() {
-    let provider = Arc::new(Memory::default());
-    *provider.fail.lock().unwrap() = true;
-    let clock = FakeClock::new(t0());
-    let (handle, mut rx) = spawn(
-        "acct",
-        provider.clone(),
-        Arc::new(Answers(false)),
-        Arc::new(clock),
-        WatchConfig::default(),
-    );
-    assert!(matches!(next(&mut rx).await, WatchEvent::Offline { .. }));
-    provider
-        .sessions
-        .lock()
-        .unwrap()
-        .push(session("b", None, t0() + Duration::hours(1)));
-    *provider.fail.lock().unwrap() = false;
-    // Backed off, but it comes back by itself.
-    assert!(matches!(next(&mut rx).await, WatchEvent::Online { .. }));
-    assert!(matches!(next(&mut rx).await, WatchEvent::Added { .. }));
-    assert_eq!(handle.sessions().len(), 1);
-    drop(handle);
-    // Dropping the handle stops the task: the channel closes.
-    let closed = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        while rx.recv().await.is_some() {}
-    })
-    .await;
-    assert!(closed.is_ok());
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_hub_forwards_each_accounts_events_and_unwatch_stops_them() {
-    let seen: Arc<Mutex<Vec<WatchEvent>>> = Arc::default();
-    let sink_seen = Arc::clone(&seen);
-    let hub = Hub::new(
-        Arc::new(Answers(false)),
-        Arc::new(FakeClock::new(t0())),
-        WatchConfig::default(),
-        Arc::new(move |e| sink_seen.lock().unwrap().push(e)),
-    );
-    let one = Arc::new(Memory::default());
-    one.sessions
-        .lock()
-        .unwrap()
-        .push(session("a", None, t0() + Duration::hours(1)));
-    let two = Arc::new(Memory::default());
-    two.sessions
-        .lock()
-        .unwrap()
-        .push(session("b", None, t0() + Duration::hours(1)));
-    hub.watch("one", one.clone());
-    hub.watch("two", two.clone());
-    for _ in 0..100 {
-        if hub.sessions(None).len() == 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(hub.sessions(Some("two")).len(), 1);
-    assert_eq!(hub.sessions(None).len(), 2);
-    // Stopping marks the session at once; an unknown account is a clear error.
-    hub.stop("one", "a").await.unwrap();
+    // Past the grace (the gap, 10 s): the most urgent warning, once, and the session is kept.
     assert_eq!(
-        hub.stop("nobody", "a").await.unwrap_err().code,
-        ErrorCode::InvalidInput
+        warnings(&t.tick(wake + Duration::seconds(11)).events),
+        vec![2]
     );
-    hub.unwatch("two");
-    assert!(!hub.is_watching("two"));
-    assert!(hub.sessions(Some("two")).is_empty());
-    let added = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| matches!(e, WatchEvent::Added { .. }))
-        .count();
-    assert_eq!(added, 2);
-    let stopping = |events: &Vec<WatchEvent>| {
-        events.iter().any(
-            |e| matches!(e, WatchEvent::Updated { session } if session.state == SessionState::Stopping),
-        )
+    assert!(warnings(&t.tick(wake + Duration::seconds(12)).events).is_empty());
+    assert_eq!(t.sessions().len(), 1);
+}
+
+#[test]
+fn a_session_being_stopped_gets_no_warning() {
+    let mut t = tracker();
+    let deadline = t0() + Duration::minutes(11);
+    add_ready(&mut t, t0(), "a", deadline);
+    assert_eq!(t.mark_stopping("a").len(), 1);
+    // The provider still reports it running: it stays "stopping".
+    t.apply_list(t0(), vec![session("a", Some("http://u"), deadline)]);
+    assert_eq!(t.sessions()[0].state, SessionState::Stopping);
+    assert!(t.needs_probe().is_empty());
+    assert!(tick_through(&mut t, t0(), t0() + Duration::minutes(2)).is_empty());
+    // The stop failed: the next list shows it ready again, and the warning comes.
+    t.clear_stopping("a");
+    let now = t0() + Duration::minutes(2);
+    t.apply_list(now, vec![session("a", Some("http://u"), deadline)]);
+    assert_eq!(t.sessions()[0].state, SessionState::Ready);
+    assert_eq!(warnings(&t.tick(now).events), vec![10]);
+}
+
+#[test]
+fn a_provider_that_reports_the_end_gives_its_reason() {
+    let mut t = tracker();
+    let deadline = t0() + Duration::hours(1);
+    t.apply_list(
+        t0(),
+        vec![
+            session("oom", None, deadline),
+            session("done", None, deadline),
+            session("mine", None, deadline),
+        ],
+    );
+    t.mark_stopping("mine");
+    let ended = |id: &str, reason: EndReason| {
+        let mut s = session(id, None, deadline);
+        s.state = SessionState::Ended(reason);
+        s
     };
-    for _ in 0..100 {
-        if stopping(&seen.lock().unwrap()) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    assert!(stopping(&seen.lock().unwrap()));
+    let reasons = |events: Vec<WatchEvent>| -> Vec<(String, EndReason)> {
+        events
+            .into_iter()
+            .filter_map(|e| match e {
+                WatchEvent::Ended {
+                    session_id, reason, ..
+                } => Some((session_id, reason)),
+                _ => None,
+            })
+            .collect()
+    };
+    // Listed as ended: ended with the provider's reason. One never seen alive is history.
+    let events = t.apply_list(
+        t0(),
+        vec![
+            ended("oom", EndReason::Failed("out of memory".to_owned())),
+            ended("old", EndReason::Completed),
+            session("done", None, deadline),
+            ended("mine", EndReason::Vanished),
+        ],
+    );
+    assert_eq!(
+        reasons(events),
+        vec![
+            (
+                "oom".to_owned(),
+                EndReason::Failed("out of memory".to_owned())
+            ),
+            // "Vanished" is no reason: we know we stopped it.
+            ("mine".to_owned(), EndReason::Stopped),
+        ]
+    );
+    assert_eq!(t.sessions().len(), 1);
+    assert!(t.missing().is_empty());
+    // Asked about directly.
+    let events = t.apply_get(t0(), "done", Some(ended("done", EndReason::Completed)));
+    assert_eq!(
+        reasons(events),
+        vec![("done".to_owned(), EndReason::Completed)]
+    );
+    assert!(t.sessions().is_empty());
+}
+
+#[test]
+fn a_provider_cannot_declare_a_url_ready_before_it_answers() {
+    let mut t = tracker();
+    let mut claimed = session("a", Some("http://u"), t0() + Duration::hours(1));
+    claimed.state = SessionState::Ready;
+    // A session without a URL (a QPU job, a runbook) is as ready as its provider says.
+    let mut headless = session("q", None, t0() + Duration::hours(1));
+    headless.state = SessionState::Ready;
+    let events = t.apply_list(t0(), vec![claimed, headless]);
+    let states: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            WatchEvent::Added { session } => Some((session.id.as_str(), session.state.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![("a", SessionState::Connecting), ("q", SessionState::Ready)]
+    );
+    assert_eq!(
+        t.needs_probe(),
+        vec![("a".to_owned(), "http://u".to_owned())]
+    );
+    assert_eq!(t.next_poll(), WatchConfig::default().fast_poll);
+    assert!(matches!(
+        &t.apply_probe("a", "http://u", true)[..],
+        [WatchEvent::Ready { session }] if session.state == SessionState::Ready
+    ));
 }

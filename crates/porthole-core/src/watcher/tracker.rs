@@ -41,8 +41,9 @@ pub struct Tracker {
     /// that S2 still knows), and only a "gone" answer ends it.
     missing: BTreeSet<String>,
     last_tick: Option<DateTime<Utc>>,
-    /// A gap was seen: no deadline is judged until a fetch has brought fresh deadlines.
-    refetch_pending: bool,
+    /// When a gap was seen: no deadline is judged until a fetch has brought fresh deadlines, or
+    /// for at most `config.gap` after it (offline on waking: the last known deadlines it is).
+    refetch_pending: Option<DateTime<Utc>>,
     errors: u32,
 }
 
@@ -57,7 +58,7 @@ impl Tracker {
             sessions: BTreeMap::new(),
             missing: BTreeSet::new(),
             last_tick: None,
-            refetch_pending: false,
+            refetch_pending: None,
             errors: 0,
         }
     }
@@ -130,7 +131,7 @@ impl Tracker {
             .cloned()
             .collect();
         // Fresh deadlines are in: judging them is safe again.
-        self.refetch_pending = false;
+        self.refetch_pending = None;
         events
     }
 
@@ -145,25 +146,36 @@ impl Tracker {
         let mut events = self.back_online();
         match found {
             Some(session) => self.observe(now, session, &mut events),
-            None => {
-                if let Some(t) = self.sessions.remove(id) {
-                    let reason = if t.stopping {
-                        EndReason::Stopped
-                    } else if t.session.deadline.is_some_and(|d| d <= now) {
-                        EndReason::Timeout
-                    } else {
-                        EndReason::Vanished
-                    };
-                    events.push(WatchEvent::Ended {
-                        account_id: self.account_id.clone(),
-                        session_id: t.session.id.clone(),
-                        name: t.session.name.clone(),
-                        reason,
-                    });
-                }
-            }
+            None => self.end(now, id, None, &mut events),
         }
         events
+    }
+
+    /// Forgets a session and says why it ended: the provider's reason when it gave one, else
+    /// ours (we stopped it, its deadline passed, or it just disappeared).
+    fn end(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        reported: Option<EndReason>,
+        events: &mut Vec<WatchEvent>,
+    ) {
+        self.missing.remove(id);
+        let Some(t) = self.sessions.remove(id) else {
+            return;
+        };
+        let reason = match reported {
+            Some(reason) if reason != EndReason::Vanished => reason,
+            _ if t.stopping => EndReason::Stopped,
+            _ if t.session.deadline.is_some_and(|d| d <= now) => EndReason::Timeout,
+            _ => EndReason::Vanished,
+        };
+        events.push(WatchEvent::Ended {
+            account_id: self.account_id.clone(),
+            session_id: t.session.id.clone(),
+            name: t.session.name.clone(),
+            reason,
+        });
     }
 
     /// A fetch failed. Sessions are kept as they were; the first failure is reported.
@@ -225,18 +237,20 @@ impl Tracker {
         self.last_tick = Some(now);
         if gap {
             // After a suspend, the server may have extended, ended or kept the session: ask it
-            // before warning about anything.
-            self.refetch_pending = true;
+            // (once: the runner fetches at once) before warning about anything.
+            self.refetch_pending = Some(now);
             return Tick {
                 events: Vec::new(),
                 refetch: true,
             };
         }
-        if self.refetch_pending {
-            return Tick {
-                events: Vec::new(),
-                refetch: true,
-            };
+        if let Some(since) = self.refetch_pending {
+            if now - since <= self.config.gap {
+                return Tick::default();
+            }
+            // The refetch has not succeeded (often the network is not back yet on waking):
+            // warn from the last known deadlines rather than not at all.
+            self.refetch_pending = None;
         }
         let mut out = Tick::default();
         for t in self.sessions.values_mut() {
@@ -258,6 +272,10 @@ impl Tracker {
                     t.overdue_asked = true;
                     out.refetch = true;
                 }
+                continue;
+            }
+            // Its user is stopping it: "extend it" would be noise.
+            if t.stopping || matches!(t.session.state, SessionState::Stopping) {
                 continue;
             }
             let crossed: Vec<usize> = self
@@ -293,6 +311,15 @@ impl Tracker {
         out
     }
 
+    /// The runner spent `busy` (wall-clock time, matched by monotonic time: awake) on a slow
+    /// fetch or probe between two ticks. That time is not a suspend gap; anything beyond it
+    /// still is.
+    pub fn excuse_busy(&mut self, busy: Duration) {
+        if busy > Duration::zero() {
+            self.last_tick = self.last_tick.map(|last| last + busy);
+        }
+    }
+
     /// How long until the next poll: fast while anything is in motion, slower when steady,
     /// backing off while the provider fails.
     pub fn next_poll(&self) -> StdDuration {
@@ -321,29 +348,32 @@ impl Tracker {
 
     /// Merges what the provider says about one session into what we know.
     fn observe(&mut self, now: DateTime<Utc>, mut session: Session, events: &mut Vec<WatchEvent>) {
-        let previous = self.sessions.get(&session.id).cloned();
-        let Some(mut t) = previous.clone() else {
-            let t = Tracked {
-                session: session.clone(),
-                answered: None,
-                fired: BTreeSet::new(),
-                stopping: false,
-                overdue_asked: false,
-            };
-            self.sessions.insert(session.id.clone(), t);
-            self.rearm(&session.id, now);
-            events.push(WatchEvent::Added { session });
+        if let SessionState::Ended(reason) = &session.state {
+            // A provider that lists ended sessions: the end of one we knew, else history.
+            let reason = reason.clone();
+            self.end(now, &session.id, Some(reason), events);
             return;
-        };
+        }
+        let previous = self.sessions.get(&session.id).cloned();
+        let mut t = previous.clone().unwrap_or_else(|| Tracked {
+            session: session.clone(),
+            answered: None,
+            fired: BTreeSet::new(),
+            stopping: false,
+            overdue_asked: false,
+        });
         if t.answered.is_some() && t.answered != session.url {
             t.answered = None;
         }
         // The provider does not know "ready": it comes from our probe and our warnings.
         session.state = match &session.state {
-            SessionState::Starting | SessionState::Connecting if t.stopping => {
-                SessionState::Stopping
-            }
+            _ if t.stopping => SessionState::Stopping,
             SessionState::Connecting if t.answered.is_some() => SessionState::Ready,
+            SessionState::Ready | SessionState::Expiring
+                if session.url.is_some() && t.answered.is_none() =>
+            {
+                SessionState::Connecting
+            }
             other => other.clone(),
         };
         if t.session.deadline != session.deadline {
@@ -359,10 +389,14 @@ impl Tracker {
         if matches!(t.session.state, SessionState::Ready) && !t.fired.is_empty() {
             t.session.state = SessionState::Expiring;
         }
-        if previous.is_some_and(|p| p.session != t.session) {
-            events.push(WatchEvent::Updated {
+        match previous {
+            None => events.push(WatchEvent::Added {
                 session: t.session.clone(),
-            });
+            }),
+            Some(p) if p.session != t.session => events.push(WatchEvent::Updated {
+                session: t.session.clone(),
+            }),
+            Some(_) => {}
         }
     }
 
