@@ -116,11 +116,13 @@ struct Parts {
 }
 
 impl Parts {
+    /// The snapshot first, then the events: whoever reacts to an event and asks for the
+    /// sessions must see the state the event describes.
     fn emit(&self, tracker: &Tracker, events: Vec<WatchEvent>) {
+        *self.sessions.lock().unwrap_or_else(|p| p.into_inner()) = tracker.sessions();
         for event in events {
             let _ = self.events.send(event);
         }
-        *self.sessions.lock().unwrap_or_else(|p| p.into_inner()) = tracker.sessions();
     }
 
     /// One round: list, confirm the missing, probe the new URLs.
