@@ -4,8 +4,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import http from "node:http";
 
 import { E2EApp, cargoVersion, poll } from "./harness.mjs";
@@ -188,38 +186,4 @@ test("an account added in the window keeps its key in the keychain, and removing
       return rows === 0 ? true : undefined;
     });
     assert.equal(keychainLookup("loopback"), null);
-  }));
-
-/** Every file under `dir`, recursively. */
-function filesUnder(dir) {
-  let out = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    out = statSync(path).isDirectory() ? out.concat(filesUnder(path)) : out.concat([path]);
-  }
-  return out;
-}
-
-test("secrets scan: no key in the config or data folders, the web storage or any output", () =>
-  withScreenshot("secrets-scan", async () => {
-    const keys = [keychainLookup("portholed-api-key")].filter(Boolean);
-    assert.equal(keys.length, 1, "the Local key is needed for the scan");
-    const files = [
-      ...filesUnder(process.env.PORTHOLE_CONFIG_DIR),
-      ...filesUnder(process.env.PORTHOLE_DATA_DIR),
-    ];
-    assert.ok(files.some((f) => f.endsWith("accounts.json")), `scanned: ${files.join(", ")}`);
-    for (const file of files) {
-      const text = readFileSync(file, "latin1");
-      for (const key of keys) assert.ok(!text.includes(key), `a key is written in ${file}`);
-    }
-    const log = readFileSync(join(process.env.PORTHOLE_DATA_DIR, "logs", "porthole.log"), "utf8");
-    assert.match(log, /Local account ready/, "the app's log is written");
-    const output = app.output.join("");
-    for (const key of keys) assert.ok(!output.includes(key), "a key appeared in the driver's or app's output");
-    await driver.switchTo(mainHandle);
-    const stored = await driver.execute(
-      `return [localStorage, sessionStorage].map((s) => JSON.stringify(Object.entries(s))).join("")`,
-    );
-    for (const key of keys) assert.ok(!stored.includes(key), "a key is in the web storage");
   }));

@@ -1,7 +1,7 @@
 // The real app in a real window, started through tauri-driver for one test file: what every
 // end-to-end test file shares. tests/e2e/run.sh sets up the display, the bus and the keychain.
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +44,8 @@ export class E2EApp {
       stream.on("data", (chunk) => {
         output.push(chunk.toString());
         sink.write(chunk);
+        // run.sh collects every app's output in one file for the secrets scan.
+        if (process.env.PORTHOLE_E2E_OUTPUT_LOG) appendFileSync(process.env.PORTHOLE_E2E_OUTPUT_LOG, chunk);
       });
     }
     const base = `http://127.0.0.1:${port}`;

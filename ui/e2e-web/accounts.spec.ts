@@ -1,23 +1,5 @@
 import { expect, type Locator, type Page, test } from "@playwright/test";
-
-/** Console errors and uncaught exceptions (CSP violations included) seen by the page. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
-
-/** Presses Tab until `target` has focus; fails after `max` presses. */
-async function tabTo(page: Page, target: Locator, max = 20): Promise<void> {
-  for (let presses = 1; presses <= max; presses++) {
-    await page.keyboard.press("Tab");
-    if (await target.evaluate((element) => element === document.activeElement)) return;
-  }
-  throw new Error(`Tab did not reach ${target} in ${max} presses`);
-}
+import { collectErrors, tabTo } from "./helpers";
 
 /** Opens the Accounts screen from the header, with the keyboard only. */
 async function openAccounts(page: Page, query = ""): Promise<void> {

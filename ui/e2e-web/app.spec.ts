@@ -1,23 +1,5 @@
-import { expect, type Locator, type Page, test } from "@playwright/test";
-
-/** Console errors and uncaught exceptions (CSP violations included) seen by the page. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
-
-/** Presses Tab until `target` has focus; fails after `max` presses. Returns the presses used. */
-async function tabTo(page: Page, target: Locator, max = 10): Promise<number> {
-  for (let presses = 1; presses <= max; presses++) {
-    await page.keyboard.press("Tab");
-    if (await target.evaluate((element) => element === document.activeElement)) return presses;
-  }
-  throw new Error(`Tab did not reach ${target} in ${max} presses`);
-}
+import { expect, test } from "@playwright/test";
+import { collectErrors, tabTo } from "./helpers";
 
 test("shows the empty session list and the app info from the mock backend", async ({ page }) => {
   const errors = collectErrors(page);
@@ -50,7 +32,7 @@ test("keyboard: Tab reaches the About toggle, which shows and hides the panel", 
   await expect(page.getByTestId("app-info")).toBeVisible();
 
   const about = page.getByRole("button", { name: "About" });
-  await tabTo(page, about);
+  await tabTo(page, about, 30);
   await expect(about).toHaveAttribute("aria-expanded", "true");
 
   await page.keyboard.press("Enter");
@@ -70,7 +52,7 @@ test("keyboard: a failed app info call can be retried with Tab and Enter", async
   await expect(error).toContainText("mock failure: upstream_unavailable");
 
   const retry = error.getByRole("button", { name: "Retry" });
-  await tabTo(page, retry);
+  await tabTo(page, retry, 30);
   await page.keyboard.press("Enter");
 
   await expect(page.getByTestId("app-info-version")).toHaveText("0.1.0-mock");

@@ -1,7 +1,13 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import { BACKEND_CONTEXT, MOCK_APP_INFO, MockBackend, type MockOptions } from "./lib/backend";
+import {
+  BACKEND_CONTEXT,
+  demoSessions,
+  MOCK_APP_INFO,
+  MockBackend,
+  type MockOptions,
+} from "./lib/backend";
 
 function renderApp(options: MockOptions = {}) {
   const backend = new MockBackend(options);
@@ -105,6 +111,19 @@ describe("App", () => {
     await fireEvent.click(sessions);
     expect(screen.getByTestId("session-list")).toBeTruthy();
     expect(screen.queryByTestId("accounts-screen")).toBeNull();
+  });
+
+  it("keeps an ended session, with why, across a visit to the Accounts screen", async () => {
+    const { backend } = renderApp({ sessions: demoSessions(Date.now()), sessionSpeedMs: 10 });
+    const row = await screen.findByText("shell");
+    expect(row).toBeTruthy();
+    await backend.stopSession("local", "demo-shell");
+    await waitFor(() =>
+      expect(screen.getByTestId("session-end-reason").textContent).toBe("Stopped"),
+    );
+    await fireEvent.click(screen.getByRole("button", { name: "Accounts" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Sessions" }));
+    expect((await screen.findByTestId("session-end-reason")).textContent).toBe("Stopped");
   });
 
   it("hides and shows the About panel from its header button", async () => {

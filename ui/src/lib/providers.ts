@@ -11,6 +11,8 @@ export interface ProviderInfo {
   example: string;
   /** Whether this version of the backend can add accounts of this kind. */
   supported: boolean;
+  /** The longest a session may run from now, in minutes, if the provider has a limit. */
+  maxSessionMinutes: number | null;
 }
 
 /**
@@ -24,6 +26,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderInfo> = {
     defaultBaseUrl: "https://api.comfydeploy.com/api",
     example: "https://api.comfydeploy.com/api",
     supported: true,
+    maxSessionMinutes: 24 * 60,
   },
   portholed: {
     label: "portholed",
@@ -31,6 +34,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderInfo> = {
     defaultBaseUrl: "",
     example: "http://gpu-box:7788/api",
     supported: true,
+    maxSessionMinutes: 24 * 60,
   },
   ibm_quantum: {
     label: "IBM Quantum",
@@ -38,6 +42,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderInfo> = {
     defaultBaseUrl: "",
     example: "",
     supported: false,
+    maxSessionMinutes: null,
   },
   airplane: {
     label: "Airplane",
@@ -45,6 +50,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderInfo> = {
     defaultBaseUrl: "",
     example: "",
     supported: false,
+    maxSessionMinutes: null,
   },
 };
 

@@ -5,12 +5,21 @@ import type { Backend } from "./types";
 
 export * from "./types";
 export {
+  demoSessions,
   MockBackend,
+  MockSessions,
   MOCK_APP_INFO,
+  MOCK_CLOUD_MACHINES,
+  MOCK_CLOUD_RESOURCES,
   MOCK_DEMO_ACCOUNTS,
   MOCK_KEYCHAIN_MESSAGE,
   MOCK_LOCAL_ACCOUNT,
+  MOCK_LOCAL_MACHINES,
+  MOCK_LOCAL_RESOURCES,
+  MOCK_MAX_MINUTES,
   MOCK_REJECTED_KEY_MESSAGE,
+  MOCK_SESSION_SPEED_MS,
+  MOCK_WARN_MINUTES,
   type MockAccountSeed,
   type MockOptions,
 } from "./mock";

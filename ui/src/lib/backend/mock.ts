@@ -1,4 +1,6 @@
 import { MOCK_DEMO_ACCOUNTS, MockAccounts, type MockAccountSeed } from "./mock-accounts";
+import { MockSessions } from "./mock-sessions";
+import { demoSessions } from "./mock-sessions-data";
 import {
   type AccountChanges,
   type AccountView,
@@ -7,7 +9,13 @@ import {
   BackendError,
   type ErrorCode,
   isErrorCode,
+  type LaunchRequest,
+  type LogLine,
+  type Machine,
   type NewAccount,
+  type Resource,
+  type Session,
+  type WatchEvent,
 } from "./types";
 
 export {
@@ -16,6 +24,15 @@ export {
   MOCK_REJECTED_KEY_MESSAGE,
   type MockAccountSeed,
 } from "./mock-accounts";
+export { MOCK_MAX_MINUTES, MOCK_WARN_MINUTES, MockSessions } from "./mock-sessions";
+export {
+  demoSessions,
+  MOCK_CLOUD_MACHINES,
+  MOCK_CLOUD_RESOURCES,
+  MOCK_LOCAL_MACHINES,
+  MOCK_LOCAL_RESOURCES,
+  startupLog,
+} from "./mock-sessions-data";
 
 export interface MockOptions {
   /** What `appInfo()` answers when it does not fail. */
@@ -36,7 +53,20 @@ export interface MockOptions {
   keychainError?: string;
   /** Make `listAccounts()` fail with this code. */
   listAccountsFailWith?: ErrorCode;
+  /** The sessions the simulated watchers start with (read once, by the constructor). */
+  sessions?: Session[];
+  /** How long each step of a simulated launch or stop takes, in ms (600 when absent). */
+  sessionSpeedMs?: number;
+  /** Make `launchSession()` fail with this code. */
+  launchFailWith?: ErrorCode;
+  /** An account whose watcher reports it offline as soon as someone listens. */
+  offlineAccount?: string;
+  /** The mock's clock, for deadlines (`Date.now` when absent). */
+  now?: () => number;
 }
+
+/** How long each step of a simulated launch or stop takes when `sessionSpeedMs` is not set. */
+export const MOCK_SESSION_SPEED_MS = 600;
 
 export const MOCK_APP_INFO: AppInfo = {
   name: "Porthole",
@@ -57,11 +87,19 @@ export class MockBackend implements Backend {
   readonly accountCalls: string[] = [];
   #options: MockOptions;
   #accounts: MockAccounts;
+  /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
+  readonly sessions: MockSessions;
 
   constructor(options: MockOptions = {}) {
     this.#options = options;
     this.#accounts = new MockAccounts(options.accounts, options.defaultAccount);
     this.#accounts.keychainError = options.keychainError;
+    this.sessions = new MockSessions(this.#accounts, options.sessions ?? [], () => ({
+      speedMs: this.#options.sessionSpeedMs ?? MOCK_SESSION_SPEED_MS,
+      launchFailWith: this.#options.launchFailWith,
+      offlineAccount: this.#options.offlineAccount,
+      now: this.#options.now ?? Date.now,
+    }));
   }
 
   /** Changes how later calls answer (e.g. to let a failing call recover). Accounts are kept. */
@@ -112,6 +150,58 @@ export class MockBackend implements Backend {
     return this.#accountCall("setDefaultAccount", id, () => this.#accounts.setDefault(id));
   }
 
+  async listSessions(accountId: string | null): Promise<Session[]> {
+    await this.#delay();
+    return this.sessions.list(accountId);
+  }
+
+  async launchSession(accountId: string, request: LaunchRequest): Promise<Session> {
+    await this.#delay();
+    return this.sessions.launch(accountId, request);
+  }
+
+  async extendSession(accountId: string, sessionId: string, minutes: number): Promise<void> {
+    await this.#delay();
+    this.sessions.extend(accountId, sessionId, minutes);
+  }
+
+  async stopSession(accountId: string, sessionId: string): Promise<void> {
+    await this.#delay();
+    this.sessions.stop(accountId, sessionId);
+  }
+
+  async listMachines(accountId: string): Promise<Machine[]> {
+    await this.#delay();
+    return this.sessions.machines(accountId);
+  }
+
+  async listResources(accountId: string): Promise<Resource[]> {
+    await this.#delay();
+    return this.sessions.resources(accountId);
+  }
+
+  async followLogs(
+    accountId: string,
+    sessionId: string,
+    onLine: (line: LogLine) => void,
+  ): Promise<void> {
+    await this.#delay();
+    await this.sessions.follow(accountId, sessionId, onLine);
+  }
+
+  async refreshSessions(): Promise<void> {
+    this.sessions.refresh();
+  }
+
+  async openSession(accountId: string, sessionId: string): Promise<void> {
+    await this.#delay();
+    this.sessions.open(accountId, sessionId);
+  }
+
+  onSessionEvent(listener: (event: WatchEvent) => void): () => void {
+    return this.sessions.subscribe(listener);
+  }
+
   async #accountCall<T>(method: string, id: string | undefined, run: () => T): Promise<T> {
     this.accountCalls.push(id === undefined ? method : `${method} ${id}`);
     await this.#delay();
@@ -128,7 +218,10 @@ export class MockBackend implements Backend {
  * Mock options from the web build's query string, so Playwright can ask for a given state:
  * `mock-fail=<code>`, `mock-fail-times=<n>`, `mock-delay=<ms>`, `mock-keychain=<code>` (the
  * keychain is unusable: app info says so and non-local keys show `keychain_unavailable`),
- * `mock-accounts=demo` (start with `MOCK_DEMO_ACCOUNTS`), `mock-accounts-fail=<code>`.
+ * `mock-accounts=demo` (start with `MOCK_DEMO_ACCOUNTS`), `mock-accounts-fail=<code>`,
+ * `mock-sessions=demo` (sessions in several states on Local and "Studio GPUs", whose account it
+ * adds), `mock-launch-fail=<code>`, `mock-offline=1` (the second account, or Local, is offline;
+ * or `mock-offline=<account id>`), `mock-speed=<ms>` (each step of a launch or a stop).
  */
 export function mockOptionsFromQuery(search: string): MockOptions {
   const params = new URLSearchParams(search);
@@ -152,5 +245,21 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (params.get("mock-accounts") === "demo") options.accounts = MOCK_DEMO_ACCOUNTS;
   const accountsFail = params.get("mock-accounts-fail");
   if (isErrorCode(accountsFail)) options.listAccountsFailWith = accountsFail;
+  if (params.get("mock-sessions") === "demo") {
+    options.sessions = demoSessions(Date.now());
+    options.accounts ??= MOCK_DEMO_ACCOUNTS;
+  }
+  const launchFail = params.get("mock-launch-fail");
+  if (isErrorCode(launchFail)) options.launchFailWith = launchFail;
+  const offline = params.get("mock-offline");
+  if (offline === "1") {
+    options.offlineAccount = options.accounts?.some((s) => s.account.id === "studio-gpus")
+      ? "studio-gpus"
+      : "local";
+  } else if (offline) options.offlineAccount = offline;
+  const speed = Number(params.get("mock-speed"));
+  if (params.has("mock-speed") && Number.isFinite(speed) && speed >= 0) {
+    options.sessionSpeedMs = speed;
+  }
   return options;
 }

@@ -3,7 +3,7 @@ import { MOCK_APP_INFO } from "./mock";
 import { TauriBackend } from "./tauri";
 import { type AccountView, BackendError } from "./types";
 
-const { appInfo, accounts } = vi.hoisted(() => ({
+const { appInfo, accounts, sessions, listen } = vi.hoisted(() => ({
   appInfo: vi.fn(),
   accounts: {
     listAccounts: vi.fn(),
@@ -14,8 +14,29 @@ const { appInfo, accounts } = vi.hoisted(() => ({
     testAccount: vi.fn(),
     setDefaultAccount: vi.fn(),
   },
+  sessions: {
+    listSessions: vi.fn(),
+    launchSession: vi.fn(),
+    extendSession: vi.fn(),
+    stopSession: vi.fn(),
+    listMachines: vi.fn(),
+    listResources: vi.fn(),
+    followLogs: vi.fn(),
+    refreshSessions: vi.fn(),
+    openSession: vi.fn(),
+  },
+  listen: vi.fn(),
 }));
-vi.mock("./bindings", () => ({ commands: { appInfo, ...accounts } }));
+vi.mock("./bindings", () => ({
+  commands: { appInfo, ...accounts, ...sessions },
+  events: { sessionEvent: { listen } },
+}));
+// The real Channel needs Tauri's IPC; this one only holds the handler the backend sets.
+vi.mock("@tauri-apps/api/core", () => ({
+  Channel: class {
+    onmessage: (message: unknown) => void = () => {};
+  },
+}));
 
 const VIEW: AccountView = {
   account: { id: "box", name: "Box", provider: "portholed", base_url: "http://box:7788/api", fields: {} },
@@ -113,5 +134,92 @@ describe("TauriBackend accounts", () => {
       code: "keychain_unavailable",
       message: "locked",
     });
+  });
+});
+
+describe("TauriBackend sessions", () => {
+  beforeEach(() => {
+    for (const command of Object.values(sessions)) command.mockReset();
+    listen.mockReset();
+  });
+
+  const ok = (data: unknown) => ({ status: "ok", data });
+
+  it("calls each session command with its arguments and unwraps the answer", async () => {
+    const backend = new TauriBackend();
+    sessions.listSessions.mockResolvedValue(ok([]));
+    await expect(backend.listSessions(null)).resolves.toEqual([]);
+    expect(sessions.listSessions).toHaveBeenCalledWith(null);
+
+    const request = { machine_id: "terminal", resource: null, timeout_minutes: 15 };
+    sessions.launchSession.mockResolvedValue(ok({ id: "s1" }));
+    await expect(backend.launchSession("local", request)).resolves.toEqual({ id: "s1" });
+    expect(sessions.launchSession).toHaveBeenCalledWith("local", request);
+
+    sessions.extendSession.mockResolvedValue(ok(null));
+    await expect(backend.extendSession("local", "s1", 15)).resolves.toBeUndefined();
+    expect(sessions.extendSession).toHaveBeenCalledWith("local", "s1", 15);
+
+    sessions.stopSession.mockResolvedValue(ok(null));
+    await backend.stopSession("local", "s1");
+    expect(sessions.stopSession).toHaveBeenCalledWith("local", "s1");
+
+    sessions.listMachines.mockResolvedValue(ok([{ id: "terminal" }]));
+    await expect(backend.listMachines("local")).resolves.toEqual([{ id: "terminal" }]);
+    sessions.listResources.mockResolvedValue(ok([{ id: "CPU" }]));
+    await expect(backend.listResources("local")).resolves.toEqual([{ id: "CPU" }]);
+
+    sessions.openSession.mockResolvedValue(ok(null));
+    await backend.openSession("local", "s1");
+    expect(sessions.openSession).toHaveBeenCalledWith("local", "s1");
+
+    sessions.refreshSessions.mockResolvedValue(undefined);
+    await backend.refreshSessions();
+    expect(sessions.refreshSessions).toHaveBeenCalled();
+  });
+
+  it("throws a session command's coded error", async () => {
+    sessions.openSession.mockResolvedValue({
+      status: "error",
+      error: { code: "invalid_input", message: "not ready" },
+    });
+    const error = await new TauriBackend().openSession("local", "s1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "invalid_input", message: "not ready" });
+  });
+
+  it("streams log lines through a Channel until the command ends", async () => {
+    sessions.followLogs.mockImplementation(
+      async (_a: string, _s: string, channel: { onmessage: (line: unknown) => void }) => {
+        channel.onmessage({ message: "one", level: "info", timestamp: "2025-06-01T12:00:00Z" });
+        channel.onmessage({ message: "two", level: "warn" });
+        return ok(null);
+      },
+    );
+    const lines: unknown[] = [];
+    await new TauriBackend().followLogs("local", "s1", (line) => lines.push(line));
+    expect(lines).toEqual([
+      { message: "one", level: "info", timestamp: "2025-06-01T12:00:00Z" },
+      { message: "two", level: "warn", timestamp: null },
+    ]);
+  });
+
+  it("passes session events on, and unsubscribes even before listen has answered", async () => {
+    const unlisten = vi.fn();
+    let handler: (event: { payload: unknown }) => void = () => {};
+    let registered: (fn: () => void) => void = () => {};
+    listen.mockImplementation((cb: typeof handler) => {
+      handler = cb;
+      return new Promise((resolve) => (registered = resolve));
+    });
+    const seen: unknown[] = [];
+    const unsubscribe = new TauriBackend().onSessionEvent((event) => seen.push(event));
+    handler({ payload: { kind: "online", account_id: "local" } });
+    expect(seen).toEqual([{ kind: "online", account_id: "local" }]);
+    unsubscribe();
+    handler({ payload: { kind: "online", account_id: "late" } });
+    expect(seen).toHaveLength(1);
+    registered(unlisten);
+    await vi.waitFor(() => expect(unlisten).toHaveBeenCalledTimes(1));
   });
 });

@@ -1,10 +1,17 @@
-import { commands } from "./bindings";
+import { Channel } from "@tauri-apps/api/core";
+import { commands, events, type LogLine_Deserialize } from "./bindings";
 import {
   type AccountChanges,
   type AccountView,
   type AppInfo,
   type Backend,
+  type LaunchRequest,
+  type LogLine,
+  type Machine,
   type NewAccount,
+  type Resource,
+  type Session,
+  type WatchEvent,
   toBackendError,
   unwrap,
 } from "./types";
@@ -42,6 +49,70 @@ export class TauriBackend implements Backend {
 
   async setDefaultAccount(id: string): Promise<AccountView> {
     return unwrap(await call(() => commands.setDefaultAccount(id)));
+  }
+
+  async listSessions(accountId: string | null): Promise<Session[]> {
+    return unwrap(await call(() => commands.listSessions(accountId)));
+  }
+
+  async launchSession(accountId: string, request: LaunchRequest): Promise<Session> {
+    return unwrap(await call(() => commands.launchSession(accountId, request)));
+  }
+
+  async extendSession(accountId: string, sessionId: string, minutes: number): Promise<void> {
+    unwrap(await call(() => commands.extendSession(accountId, sessionId, minutes)));
+  }
+
+  async stopSession(accountId: string, sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.stopSession(accountId, sessionId)));
+  }
+
+  async listMachines(accountId: string): Promise<Machine[]> {
+    return unwrap(await call(() => commands.listMachines(accountId)));
+  }
+
+  async listResources(accountId: string): Promise<Resource[]> {
+    return unwrap(await call(() => commands.listResources(accountId)));
+  }
+
+  async followLogs(
+    accountId: string,
+    sessionId: string,
+    onLine: (line: LogLine) => void,
+  ): Promise<void> {
+    const channel = new Channel<LogLine_Deserialize>();
+    channel.onmessage = (line) =>
+      onLine({ message: line.message, level: line.level, timestamp: line.timestamp ?? null });
+    unwrap(await call(() => commands.followLogs(accountId, sessionId, channel)));
+  }
+
+  async refreshSessions(): Promise<void> {
+    await call(commands.refreshSessions);
+  }
+
+  async openSession(accountId: string, sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.openSession(accountId, sessionId)));
+  }
+
+  onSessionEvent(listener: (event: WatchEvent) => void): () => void {
+    // `listen` registers asynchronously: an unsubscribe that comes first still takes effect.
+    let unlisten: (() => void) | undefined;
+    let stopped = false;
+    events.sessionEvent
+      .listen((event) => {
+        if (!stopped) listener(event.payload);
+      })
+      .then(
+        (fn) => {
+          if (stopped) fn();
+          else unlisten = fn;
+        },
+        (error: unknown) => console.error("cannot listen to session events", error),
+      );
+    return () => {
+      stopped = true;
+      unlisten?.();
+    };
   }
 }
 

@@ -6,18 +6,29 @@ import type {
   AppInfo,
   ApiError,
   ErrorCode,
+  LaunchRequest_Serialize,
+  LogLine_Serialize,
+  Machine_Serialize,
   NewAccount_Deserialize,
+  Resource_Serialize,
+  Session_Serialize,
+  WatchEvent_Serialize,
 } from "./bindings";
 
 export type {
   ApiError,
   AppInfo,
+  Availability,
+  Capabilities,
+  EndReason,
   ErrorCode,
   KeychainStatus,
   KeyState,
   LocalServerStatus,
   Problem,
   ProviderKind,
+  ResourceKind,
+  SessionState,
 } from "./bindings";
 
 /** An account profile as the backend sends it (never with its key). */
@@ -34,6 +45,24 @@ export interface AccountChanges {
   name?: string;
   baseUrl?: string;
 }
+
+/** One session, provider-neutral, as the watchers last saw it. */
+export type Session = Session_Serialize;
+
+/** What a launch asks for: the machine, and the resource and timeout (`null`: the defaults). */
+export type LaunchRequest = LaunchRequest_Serialize;
+
+/** A session template (ComfyDeploy machine, portholed template, runbook). */
+export type Machine = Machine_Serialize;
+
+/** A thing a session can be launched on: a GPU type, a QPU backend, a runbook. */
+export type Resource = Resource_Serialize;
+
+/** One line of a session's start-up or run log. */
+export type LogLine = LogLine_Serialize;
+
+/** What the watchers tell the UI (`session-event`), tagged by `kind`. */
+export type WatchEvent = WatchEvent_Serialize;
 
 /** The id of the built-in Local account (the embedded session server). */
 export const LOCAL_ACCOUNT_ID = "local";
@@ -62,6 +91,30 @@ export interface Backend {
   testAccount(id: string): Promise<void>;
   /** Makes the account the one used when none is named. */
   setDefaultAccount(id: string): Promise<AccountView>;
+
+  // Sessions. The watchers own them: the UI takes one `listSessions` snapshot, then follows
+  // `onSessionEvent`; it never polls. Every call throws a `BackendError`.
+
+  /** The sessions of one account (or of all, with `null`), as the watchers last saw them. */
+  listSessions(accountId: string | null): Promise<Session[]>;
+  /** Launches a session; it then shows up in the events (added, updated, ready). */
+  launchSession(accountId: string, request: LaunchRequest): Promise<Session>;
+  /** Moves the session's deadline `minutes` later (within the provider's limits). */
+  extendSession(accountId: string, sessionId: string, minutes: number): Promise<void>;
+  /** Asks the provider to stop it: the session is `stopping` until it confirms, then `ended`. */
+  stopSession(accountId: string, sessionId: string): Promise<void>;
+  /** The machines (templates) of an account, with whether each can launch now. */
+  listMachines(accountId: string): Promise<Machine[]>;
+  /** The resources (GPUs, QPU backends, runbooks) of an account, with price and availability. */
+  listResources(accountId: string): Promise<Resource[]>;
+  /** Calls `onLine` with each line of the session's log; resolves when the log ends. */
+  followLogs(accountId: string, sessionId: string, onLine: (line: LogLine) => void): Promise<void>;
+  /** Asks every watcher to fetch its account now. */
+  refreshSessions(): Promise<void>;
+  /** Opens the session's own window; `invalid_input` when it is not ready. */
+  openSession(accountId: string, sessionId: string): Promise<void>;
+  /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */
+  onSessionEvent(listener: (event: WatchEvent) => void): () => void;
 }
 
 /** A failed backend call: the coded error the Rust side sent, or `internal` for anything else. */

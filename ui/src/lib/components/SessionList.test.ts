@@ -1,38 +1,96 @@
-import { render, screen, within } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
-import type { SessionRow } from "../stores/sessions.svelte";
+import { BACKEND_CONTEXT, BackendError, MockBackend } from "../backend";
+import { makeEntry, minutesFrom } from "../../test/sessions";
 import SessionList from "./SessionList.svelte";
 
-const rows: SessionRow[] = [
-  { id: "s1", name: "flux-dev", machine: "A100 80GB", state: "running" },
-  { id: "s2", name: "qaoa-run", machine: "ibm_brisbane", state: "starting" },
-  { id: "s3", name: "nightly", machine: "Local", state: "failed" },
+const now = Date.now();
+const entries = [
+  makeEntry({ id: "s1", name: "flux-dev", machine_id: "flux", resource: "A100", price_per_hour: 3.5,
+    created_at: minutesFrom(-10, now),
+    deadline: minutesFrom(42, now) }),
+  makeEntry({ id: "s2", name: "qaoa-run", machine_id: "ibm", resource: "ibm_brisbane",
+    state: { state: "starting" }, deadline: null }),
+  makeEntry({ id: "s3", name: "nightly", state: { state: "ended", reason: { kind: "failed", detail: "exit 1" } } },
+    { endedAt: now }),
 ];
+
+function renderList(props: Record<string, unknown>) {
+  return render(SessionList, {
+    props: { entries: [], ...props },
+    context: new Map([[BACKEND_CONTEXT, new MockBackend()]]),
+  });
+}
 
 describe("SessionList", () => {
   it("shows the empty state when there are no sessions", () => {
-    render(SessionList, { props: { sessions: [] } });
+    renderList({ entries: [] });
     const list = screen.getByTestId("session-list");
     expect(within(list).getByTestId("session-list-empty")).toBeTruthy();
     expect(within(list).getByRole("heading", { name: "No sessions yet" })).toBeTruthy();
     expect(within(list).queryByRole("table")).toBeNull();
   });
 
-  it("renders one row per session, in order, and no empty state", () => {
-    render(SessionList, { props: { sessions: rows } });
+  it("says when only the filter hides sessions, and shows loading and errors", async () => {
+    const { rerender } = renderList({ entries: [], filtered: true });
+    expect(screen.getByTestId("session-list-nomatch").textContent).toMatch(/match/);
+    await rerender({ filtered: false, snapshot: { status: "loading" } });
+    expect(screen.getByTestId("session-list-loading").getAttribute("aria-busy")).toBe("true");
+    await rerender({ snapshot: { status: "error", error: new BackendError("io", "disk") } });
+    expect(screen.getByTestId("session-list-error").textContent).toContain("io");
+  });
+
+  it("renders one row per session, in order, with its fields in words", () => {
+    renderList({ entries });
     expect(screen.queryByTestId("session-list-empty")).toBeNull();
-    const rendered = screen.getAllByTestId("session-row");
-    expect(rendered.map((row) => row.dataset.sessionId)).toEqual(["s1", "s2", "s3"]);
-    const cells = within(rendered[1]!).getAllByRole("cell");
-    expect(within(rendered[1]!).getByRole("rowheader").textContent).toBe("qaoa-run");
-    expect(cells.map((cell) => cell.textContent?.trim())).toEqual(["ibm_brisbane", "Starting"]);
-    expect(screen.getByLabelText("3 sessions").textContent).toBe("3");
+    const rows = screen.getAllByTestId("session-row");
+    expect(rows.map((row) => row.dataset.sessionId)).toEqual(["s1", "s2", "s3"]);
+    expect(rows.map((row) => row.dataset.state)).toEqual(["ready", "starting", "ended"]);
+    const first = within(rows[0]!);
+    expect(first.getByRole("rowheader").textContent).toContain("flux-dev");
+    expect(first.getByTestId("session-machine").textContent?.trim()).toBe("flux · A100");
+    expect(first.getByTestId("session-state").textContent?.trim()).toBe("Ready");
+    expect(first.getByTestId("session-remaining").textContent).toMatch(/^4[12]:\d\d left$/);
+    expect(first.getByTestId("session-price").textContent).toBe("$3.50/h");
+    expect(first.getByTestId("session-cost").textContent).toBe("$0.58");
+    expect(within(rows[1]!).getByTestId("session-remaining").textContent).toBe("No deadline");
+    expect(within(rows[2]!).getByTestId("session-end-reason").textContent).toBe("Failed: exit 1");
+  });
+
+  it("offers only what each state and provider allows", () => {
+    renderList({ entries });
+    const [ready, starting, ended] = screen.getAllByTestId("session-row").map((r) => within(r));
+    expect(ready!.queryByTestId("session-open")).toBeTruthy();
+    expect(ready!.queryByTestId("session-extend")).toBeTruthy();
+    expect(ready!.queryByTestId("session-stop")).toBeTruthy();
+    expect(starting!.queryByTestId("session-open")).toBeNull();
+    expect(starting!.queryByTestId("session-extend")).toBeNull();
+    expect(ended!.queryByTestId("session-stop")).toBeNull();
+    expect(ended!.queryByTestId("session-relaunch")).toBeTruthy();
+  });
+
+  it("moves between rows with the arrow keys, Home and End, one tab stop for all", async () => {
+    renderList({ entries });
+    const rows = screen.getAllByTestId("session-row");
+    expect(rows.map((r) => r.tabIndex)).toEqual([0, -1, -1]);
+    rows[0]!.focus();
+    await fireEvent.keyDown(rows[0]!, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(rows[1]);
+    await waitFor(() => expect(rows.map((r) => r.tabIndex)).toEqual([-1, 0, -1]));
+    await fireEvent.keyDown(rows[1]!, { key: "End" });
+    expect(document.activeElement).toBe(rows[2]);
+    await fireEvent.keyDown(rows[2]!, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(rows[2]);
+    await fireEvent.keyDown(rows[2]!, { key: "Home" });
+    expect(document.activeElement).toBe(rows[0]);
+    await fireEvent.keyDown(rows[0]!, { key: "ArrowUp" });
+    expect(document.activeElement).toBe(rows[0]);
   });
 
   it("follows changes to the sessions it is given", async () => {
-    const { rerender } = render(SessionList, { props: { sessions: rows.slice(0, 1) } });
+    const { rerender } = renderList({ entries: entries.slice(0, 1) });
     expect(screen.getAllByTestId("session-row")).toHaveLength(1);
-    await rerender({ sessions: [] });
+    await rerender({ entries: [] });
     expect(screen.queryAllByTestId("session-row")).toHaveLength(0);
     expect(screen.getByTestId("session-list-empty")).toBeTruthy();
   });

@@ -1,15 +1,200 @@
-/** Where a session is in its life, as the list shows it. */
-export type SessionState = "starting" | "running" | "stopping" | "ended" | "failed";
+import {
+  type Backend,
+  type BackendError,
+  type EndReason,
+  type LaunchRequest,
+  type Problem,
+  type Session,
+  toBackendError,
+  type WatchEvent,
+} from "../backend";
+import {
+  endReasonText,
+  isUp,
+  type SessionEntry,
+  sessionKey,
+  type SessionSort,
+  type StateFilter,
+} from "../sessionView";
 
-/** One row of the session list. A UI-side shape until the backend serves sessions. */
-export interface SessionRow {
-  id: string;
-  name: string;
-  machine: string;
-  state: SessionState;
+export type SnapshotState =
+  | { status: "loading" }
+  | { status: "ready" }
+  | { status: "error"; error: BackendError };
+
+/** What the sessions screen shows: one account (or all), a text and state filter, an order. */
+export interface SessionFilters {
+  /** `null`: every account. */
+  account: string | null;
+  text: string;
+  state: StateFilter;
+  sort: SessionSort;
 }
 
-/** The sessions the list shows. Empty until the backend serves sessions. */
+/** How a launched session came out: it answers, or it ended first. */
+export type LaunchOutcome = { kind: "ready"; session: Session } | { kind: "ended"; reason: EndReason };
+
+interface Waiter {
+  key: string;
+  resolve: (outcome: LaunchOutcome) => void;
+}
+
+/**
+ * The sessions of every account, from one `listSessions` snapshot and then the watchers' events
+ * (never polled). Ended sessions stay, with their reason, for as long as the app runs, so the user
+ * sees why and can relaunch them; accounts the watchers cannot reach are tracked as offline.
+ */
 export class SessionStore {
-  rows: SessionRow[] = $state([]);
+  /** By `sessionKey(account, id)`. */
+  entries: Record<string, SessionEntry> = $state({});
+  /** The accounts whose provider cannot be reached now, with why. */
+  offline: Record<string, Problem> = $state({});
+  snapshot: SnapshotState = $state({ status: "loading" });
+  filters: SessionFilters = $state({ account: null, text: "", state: "all", sort: "deadline" });
+  /** The latest warning or end, in words, for a live region. */
+  announcement = $state("");
+  #backend: Backend;
+  #now: () => number;
+  #generation = 0;
+  /** While a snapshot is loading: the sessions events told about, newer than the snapshot. */
+  #touched: Set<string> | null = null;
+  #waiters = new Set<Waiter>();
+
+  constructor(backend: Backend, now: () => number = Date.now) {
+    this.#backend = backend;
+    this.#now = now;
+  }
+
+  /** Follows the watchers' events and loads the snapshot; returns the unsubscribe. */
+  start(): () => void {
+    const unsubscribe = this.#backend.onSessionEvent((event) => this.apply(event));
+    void this.load();
+    return unsubscribe;
+  }
+
+  /** Takes a snapshot of every account's sessions; events seen meanwhile win over it. */
+  async load(): Promise<void> {
+    const generation = ++this.#generation;
+    if (this.snapshot.status !== "ready") this.snapshot = { status: "loading" };
+    const touched = new Set<string>();
+    this.#touched = touched;
+    let sessions: Session[];
+    try {
+      sessions = await this.#backend.listSessions(null);
+    } catch (error) {
+      if (generation === this.#generation) {
+        this.#touched = null;
+        this.snapshot = { status: "error", error: toBackendError(error) };
+      }
+      return;
+    }
+    if (generation !== this.#generation) return;
+    this.#touched = null;
+    for (const session of sessions) {
+      if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false);
+    }
+    this.snapshot = { status: "ready" };
+  }
+
+  /** Applies one watcher event. */
+  apply(event: WatchEvent): void {
+    switch (event.kind) {
+      case "added":
+      case "updated":
+      case "ready":
+        this.#upsert(event.session, event.kind === "ready");
+        return;
+      case "warning": {
+        const entry = this.#entry(event.account_id, event.session_id);
+        if (entry?.session.state.state === "ready") entry.session.state = { state: "expiring" };
+        const minutes = Math.max(1, Math.ceil(event.remaining_seconds / 60));
+        this.announcement = `${event.name} ends in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+        return;
+      }
+      case "ended": {
+        const entry = this.#entry(event.account_id, event.session_id);
+        this.announcement = `${event.name} ended: ${endReasonText(event.reason)}.`;
+        if (!entry || entry.session.state.state === "ended") return;
+        entry.session.state = { state: "ended", reason: event.reason };
+        entry.endedAt = this.#now();
+        this.#settle(entry);
+        return;
+      }
+      case "offline":
+        this.offline[event.account_id] = event.error;
+        return;
+      case "online":
+        delete this.offline[event.account_id];
+        return;
+    }
+  }
+
+  /** Records a session this app launched, and how, so that it can be relaunched alike. */
+  launched(accountId: string, session: Session, request: LaunchRequest): void {
+    const key = sessionKey(accountId, session.id);
+    const entry = this.entries[key];
+    if (entry) entry.request = { ...request };
+    else {
+      this.#touched?.add(key);
+      this.entries[key] = { key, session, endedAt: null, request: { ...request } };
+    }
+  }
+
+  get(accountId: string, sessionId: string): SessionEntry | undefined {
+    return this.entries[sessionKey(accountId, sessionId)];
+  }
+
+  /** The entries of one account, or of all. */
+  list(accountId: string | null = null): SessionEntry[] {
+    return Object.values(this.entries).filter(
+      (e) => accountId === null || e.session.account_id === accountId,
+    );
+  }
+
+  /** Forgets an ended session. */
+  dismiss(accountId: string, sessionId: string): void {
+    const key = sessionKey(accountId, sessionId);
+    if (this.entries[key]?.session.state.state === "ended") delete this.entries[key];
+  }
+
+  /** Resolves once the session answers (ready or ending soon) or has ended. */
+  outcome(accountId: string, sessionId: string): Promise<LaunchOutcome> {
+    return new Promise((resolve) => {
+      const waiter = { key: sessionKey(accountId, sessionId), resolve };
+      this.#waiters.add(waiter);
+      const entry = this.entries[waiter.key];
+      if (entry) this.#settle(entry);
+    });
+  }
+
+  #entry(accountId: string, sessionId: string): SessionEntry | undefined {
+    return this.entries[sessionKey(accountId, sessionId)];
+  }
+
+  #upsert(incoming: Session, ready: boolean): void {
+    const key = sessionKey(incoming.account_id, incoming.id);
+    this.#touched?.add(key);
+    const existing = this.entries[key];
+    // An end is final: a late update from before it must not bring the session back.
+    if (existing?.session.state.state === "ended") return;
+    const session =
+      ready && !isUp(incoming.state) ? { ...incoming, state: { state: "ready" as const } } : incoming;
+    this.entries[key] = { key, session, endedAt: null, request: existing?.request ?? null };
+    this.#settle(this.entries[key]);
+  }
+
+  #settle(entry: SessionEntry): void {
+    const { state } = entry.session;
+    let outcome: LaunchOutcome | undefined;
+    if (isUp(state)) outcome = { kind: "ready", session: $state.snapshot(entry.session) };
+    else if (state.state === "ended") {
+      outcome = { kind: "ended", reason: $state.snapshot(state.reason) };
+    }
+    if (!outcome) return;
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.key !== entry.key) continue;
+      this.#waiters.delete(waiter);
+      waiter.resolve(outcome);
+    }
+  }
 }

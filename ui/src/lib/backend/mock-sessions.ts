@@ -1,0 +1,374 @@
+// The mock's sessions: an in-memory stand-in for the providers and the Rust watchers. Launches go
+// starting → connecting → ready with a start-up log, stops go stopping → ended, deadlines warn at
+// T-10 and T-2 minutes and end in a timeout. Every change is told as a `WatchEvent`.
+import type { MockAccounts } from "./mock-accounts";
+import { CONNECTING_AFTER_LINE, offerFor, startupLog } from "./mock-sessions-data";
+import {
+  type Account,
+  BackendError,
+  type EndReason,
+  type ErrorCode,
+  type LaunchRequest,
+  type LogLine,
+  type Machine,
+  type Problem,
+  type Resource,
+  type Session,
+  type WatchEvent,
+} from "./types";
+
+/** How the simulated watchers behave; read on every use, so `configure` applies at once. */
+export interface MockSessionSettings {
+  /** How long each step of a launch or a stop takes, in milliseconds. */
+  speedMs: number;
+  /** Make `launch` fail with this code. */
+  launchFailWith?: ErrorCode;
+  /** An account reported offline as soon as someone listens. */
+  offlineAccount?: string;
+  now: () => number;
+}
+
+/** The warning thresholds, in minutes before the deadline (the Rust default). */
+export const MOCK_WARN_MINUTES = [10, 2];
+
+/** The longest a session may run from now, in minutes (portholed's and ComfyDeploy's 24 h). */
+export const MOCK_MAX_MINUTES = 24 * 60;
+
+interface Tracked {
+  session: Session;
+  log: LogLine[];
+  logDone: boolean;
+  followers: Set<() => void>;
+  warned: Set<number>;
+}
+
+type Listener = (event: WatchEvent) => void;
+
+function invalid(message: string): BackendError {
+  return new BackendError("invalid_input", message);
+}
+
+export class MockSessions {
+  /** The session calls made, as `method account [session] [arg]`, oldest first. */
+  readonly calls: string[] = [];
+  #accounts: MockAccounts;
+  #settings: () => MockSessionSettings;
+  #tracked = new Map<string, Tracked>();
+  #listeners = new Set<Listener>();
+  #offline = new Map<string, Problem>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #counter = 0;
+
+  constructor(accounts: MockAccounts, seeds: Session[], settings: () => MockSessionSettings) {
+    this.#accounts = accounts;
+    this.#settings = settings;
+    for (const session of seeds) {
+      const tracked = this.#track(structuredClone(session));
+      tracked.logDone = true;
+      const left = this.#remainingMs(session);
+      for (const m of MOCK_WARN_MINUTES) if (left !== null && left <= m * 60_000) tracked.warned.add(m);
+    }
+  }
+
+  list(accountId: string | null): Session[] {
+    return [...this.#tracked.values()]
+      .map((t) => t.session)
+      .filter((s) => accountId === null || s.account_id === accountId)
+      .map((s) => structuredClone(s));
+  }
+
+  machines(accountId: string): Machine[] {
+    return structuredClone(offerFor(this.#reachable(accountId)).machines);
+  }
+
+  resources(accountId: string): Resource[] {
+    return structuredClone(offerFor(this.#reachable(accountId)).resources);
+  }
+
+  launch(accountId: string, request: LaunchRequest): Session {
+    const { launchFailWith } = this.#settings();
+    if (launchFailWith) throw new BackendError(launchFailWith, `mock launch failure: ${launchFailWith}`);
+    const account = this.#reachable(accountId);
+    const offer = offerFor(account);
+    const machine = offer.machines.find((m) => m.id === request.machine_id);
+    if (!machine) throw invalid(`There is no machine "${request.machine_id}" on ${account.name}.`);
+    if (!machine.can_launch) {
+      throw invalid(`${machine.name} cannot launch: ${machine.unavailable_reason ?? "unavailable"}.`);
+    }
+    const resourceId = request.resource ?? machine.default_resource;
+    const resource = offer.resources.find((r) => r.id === resourceId);
+    if (resourceId !== null && !resource) throw invalid(`There is no resource "${resourceId}".`);
+    if (resource?.availability.status === "unavailable") {
+      throw invalid(`${resource.label} is unavailable: ${resource.availability.reason}.`);
+    }
+    const minutes = request.timeout_minutes ?? 15;
+    if (!Number.isInteger(minutes) || minutes < 1 || minutes > MOCK_MAX_MINUTES) {
+      throw invalid(`A timeout is 1 to ${MOCK_MAX_MINUTES} minutes.`);
+    }
+    const now = this.#settings().now();
+    const id = `s-${++this.#counter}`;
+    const session: Session = {
+      id,
+      account_id: account.id,
+      provider: account.provider,
+      name: `${machine.name}-${this.#counter}`,
+      machine_id: machine.id,
+      resource: resourceId,
+      state: { state: "starting" },
+      status_label: null,
+      created_at: new Date(now).toISOString(),
+      deadline: new Date(now + minutes * 60_000).toISOString(),
+      idle_deadline: null,
+      url: null,
+      price_per_hour: resource?.price_per_hour ?? null,
+      capabilities: { can_extend: true, can_stop: true, has_ui: true },
+    };
+    this.#track(session);
+    this.calls.push(`launch ${accountId} ${id}`);
+    this.#later(0, () => this.#emit({ kind: "added", session }));
+    this.#runStartup(session.id, startupLog(account, machine, resourceId));
+    return structuredClone(session);
+  }
+
+  extend(accountId: string, sessionId: string, minutes: number): void {
+    this.#reachable(accountId);
+    const tracked = this.#get(accountId, sessionId);
+    const { session } = tracked;
+    if (!session.capabilities.can_extend || session.deadline === null) {
+      throw invalid(`${session.name} cannot be extended.`);
+    }
+    if (!Number.isInteger(minutes) || minutes < 1) throw invalid("Extend by 1 minute or more.");
+    const deadline = Date.parse(session.deadline) + minutes * 60_000;
+    if (deadline - this.#settings().now() > MOCK_MAX_MINUTES * 60_000) {
+      throw invalid(`A session can be extended to at most ${MOCK_MAX_MINUTES} minutes from now.`);
+    }
+    this.calls.push(`extend ${accountId} ${sessionId} ${minutes}`);
+    session.deadline = new Date(deadline).toISOString();
+    const left = this.#remainingMs(session) ?? Infinity;
+    for (const m of [...tracked.warned]) if (left > m * 60_000) tracked.warned.delete(m);
+    if (session.state.state === "expiring" && tracked.warned.size === 0) {
+      session.state = { state: "ready" };
+    }
+    this.#emit({ kind: "updated", session });
+  }
+
+  stop(accountId: string, sessionId: string): void {
+    this.#reachable(accountId);
+    const { session } = this.#get(accountId, sessionId);
+    if (!session.capabilities.can_stop) throw invalid(`${session.name} cannot be stopped.`);
+    this.calls.push(`stop ${accountId} ${sessionId}`);
+    if (session.state.state === "stopping") return;
+    session.state = { state: "stopping" };
+    this.#emit({ kind: "updated", session });
+    this.#later(this.#settings().speedMs, () => this.#end(session, { kind: "stopped" }));
+  }
+
+  open(accountId: string, sessionId: string): void {
+    const { session } = this.#get(accountId, sessionId);
+    const state = session.state.state;
+    if (state !== "ready" && state !== "expiring") {
+      throw invalid(`${session.name} is not ready yet: it opens once its page answers.`);
+    }
+    this.calls.push(`open ${accountId} ${sessionId}`);
+  }
+
+  /** Replays the log so far, then streams it until it ends (ready, or the session ended). */
+  async follow(accountId: string, sessionId: string, onLine: (line: LogLine) => void): Promise<void> {
+    const tracked = this.#get(accountId, sessionId);
+    let sent = 0;
+    const flush = () => {
+      while (sent < tracked.log.length) onLine(structuredClone(tracked.log[sent++]!));
+    };
+    flush();
+    if (tracked.logDone) return;
+    await new Promise<void>((resolve) => {
+      const follower = () => {
+        flush();
+        if (!tracked.logDone) return;
+        tracked.followers.delete(follower);
+        resolve();
+      };
+      tracked.followers.add(follower);
+    });
+  }
+
+  /** Re-tells what the watchers know of offline accounts (they keep retrying). */
+  refresh(): void {
+    this.calls.push("refresh");
+    for (const [account_id, error] of this.#offline) this.#emit({ kind: "offline", account_id, error });
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    if (this.#listeners.size === 1) this.#startTicker();
+    const { offlineAccount } = this.#settings();
+    if (offlineAccount && !this.#offline.has(offlineAccount)) {
+      this.#offline.set(offlineAccount, this.#problemFor(offlineAccount));
+    }
+    // A new listener learns at once which accounts cannot be reached, as the watchers retry.
+    this.#later(0, () => {
+      for (const [account_id, error] of this.#offline) {
+        if (this.#listeners.has(listener)) listener({ kind: "offline", account_id, error });
+      }
+    });
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#stopTicker();
+    };
+  }
+
+  /** Tells listeners that `accountId`'s provider cannot be reached (and keeps it so). */
+  goOffline(accountId: string, error?: Problem): void {
+    const problem = error ?? this.#problemFor(accountId);
+    this.#offline.set(accountId, problem);
+    this.#emit({ kind: "offline", account_id: accountId, error: problem });
+  }
+
+  goOnline(accountId: string): void {
+    if (this.#offline.delete(accountId)) this.#emit({ kind: "online", account_id: accountId });
+  }
+
+  /** Checks every deadline now (the ticker does it every second while someone listens). */
+  tick(): void {
+    const now = this.#settings().now();
+    for (const tracked of [...this.#tracked.values()]) {
+      const { session } = tracked;
+      const left = this.#remainingMs(session, now);
+      if (left === null || session.state.state === "stopping") continue;
+      if (left <= 0) {
+        this.#end(session, { kind: "timeout" });
+        continue;
+      }
+      const crossed = MOCK_WARN_MINUTES.filter((m) => left <= m * 60_000 && !tracked.warned.has(m));
+      if (crossed.length === 0) continue;
+      for (const m of crossed) tracked.warned.add(m);
+      if (session.state.state === "ready") {
+        session.state = { state: "expiring" };
+        this.#emit({ kind: "updated", session });
+      }
+      this.#emit({
+        kind: "warning",
+        account_id: session.account_id,
+        session_id: session.id,
+        name: session.name,
+        remaining_seconds: Math.floor(left / 1000),
+        threshold_minutes: Math.min(...crossed),
+      });
+    }
+  }
+
+  /** Cancels every pending step. */
+  dispose(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.#stopTicker();
+  }
+
+  #runStartup(sessionId: string, lines: string[]): void {
+    const { speedMs } = this.#settings();
+    lines.forEach((message, index) => {
+      this.#later(index * speedMs, () => {
+        const tracked = this.#tracked.get(sessionId);
+        if (!tracked || tracked.logDone) return;
+        const { session } = tracked;
+        const last = index === lines.length - 1;
+        this.#log(tracked, message, last);
+        if (index + 1 === CONNECTING_AFTER_LINE && session.state.state === "starting") {
+          session.state = { state: "connecting" };
+          session.url = `http://127.0.0.1:7788/s/${session.id}/`;
+          this.#emit({ kind: "updated", session });
+        } else if (last && session.state.state === "connecting") {
+          session.state = { state: "ready" };
+          this.#emit({ kind: "ready", session });
+        }
+      });
+    });
+  }
+
+  #log(tracked: Tracked, message: string, last = false): void {
+    const timestamp = new Date(this.#settings().now()).toISOString();
+    tracked.log.push({ message, level: "info", timestamp });
+    tracked.logDone ||= last;
+    for (const follower of [...tracked.followers]) follower();
+  }
+
+  #end(session: Session, reason: EndReason): void {
+    const tracked = this.#tracked.get(session.id);
+    if (!tracked) return;
+    this.#tracked.delete(session.id);
+    session.state = { state: "ended", reason };
+    if (!tracked.logDone) this.#log(tracked, "The session ended", true);
+    this.#emit({
+      kind: "ended",
+      account_id: session.account_id,
+      session_id: session.id,
+      name: session.name,
+      reason,
+    });
+  }
+
+  #track(session: Session): Tracked {
+    const tracked: Tracked = {
+      session,
+      log: [],
+      logDone: false,
+      followers: new Set(),
+      warned: new Set(),
+    };
+    this.#tracked.set(session.id, tracked);
+    return tracked;
+  }
+
+  #get(accountId: string, sessionId: string): Tracked {
+    const tracked = this.#tracked.get(sessionId);
+    if (!tracked || tracked.session.account_id !== accountId) {
+      throw new BackendError("session_gone", "This session has ended or is no longer known.");
+    }
+    return tracked;
+  }
+
+  /** The account, if it exists, has a working key and answers. */
+  #reachable(accountId: string): Account {
+    this.#accounts.test(accountId);
+    const problem = this.#offline.get(accountId);
+    if (problem) throw new BackendError(problem.code, problem.message);
+    const view = this.#accounts.list().find((v) => v.account.id === accountId);
+    if (!view) throw invalid(`There is no account "${accountId}".`);
+    return view.account;
+  }
+
+  #remainingMs(session: Session, now = this.#settings().now()): number | null {
+    return session.deadline === null ? null : Date.parse(session.deadline) - now;
+  }
+
+  #emit(event: WatchEvent): void {
+    for (const listener of [...this.#listeners]) listener(structuredClone(event));
+  }
+
+  #later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      run();
+    }, ms);
+    this.#timers.add(timer);
+  }
+
+  #problemFor(accountId: string): Problem {
+    const account = this.#accounts.list().find((v) => v.account.id === accountId)?.account;
+    return {
+      code: "upstream_unavailable",
+      message: `Cannot reach ${account?.base_url ?? accountId}: connection refused.`,
+    };
+  }
+
+  #startTicker(): void {
+    const { speedMs } = this.#settings();
+    this.#ticker = setInterval(() => this.tick(), Math.max(20, Math.min(1000, speedMs)));
+  }
+
+  #stopTicker(): void {
+    clearInterval(this.#ticker);
+    this.#ticker = undefined;
+  }
+}

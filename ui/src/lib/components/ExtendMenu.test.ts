@@ -1,0 +1,42 @@
+import { fireEvent, render, screen } from "@testing-library/svelte";
+import { describe, expect, it, vi } from "vitest";
+import ExtendMenu from "./ExtendMenu.svelte";
+
+const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+
+describe("ExtendMenu", () => {
+  it("is a menu the keyboard can drive, and Escape gives focus back", async () => {
+    const onextend = vi.fn();
+    render(ExtendMenu, { props: { name: "shell", deadline: inMinutes(20), maxMinutes: 1440, onextend } });
+    const button = screen.getByRole("button", { name: "Extend shell" });
+    expect(button.getAttribute("aria-haspopup")).toBe("menu");
+    await fireEvent.click(button);
+    expect(button.getAttribute("aria-expanded")).toBe("true");
+    const menu = screen.getByRole("menu", { name: "Extend shell by" });
+    const items = screen.getAllByRole("menuitem");
+    expect(document.activeElement).toBe(items[0]);
+    await fireEvent.keyDown(menu, { key: "ArrowDown" });
+    expect(document.activeElement).toBe(items[1]);
+    await fireEvent.keyDown(menu, { key: "ArrowUp" });
+    await fireEvent.keyDown(menu, { key: "ArrowUp" });
+    expect(document.activeElement).toBe(items[3]);
+    await fireEvent.keyDown(menu, { key: "Escape" });
+    expect(screen.queryByRole("menu")).toBeNull();
+    expect(document.activeElement).toBe(button);
+    expect(onextend).not.toHaveBeenCalled();
+
+    await fireEvent.click(button);
+    await fireEvent.click(screen.getByTestId("session-extend-30"));
+    expect(onextend).toHaveBeenCalledWith(30);
+    expect(screen.queryByRole("menu")).toBeNull();
+  });
+
+  it("disables extensions past the provider's limit", async () => {
+    render(ExtendMenu, {
+      props: { name: "shell", deadline: inMinutes(1430), maxMinutes: 1440, onextend: () => {} },
+    });
+    await fireEvent.click(screen.getByTestId("session-extend"));
+    const disabled = screen.getAllByRole("menuitem").map((i) => (i as HTMLButtonElement).disabled);
+    expect(disabled).toEqual([false, true, true, true]);
+  });
+});

@@ -1,0 +1,185 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  BACKEND_CONTEXT,
+  BackendError,
+  demoSessions,
+  MOCK_DEMO_ACCOUNTS,
+  MockBackend,
+  type MockOptions,
+} from "../backend";
+import { SessionStore } from "../stores/sessions.svelte";
+import SessionsScreen from "./SessionsScreen.svelte";
+
+let stops: (() => void)[] = [];
+
+async function renderScreen(options: MockOptions = {}) {
+  const backend = new MockBackend({
+    accounts: MOCK_DEMO_ACCOUNTS,
+    sessions: demoSessions(Date.now()),
+    sessionSpeedMs: 10,
+    ...options,
+  });
+  const store = new SessionStore(backend);
+  stops.push(store.start());
+  render(SessionsScreen, { props: { store }, context: new Map([[BACKEND_CONTEXT, backend]]) });
+  await waitFor(() => expect(screen.getAllByTestId("session-row").length).toBeGreaterThan(0));
+  await waitFor(() => expect(screen.getByTestId("launch-open").hasAttribute("disabled")).toBe(false));
+  return { backend, store };
+}
+
+function row(id: string): HTMLElement {
+  const found = document.querySelector<HTMLElement>(`[data-testid="session-row"][data-session-id="${id}"]`);
+  if (!found) throw new Error(`no row ${id}`);
+  return found;
+}
+
+const shownIds = () => screen.queryAllByTestId("session-row").map((r) => r.dataset.sessionId);
+
+describe("SessionsScreen", () => {
+  afterEach(() => {
+    for (const stop of stops) stop();
+    stops = [];
+  });
+
+  it("lists every account's sessions, soonest deadline first, with their account", async () => {
+    await renderScreen();
+    expect(shownIds()).toEqual(["demo-flux", "demo-notebook", "demo-sdxl", "demo-shell", "demo-legacy"]);
+    expect(within(row("demo-flux")).getByTestId("session-account").textContent).toBe("Studio GPUs");
+    expect(within(row("demo-flux")).getByTestId("session-state").textContent?.trim()).toBe("Ending soon");
+    expect(screen.getByLabelText("5 sessions").textContent).toBe("5");
+  });
+
+  it("switches account, filters by text and state, and sorts", async () => {
+    await renderScreen();
+    const switcher = screen.getByLabelText("Account") as HTMLSelectElement;
+    expect([...switcher.options].map((o) => o.textContent)).toEqual([
+      "All accounts", "Local", "Studio GPUs", "gpu-box", "Old team",
+    ]);
+    await fireEvent.change(switcher, { target: { value: "local" } });
+    expect(shownIds()).toEqual(["demo-notebook", "demo-shell"]);
+    expect(screen.queryByTestId("session-account")).toBeNull();
+
+    await fireEvent.change(switcher, { target: { value: "" } });
+    await fireEvent.input(screen.getByLabelText("Filter"), { target: { value: "A10G" } });
+    expect(shownIds()).toEqual(["demo-sdxl"]);
+    await fireEvent.input(screen.getByLabelText("Filter"), { target: { value: "" } });
+    await fireEvent.change(screen.getByLabelText("State"), { target: { value: "ready" } });
+    expect(shownIds()).toEqual(["demo-flux", "demo-shell", "demo-legacy"]);
+    await fireEvent.change(screen.getByLabelText("Sort by"), { target: { value: "name" } });
+    expect(shownIds()).toEqual(["demo-flux", "demo-legacy", "demo-shell"]);
+    await fireEvent.change(screen.getByLabelText("State"), { target: { value: "ended" } });
+    expect(screen.getByTestId("session-list-nomatch")).toBeTruthy();
+
+    await fireEvent.change(screen.getByLabelText("State"), { target: { value: "all" } });
+    await fireEvent.change(switcher, { target: { value: "gpu-box" } });
+    expect(screen.getByTestId("session-list-empty").textContent).toContain("No sessions yet");
+  });
+
+  it("extends from the menu, and the deadline moves", async () => {
+    const { backend } = await renderScreen();
+    const shell = within(row("demo-shell"));
+    const before = Date.parse(shell.getByTestId("session-remaining").dataset.deadline!);
+    await fireEvent.click(shell.getByTestId("session-extend"));
+    const menu = shell.getByRole("menu");
+    expect(within(menu).getAllByRole("menuitem").map((m) => m.textContent)).toEqual([
+      "+5 min", "+15 min", "+30 min", "+1 h",
+    ]);
+    expect(document.activeElement).toBe(shell.getByTestId("session-extend-5"));
+    await fireEvent.click(shell.getByTestId("session-extend-15"));
+    await waitFor(() =>
+      expect(Date.parse(shell.getByTestId("session-remaining").dataset.deadline!) - before).toBe(15 * 60_000),
+    );
+    expect(shell.queryByRole("menu")).toBeNull();
+    expect(backend.sessions.calls).toContain("extend local demo-shell 15");
+    // A provider that cannot extend gets no Extend button.
+    expect(within(row("demo-legacy")).queryByTestId("session-extend")).toBeNull();
+  });
+
+  it("stops after a confirmation, shows stopping, then why it ended, and relaunches alike", async () => {
+    const { backend } = await renderScreen({ sessionSpeedMs: 50 });
+    const shell = within(row("demo-shell"));
+    const question = () =>
+      document.querySelector<HTMLElement>('[data-testid="session-subrow"][data-session-id="demo-shell"]');
+    await fireEvent.click(shell.getByTestId("session-stop"));
+    const asked = within(question()!);
+    expect(asked.getByRole("group", { name: "Stop shell?" })).toBeTruthy();
+    expect(document.activeElement).toBe(asked.getByRole("button", { name: "Cancel" }));
+    await fireEvent.click(asked.getByRole("button", { name: "Cancel" }));
+    expect(question()).toBeNull();
+    expect(document.activeElement).toBe(shell.getByTestId("session-stop"));
+    expect(backend.sessions.calls.filter((c) => c.startsWith("stop"))).toEqual([]);
+
+    await fireEvent.click(shell.getByTestId("session-stop"));
+    await fireEvent.keyDown(within(question()!).getByTestId("session-stop-confirm"), { key: "Escape" });
+    expect(question()).toBeNull();
+    await fireEvent.click(shell.getByTestId("session-stop"));
+    await fireEvent.click(within(question()!).getByTestId("session-stop-confirm"));
+    await waitFor(() => expect(row("demo-shell").dataset.state).toBe("stopping"));
+    await waitFor(() => expect(row("demo-shell").dataset.state).toBe("ended"));
+    expect(shell.getByTestId("session-end-reason").textContent).toBe("Stopped");
+    expect(shell.queryByTestId("session-open")).toBeNull();
+
+    await fireEvent.click(shell.getByTestId("session-relaunch"));
+    await screen.findByTestId("launch-dialog");
+    await waitFor(() => expect(screen.queryByTestId("launch-dialog")).toBeNull(), { timeout: 3000 });
+    const relaunched = backend.sessions.list("local").find((s) => s.id.startsWith("s-"))!;
+    expect(relaunched).toMatchObject({ machine_id: "terminal", resource: "CPU" });
+    expect(screen.getByTestId("sessions-notice").textContent).toBe(
+      `${relaunched.name} is open in its own window.`,
+    );
+    await fireEvent.click(shell.getByTestId("session-dismiss"));
+    expect(document.querySelector('[data-session-id="demo-shell"]')).toBeNull();
+  });
+
+  it("opens a ready session, and shows a failure to open with its code", async () => {
+    const { backend } = await renderScreen();
+    await fireEvent.click(within(row("demo-shell")).getByTestId("session-open"));
+    await waitFor(() => expect(backend.sessions.calls).toContain("open local demo-shell"));
+    backend.openSession = async () => {
+      throw new BackendError("session_gone", "gone");
+    };
+    await fireEvent.click(within(row("demo-shell")).getByTestId("session-open"));
+    const error = await within(document.body).findByTestId("session-error");
+    expect(error.textContent).toContain("session_gone");
+    expect(error.textContent).toContain("The session no longer exists");
+  });
+
+  it("shows an offline account's banner with its coded error, keeping its sessions", async () => {
+    await renderScreen({ offlineAccount: "studio-gpus" });
+    const banner = await screen.findByTestId("offline-banner");
+    expect(banner.textContent).toContain("Can't reach Studio GPUs — retrying");
+    expect(banner.textContent).toContain("upstream_unavailable");
+    expect(within(row("demo-flux")).getByText(/account is offline/)).toBeTruthy();
+    await fireEvent.change(screen.getByLabelText("Account"), { target: { value: "local" } });
+    expect(screen.queryByTestId("offline-banner")).toBeNull();
+  });
+
+  it("opens the launch dialog on the account shown, and gives focus back when it closes", async () => {
+    await renderScreen();
+    await fireEvent.change(screen.getByLabelText("Account"), { target: { value: "studio-gpus" } });
+    await fireEvent.click(screen.getByTestId("launch-open"));
+    const dialog = screen.getByTestId("launch-dialog");
+    expect((within(dialog).getByLabelText("Account") as HTMLSelectElement).value).toBe("studio-gpus");
+    await waitFor(() =>
+      expect((within(dialog).getByLabelText("Machine") as HTMLSelectElement).value).toBe("flux-dev-machine"),
+    );
+    await fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+    expect(screen.queryByTestId("launch-dialog")).toBeNull();
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId("launch-open")));
+  });
+});
+
+describe("SessionsScreen without accounts", () => {
+  it("cannot launch until the accounts load, and says why they did not", async () => {
+    const backend = new MockBackend({ listAccountsFailWith: "io" });
+    const store = new SessionStore(backend);
+    const stop = store.start();
+    render(SessionsScreen, { props: { store }, context: new Map([[BACKEND_CONTEXT, backend]]) });
+    const error = await screen.findByTestId("sessions-accounts-error");
+    expect(error.textContent).toContain("io");
+    expect(screen.getByTestId("launch-open").hasAttribute("disabled")).toBe(true);
+    expect(await screen.findByTestId("session-list-empty")).toBeTruthy();
+    stop();
+  });
+});

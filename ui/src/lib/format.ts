@@ -1,0 +1,77 @@
+// Small pure formatters for sessions: countdowns, money, memory, durations. `now` is always
+// passed in (the shared clock), so they are easy to test.
+
+/** Whole seconds from `now` (ms) to `deadline` (ISO), rounded up; `null` when there is none. */
+export function remainingSeconds(deadline: string | null, now: number): number | null {
+  if (deadline === null) return null;
+  const at = Date.parse(deadline);
+  if (Number.isNaN(at)) return null;
+  return Math.ceil((at - now) / 1000);
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "42:10 left", "1h 05m left", "expired", or "No deadline". */
+export function formatRemaining(seconds: number | null): string {
+  if (seconds === null) return "No deadline";
+  if (seconds <= 0) return "expired";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}:${pad(seconds % 60)} left`;
+  const minutes = Math.floor(seconds / 60);
+  return `${Math.floor(minutes / 60)}h ${pad(minutes % 60)}m left`;
+}
+
+/** The countdown to `deadline` as `formatRemaining` words it. */
+export function countdown(deadline: string | null, now: number): string {
+  return formatRemaining(remainingSeconds(deadline, now));
+}
+
+/** What a session has cost from `createdAt` until `until` (ms); `null` when it is not priced. */
+export function costSoFar(
+  createdAt: string,
+  pricePerHour: number | null,
+  until: number,
+): number | null {
+  if (pricePerHour === null) return null;
+  const started = Date.parse(createdAt);
+  if (Number.isNaN(started)) return null;
+  return (pricePerHour * Math.max(0, until - started)) / 3_600_000;
+}
+
+/** "$1.23", "< $0.01", "$0.00", or "—" when unknown. */
+export function formatCost(usd: number | null): string {
+  if (usd === null) return "—";
+  if (usd > 0 && usd < 0.005) return "< $0.01";
+  return `$${usd.toFixed(2)}`;
+}
+
+/** "$3.50/h", "Free", or "—" when the provider gives no price. */
+export function formatPricePerHour(usd: number | null): string {
+  if (usd === null) return "—";
+  if (usd === 0) return "Free";
+  return `$${usd.toFixed(2)}/h`;
+}
+
+/** "80 GB", "1.5 GB", "512 MB"; empty when unknown. */
+export function formatMemory(mib: number | null): string {
+  if (mib === null) return "";
+  if (mib < 1024) return `${mib} MB`;
+  const gib = mib / 1024;
+  return `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GB`;
+}
+
+/** "5 min", "1 h", "1 h 30 min". */
+export function formatMinutes(minutes: number): string {
+  if (minutes < 60) return `${minutes} min`;
+  const rest = minutes % 60;
+  return rest === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
+}
+
+/** A local date and time for tooltips ("14:05" today, or with its date). */
+export function formatClock(iso: string, now: number): string {
+  const at = new Date(iso);
+  if (Number.isNaN(at.getTime())) return iso;
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return at.toDateString() === new Date(now).toDateString()
+    ? time
+    : `${at.toLocaleDateString()} ${time}`;
+}

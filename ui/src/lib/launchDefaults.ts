@@ -1,0 +1,92 @@
+// The launch dialog's defaults: what was launched last on each account (machine, resource,
+// timeout; never anything secret), kept in localStorage, and how they meet what is offered now.
+import type { LaunchRequest, Machine, Resource } from "./backend";
+import { DEFAULT_TIMEOUT_MINUTES } from "./sessionView";
+
+/** What the launch form holds. */
+export interface LaunchChoice {
+  machineId: string;
+  /** `null`: the machine's default (or the provider offers no choice). */
+  resourceId: string | null;
+  timeoutMinutes: number;
+}
+
+const PREFIX = "porthole.launch.";
+
+function storage(): Storage | undefined {
+  try {
+    return globalThis.localStorage ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last launch on `accountId`, if one was remembered and still reads as one. */
+export function loadLaunchDefaults(accountId: string, store = storage()): LaunchRequest | null {
+  try {
+    const raw = store?.getItem(PREFIX + accountId);
+    if (!raw) return null;
+    const value: unknown = JSON.parse(raw);
+    if (typeof value !== "object" || value === null) return null;
+    const { machine_id, resource, timeout_minutes } = value as Record<string, unknown>;
+    if (typeof machine_id !== "string") return null;
+    return {
+      machine_id,
+      resource: typeof resource === "string" ? resource : null,
+      timeout_minutes: typeof timeout_minutes === "number" ? timeout_minutes : null,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers a launch's settings for the next one on the same account. */
+export function saveLaunchDefaults(
+  accountId: string,
+  request: LaunchRequest,
+  store = storage(),
+): void {
+  const { machine_id, resource, timeout_minutes } = request;
+  try {
+    store?.setItem(PREFIX + accountId, JSON.stringify({ machine_id, resource, timeout_minutes }));
+  } catch {
+    // A full or disabled storage only loses the defaults.
+  }
+}
+
+const usable = (r: Resource) => r.availability.status !== "unavailable";
+
+/** The resource to preselect for `machine`: `wanted` if usable, else its default, else the
+ * first usable one; `null` when there is nothing to choose. */
+export function resourceFor(
+  machine: Machine | undefined,
+  resources: Resource[],
+  wanted: string | null,
+): string | null {
+  const ok = (id: string | null | undefined) =>
+    id != null && resources.some((r) => r.id === id && usable(r)) ? id : undefined;
+  return ok(wanted) ?? ok(machine?.default_resource) ?? resources.find(usable)?.id ?? null;
+}
+
+/** The form's starting values: the remembered launch where it is still possible, else the
+ * first machine that can launch, its default resource and the default timeout. */
+export function pickChoice(
+  machines: Machine[],
+  resources: Resource[],
+  remembered: LaunchRequest | null,
+  timeouts: number[],
+): LaunchChoice {
+  const launchable = machines.filter((m) => m.can_launch);
+  const machine = launchable.find((m) => m.id === remembered?.machine_id) ?? launchable[0];
+  const wantedTimeout = remembered?.timeout_minutes ?? DEFAULT_TIMEOUT_MINUTES;
+  const timeoutMinutes = timeouts.includes(wantedTimeout)
+    ? wantedTimeout
+    : timeouts.includes(DEFAULT_TIMEOUT_MINUTES)
+      ? DEFAULT_TIMEOUT_MINUTES
+      : (timeouts[0] ?? DEFAULT_TIMEOUT_MINUTES);
+  return {
+    machineId: machine?.id ?? "",
+    resourceId: resourceFor(machine, resources, remembered?.resource ?? null),
+    timeoutMinutes,
+  };
+}

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import { makeEntry, minutesFrom, NOW } from "../test/sessions";
+import {
+  availabilityText,
+  canOpen,
+  endReasonText,
+  extendChoices,
+  filterEntries,
+  relaunchRequest,
+  sortEntries,
+  timeoutChoices,
+} from "./sessionView";
+
+const entries = [
+  makeEntry({ id: "a", name: "zeta", deadline: minutesFrom(50), created_at: minutesFrom(-5) }),
+  makeEntry({ id: "b", name: "alpha", account_id: "studio", machine_id: "flux", resource: "A100",
+    deadline: minutesFrom(5), created_at: minutesFrom(-60) }),
+  makeEntry({ id: "c", name: "mid", deadline: null, state: { state: "starting" },
+    created_at: minutesFrom(-1) }),
+  makeEntry({ id: "d", name: "old", deadline: minutesFrom(1),
+    state: { state: "ended", reason: { kind: "timeout" } }, created_at: minutesFrom(-90) }),
+];
+const ids = (list: { session: { id: string } }[]) => list.map((e) => e.session.id);
+
+describe("filter and sort", () => {
+  it("filters by text in name, machine, resource or account name, in any case", () => {
+    expect(ids(filterEntries(entries, "ALP", "all"))).toEqual(["b"]);
+    expect(ids(filterEntries(entries, "a100", "all"))).toEqual(["b"]);
+    expect(ids(filterEntries(entries, "studio g", "all", (id) => (id === "studio" ? "Studio GPUs" : id))))
+      .toEqual(["b"]);
+    expect(ids(filterEntries(entries, "  ", "all"))).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("filters by state groups", () => {
+    expect(ids(filterEntries(entries, "", "ready"))).toEqual(["a", "b"]);
+    expect(ids(filterEntries(entries, "", "starting"))).toEqual(["c"]);
+    expect(ids(filterEntries(entries, "", "ended"))).toEqual(["d"]);
+    expect(ids(filterEntries(entries, "", "stopping"))).toEqual([]);
+  });
+
+  it("sorts by deadline (none after, ended last), name, or newest", () => {
+    expect(ids(sortEntries(entries, "deadline"))).toEqual(["b", "a", "c", "d"]);
+    expect(ids(sortEntries(entries, "name"))).toEqual(["b", "c", "d", "a"]);
+    expect(ids(sortEntries(entries, "newest"))).toEqual(["c", "a", "b", "d"]);
+    expect(ids(entries)).toEqual(["a", "b", "c", "d"]);
+  });
+});
+
+describe("words", () => {
+  it("says why a session ended", () => {
+    expect(endReasonText({ kind: "timeout" })).toMatch(/deadline passed/);
+    expect(endReasonText({ kind: "stopped" })).toBe("Stopped");
+    expect(endReasonText({ kind: "failed", detail: "OOM" })).toBe("Failed: OOM");
+    expect(endReasonText({ kind: "out_of_credit" })).toMatch(/credit/);
+    expect(endReasonText({ kind: "completed" })).toMatch(/Completed/);
+    expect(endReasonText({ kind: "vanished" })).toMatch(/Disappeared/);
+  });
+
+  it("says how available a resource is", () => {
+    expect(availabilityText({ status: "available" })).toBe("Available");
+    expect(availabilityText({ status: "busy", queue_length: 3 })).toBe("Busy: 3 in queue");
+    expect(availabilityText({ status: "unavailable", reason: "no GPU" })).toBe("Unavailable: no GPU");
+    expect(availabilityText({ status: "unknown" })).toMatch(/unknown/);
+  });
+});
+
+describe("what can be done", () => {
+  it("opens only a ready or expiring session with a page", () => {
+    expect(canOpen(makeEntry().session)).toBe(true);
+    expect(canOpen(makeEntry({ state: { state: "expiring" } }).session)).toBe(true);
+    expect(canOpen(makeEntry({ state: { state: "connecting" } }).session)).toBe(false);
+    expect(canOpen(makeEntry({ capabilities: { can_extend: true, can_stop: true, has_ui: false } })
+      .session)).toBe(false);
+  });
+
+  it("keeps timeouts and extensions within the provider's limit", () => {
+    expect(timeoutChoices(null)).toEqual([5, 15, 30, 60, 120, 240]);
+    expect(timeoutChoices(60)).toEqual([5, 15, 30, 60]);
+    const near = extendChoices(minutesFrom(24 * 60 - 20), NOW, 24 * 60);
+    expect(near).toEqual([
+      { minutes: 5, allowed: true },
+      { minutes: 15, allowed: true },
+      { minutes: 30, allowed: false },
+      { minutes: 60, allowed: false },
+    ]);
+    expect(extendChoices(minutesFrom(10), NOW, null).every((c) => c.allowed)).toBe(true);
+  });
+
+  it("relaunches with the request it was launched with, else what the session says", () => {
+    const request = { machine_id: "terminal", resource: "CPU", timeout_minutes: 60 };
+    expect(relaunchRequest(makeEntry({}, { request }))).toEqual(request);
+    expect(relaunchRequest(makeEntry({ machine_id: "flux", resource: "A10G" }))).toEqual({
+      machine_id: "flux",
+      resource: "A10G",
+      timeout_minutes: null,
+    });
+    expect(relaunchRequest(makeEntry({ machine_id: null }))).toBeNull();
+  });
+});

@@ -1,0 +1,198 @@
+// How the UI names, filters, sorts and relaunches sessions. Pure functions over the store's
+// entries, so the list and the tests agree on one definition of each.
+import type {
+  Availability,
+  EndReason,
+  LaunchRequest,
+  Session,
+  SessionState,
+} from "./backend";
+
+/** A session as the store keeps it: the last known session (ended ones too) and how it began. */
+export interface SessionEntry {
+  /** `account/id`: sessions of different accounts may share an id. */
+  key: string;
+  /** As the watcher last told it; its state is `ended` (with the reason) once it is over. */
+  session: Session;
+  /** When this app learnt it ended (ms), for the cost. */
+  endedAt: number | null;
+  /** What launched it, when this app did: the settings a relaunch reuses. */
+  request: LaunchRequest | null;
+}
+
+export function sessionKey(accountId: string, sessionId: string): string {
+  return `${accountId}/${sessionId}`;
+}
+
+export type StateName = SessionState["state"];
+
+export const STATE_LABELS: Record<StateName, string> = {
+  starting: "Starting",
+  connecting: "Connecting",
+  ready: "Ready",
+  expiring: "Ending soon",
+  stopping: "Stopping",
+  ended: "Ended",
+};
+
+/** Why a session ended, in a few words. */
+export function endReasonText(reason: EndReason): string {
+  switch (reason.kind) {
+    case "timeout":
+      return "Timed out: its deadline passed";
+    case "stopped":
+      return "Stopped";
+    case "failed":
+      return `Failed: ${reason.detail}`;
+    case "out_of_credit":
+      return "Out of credit or quota";
+    case "completed":
+      return "Completed its work";
+    case "vanished":
+      return "Disappeared from the provider";
+  }
+}
+
+/** Usable now: its page answers. */
+export function isUp(state: SessionState): boolean {
+  return state.state === "ready" || state.state === "expiring";
+}
+
+/** Whether it has a page that can be opened now. */
+export function canOpen(session: Session): boolean {
+  return isUp(session.state) && session.capabilities.has_ui;
+}
+
+export type StateFilter = "all" | "starting" | "ready" | "stopping" | "ended";
+
+export const STATE_FILTERS: { value: StateFilter; label: string }[] = [
+  { value: "all", label: "All states" },
+  { value: "starting", label: "Starting" },
+  { value: "ready", label: "Ready" },
+  { value: "stopping", label: "Stopping" },
+  { value: "ended", label: "Ended" },
+];
+
+const FILTER_STATES: Record<StateFilter, StateName[] | null> = {
+  all: null,
+  starting: ["starting", "connecting"],
+  ready: ["ready", "expiring"],
+  stopping: ["stopping"],
+  ended: ["ended"],
+};
+
+export type SessionSort = "deadline" | "name" | "newest";
+
+export const SORTS: { value: SessionSort; label: string }[] = [
+  { value: "deadline", label: "Deadline (soonest first)" },
+  { value: "name", label: "Name" },
+  { value: "newest", label: "Newest first" },
+];
+
+/** The entries whose state passes `state` and whose name, machine, resource or account
+ * contains `text` (any case). */
+export function filterEntries(
+  entries: SessionEntry[],
+  text: string,
+  state: StateFilter,
+  accountName: (id: string) => string = (id) => id,
+): SessionEntry[] {
+  const states = FILTER_STATES[state];
+  const needle = text.trim().toLowerCase();
+  return entries.filter(({ session }) => {
+    if (states && !states.includes(session.state.state)) return false;
+    if (needle === "") return true;
+    const haystack = [
+      session.name,
+      session.machine_id ?? "",
+      session.resource ?? "",
+      accountName(session.account_id),
+      session.status_label ?? "",
+    ];
+    return haystack.some((field) => field.toLowerCase().includes(needle));
+  });
+}
+
+function deadlineOf(entry: SessionEntry): number {
+  const { session } = entry;
+  if (session.state.state === "ended" || session.deadline === null) return Infinity;
+  return Date.parse(session.deadline);
+}
+
+const byName = (a: SessionEntry, b: SessionEntry) =>
+  a.session.name.localeCompare(b.session.name) || a.key.localeCompare(b.key);
+
+/** A sorted copy. Deadline: soonest first, then those without one, then ended ones. */
+export function sortEntries(entries: SessionEntry[], sort: SessionSort): SessionEntry[] {
+  const ended = (e: SessionEntry) => (e.session.state.state === "ended" ? 1 : 0);
+  const sorted = [...entries];
+  switch (sort) {
+    case "deadline":
+      return sorted.sort(
+        (a, b) => ended(a) - ended(b) || deadlineOf(a) - deadlineOf(b) || byName(a, b),
+      );
+    case "name":
+      return sorted.sort(byName);
+    case "newest":
+      return sorted.sort(
+        (a, b) =>
+          Date.parse(b.session.created_at) - Date.parse(a.session.created_at) || byName(a, b),
+      );
+  }
+}
+
+/** The settings to launch it again: those it was launched with, or the closest we know. */
+export function relaunchRequest(entry: SessionEntry): LaunchRequest | null {
+  if (entry.request) return { ...entry.request };
+  const { session } = entry;
+  if (session.machine_id === null) return null;
+  return {
+    machine_id: session.machine_id,
+    resource: session.resource,
+    timeout_minutes: null,
+  };
+}
+
+/** The timeouts the launch dialog offers, in minutes. */
+export const TIMEOUT_MINUTES = [5, 15, 30, 60, 120, 240];
+
+/** The timeout a launch gets when nothing was remembered. */
+export const DEFAULT_TIMEOUT_MINUTES = 15;
+
+/** The timeouts within a provider's limit (`null`: none known). */
+export function timeoutChoices(maxMinutes: number | null): number[] {
+  return TIMEOUT_MINUTES.filter((m) => maxMinutes === null || m <= maxMinutes);
+}
+
+/** What Extend offers, in minutes. */
+export const EXTEND_MINUTES = [5, 15, 30, 60];
+
+/** Each extension, and whether it keeps the deadline within `maxMinutes` from now. */
+export function extendChoices(
+  deadline: string | null,
+  now: number,
+  maxMinutes: number | null,
+): { minutes: number; allowed: boolean }[] {
+  const at = deadline === null ? NaN : Date.parse(deadline);
+  return EXTEND_MINUTES.map((minutes) => ({
+    minutes,
+    allowed:
+      maxMinutes === null ||
+      Number.isNaN(at) ||
+      at + minutes * 60_000 - now <= maxMinutes * 60_000,
+  }));
+}
+
+/** "Available", "Busy: 3 in queue", "Unavailable: reason", "Availability unknown". */
+export function availabilityText(availability: Availability): string {
+  switch (availability.status) {
+    case "available":
+      return "Available";
+    case "busy":
+      return `Busy: ${availability.queue_length} in queue`;
+    case "unavailable":
+      return `Unavailable: ${availability.reason}`;
+    case "unknown":
+      return "Availability unknown";
+  }
+}

@@ -1,0 +1,148 @@
+import {
+  type Backend,
+  type BackendError,
+  type EndReason,
+  type LaunchRequest,
+  type LogLine,
+  type Machine,
+  type Resource,
+  toBackendError,
+} from "../backend";
+import { saveLaunchDefaults } from "../launchDefaults";
+import type { SessionStore } from "./sessions.svelte";
+
+/** Where a launch from the dialog is. */
+export type LaunchPhase =
+  /** Not launched, or back after a failure (`LaunchFlow.error` says why). */
+  | { step: "form" }
+  /** The launch call is in flight. */
+  | { step: "launching" }
+  /** Launched: waiting for the watcher to say it answers. */
+  | { step: "starting"; accountId: string; sessionId: string }
+  | { step: "opening"; accountId: string; sessionId: string }
+  /** Open in its window (or ready, when it has no page): the dialog can go. */
+  | { step: "done" }
+  /** It ended before it answered. */
+  | { step: "ended"; reason: EndReason }
+  /** It is ready but its window could not be opened. */
+  | { step: "open-failed"; error: BackendError };
+
+/**
+ * One launch from the dialog: launch, stream the start-up log, wait for the `ready` event, open.
+ * `cancel()` (Escape) lets the session go on launching in the background, unwatched.
+ */
+export class LaunchFlow {
+  phase: LaunchPhase = $state({ step: "form" });
+  /** Why the last launch call failed; shown on the form, whose fields are kept. */
+  error: BackendError | null = $state(null);
+  logs: LogLine[] = $state([]);
+  /** Why the log cannot be followed, when it cannot. */
+  logError: BackendError | null = $state(null);
+  /** The session this flow launched, once it has. */
+  launched: { accountId: string; sessionId: string } | null = $state(null);
+  #backend: Backend;
+  #store: SessionStore;
+  #cancelled = false;
+
+  constructor(backend: Backend, store: SessionStore) {
+    this.#backend = backend;
+    this.#store = store;
+  }
+
+  get busy(): boolean {
+    return this.phase.step !== "form";
+  }
+
+  async launch(accountId: string, request: LaunchRequest): Promise<void> {
+    if (this.phase.step === "launching") return;
+    this.#cancelled = false;
+    this.error = null;
+    this.logError = null;
+    this.logs = [];
+    this.launched = null;
+    this.phase = { step: "launching" };
+    let sessionId: string;
+    try {
+      const session = await this.#backend.launchSession(accountId, request);
+      sessionId = session.id;
+      this.launched = { accountId, sessionId };
+      this.#store.launched(accountId, session, request);
+      saveLaunchDefaults(accountId, request);
+    } catch (error) {
+      if (this.#cancelled) return;
+      this.error = toBackendError(error);
+      this.phase = { step: "form" };
+      return;
+    }
+    if (this.#cancelled) return;
+    this.phase = { step: "starting", accountId, sessionId };
+    this.#backend
+      .followLogs(accountId, sessionId, (line) => {
+        if (!this.#cancelled) this.logs.push(line);
+      })
+      .catch((error: unknown) => {
+        if (!this.#cancelled) this.logError = toBackendError(error);
+      });
+    const outcome = await this.#store.outcome(accountId, sessionId);
+    if (this.#cancelled) return;
+    if (outcome.kind === "ended") {
+      this.phase = { step: "ended", reason: outcome.reason };
+      return;
+    }
+    if (!outcome.session.capabilities.has_ui) {
+      this.phase = { step: "done" };
+      return;
+    }
+    this.phase = { step: "opening", accountId, sessionId };
+    try {
+      await this.#backend.openSession(accountId, sessionId);
+      if (!this.#cancelled) this.phase = { step: "done" };
+    } catch (error) {
+      if (!this.#cancelled) this.phase = { step: "open-failed", error: toBackendError(error) };
+    }
+  }
+
+  /** Back to the form (after an end or a failure to open), with its fields as they were. */
+  back(): void {
+    this.phase = { step: "form" };
+  }
+
+  /** Stops watching: no more log lines, no opening. The launch itself goes on. */
+  cancel(): void {
+    this.#cancelled = true;
+  }
+}
+
+export type LaunchOptionsState =
+  | { status: "loading" }
+  | { status: "ready"; machines: Machine[]; resources: Resource[] }
+  | { status: "error"; error: BackendError };
+
+/** An account's machines and resources, for the launch form. */
+export class LaunchOptions {
+  state: LaunchOptionsState = $state({ status: "loading" });
+  #backend: Backend;
+  #generation = 0;
+
+  constructor(backend: Backend) {
+    this.#backend = backend;
+  }
+
+  /** Loads `accountId`'s offer; only the latest call's answer is kept. Resolves to it. */
+  async load(accountId: string): Promise<LaunchOptionsState> {
+    const generation = ++this.#generation;
+    this.state = { status: "loading" };
+    let next: LaunchOptionsState;
+    try {
+      const [machines, resources] = await Promise.all([
+        this.#backend.listMachines(accountId),
+        this.#backend.listResources(accountId),
+      ]);
+      next = { status: "ready", machines, resources };
+    } catch (error) {
+      next = { status: "error", error: toBackendError(error) };
+    }
+    if (generation === this.#generation) this.state = next;
+    return next;
+  }
+}
