@@ -33,6 +33,50 @@ async function localSession() {
   return sessions.find((s) => s.id === sessionId);
 }
 
+/** Runs `script` in the main window and returns its value. */
+async function inMain(script, args = []) {
+  await driver.switchTo(app.mainHandle);
+  return driver.execute(script, args);
+}
+
+test("the launch dialog starts a Local terminal, streams its log, and opens it when ready", () =>
+  app.withScreenshot("launch-dialog", async () => {
+    await driver.switchTo(app.mainHandle);
+    await poll("the Local account to be connected", 30000, async () => {
+      const reply = await app.invoke("list_machines", { accountId: "local" });
+      return reply.ok ? true : undefined;
+    });
+    await driver.waitFor('[data-testid="launch-open"]');
+    await inMain(`document.querySelector('[data-testid="launch-open"]').click(); return true;`);
+    await poll("the launch form with its machines", 20000, async () => {
+      const ready = await inMain(
+        `const b = document.querySelector('[data-testid="launch-submit"]'); return !!b && !b.disabled;`,
+      );
+      return ready ? true : undefined;
+    });
+    const machine = await inMain(`return document.querySelector('[data-testid="launch-machine"]')?.textContent ?? ""`);
+    assert.match(machine, /terminal/);
+    await inMain(`document.querySelector('[data-testid="launch-submit"]').click(); return true;`);
+    // The start-up log streams from portholed into the dialog.
+    await poll("start-up log lines", 30000, async () => {
+      const n = await inMain(`return document.querySelectorAll('[data-testid="launch-log-line"]').length`);
+      return n > 0 ? n : undefined;
+    });
+    // Ready: the dialog opens the session's own window.
+    const handle = await app.windowWhere("the launched session's window", (url) => url.startsWith("http://127.0.0.1:"));
+    assert.ok(handle);
+    await driver.switchTo(app.mainHandle);
+    const row = await poll("a ready row in the list", 30000, async () => {
+      const state = await inMain(
+        `return [...document.querySelectorAll('[data-testid="session-row"]')].map((r) => r.dataset.state).join(",")`,
+      );
+      return /ready|expiring/.test(state) ? state : undefined;
+    });
+    assert.ok(row);
+    const remaining = await inMain(`return document.querySelector('[data-testid="session-remaining"]')?.textContent ?? ""`);
+    assert.match(remaining, /left/);
+  }));
+
 test("a Local terminal session launches, opens, echoes what is typed, extends and stops", () =>
   app.withScreenshot("terminal-session", async () => {
     await driver.switchTo(app.mainHandle);
