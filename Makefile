@@ -11,7 +11,7 @@ export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test \
-        ui-check ui-test web-e2e e2e clean icons
+        ui-check ui-test web-e2e e2e clean icons bench-proxy
 
 ## The two commands ##########################################################################
 
@@ -71,6 +71,13 @@ web-e2e: ## Playwright against the web build with the mock backend, in Debian's 
 
 e2e: build ## The real app in a real window under Xvfb, through tauri-driver.
 	tests/e2e/run.sh
+
+bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not part of make test.
+	@# nginx only for this benchmark (not in make deps: on a systemd machine the package starts a server on :80).
+	@[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || \
+	  (DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q nginx-light >/dev/null) || \
+	  echo "bench-proxy: nginx could not be installed; its column is skipped"
+	cargo bench -p porthole-proxy --bench proxy
 
 clean:
 	cargo clean

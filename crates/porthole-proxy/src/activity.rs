@@ -1,0 +1,267 @@
+//! Traffic accounting: requests, bytes each way, open WebSockets, and when anything last moved.
+//!
+//! Counting is a handful of relaxed atomic adds on the hot path; a small task per proxy turns the
+//! counters into an [`Activity`] snapshot on a `watch` channel, at most every
+//! [`PUBLISH_INTERVAL`], so keep-alive logic and the UI can watch it without slowing traffic.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body::{Body, Frame, SizeHint};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{watch, Notify};
+
+/// How often, at most, a changed [`Activity`] is published.
+pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What went through one proxy since it started. Published on [`crate::ProxyHandle::activity`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// HTTP requests received from the window (WebSocket handshakes included), allowed or not.
+    pub requests: u64,
+    /// Body and WebSocket bytes sent from the window to the upstream.
+    pub bytes_up: u64,
+    /// Body and WebSocket bytes sent from the upstream to the window.
+    pub bytes_down: u64,
+    /// When a request, a byte or a WebSocket change was last seen (to within [`PUBLISH_INTERVAL`]).
+    pub last_activity: Option<DateTime<Utc>>,
+    /// WebSockets spliced right now.
+    pub websockets_open: u32,
+}
+
+/// Which way bytes go.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Direction {
+    Up,
+    Down,
+}
+
+/// The live counters of one proxy.
+#[derive(Default)]
+pub(crate) struct Meter {
+    requests: AtomicU64,
+    bytes_up: AtomicU64,
+    bytes_down: AtomicU64,
+    websockets: AtomicU32,
+    changed: Notify,
+}
+
+impl Meter {
+    pub(crate) fn request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.changed.notify_one();
+    }
+
+    pub(crate) fn bytes(&self, direction: Direction, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let counter = match direction {
+            Direction::Up => &self.bytes_up,
+            Direction::Down => &self.bytes_down,
+        };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        self.changed.notify_one();
+    }
+
+    /// Counts a WebSocket as open until the returned guard is dropped.
+    pub(crate) fn websocket_opened(self: &Arc<Self>) -> OpenWebSocket {
+        self.websockets.fetch_add(1, Ordering::Relaxed);
+        self.changed.notify_one();
+        OpenWebSocket(self.clone())
+    }
+
+    fn snapshot(&self, last_activity: Option<DateTime<Utc>>) -> Activity {
+        Activity {
+            requests: self.requests.load(Ordering::Relaxed),
+            bytes_up: self.bytes_up.load(Ordering::Relaxed),
+            bytes_down: self.bytes_down.load(Ordering::Relaxed),
+            last_activity,
+            websockets_open: self.websockets.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Holds one WebSocket in [`Activity::websockets_open`].
+pub(crate) struct OpenWebSocket(Arc<Meter>);
+
+impl Drop for OpenWebSocket {
+    fn drop(&mut self) {
+        self.0.websockets.fetch_sub(1, Ordering::Relaxed);
+        self.0.changed.notify_one();
+    }
+}
+
+/// Publishes snapshots until the proxy shuts down (its shutdown sender is dropped or set).
+pub(crate) async fn publish(
+    meter: Arc<Meter>,
+    tx: watch::Sender<Activity>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = meter.changed.notified() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        tx.send_if_modified(|current| {
+            let next = meter.snapshot(current.last_activity);
+            let moved = next.requests != current.requests
+                || next.bytes_up != current.bytes_up
+                || next.bytes_down != current.bytes_down
+                || next.websockets_open != current.websockets_open;
+            if moved {
+                *current = Activity {
+                    last_activity: Some(Utc::now()),
+                    ..next
+                };
+            }
+            moved
+        });
+        tokio::select! {
+            _ = tokio::time::sleep(PUBLISH_INTERVAL) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// A body that counts its data frames as they stream through; it never buffers.
+pub(crate) struct Counted<B> {
+    inner: B,
+    meter: Arc<Meter>,
+    direction: Direction,
+}
+
+impl<B> Counted<B> {
+    pub(crate) fn new(inner: B, meter: Arc<Meter>, direction: Direction) -> Self {
+        Self {
+            inner,
+            meter,
+            direction,
+        }
+    }
+}
+
+impl<B> Body for Counted<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                self.meter.bytes(self.direction, data.len());
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The window's side of a spliced connection: what is read from it went up, what is written to it
+/// went down.
+pub(crate) struct CountedIo<T> {
+    inner: T,
+    meter: Arc<Meter>,
+}
+
+impl<T> CountedIo<T> {
+    pub(crate) fn new(inner: T, meter: Arc<Meter>) -> Self {
+        Self { inner, meter }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for CountedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            let n = buf.filled().len() - before;
+            self.meter.bytes(Direction::Up, n);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for CountedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.meter.bytes(Direction::Down, n);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn changes_are_published_with_a_timestamp() {
+        let meter = Arc::new(Meter::default());
+        let (tx, mut rx) = watch::channel(Activity::default());
+        let (_stop, stop_rx) = watch::channel(false);
+        tokio::spawn(publish(meter.clone(), tx, stop_rx));
+        meter.request();
+        meter.bytes(Direction::Up, 10);
+        meter.bytes(Direction::Down, 32);
+        let ws = meter.websocket_opened();
+        let seen = rx
+            .wait_for(|a| a.requests == 1 && a.bytes_down == 32 && a.websockets_open == 1)
+            .await
+            .unwrap()
+            .clone();
+        assert_eq!(seen.bytes_up, 10);
+        assert!(seen.last_activity.is_some());
+        drop(ws);
+        rx.wait_for(|a| a.websockets_open == 0).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_publisher_stops_with_the_proxy() {
+        let meter = Arc::new(Meter::default());
+        let (tx, _rx) = watch::channel(Activity::default());
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(publish(meter, tx, stop_rx));
+        drop(stop);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

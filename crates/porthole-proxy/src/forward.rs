@@ -1,0 +1,467 @@
+//! One request: the gate, the proxy's own routes, then forwarding with the header rules of
+//! shared/DESIGN.md §6. Bodies are passed along as streams in both directions; nothing here reads a
+//! body into memory.
+
+use std::convert::Infallible;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, CONNECTION, CONTENT_LENGTH,
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, EXPECT, HOST, LOCATION, ORIGIN,
+    REFERER, TRANSFER_ENCODING, UPGRADE,
+};
+use http::uri::PathAndQuery;
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
+};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use tokio::sync::watch;
+
+use crate::activity::{Counted, Direction, Meter};
+use crate::config::{HeaderHook, Target};
+use crate::connect::{BoxError, Connector};
+use crate::gate::{self, Gate};
+use crate::pages::{self, AUTH_PATH, HEALTH_PATH, RESERVED_PREFIX};
+use crate::upgrade;
+
+/// Every body the proxy sends, in either direction.
+pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
+
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the old
+/// `Proxy-Connection`.
+const HOP_BY_HOP: [&str; 7] = [
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// What every connection of one proxy shares, across its worker threads.
+pub(crate) struct Common {
+    pub(crate) gate: Gate,
+    target: RwLock<Arc<Target>>,
+    pub(crate) meter: Arc<Meter>,
+    hook: Option<Arc<dyn HeaderHook>>,
+    pub(crate) health_timeout: Duration,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// What the connections of one worker thread share: the common state, and the worker's own pool
+/// of upstream connections (so a request and its upstream connection stay on one thread).
+pub(crate) struct Shared {
+    common: Arc<Common>,
+    pub(crate) client: Client<Connector, ProxyBody>,
+}
+
+impl Shared {
+    pub(crate) fn new(common: Arc<Common>, client: Client<Connector, ProxyBody>) -> Self {
+        Self { common, client }
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Common;
+    fn deref(&self) -> &Common {
+        &self.common
+    }
+}
+
+impl Common {
+    pub(crate) fn new(
+        gate: Gate,
+        target: Target,
+        hook: Option<Arc<dyn HeaderHook>>,
+        health_timeout: Duration,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            gate,
+            target: RwLock::new(Arc::new(target)),
+            meter: Arc::new(Meter::default()),
+            hook,
+            health_timeout,
+            shutdown,
+        }
+    }
+
+    pub(crate) fn target(&self) -> Arc<Target> {
+        self.target
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn retarget(&self, target: Target) {
+        *self.target.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(target);
+    }
+
+    /// The upstream request for `uri`'s path and query (byte for byte) with `headers` rewritten.
+    pub(crate) fn upstream_request(
+        &self,
+        target: &Target,
+        method: Method,
+        uri: &Uri,
+        mut headers: HeaderMap,
+        body: ProxyBody,
+        websocket: bool,
+    ) -> Option<Request<ProxyBody>> {
+        let path = uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        if !path.as_str().starts_with('/') {
+            return None;
+        }
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(target.scheme.clone());
+        parts.authority = Some(target.authority.clone());
+        parts.path_and_query = Some(path);
+        let uri = Uri::from_parts(parts).ok()?;
+
+        strip_hop_by_hop(&mut headers, websocket);
+        headers.insert(HOST, target.host.clone());
+        headers.remove(ORIGIN);
+        headers.remove(REFERER);
+        // hyper answers `100-continue` to the window itself, when the body is first read.
+        headers.remove(EXPECT);
+        gate::strip_own_cookies(&mut headers);
+        if let Some(hook) = &self.hook {
+            hook.apply(&target.url, &mut headers);
+        }
+
+        let mut request = Request::new(body);
+        *request.method_mut() = method;
+        *request.uri_mut() = uri;
+        *request.version_mut() = Version::HTTP_11;
+        *request.headers_mut() = headers;
+        Some(request)
+    }
+
+    /// The upstream's response as the window gets it: body streamed and counted, headers fixed.
+    pub(crate) fn respond(
+        &self,
+        target: &Target,
+        response: Response<Incoming>,
+    ) -> Response<ProxyBody> {
+        let (mut parts, body) = response.into_parts();
+        let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+        strip_hop_by_hop(&mut parts.headers, switching);
+        fix_response_headers(&mut parts.headers, target);
+        parts.version = Version::HTTP_11;
+        let body = Counted::new(body, self.meter.clone(), Direction::Down)
+            .map_err(BoxError::from)
+            .boxed_unsync();
+        Response::from_parts(parts, body)
+    }
+}
+
+pub(crate) fn empty() -> ProxyBody {
+    Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// hyper's service function.
+pub(crate) async fn handle(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+) -> Result<Response<ProxyBody>, Infallible> {
+    shared.meter.request();
+    let upgrade_attempt = request.headers().contains_key(UPGRADE);
+    let mut response = route(&shared, request).await;
+    if upgrade_attempt && response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        // The smuggling guard stopped following this connection at the upgrade request.
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(response)
+}
+
+async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
+    let headers = request.headers();
+    if request.uri().authority().is_some() || request.method() == Method::CONNECT {
+        return pages::bad_request("This is not a forward proxy.\n");
+    }
+    if !shared.gate.host_ok(headers) || !shared.gate.origin_ok(headers) {
+        return pages::forbidden();
+    }
+    if headers.contains_key(TRANSFER_ENCODING) && headers.contains_key(CONTENT_LENGTH) {
+        return pages::bad_request("Content-Length and Transfer-Encoding together.\n");
+    }
+    let path = request.uri().path();
+    if path == AUTH_PATH {
+        return handshake(shared, &request);
+    }
+    if !shared.gate.has_cookie(headers) {
+        return pages::forbidden();
+    }
+    if path == HEALTH_PATH {
+        return pages::health(upstream_answers(shared).await);
+    }
+    if path.starts_with(RESERVED_PREFIX) {
+        return pages::not_found();
+    }
+    if upgrade::is_websocket(&request) {
+        return upgrade::websocket(shared, request).await;
+    }
+    forward(shared, request).await
+}
+
+async fn forward(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
+    let target = shared.target();
+    let (parts, body) = request.into_parts();
+    let body = Counted::new(body, shared.meter.clone(), Direction::Up)
+        .map_err(BoxError::from)
+        .boxed_unsync();
+    let Some(upstream) = shared.upstream_request(
+        &target,
+        parts.method,
+        &parts.uri,
+        parts.headers,
+        body,
+        false,
+    ) else {
+        return pages::bad_request("Unsupported request target.\n");
+    };
+    match shared.client.request(upstream).await {
+        Ok(response) => shared.respond(&target, response),
+        Err(err) => {
+            tracing::debug!(error = %err, source = ?std::error::Error::source(&err), "upstream failed");
+            pages::unreachable()
+        }
+    }
+}
+
+/// `GET /__porthole/auth?token=T[&next=/path]`: a pending token (or the cookie already) gets the
+/// cookie and a redirect to `next` when it is a same-origin path, else to the session's landing.
+fn handshake(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
+    if request.method() != Method::GET {
+        return pages::forbidden();
+    }
+    let mut token = None;
+    let mut next = None;
+    let query = request.uri().query().unwrap_or("");
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "token" => token = Some(value.into_owned()),
+            "next" => next = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    let allowed =
+        token.is_some_and(|t| shared.gate.redeem(&t)) || shared.gate.has_cookie(request.headers());
+    if !allowed {
+        return pages::forbidden();
+    }
+    let location = next
+        .filter(|n| is_local_path(n))
+        .unwrap_or_else(|| shared.target().landing.clone());
+    match (HeaderValue::try_from(location), shared.gate.set_cookie()) {
+        (Ok(location), Ok(cookie)) => pages::handshake(location, cookie),
+        _ => pages::bad_request("Unusable redirect target.\n"),
+    }
+}
+
+/// A path on this origin: `/…`, but not `//host` or `/\host` (which browsers treat as another host).
+fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+}
+
+/// Whether the upstream answers its landing page without a server error.
+async fn upstream_answers(shared: &Shared) -> bool {
+    let target = shared.target();
+    let Ok(uri) = target.landing.parse::<Uri>() else {
+        return false;
+    };
+    let Some(probe) =
+        shared.upstream_request(&target, Method::GET, &uri, HeaderMap::new(), empty(), false)
+    else {
+        return false;
+    };
+    match tokio::time::timeout(shared.health_timeout, shared.client.request(probe)).await {
+        Ok(Ok(response)) => !response.status().is_server_error(),
+        _ => false,
+    }
+}
+
+/// Removes hop-by-hop headers, and those the `Connection` header names. With `upgrade`, keeps
+/// `Upgrade` and sets `Connection: upgrade` (a WebSocket handshake or its `101`).
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    if headers.contains_key(CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            if !(upgrade && name == UPGRADE) {
+                headers.remove(name);
+            }
+        }
+        headers.remove(CONNECTION);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(UPGRADE);
+    }
+}
+
+/// Framing and CORS fixes on the way back: the window may frame the page, and no other origin may
+/// read it.
+fn fix_response_headers(headers: &mut HeaderMap, target: &Target) {
+    headers.remove("x-frame-options");
+    headers.remove(ACCESS_CONTROL_ALLOW_ORIGIN);
+    headers.remove(ACCESS_CONTROL_ALLOW_CREDENTIALS);
+    drop_frame_ancestors(headers, CONTENT_SECURITY_POLICY);
+    drop_frame_ancestors(headers, CONTENT_SECURITY_POLICY_REPORT_ONLY);
+    rewrite_location(headers, target);
+}
+
+fn drop_frame_ancestors(headers: &mut HeaderMap, name: HeaderName) {
+    if !headers.contains_key(&name) {
+        return;
+    }
+    let kept: Vec<HeaderValue> = headers
+        .get_all(&name)
+        .iter()
+        .filter_map(|value| {
+            let policy = value.to_str().ok()?;
+            let directives: Vec<&str> = policy
+                .split(';')
+                .filter(|d| {
+                    !d.split_ascii_whitespace()
+                        .next()
+                        .is_some_and(|n| n.eq_ignore_ascii_case("frame-ancestors"))
+                })
+                .collect();
+            let joined = directives.join(";");
+            if joined.trim().is_empty() {
+                None
+            } else {
+                HeaderValue::try_from(joined).ok()
+            }
+        })
+        .collect();
+    headers.remove(&name);
+    for value in kept {
+        headers.append(&name, value);
+    }
+}
+
+/// An absolute redirect to the upstream's own origin becomes a path, so the window stays on the
+/// proxy instead of leaving for the tunnel's address.
+fn rewrite_location(headers: &mut HeaderMap, target: &Target) {
+    let Some(location) = headers.get(LOCATION).and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let Some(rest) = location.strip_prefix(target.origin.as_str()) else {
+        return;
+    };
+    let path = if rest.is_empty() {
+        "/".to_owned()
+    } else if rest.starts_with('/') {
+        rest.to_owned()
+    } else if rest.starts_with('?') || rest.starts_with('#') {
+        format!("/{rest}")
+    } else {
+        return; // e.g. `https://x.modal.host.evil/`: another host
+    };
+    if let Ok(value) = HeaderValue::try_from(path) {
+        headers.insert(LOCATION, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn target() -> Target {
+        Target::parse(&url::Url::parse("https://x.modal.host/").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_go() {
+        let mut h = HeaderMap::new();
+        h.insert(CONNECTION, HeaderValue::from_static("keep-alive, x-secret"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(UPGRADE, HeaderValue::from_static("h2c"));
+        h.insert("accept", HeaderValue::from_static("*/*"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn frame_blocking_and_wildcard_cors_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; img-src *"),
+        );
+        h.insert(
+            LOCATION,
+            HeaderValue::from_static("https://x.modal.host/next?a=1"),
+        );
+        fix_response_headers(&mut h, &target());
+        assert!(!h.contains_key("x-frame-options"));
+        assert!(!h.contains_key(ACCESS_CONTROL_ALLOW_ORIGIN));
+        assert_eq!(
+            h.get(CONTENT_SECURITY_POLICY).unwrap(),
+            "default-src 'self'; img-src *"
+        );
+        assert_eq!(h.get(LOCATION).unwrap(), "/next?a=1");
+    }
+
+    #[test]
+    fn a_csp_with_only_frame_ancestors_disappears() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'self'"),
+        );
+        h.insert(
+            LOCATION,
+            HeaderValue::from_static("https://x.modal.host.evil/"),
+        );
+        fix_response_headers(&mut h, &target());
+        assert!(!h.contains_key(CONTENT_SECURITY_POLICY));
+        assert_eq!(h.get(LOCATION).unwrap(), "https://x.modal.host.evil/");
+    }
+
+    #[test]
+    fn only_same_origin_paths_are_redirect_targets() {
+        assert!(is_local_path("/"));
+        assert!(is_local_path("/view?filename=a%2Fb.png"));
+        for bad in [
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "x",
+            "",
+        ] {
+            assert!(!is_local_path(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Porthole's loopback tunnel proxy: one authenticated reverse proxy per open session, so a session
+//! window has a stable local address across tunnel URL changes, and traffic can be observed for
+//! keep-alive and the UI. Never depends on tauri. See shared/DESIGN.md §5 and §6.
+//!
+//! # Use
+//!
+//! ```no_run
+//! # async fn open() -> Result<(), porthole_core::Error> {
+//! use porthole_proxy::{Proxy, ProxyConfig};
+//!
+//! let upstream = url::Url::parse("https://abc.modal.host/").expect("a URL");
+//! let proxy = Proxy::start(ProxyConfig::new(upstream, "session-id")).await?;
+//! // Open the window on this URL: it sets the session's cookie and redirects to the page.
+//! let entry = proxy.new_entry_url()?;
+//! # let _ = entry;
+//! // Later, when the provider reports a new tunnel URL, the window keeps its address:
+//! proxy.retarget(url::Url::parse("https://def.modal.host/").expect("a URL"))?;
+//! // Traffic, for keep-alive and the UI:
+//! let mut activity = proxy.activity();
+//! activity.changed().await.ok();
+//! println!("{} requests, {} WebSockets", activity.borrow().requests, activity.borrow().websockets_open);
+//! drop(proxy); // stops the listener and every connection
+//! # Ok(()) }
+//! ```
+//!
+//! # Public API
+//!
+//! - [`Proxy::start`]`(ProxyConfig) -> Result<ProxyHandle, Error>` binds `127.0.0.1:0` and serves
+//!   on [`ProxyConfig::workers`] threads of its own (a single-threaded tokio runtime each, like
+//!   nginx's workers), so it works the same whatever runtime the caller uses.
+//! - [`ProxyHandle`]: [`port`](ProxyHandle::port), [`local_origin`](ProxyHandle::local_origin)
+//!   (`http://127.0.0.1:PORT`), [`new_entry_url`](ProxyHandle::new_entry_url) (the one-time
+//!   handshake URL, a [`Sensitive`] string; call it each time a window opens),
+//!   [`retarget`](ProxyHandle::retarget), [`activity`](ProxyHandle::activity) (a `watch` of
+//!   [`Activity`]). Dropping the handle stops everything.
+//! - [`ProxyConfig`]: upstream URL, session id, connect timeout (≤ 10 s), header timeout, an
+//!   optional [`HeaderHook`] (or [`StaticHeaders`]) for tunnels that need auth, extra TLS roots,
+//!   worker threads. `ProxyHandle` is `Send + Sync`: keep it in the session's handle and drop it
+//!   with the session.
+//!
+//! # What the proxy does
+//!
+//! - **Gate** (403 otherwise): `Host` is `127.0.0.1:PORT` or `localhost:PORT`; `Origin` is absent or
+//!   ours; `Sec-Fetch-Site` is not `cross-site`/`same-site`; the request carries the session's
+//!   cookie. `GET /__porthole/auth?token=T[&next=/path]` with a pending single-use token (valid
+//!   5 minutes) sets that cookie (`HttpOnly; SameSite=Strict; Path=/`, value a separate secret)
+//!   and redirects to `next` (same-origin paths only) or to the upstream URL's path and query.
+//!   Absolute-form targets and `CONNECT` get 400: this is not a forward proxy.
+//! - **Requests upstream**: HTTP/1.1; path and query byte for byte; `Host` = the upstream's;
+//!   `Origin`, `Referer`, `Expect`, hop-by-hop headers and every `porthole_proxy_*` cookie removed;
+//!   then the [`HeaderHook`]. A request with both `Content-Length` and `Transfer-Encoding` is
+//!   refused with 400 before it is forwarded (see `guard.rs`); slow headers are cut off after
+//!   [`ProxyConfig::header_timeout`].
+//! - **Responses**: streamed; `X-Frame-Options`, CSP `frame-ancestors`,
+//!   `Access-Control-Allow-Origin`/`-Credentials` removed; absolute redirects to the upstream's
+//!   origin become paths.
+//! - **WebSockets**: handshake forwarded; after `101` the bytes are spliced both ways.
+//! - **Upstream down** (refused, timed out, TLS failed, dropped): 502 with a small page that polls
+//!   `/__porthole/health` and reloads when the upstream answers. It never gives up and never says
+//!   "unauthorized" for a network error.
+
+mod activity;
+mod config;
+mod connect;
+mod forward;
+mod gate;
+mod guard;
+mod pages;
+mod server;
+mod upgrade;
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use porthole_core::{Error, ErrorCode};
+use porthole_secrets::Sensitive;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use url::Url;
+
+pub use activity::{Activity, PUBLISH_INTERVAL};
+pub use config::{HeaderHook, ProxyConfig, StaticHeaders, MAX_CONNECT_TIMEOUT};
+
+use config::Target;
+use connect::Connector;
+use forward::{Common, Shared};
+use gate::Gate;
+
+/// How long idle upstream connections are kept for reuse.
+const POOL_IDLE: Duration = Duration::from_secs(60);
+
+/// The most threads one proxy may use.
+pub const MAX_WORKERS: usize = 8;
+
+/// Starts proxies. See the crate documentation.
+pub struct Proxy;
+
+impl Proxy {
+    /// Binds `127.0.0.1:0` and starts serving on [`ProxyConfig::workers`] threads of its own,
+    /// each with a single-threaded tokio runtime: the proxy does not compete with the app's
+    /// runtime, and a request never wakes another thread. Dropping the returned handle stops those
+    /// runtimes, which closes the port and every connection. Can be awaited from any runtime.
+    pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, Error> {
+        let target = Target::parse(&config.upstream)?;
+        let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .map_err(|e| Error::io("Cannot open a local port for the session", &e))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("Cannot read the session's local port", &e))?
+            .port();
+        let connect_timeout = config.connect_timeout.min(MAX_CONNECT_TIMEOUT);
+        let header_timeout = config.header_timeout;
+        let (stop, shutdown) = watch::channel(false);
+        let common = Arc::new(Common::new(
+            Gate::new(port, &config.session_id)?,
+            target,
+            config.headers,
+            connect_timeout + Duration::from_secs(5),
+            shutdown.clone(),
+        ));
+        let connector = Connector::new(connect_timeout, config.extra_roots);
+        let thread_error = |e: std::io::Error| Error::io("Cannot start the proxy's threads", &e);
+
+        let mut handoffs = Vec::new();
+        for index in 1..config.workers.clamp(1, MAX_WORKERS) {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (common, connector, shutdown) =
+                (common.clone(), connector.clone(), shutdown.clone());
+            server::thread(index, move || async move {
+                let shared = Arc::new(Shared::new(common, client(connector)));
+                server::receive(shared, header_timeout, rx, shutdown).await;
+            })
+            .map_err(thread_error)?;
+            handoffs.push(tx);
+        }
+
+        let (activity_tx, activity) = watch::channel(Activity::default());
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let first = common.clone();
+        server::thread(0, move || async move {
+            let listener = match TcpListener::from_std(listener) {
+                Ok(listener) => listener,
+                Err(e) => {
+                    let _ =
+                        ready_tx.send(Err(Error::io("Cannot listen on the session's port", &e)));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            tokio::spawn(activity::publish(
+                first.meter.clone(),
+                activity_tx,
+                shutdown.clone(),
+            ));
+            let shared = Arc::new(Shared::new(first, client(connector)));
+            server::accept(listener, shared, header_timeout, handoffs, shutdown).await;
+        })
+        .map_err(thread_error)?;
+        ready_rx.await.map_err(|_| {
+            Error::new(ErrorCode::Internal, "The proxy's thread stopped at start")
+        })??;
+        Ok(ProxyHandle {
+            port,
+            session_id: config.session_id,
+            common,
+            activity,
+            stop,
+        })
+    }
+}
+
+/// One worker thread's pool of upstream connections.
+fn client(connector: Connector) -> Client<Connector, forward::ProxyBody> {
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE)
+        .set_host(false)
+        .build(connector)
+}
+
+/// An open proxy. Dropping it closes the port and every connection, WebSockets included.
+pub struct ProxyHandle {
+    port: u16,
+    session_id: String,
+    common: Arc<Common>,
+    activity: watch::Receiver<Activity>,
+    stop: watch::Sender<bool>,
+}
+
+impl ProxyHandle {
+    /// The local port (stable for the handle's life, across [`retarget`](Self::retarget)).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `http://127.0.0.1:PORT`, the origin a session window's navigation must stay on.
+    pub fn local_origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The session id the proxy was started for.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// A fresh one-time handshake URL, `http://127.0.0.1:PORT/__porthole/auth?token=…`: open a
+    /// window on it. Each URL works once, within 5 minutes; ask for a new one per window.
+    pub fn new_entry_url(&self) -> Result<Sensitive<String>, Error> {
+        let token = self.common.gate.mint()?;
+        Ok(Sensitive::new(format!(
+            "{}/__porthole/auth?token={token}",
+            self.local_origin()
+        )))
+    }
+
+    /// Same as [`new_entry_url`](Self::new_entry_url): every call mints a new single-use URL.
+    pub fn entry_url(&self) -> Result<Sensitive<String>, Error> {
+        self.new_entry_url()
+    }
+
+    /// Points the proxy at a new upstream URL; the port, the cookie and open windows stay. New
+    /// requests go to the new upstream; WebSockets already spliced stay on the old one until they
+    /// close.
+    pub fn retarget(&self, upstream: Url) -> Result<(), Error> {
+        self.common.retarget(Target::parse(&upstream)?);
+        Ok(())
+    }
+
+    /// Requests, bytes each way, last activity and open WebSockets, updated at most every
+    /// [`PUBLISH_INTERVAL`].
+    pub fn activity(&self) -> watch::Receiver<Activity> {
+        self.activity.clone()
+    }
+
+    /// Stops the proxy now (the same as dropping the handle).
+    pub fn shutdown(self) {}
+}
+
+impl Drop for ProxyHandle {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+impl fmt::Debug for ProxyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProxyHandle")
+            .field("port", &self.port)
+            .field("session_id", &self.session_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handles_can_live_in_the_shells_registry() {
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send_sync::<super::ProxyHandle>();
+        send_sync::<super::ProxyConfig>();
+    }
+}
