@@ -7,6 +7,7 @@ mod commands;
 mod error;
 mod local;
 mod notify;
+mod proxies;
 mod state;
 mod tray;
 mod windows;

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 /// Called for every watcher event, after it went to the window.
 pub fn on_event(app: &AppHandle, event: &WatchEvent) {
+    crate::proxies::on_event(app, event);
     let state = app.state::<AppState>();
     if let Some(notice) = state.alert_for(event) {
         show(app, &notice.title, &notice.body);

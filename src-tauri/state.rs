@@ -31,6 +31,8 @@ pub struct AppState {
     settings: Mutex<AlertSettings>,
     /// The user chose "Quit: keep sessions running".
     pub keep_sessions: AtomicBool,
+    /// One loopback proxy per opened session, by window label; dropping one stops it.
+    pub proxies: Mutex<std::collections::HashMap<String, porthole_proxy::ProxyHandle>>,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             alerts: Mutex::new(Alerts::load(&dirs.data.join("alerts.json"))),
             settings: Mutex::new(settings),
             keep_sessions: AtomicBool::new(false),
+            proxies: Mutex::default(),
             dirs,
             local: LocalServer::default(),
             hub,

@@ -181,7 +181,7 @@ async fn act(app: &AppHandle, action: TrayAction) {
             .iter()
             .find(|s| &s.id == session_id)
         {
-            Some(session) => windows::open_session(app, session),
+            Some(session) => windows::open_session(app, session).await,
             None => Ok(()),
         },
         TrayAction::Extend {

@@ -50,6 +50,7 @@ pub fn open_remote<R: Runtime>(
     url: Url,
     title: &str,
 ) -> tauri::Result<WebviewWindow<R>> {
+    // The proxy answers on both loopback names; anything else leaves for the browser.
     let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();
@@ -86,11 +87,10 @@ pub fn session_label(session_id: &str) -> String {
     format!("session-{id}")
 }
 
-/// Opens (or focuses) a session's window on its URL. The session must answer already.
-pub fn open_session<R: Runtime>(
-    app: &AppHandle<R>,
-    session: &Session,
-) -> Result<(), porthole_core::Error> {
+/// Opens (or focuses) a session's window. The window loads the session's own loopback proxy
+/// through its one-time token handshake; the proxy (and so the window's address) outlives the
+/// window, so reopening lands on the same port.
+pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), porthole_core::Error> {
     use porthole_core::model::SessionState;
     let label = session_label(&session.id);
     if let Some(window) = app.get_webview_window(&label) {
@@ -109,11 +109,17 @@ pub fn open_session<R: Runtime>(
             "This session has no web UI to open.",
         ));
     }
-    let raw = session.url.as_deref().unwrap_or_default();
-    let url = Url::parse(raw).map_err(|e| {
+    let upstream = url::Url::parse(session.url.as_deref().unwrap_or_default()).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::InvalidResponse,
             format!("The session's URL cannot be opened: {e}"),
+        )
+    })?;
+    let entry = crate::proxies::entry_url(app, &label, &session.id, upstream).await?;
+    let url = Url::parse(entry.expose()).map_err(|e| {
+        porthole_core::Error::new(
+            porthole_core::ErrorCode::Internal,
+            format!("proxy URL: {e}"),
         )
     })?;
     open_remote(app, &label, url, &format!("{} — Porthole", session.name)).map_err(|e| {
@@ -123,6 +129,13 @@ pub fn open_session<R: Runtime>(
         )
     })?;
     Ok(())
+}
+
+/// Closes a session's window (the session has ended).
+pub fn close_session_window(app: &AppHandle, session_id: &str) {
+    if let Some(window) = app.get_webview_window(&session_label(session_id)) {
+        let _ = window.close();
+    }
 }
 
 /// The app's own pages: `tauri://localhost` on Linux and macOS, `http(s)://tauri.localhost` on

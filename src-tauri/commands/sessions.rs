@@ -116,5 +116,7 @@ pub async fn open_session(
     let app = state
         .app_handle()
         .ok_or_else(|| ApiError::internal("the app is still starting"))?;
-    crate::windows::open_session(&app, &session).map_err(ApiError::from)
+    crate::windows::open_session(&app, &session)
+        .await
+        .map_err(ApiError::from)
 }

@@ -97,7 +97,9 @@ test("a Local terminal session launches, opens, echoes what is typed, extends an
     });
 
     await call("open_session", { accountId: "local", sessionId });
-    const handle = await app.windowWhere("the session window", (url) => url.startsWith("http://127.0.0.1:"));
+    const upstreamPort = new URL(ready.url).port;
+    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstreamPort;
+    let handle = await app.windowWhere("the session window, on its proxy", viaProxy);
     await driver.switchTo(handle);
     const input = await driver.waitFor(".xterm-helper-textarea", 20000);
     const marker = `porthole-${randomBytes(6).toString("hex")}`;

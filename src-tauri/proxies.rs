@@ -1,0 +1,75 @@
+//! The loopback proxies of opened sessions (porthole-proxy): one per session window, kept while
+//! the session lives, retargeted when its URL changes, dropped (and so stopped) when it ends.
+
+use porthole_core::model::Session;
+use porthole_core::watcher::WatchEvent;
+use porthole_proxy::{Proxy, ProxyConfig};
+use porthole_secrets::Sensitive;
+use tauri::{AppHandle, Manager};
+
+use crate::state::AppState;
+use crate::windows;
+
+/// A fresh one-time entry URL for the session's window, starting its proxy if needed.
+pub async fn entry_url(
+    app: &AppHandle,
+    label: &str,
+    session_id: &str,
+    upstream: url::Url,
+) -> Result<Sensitive<String>, porthole_core::Error> {
+    let state = app.state::<AppState>();
+    if let Some(entry) = existing(&state, label, &upstream) {
+        return entry;
+    }
+    let started = Proxy::start(ProxyConfig::new(upstream, session_id)).await?;
+    let mut proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
+    // Two opens at once: keep the first proxy, so the window's address never changes.
+    let proxy = proxies.entry(label.to_owned()).or_insert(started);
+    proxy.new_entry_url()
+}
+
+fn existing(
+    state: &AppState,
+    label: &str,
+    upstream: &url::Url,
+) -> Option<Result<Sensitive<String>, porthole_core::Error>> {
+    let proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
+    let proxy = proxies.get(label)?;
+    Some(
+        proxy
+            .retarget(upstream.clone())
+            .and_then(|()| proxy.new_entry_url()),
+    )
+}
+
+/// Keeps the proxies in step with the watchers: a new URL retargets, an end stops.
+pub fn on_event(app: &AppHandle, event: &WatchEvent) {
+    match event {
+        WatchEvent::Updated { session } | WatchEvent::Ready { session } => retarget(app, session),
+        WatchEvent::Ended { session_id, .. } => {
+            let label = windows::session_label(session_id);
+            let state = app.state::<AppState>();
+            let removed = state
+                .proxies
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&label);
+            drop(removed);
+            windows::close_session_window(app, session_id);
+        }
+        _ => {}
+    }
+}
+
+fn retarget(app: &AppHandle, session: &Session) {
+    let Some(url) = session.url.as_deref().and_then(|u| url::Url::parse(u).ok()) else {
+        return;
+    };
+    let state = app.state::<AppState>();
+    let proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(proxy) = proxies.get(&windows::session_label(&session.id)) {
+        if let Err(e) = proxy.retarget(url) {
+            tracing::warn!(code = ?e.code, "cannot retarget a session proxy: {}", e.message);
+        }
+    }
+}
