@@ -12,8 +12,8 @@ use tauri::State;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// What the Add Account form sends.
-#[derive(Debug, Deserialize, specta::Type)]
+/// What the Add Account form sends. No `Debug`: it carries the key, which must never be printed.
+#[derive(Deserialize, specta::Type)]
 pub struct NewAccount {
     pub name: String,
     pub provider: ProviderKind,

@@ -292,10 +292,10 @@ export type Machine_Serialize = {
 	default_resource: string | null,
 };
 
-/**  What the Add Account form sends. */
+/**  What the Add Account form sends. No `Debug`: it carries the key, which must never be printed. */
 export type NewAccount = NewAccount_Serialize | NewAccount_Deserialize;
 
-/**  What the Add Account form sends. */
+/**  What the Add Account form sends. No `Debug`: it carries the key, which must never be printed. */
 export type NewAccount_Deserialize = {
 	name: string,
 	provider: ProviderKind,
@@ -305,7 +305,7 @@ export type NewAccount_Deserialize = {
 	fields?: { [key in string]: string },
 };
 
-/**  What the Add Account form sends. */
+/**  What the Add Account form sends. No `Debug`: it carries the key, which must never be printed. */
 export type NewAccount_Serialize = {
 	name: string,
 	provider: ProviderKind,
