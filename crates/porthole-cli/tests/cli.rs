@@ -3,137 +3,15 @@
 //! terminal template runs the current executable again as its helper.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
 
 use portholed::{ConfigSource, KeyStorage, RunningServer, Server, ServerConfig};
 use serde_json::Value;
-
-const EXE: &str = env!("CARGO_BIN_EXE_porthole");
-/// Each run of the binary is killed after this, so a hang fails the test instead of the job.
-const RUN_LIMIT: Duration = Duration::from_secs(90);
-
-/// Every stdout and stderr the binary wrote, checked at the end for the keys.
-static OUTPUTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-struct Ctx {
-    base: String,
-    key: String,
-    /// What PORTHOLE_DATA_DIR must be for the CLI to find this server's key by itself.
-    porthole_data: PathBuf,
-    /// A server whose API minute lasts one second, for sessions that end on their own.
-    fast_base: String,
-    fast_key: String,
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    fn ok(self) -> Self {
-        assert_eq!(
-            self.code, 0,
-            "exit {}\nstdout:\n{}\nstderr:\n{}",
-            self.code, self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-/// Runs `porthole ARGS` with exactly the environment given (plus PATH and HOME-less defaults).
-fn porthole(args: &[&str], env: &[(&str, &str)]) -> Run {
-    porthole_with_input(args, env, None)
-}
-
-/// The same, with `input` on stdin (a key for `accounts add`).
-fn porthole_with_input(args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
-    let mut cmd = Command::new(EXE);
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn porthole");
-    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
-        use std::io::Write;
-        stdin.write_all(text.as_bytes()).unwrap();
-    }
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + RUN_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("porthole {args:?} still running after {RUN_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    };
-    OUTPUTS
-        .lock()
-        .unwrap()
-        .push(format!("{}\n{}", run.stdout, run.stderr));
-    run
-}
-
-impl Ctx {
-    /// `porthole --base-url BASE ARGS` with the server's key in PORTHOLE_API_KEY.
-    fn run(&self, args: &[&str]) -> Run {
-        let mut all = vec!["--base-url", &self.base];
-        all.extend_from_slice(args);
-        porthole(&all, &[("PORTHOLE_API_KEY", &self.key)])
-    }
-}
-
-fn session_id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
-
-fn deadline_of(v: &Value) -> chrono::DateTime<chrono::Utc> {
-    v["deadline"]
-        .as_str()
-        .expect("deadline")
-        .parse()
-        .expect("RFC 3339")
-}
-
+use support::*;
 // ---- tests ---------------------------------------------------------------------------------
 
 fn help_documents_exit_codes(_: &Ctx) {
