@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 use porthole_core::Error;
+use porthole_secrets::Sensitive;
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
@@ -60,6 +61,13 @@ pub struct ProxyConfig {
     /// Threads serving this proxy (1 to [`crate::MAX_WORKERS`]); by default 2, or 1 on a
     /// single-core machine. One is plenty for one window; two keep up with nginx under load.
     pub workers: usize,
+    /// The loopback port to listen on; 0 (the default) lets the system choose.
+    pub listen_port: u16,
+    /// A token that stays valid, the way Jupyter's does: `?token=T` on any `GET` sets the cookie
+    /// and redirects to the same URL without it. For servers that front a session process with
+    /// no token of its own (portholed's `comfyui`). `None` (the default): single-use entry URLs
+    /// only.
+    pub standing_token: Option<Sensitive<String>>,
 }
 
 impl ProxyConfig {
@@ -75,6 +83,8 @@ impl ProxyConfig {
             workers: std::thread::available_parallelism()
                 .map(|n| n.get().min(2))
                 .unwrap_or(1),
+            listen_port: 0,
+            standing_token: None,
         }
     }
 }
@@ -89,6 +99,8 @@ impl fmt::Debug for ProxyConfig {
             .field("headers", &self.headers.is_some())
             .field("extra_roots", &self.extra_roots.len())
             .field("workers", &self.workers)
+            .field("listen_port", &self.listen_port)
+            .field("standing_token", &self.standing_token.is_some())
             .finish()
     }
 }

@@ -132,7 +132,7 @@ impl Common {
         headers.remove(REFERER);
         // hyper answers `100-continue` to the window itself, when the body is first read.
         headers.remove(EXPECT);
-        gate::strip_own_cookies(&mut headers);
+        gate::strip_own_cookies(&mut headers, self.gate.cookie_name());
         if let Some(hook) = &self.hook {
             hook.apply(&target.url, &mut headers);
         }
@@ -201,6 +201,12 @@ async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Pro
     if path == AUTH_PATH {
         return handshake(shared, &request);
     }
+    if request.method() == Method::GET {
+        let query = request.uri().query().unwrap_or("");
+        if let Some(rest) = shared.gate.standing_token_in(query) {
+            return standing_handshake(shared, path, &rest);
+        }
+    }
     if !shared.gate.has_cookie(headers) {
         return pages::forbidden();
     }
@@ -265,6 +271,22 @@ fn handshake(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody
     let location = next
         .filter(|n| is_local_path(n))
         .unwrap_or_else(|| shared.target().landing.clone());
+    match (HeaderValue::try_from(location), shared.gate.set_cookie()) {
+        (Ok(location), Ok(cookie)) => pages::handshake(location, cookie),
+        _ => pages::bad_request("Unusable redirect target.\n"),
+    }
+}
+
+/// `GET /path?token=T` with the standing token: the cookie, and the same URL without the token.
+fn standing_handshake(shared: &Shared, path: &str, rest: &str) -> Response<ProxyBody> {
+    let location = if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{rest}")
+    };
+    if !is_local_path(&location) {
+        return pages::bad_request("Unusable redirect target.\n");
+    }
     match (HeaderValue::try_from(location), shared.gate.set_cookie()) {
         (Ok(location), Ok(cookie)) => pages::handshake(location, cookie),
         _ => pages::bad_request("Unusable redirect target.\n"),

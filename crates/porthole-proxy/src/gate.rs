@@ -8,6 +8,12 @@
 //!   `/__porthole/auth?token=T` hands out (`HttpOnly; SameSite=Strict`).
 //!
 //! The cookie's value is a secret of its own, never the token. Tokens are single-use and expire.
+//!
+//! A proxy may also have a *standing* token (the way Jupyter's token works): `?token=T` on any
+//! `GET` hands out the cookie and redirects to the same URL without the token. portholed fronts
+//! ComfyUI, which has no token of its own, with such a proxy. Its cookie is named
+//! `porthole_gate_*`, which other proxies forward (so a desktop proxy in front of it works), and
+//! which it removes itself before forwarding.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -21,6 +27,9 @@ use sha2::{Digest, Sha256};
 /// Every cookie this crate sets starts with this; all of them are removed before forwarding, so
 /// one session's secret never reaches another session's upstream.
 pub(crate) const COOKIE_PREFIX: &str = "porthole_proxy_";
+
+/// The cookie of a proxy with a standing token (see the module documentation).
+pub(crate) const STANDING_COOKIE_PREFIX: &str = "porthole_gate_";
 
 /// How long an entry URL stays usable.
 pub(crate) const TOKEN_TTL: Duration = Duration::from_secs(300);
@@ -56,22 +65,49 @@ pub(crate) struct Gate {
     cookie_name: String,
     cookie_secret: String,
     pending: Mutex<Vec<Pending>>,
+    standing: Option<String>,
 }
 
 impl Gate {
-    pub(crate) fn new(port: u16, session_id: &str) -> Result<Self, Error> {
+    pub(crate) fn new(
+        port: u16,
+        session_id: &str,
+        standing: Option<String>,
+    ) -> Result<Self, Error> {
         let digest = Sha256::digest(session_id.as_bytes());
         let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let prefix = if standing.is_some() {
+            STANDING_COOKIE_PREFIX
+        } else {
+            COOKIE_PREFIX
+        };
         Ok(Self {
             hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
             origins: [
                 format!("http://127.0.0.1:{port}"),
                 format!("http://localhost:{port}"),
             ],
-            cookie_name: format!("{COOKIE_PREFIX}{hash}"),
+            cookie_name: format!("{prefix}{hash}"),
             cookie_secret: random_secret()?,
             pending: Mutex::new(Vec::new()),
+            standing,
         })
+    }
+
+    /// Whether `query` carries this proxy's standing token as `token=`; if so, also the query
+    /// without it (where to send the window once it has the cookie).
+    pub(crate) fn standing_token_in(&self, query: &str) -> Option<String> {
+        let standing = self.standing.as_deref()?;
+        let mut found = false;
+        let mut rest = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if key == "token" {
+                found |= same_secret(value.as_bytes(), standing.as_bytes());
+            } else {
+                rest.append_pair(&key, &value);
+            }
+        }
+        found.then(|| rest.finish())
     }
 
     /// A new single-use token for the handshake.
@@ -142,6 +178,11 @@ impl Gate {
         })
     }
 
+    /// This proxy's cookie's name.
+    pub(crate) fn cookie_name(&self) -> &str {
+        &self.cookie_name
+    }
+
     /// The `Set-Cookie` the handshake answers with.
     pub(crate) fn set_cookie(&self) -> Result<HeaderValue, Error> {
         HeaderValue::try_from(format!(
@@ -162,12 +203,12 @@ fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .map(|(name, value)| (name.trim(), value.trim()))
 }
 
-/// Removes every `porthole_proxy_*` cookie, keeping the upstream's own cookies as they were.
-pub(crate) fn strip_own_cookies(headers: &mut HeaderMap) {
-    let ours = headers
-        .get_all(COOKIE)
-        .iter()
-        .any(|v| memmem(v.as_bytes(), COOKIE_PREFIX.as_bytes()));
+/// Removes every `porthole_proxy_*` cookie, and `own` (a standing gate's cookie), keeping the
+/// upstream's own cookies as they were.
+pub(crate) fn strip_own_cookies(headers: &mut HeaderMap, own: &str) {
+    let ours = headers.get_all(COOKIE).iter().any(|v| {
+        memmem(v.as_bytes(), COOKIE_PREFIX.as_bytes()) || memmem(v.as_bytes(), own.as_bytes())
+    });
     if !ours {
         return;
     }
@@ -177,7 +218,11 @@ pub(crate) fn strip_own_cookies(headers: &mut HeaderMap) {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .map(str::trim)
-        .filter(|pair| !pair.is_empty() && !pair.starts_with(COOKIE_PREFIX))
+        .filter(|pair| {
+            !pair.is_empty()
+                && !pair.starts_with(COOKIE_PREFIX)
+                && pair.split_once('=').map(|(n, _)| n.trim()) != Some(own)
+        })
         .map(str::to_owned)
         .collect();
     headers.remove(COOKIE);
@@ -207,7 +252,7 @@ mod tests {
 
     #[test]
     fn tokens_are_single_use() {
-        let gate = Gate::new(4000, "s1").unwrap();
+        let gate = Gate::new(4000, "s1", None).unwrap();
         let token = gate.mint().unwrap();
         assert!(!gate.redeem("nope"));
         assert!(gate.redeem(&token));
@@ -216,7 +261,7 @@ mod tests {
 
     #[test]
     fn only_our_hosts_and_origins_pass() {
-        let gate = Gate::new(4000, "s1").unwrap();
+        let gate = Gate::new(4000, "s1", None).unwrap();
         assert!(gate.host_ok(&headers(&[("host", "127.0.0.1:4000")])));
         assert!(gate.host_ok(&headers(&[("host", "LOCALHOST:4000")])));
         assert!(!gate.host_ok(&headers(&[("host", "evil.example:4000")])));
@@ -233,7 +278,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_named_for_the_session_and_checked_by_value() {
-        let gate = Gate::new(4000, "s1").unwrap();
+        let gate = Gate::new(4000, "s1", None).unwrap();
         let set = gate.set_cookie().unwrap();
         let set = set.to_str().unwrap();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
@@ -241,7 +286,7 @@ mod tests {
         assert!(gate.has_cookie(&headers(&[("cookie", &format!("a=b; {pair}"))])));
         let (name, _) = pair.split_once('=').unwrap();
         assert!(!gate.has_cookie(&headers(&[("cookie", &format!("{name}=wrong"))])));
-        let other = Gate::new(4000, "s2").unwrap();
+        let other = Gate::new(4000, "s2", None).unwrap();
         assert!(!other.has_cookie(&headers(&[("cookie", pair)])));
     }
 
@@ -251,10 +296,35 @@ mod tests {
             "cookie",
             "a=1; porthole_proxy_abc=secret; porthole_terminal_9=t",
         )]);
-        strip_own_cookies(&mut map);
+        strip_own_cookies(&mut map, "porthole_proxy_abc");
         assert_eq!(map.get(COOKIE).unwrap(), "a=1; porthole_terminal_9=t");
         let mut only = headers(&[("cookie", "porthole_proxy_abc=secret")]);
-        strip_own_cookies(&mut only);
+        strip_own_cookies(&mut only, "porthole_proxy_abc");
         assert!(only.get(COOKIE).is_none());
+        // A standing gate's cookie goes on through other proxies, but never past its own.
+        let mut gates = headers(&[("cookie", "porthole_gate_1=x; porthole_gate_2=y")]);
+        strip_own_cookies(&mut gates, "porthole_proxy_abc");
+        assert_eq!(
+            gates.get(COOKIE).unwrap(),
+            "porthole_gate_1=x; porthole_gate_2=y"
+        );
+        strip_own_cookies(&mut gates, "porthole_gate_2");
+        assert_eq!(gates.get(COOKIE).unwrap(), "porthole_gate_1=x");
+    }
+
+    #[test]
+    fn a_standing_token_is_found_and_taken_out_of_the_query() {
+        let gate = Gate::new(4000, "s1", Some("tok".into())).unwrap();
+        assert_eq!(gate.standing_token_in("token=tok").as_deref(), Some(""));
+        assert_eq!(
+            gate.standing_token_in("a=1&token=tok&b=x+y").as_deref(),
+            Some("a=1&b=x+y")
+        );
+        assert_eq!(gate.standing_token_in("token=other"), None);
+        assert_eq!(gate.standing_token_in("a=1"), None);
+        assert!(gate.cookie_name().starts_with(STANDING_COOKIE_PREFIX));
+        let plain = Gate::new(4000, "s1", None).unwrap();
+        assert_eq!(plain.standing_token_in("token=tok"), None);
+        assert!(plain.cookie_name().starts_with(COOKIE_PREFIX));
     }
 }

@@ -100,15 +100,18 @@ pub const MAX_WORKERS: usize = 8;
 pub struct Proxy;
 
 impl Proxy {
-    /// Binds `127.0.0.1:0` and starts serving on [`ProxyConfig::workers`] threads of its own,
+    /// Binds `127.0.0.1:0` (or [`ProxyConfig::listen_port`]) and starts serving on [`ProxyConfig::workers`] threads of its own,
     /// each with a single-threaded tokio runtime: the proxy does not compete with the app's
     /// runtime, and a request never wakes another thread. Dropping the returned handle stops those
     /// runtimes, which closes the port and every connection. Can be awaited from any runtime.
     pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, Error> {
         let target = Target::parse(&config.upstream)?;
-        let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .and_then(|l| l.set_nonblocking(true).map(|()| l))
-            .map_err(|e| Error::io("Cannot open a local port for the session", &e))?;
+        let listener = std::net::TcpListener::bind(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            config.listen_port,
+        )))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::io("Cannot open a local port for the session", &e))?;
         let port = listener
             .local_addr()
             .map_err(|e| Error::io("Cannot read the session's local port", &e))?
@@ -117,7 +120,11 @@ impl Proxy {
         let header_timeout = config.header_timeout;
         let (stop, shutdown) = watch::channel(false);
         let common = Arc::new(Common::new(
-            Gate::new(port, &config.session_id)?,
+            Gate::new(
+                port,
+                &config.session_id,
+                config.standing_token.map(|t| t.expose().clone()),
+            )?,
             target,
             config.headers,
             connect_timeout + Duration::from_secs(5),

@@ -23,6 +23,7 @@ mod adopt;
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod front;
 pub mod gpu;
 pub mod key;
 mod logs;
@@ -37,25 +38,49 @@ pub mod wire;
 pub use adopt::Adoption;
 pub use config::{ConfigSource, FileConfig, KeyStorage, ServerConfig};
 pub use key::KeyLocation;
-pub use machines::TERMINAL_SUBCOMMAND;
+pub use machines::{FRONT_SUBCOMMAND, TERMINAL_SUBCOMMAND};
 pub use server::{RunningServer, Server, DB_FILE};
 
-/// If this process was started as a session helper (`EXE __portholed-terminal …`), runs it to
-/// the end and returns the exit code; otherwise returns `None` at once. Call it before anything
-/// else in the `main` of a program that embeds portholed.
+/// If this process was started as a session helper (`EXE __portholed-terminal …` or
+/// `EXE __portholed-front …`), runs it to the end and returns the exit code; otherwise returns
+/// `None` at once. Call it before anything else in the `main` of a program that embeds portholed.
 pub fn run_helper_if_requested() -> Option<std::process::ExitCode> {
+    use std::process::ExitCode;
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) != Some(TERMINAL_SUBCOMMAND) {
-        return None;
+    let rest = args.get(2..).unwrap_or_default();
+    match args.get(1).map(String::as_str) {
+        Some(TERMINAL_SUBCOMMAND) => Some(run_helper(
+            "terminal",
+            terminal::parse_args(rest),
+            |a| async move { terminal::serve(a).await.map(|()| ExitCode::SUCCESS) },
+        )),
+        Some(FRONT_SUBCOMMAND) => Some(run_helper(
+            "front",
+            front::parse_args(rest),
+            |a| async move {
+                let status = front::serve(a).await?;
+                Ok(ExitCode::from(
+                    status.code().map_or(1, |c| c.clamp(0, 255) as u8),
+                ))
+            },
+        )),
+        _ => None,
     }
-    Some(run_terminal(&args[2..]))
 }
 
-fn run_terminal(args: &[String]) -> std::process::ExitCode {
-    let parsed = match terminal::parse_args(args) {
+fn run_helper<A, F, Fut>(
+    name: &str,
+    parsed: porthole_core::error::Result<A>,
+    serve: F,
+) -> std::process::ExitCode
+where
+    F: FnOnce(A) -> Fut,
+    Fut: std::future::Future<Output = porthole_core::error::Result<std::process::ExitCode>>,
+{
+    let parsed = match parsed {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("portholed terminal: {e}");
+            eprintln!("portholed {name}: {e}");
             return std::process::ExitCode::from(2);
         }
     };
@@ -66,14 +91,14 @@ fn run_terminal(args: &[String]) -> std::process::ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("portholed terminal: cannot start: {e}");
+            eprintln!("portholed {name}: cannot start: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(terminal::serve(parsed)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match runtime.block_on(serve(parsed)) {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("portholed terminal: {e}");
+            eprintln!("portholed {name}: {e}");
             std::process::ExitCode::FAILURE
         }
     }

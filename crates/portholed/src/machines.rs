@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{CommandLine, FileConfig, MachineConfig, DEFAULT_MAX_SESSIONS};
+use crate::front::UPSTREAM_PORT;
 use crate::gpu::CPU;
 
 /// The hidden subcommand that serves the terminal template.
 pub const TERMINAL_SUBCOMMAND: &str = "__portholed-terminal";
+
+/// The hidden subcommand that puts a token in front of a program that has none (see `front`).
+pub const FRONT_SUBCOMMAND: &str = "__portholed-front";
 
 /// A fixed namespace so machine ids are stable UUIDs derived from the names.
 const MACHINE_NAMESPACE: uuid::Uuid =
@@ -102,7 +106,7 @@ pub fn resolve(config: &FileConfig, helper_exe: Option<&Path>, path_var: &str) -
             let spec = match kind {
                 TemplateKind::Terminal => terminal(mc, helper_exe),
                 TemplateKind::Jupyter => jupyter(mc, path_var),
-                _ => comfyui(config, mc),
+                _ => comfyui(config, mc, helper_exe),
             };
             (kind, spec)
         };
@@ -167,14 +171,20 @@ fn path_of(url: &str) -> String {
     }
 }
 
-fn terminal(mc: &MachineConfig, helper_exe: Option<&Path>) -> Result<LaunchSpec, String> {
+/// The portholed executable, which runs the terminal and the token front.
+fn helper(helper_exe: Option<&Path>) -> Result<&Path, String> {
     let exe = helper_exe.ok_or("the portholed executable could not be located")?;
     if !exe.is_file() {
         return Err(format!(
-            "the terminal helper {} does not exist",
+            "the session helper {} does not exist",
             exe.display()
         ));
     }
+    Ok(exe)
+}
+
+fn terminal(mc: &MachineConfig, helper_exe: Option<&Path>) -> Result<LaunchSpec, String> {
+    let exe = helper(helper_exe)?;
     let mut args = vec![
         TERMINAL_SUBCOMMAND.to_owned(),
         "--port".to_owned(),
@@ -228,7 +238,11 @@ fn jupyter(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
     })
 }
 
-fn comfyui(config: &FileConfig, mc: &MachineConfig) -> Result<LaunchSpec, String> {
+fn comfyui(
+    config: &FileConfig,
+    mc: &MachineConfig,
+    helper_exe: Option<&Path>,
+) -> Result<LaunchSpec, String> {
     let dir = config
         .comfyui_dir
         .as_ref()
@@ -242,13 +256,27 @@ fn comfyui(config: &FileConfig, mc: &MachineConfig) -> Result<LaunchSpec, String
             .find(|p| p.is_file())
             .unwrap_or_else(|| PathBuf::from("python3"))
     });
-    // ComfyUI has no token of its own; the session still listens on loopback only.
-    let (url, probe_path) = url_and_probe(mc, "http://127.0.0.1:{port}/");
+    // ComfyUI has no token of its own: the front gives it one (and listens only once it answers).
+    let exe = helper(helper_exe)?;
+    let front = [
+        FRONT_SUBCOMMAND,
+        "--port",
+        "{port}",
+        "--token",
+        "{token}",
+        "--",
+    ];
+    let comfy = ["main.py", "--listen", "127.0.0.1", "--port", UPSTREAM_PORT];
+    let python = python.display().to_string();
+    let (url, probe_path) = url_and_probe(mc, TOKEN_URL);
     Ok(LaunchSpec {
-        program: python.display().to_string(),
-        args: ["main.py", "--listen", "127.0.0.1", "--port", "{port}"]
+        program: exe.display().to_string(),
+        args: front
+            .into_iter()
+            .chain(std::iter::once(python.as_str()))
+            .chain(comfy)
             .map(str::to_owned)
-            .to_vec(),
+            .collect(),
         env: BTreeMap::new(),
         cwd: Some(dir.clone()),
         url,
