@@ -4,6 +4,8 @@ fn main() {
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(
         tauri_build::AppManifest::new().commands(&[
             "app_info",
+            "get_start_at_login",
+            "set_start_at_login",
             "list_accounts",
             "add_account",
             "set_account_key",
@@ -20,8 +22,11 @@ fn main() {
             "follow_logs",
             "refresh_sessions",
             "open_session",
+            "session_history",
             "get_settings",
             "save_settings",
+            "tray_menu",
+            "activate_menu_item",
         ]),
     ))
     .expect("failed to run tauri-build");

@@ -3,8 +3,10 @@
 
 use tauri::Manager;
 
+mod autoextend;
 mod commands;
 mod error;
+mod links;
 mod local;
 mod notify;
 mod proxies;
@@ -20,6 +22,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         .commands(tauri_specta::collect_commands![
             commands::app::app_info,
+            commands::app::get_start_at_login,
+            commands::app::set_start_at_login,
             commands::accounts::list_accounts,
             commands::accounts::add_account,
             commands::accounts::set_account_key,
@@ -36,8 +40,11 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sessions::follow_logs,
             commands::sessions::refresh_sessions,
             commands::sessions::open_session,
+            commands::sessions::session_history,
             commands::settings::get_settings,
             commands::settings::save_settings,
+            commands::tray::tray_menu,
+            commands::tray::activate_menu_item,
         ])
         .events(tauri_specta::collect_events![state::SessionEvent])
 }
@@ -85,10 +92,19 @@ pub fn run() -> Result<(), String> {
     let builder = specta_builder();
 
     tauri::Builder::default()
-        // Single instance first: a second launch focuses the running one and exits.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            windows::show_main(app);
+        // Single instance first: a second launch hands its porthole:// link (if any) to the
+        // running one, which focuses itself, and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            match porthole_core::links::DeepLink::find_in_args(argv) {
+                Some(link) => links::handle(app, link),
+                None => windows::show_main(app),
+            }
         }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_shell::init())
         .plugin(tauri_plugin_notification::init())
@@ -107,8 +123,12 @@ pub fn run() -> Result<(), String> {
             windows::create_main(app.handle())?;
             tray::create(app.handle())?;
             tray::keep_fresh(app.handle());
+            autoextend::start(app.handle());
             #[cfg(debug_assertions)]
             windows::open_debug_foreign_window(app.handle());
+            if let Some(link) = porthole_core::links::DeepLink::find_in_args(std::env::args()) {
+                links::handle(app.handle(), link);
+            }
             Ok(())
         })
         .build(tauri::generate_context!())

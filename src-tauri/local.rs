@@ -43,7 +43,19 @@ impl LocalServer {
         {
             config.minute_seconds = Some(scale);
         }
-        let started = Server::start(config).await;
+        let started = match Server::start(config.clone()).await {
+            // Taken between the probe and the bind (another instance starting at that moment):
+            // any free port will do.
+            Err(e) if e.code == porthole_core::ErrorCode::Io && config.listen.port() != 0 => {
+                tracing::info!(
+                    "127.0.0.1:{PREFERRED_PORT} was taken meanwhile: {}",
+                    e.message
+                );
+                config.listen.set_port(0);
+                Server::start(config).await
+            }
+            other => other,
+        };
         let mut slot = self.slot();
         *slot = match started {
             // The app quit while the server was starting: stop it again.

@@ -17,8 +17,9 @@ pub fn on_event(app: &AppHandle, event: &WatchEvent) {
     crate::tray::refresh(app);
 }
 
-/// A failure the user should hear about even without the window open.
-pub fn problem(app: &AppHandle, title: &str, body: &str) {
+/// Something the user should hear about even without the window open (a failure, an automatic
+/// extension).
+pub fn tell(app: &AppHandle, title: &str, body: &str) {
     show(app, title, body);
 }
 

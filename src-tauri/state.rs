@@ -33,6 +33,8 @@ pub struct AppState {
     pub keep_sessions: AtomicBool,
     /// One loopback proxy per opened session, by window label; dropping one stops it.
     pub proxies: Mutex<std::collections::HashMap<String, porthole_proxy::ProxyHandle>>,
+    /// The tray's account switcher: whose sessions the tray lists (`None`: everyone's).
+    tray_account: Mutex<Option<String>>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             settings: Mutex::new(settings),
             keep_sessions: AtomicBool::new(false),
             proxies: Mutex::default(),
+            tray_account: Mutex::default(),
             dirs,
             local: LocalServer::default(),
             hub,
@@ -111,6 +114,25 @@ impl AppState {
             .max()
             .unwrap_or(10);
         chrono::Duration::minutes(i64::from(minutes))
+    }
+
+    /// When the session's window last saw traffic through its proxy (none: no window opened).
+    pub fn window_activity(&self, session_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let proxies = self.proxies.lock().unwrap_or_else(|p| p.into_inner());
+        let proxy = proxies.get(&crate::windows::session_label(session_id))?;
+        let last = proxy.activity().borrow().last_activity;
+        last
+    }
+
+    pub fn tray_account(&self) -> Option<String> {
+        self.tray_account
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_tray_account(&self, account_id: Option<String>) {
+        *self.tray_account.lock().unwrap_or_else(|p| p.into_inner()) = account_id;
     }
 
     pub fn app_handle(&self) -> Option<tauri::AppHandle> {

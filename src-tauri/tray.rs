@@ -4,9 +4,10 @@
 use std::sync::atomic::Ordering;
 
 use chrono::Utc;
-use porthole_core::tray::{TrayAction, TrayModel, EXTEND_CHOICES};
+use porthole_core::accounts::AccountStore;
+use porthole_core::tray::{TrayAction, TrayItem, TrayModel};
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager};
 
@@ -14,7 +15,7 @@ use crate::state::AppState;
 use crate::windows;
 
 const TRAY: &str = "main";
-const OPEN: &str = "open-porthole";
+pub const OPEN: &str = "open-porthole";
 const QUIT: &str = "quit";
 const QUIT_KEEP: &str = "quit-keep";
 const QUIT_STOP: &str = "quit-stop";
@@ -32,17 +33,29 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-fn model(app: &AppHandle) -> TrayModel {
+/// What the tray shows now (the account switcher's choice applied).
+pub fn model(app: &AppHandle) -> TrayModel {
     let state = app.state::<AppState>();
+    let accounts: Vec<(String, String)> = AccountStore::new(&state.dirs.config)
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    let shown = state.tray_account();
     TrayModel::build(
         &state.hub.sessions(None),
         Utc::now(),
         state.largest_warning(),
+        &accounts,
+        shown.as_deref(),
     )
 }
 
-/// Redraws the menu, tooltip and icon from the current sessions.
+/// Redraws the menu, tooltip and icon from the current sessions, and the session windows'
+/// titles and menus with them.
 pub fn refresh(app: &AppHandle) {
+    windows::refresh_session_windows(app);
     let Some(tray) = app.tray_by_id(TRAY) else {
         return;
     };
@@ -64,52 +77,85 @@ pub fn refresh(app: &AppHandle) {
     let _ = tray.set_icon(icon);
 }
 
+/// A session's actions as menu entries; an entry that asks first becomes a submenu with one
+/// confirming entry. Used by the tray and by the session windows' menus.
+pub fn append_items(
+    app: &AppHandle,
+    to: &impl MenuAppend,
+    items: &[TrayItem],
+) -> tauri::Result<()> {
+    for item in items {
+        match &item.confirm {
+            None => to.add(&MenuItem::with_id(
+                app,
+                &item.id,
+                &item.label,
+                item.enabled,
+                None::<&str>,
+            )?)?,
+            Some(confirm) => {
+                let sub = Submenu::new(app, &item.label, item.enabled)?;
+                sub.append(&MenuItem::with_id(
+                    app,
+                    &item.id,
+                    confirm,
+                    item.enabled,
+                    None::<&str>,
+                )?)?;
+                to.add(&sub)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Menu` and `Submenu` both take items.
+pub trait MenuAppend {
+    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()>;
+}
+
+impl MenuAppend for Menu<tauri::Wry> {
+    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()> {
+        self.append(item)
+    }
+}
+
+impl MenuAppend for Submenu<tauri::Wry> {
+    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()> {
+        self.append(item)
+    }
+}
+
 fn menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<tauri::Wry>> {
     let menu = Menu::new(app)?;
     for row in &model.rows {
-        let (account_id, session_id) = (row.account_id.clone(), row.session_id.clone());
         let sub = Submenu::new(app, &row.label, true)?;
-        let open = TrayAction::Open {
-            account_id: account_id.clone(),
-            session_id: session_id.clone(),
-        };
-        sub.append(&MenuItem::with_id(
+        append_items(app, &sub, &row.items)?;
+        menu.append(&sub)?;
+    }
+    if model.rows.is_empty() {
+        menu.append(&MenuItem::with_id(
             app,
-            open.id(),
-            "Open",
-            row.can_open,
+            "no-sessions",
+            "No sessions running",
+            false,
             None::<&str>,
         )?)?;
-        for minutes in EXTEND_CHOICES {
-            let extend = TrayAction::Extend {
-                account_id: account_id.clone(),
-                session_id: session_id.clone(),
-                minutes,
-            };
-            let label = format!("Extend +{minutes} min");
-            sub.append(&MenuItem::with_id(
+    }
+    menu.append(&PredefinedMenuItem::separator(app)?)?;
+    if !model.accounts.is_empty() {
+        let switcher = Submenu::new(app, "Show account", true)?;
+        for account in &model.accounts {
+            switcher.append(&CheckMenuItem::with_id(
                 app,
-                extend.id(),
-                label,
-                row.can_extend,
+                &account.id,
+                &account.label,
+                true,
+                account.selected,
                 None::<&str>,
             )?)?;
         }
-        let stop = TrayAction::Stop {
-            account_id,
-            session_id,
-        };
-        sub.append(&MenuItem::with_id(
-            app,
-            stop.id(),
-            "Stop",
-            row.can_stop,
-            None::<&str>,
-        )?)?;
-        menu.append(&sub)?;
-    }
-    if !model.rows.is_empty() {
-        menu.append(&PredefinedMenuItem::separator(app)?)?;
+        menu.append(&switcher)?;
     }
     menu.append(&MenuItem::with_id(
         app,
@@ -143,6 +189,7 @@ fn menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<tauri::Wry>> {
     Ok(menu)
 }
 
+/// Every menu event of the app (tray and session windows alike: Tauri delivers them all here).
 fn on_menu(app: &AppHandle, id: &str) {
     match id {
         OPEN => windows::show_main(app),
@@ -163,13 +210,19 @@ fn on_menu(app: &AppHandle, id: &str) {
         other => {
             if let Some(action) = TrayAction::parse(other) {
                 let app = app.clone();
-                tauri::async_runtime::spawn(async move { act(&app, action).await });
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = act(&app, action).await {
+                        tracing::warn!(code = ?e.code, "menu action failed: {}", e.message);
+                        crate::notify::tell(&app, "Porthole could not do that", &e.message);
+                    }
+                });
             }
         }
     }
 }
 
-async fn act(app: &AppHandle, action: TrayAction) {
+/// Does what a session's menu entry (or the account switcher) says.
+pub async fn act(app: &AppHandle, action: TrayAction) -> Result<(), porthole_core::Error> {
     let state = app.state::<AppState>();
     let result = match &action {
         TrayAction::Open {
@@ -182,7 +235,10 @@ async fn act(app: &AppHandle, action: TrayAction) {
             .find(|s| &s.id == session_id)
         {
             Some(session) => windows::open_session(app, session).await,
-            None => Ok(()),
+            None => Err(porthole_core::Error::new(
+                porthole_core::ErrorCode::SessionGone,
+                "That session is no longer running.",
+            )),
         },
         TrayAction::Extend {
             account_id,
@@ -193,12 +249,13 @@ async fn act(app: &AppHandle, action: TrayAction) {
             account_id,
             session_id,
         } => state.hub.stop(account_id, session_id).await,
+        TrayAction::ShowAccount { account_id } => {
+            state.set_tray_account(account_id.clone());
+            Ok(())
+        }
     };
-    if let Err(e) = result {
-        tracing::warn!(code = ?e.code, "tray action failed: {}", e.message);
-        crate::notify::problem(app, "Porthole could not do that", &e.message);
-    }
     refresh(app);
+    result
 }
 
 /// Asks every provider to stop every live session (each at most a few seconds).

@@ -2,6 +2,8 @@
 //! and get no capability (capabilities name the "main" label only), so they cannot call commands.
 
 use porthole_core::model::Session;
+use porthole_core::tray::{session_items, window_title};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const MAIN: &str = "main";
@@ -49,12 +51,17 @@ pub fn open_remote<R: Runtime>(
     label: &str,
     url: Url,
     title: &str,
+    menu: Option<Menu<R>>,
 ) -> tauri::Result<WebviewWindow<R>> {
     // The proxy answers on both loopback names; anything else leaves for the browser.
     let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();
-    WebviewWindowBuilder::new(app, label, WebviewUrl::External(url))
+    let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(url));
+    if let Some(menu) = menu {
+        builder = builder.menu(menu);
+    }
+    builder
         .title(title)
         .inner_size(1200.0, 800.0)
         .on_navigation(move |target| {
@@ -122,13 +129,62 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
             format!("proxy URL: {e}"),
         )
     })?;
-    open_remote(app, &label, url, &format!("{} — Porthole", session.name)).map_err(|e| {
+    let title = window_title(session, chrono::Utc::now());
+    open_remote(app, &label, url, &title, Some(session_menu(app, session)?)).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::Internal,
             format!("The session window could not open: {e}"),
         )
     })?;
     Ok(())
+}
+
+/// A session window's menu: "Session" with Extend +5/15/30/60 min and Stop (confirmed), and
+/// "Open Porthole". Its events reach the tray's handler, which serves every menu of the app.
+fn session_menu(
+    app: &AppHandle,
+    session: &Session,
+) -> Result<Menu<tauri::Wry>, porthole_core::Error> {
+    let build = || -> tauri::Result<Menu<tauri::Wry>> {
+        let menu = Menu::new(app)?;
+        let sub = Submenu::new(app, "Session", true)?;
+        let items: Vec<_> = session_items(session)
+            .into_iter()
+            .filter(|item| !item.id.starts_with("open\u{1f}"))
+            .collect();
+        crate::tray::append_items(app, &sub, &items)?;
+        sub.append(&PredefinedMenuItem::separator(app)?)?;
+        sub.append(&MenuItem::with_id(
+            app,
+            crate::tray::OPEN,
+            "Open Porthole",
+            true,
+            None::<&str>,
+        )?)?;
+        menu.append(&sub)?;
+        Ok(menu)
+    };
+    build().map_err(|e| {
+        porthole_core::Error::new(
+            porthole_core::ErrorCode::Internal,
+            format!("The session window's menu could not be built: {e}"),
+        )
+    })
+}
+
+/// Brings every open session window's title (name and time left) and menu up to date.
+pub fn refresh_session_windows(app: &AppHandle) {
+    let state = app.state::<crate::state::AppState>();
+    let now = chrono::Utc::now();
+    for session in state.hub.sessions(None) {
+        let Some(window) = app.get_webview_window(&session_label(&session.id)) else {
+            continue;
+        };
+        let _ = window.set_title(&window_title(&session, now));
+        if let Ok(menu) = session_menu(app, &session) {
+            let _ = window.set_menu(menu);
+        }
+    }
 }
 
 /// Closes a session's window (the session has ended).
@@ -170,7 +226,7 @@ pub fn open_debug_foreign_window(app: &AppHandle) {
     };
     match Url::parse(&raw.to_string_lossy()) {
         Ok(url) => {
-            if let Err(err) = open_remote(app, "session-e2e-probe", url, "Foreign page") {
+            if let Err(err) = open_remote(app, "session-e2e-probe", url, "Foreign page", None) {
                 tracing::error!("cannot open the foreign test window: {err}");
             }
         }

@@ -31,3 +31,41 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
         || probe_result,
     ))
 }
+
+/// Whether Porthole starts when the user logs in (an XDG autostart entry on Linux).
+#[tauri::command]
+#[specta::specta]
+pub fn get_start_at_login(state: State<'_, AppState>) -> Result<bool, ApiError> {
+    use tauri_plugin_autostart::ManagerExt;
+    let app = app(&state)?;
+    app.autolaunch().is_enabled().map_err(autostart_error)
+}
+
+/// Turns starting at login on or off (off by default).
+#[tauri::command]
+#[specta::specta]
+pub fn set_start_at_login(state: State<'_, AppState>, enabled: bool) -> Result<(), ApiError> {
+    use tauri_plugin_autostart::ManagerExt;
+    let app = app(&state)?;
+    let autolaunch = app.autolaunch();
+    if enabled {
+        autolaunch.enable()
+    } else {
+        autolaunch.disable()
+    }
+    .map_err(autostart_error)
+}
+
+fn app(state: &AppState) -> Result<tauri::AppHandle, ApiError> {
+    state
+        .app_handle()
+        .ok_or_else(|| ApiError::internal("the app is still starting"))
+}
+
+fn autostart_error(e: tauri_plugin_autostart::Error) -> ApiError {
+    Error::new(
+        ErrorCode::Io,
+        format!("Starting at login could not be changed: {e}"),
+    )
+    .into()
+}

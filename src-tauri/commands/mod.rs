@@ -4,3 +4,4 @@ pub mod accounts;
 pub mod app;
 pub mod sessions;
 pub mod settings;
+pub mod tray;

@@ -2,6 +2,7 @@
 //! list comes from `session-event`s; these commands only act, or give the current snapshot.
 
 use futures::StreamExt;
+use porthole_core::history::HistoryEntry;
 use porthole_core::model::{LaunchRequest, LogLine, Machine, Resource, Session};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -119,4 +120,16 @@ pub async fn open_session(
     crate::windows::open_session(&app, &session)
         .await
         .map_err(ApiError::from)
+}
+
+/// What this app did to a session (launched, extended by hand or automatically, stop asked),
+/// oldest first.
+#[tauri::command]
+#[specta::specta]
+pub fn session_history(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Vec<HistoryEntry> {
+    state.hub.history(&account_id, &session_id)
 }

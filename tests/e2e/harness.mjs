@@ -72,9 +72,31 @@ export class E2EApp {
     this.mainHandle = undefined;
   }
 
+  /**
+   * Stops the sessions the tests left running (the app is killed, not quit, so it cannot stop
+   * them itself), then the app. Each step is bounded: a stuck WebDriver never hangs the suite.
+   */
   async stop() {
-    await this.driver?.quit().catch(() => {});
+    const bounded = (promise, ms) =>
+      Promise.race([promise.catch(() => {}), new Promise((done) => setTimeout(done, ms).unref())]);
+    if (this.driver && this.mainHandle) {
+      await bounded(this.#stopSessions(), 30000);
+    }
+    await bounded(this.driver?.quit() ?? Promise.resolve(), 15000);
     this.tauriDriver?.kill();
+  }
+
+  async #stopSessions() {
+    await this.driver.switchTo(this.mainHandle);
+    const listed = await this.invoke("list_sessions", { accountId: null });
+    if (!listed.ok) return;
+    for (const s of listed.value.filter((s) => s.state.state !== "ended")) {
+      await this.invoke("stop_session", { accountId: s.account_id, sessionId: s.id });
+    }
+    await poll("the left-over sessions to end", 20000, async () => {
+      const now = await this.invoke("list_sessions", { accountId: null });
+      return now.ok && now.value.every((s) => s.state.state === "ended") ? true : undefined;
+    });
   }
 
   /** Runs a test body; on failure saves a screenshot of the current window under target/. */

@@ -3,7 +3,9 @@
 // window cannot call app commands.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import { E2EApp, poll } from "./harness.mjs";
 
@@ -122,4 +124,114 @@ test("a Local terminal session launches, opens, echoes what is typed, extends an
 
     await call("stop_session", { accountId: "local", sessionId });
     await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+  }));
+
+test("the tray lists the session with its entries, its window's title shows the time left, and the entries act", () =>
+  app.withScreenshot("tray-menu", async () => {
+    await driver.switchTo(app.mainHandle);
+    const machines = await call("list_machines", { accountId: "local" });
+    const terminal = machines.find((m) => m.name === "terminal");
+    const launched = await call("launch_session", {
+      accountId: "local",
+      request: { machine_id: terminal.id, resource: null, timeout_minutes: 25 },
+    });
+    sessionId = launched.id;
+    const ready = await poll("the session to be ready", 30000, async () => {
+      const s = await localSession();
+      return s?.state.state === "ready" ? s : undefined;
+    });
+
+    // The tray's model, which its menu is drawn from.
+    const menu = await call("tray_menu");
+    const row = menu.rows.find((r) => r.session_id === sessionId);
+    assert.ok(row, JSON.stringify(menu));
+    assert.match(row.label, new RegExp(`^${ready.name} · CPU · 2[45] min left$`));
+    assert.deepEqual(
+      row.items.map((i) => [i.label, i.enabled]),
+      [["Open", true], ["Extend +5 min", true], ["Extend +15 min", true], ["Extend +30 min", true],
+        ["Extend +60 min", true], ["Stop", true]],
+    );
+    assert.match(row.items[5].confirm, /^Stop “.*” now$/);
+    // The tooltip names the nearest deadline (another test's session may be sooner).
+    assert.match(menu.tooltip, /^Porthole — .+ ends in \d+ min$/);
+    assert.deepEqual(menu.accounts, [], "one account: no switcher");
+
+    // Open, through the tray entry: the window's native title names the session and its time left.
+    await call("activate_menu_item", { id: row.items[0].id });
+    const title = await poll("the session window's title", 20000, async () => {
+      const found = spawnSync("xdotool", ["search", "--name", `${ready.name} — .* left — Porthole`], { encoding: "utf8" });
+      const id = found.stdout.trim().split("\n")[0];
+      if (!id) return undefined;
+      return spawnSync("xdotool", ["getwindowname", id], { encoding: "utf8" }).stdout.trim();
+    });
+    assert.match(title, new RegExp(`^${ready.name} — 2[45] min left — Porthole$`));
+
+    // Extend +30 through its entry: the deadline moves by exactly 30 minutes, and so does the row.
+    const before = Date.parse(ready.deadline);
+    await call("activate_menu_item", { id: row.items[3].id });
+    await poll("the deadline to move", 20000, async () => {
+      const s = await localSession();
+      return s && Date.parse(s.deadline) - before === 30 * 60 * 1000 ? true : undefined;
+    });
+    const after = (await call("tray_menu")).rows.find((r) => r.session_id === sessionId);
+    assert.match(after.label, / · 5[45] min left$/);
+
+    // An entry that does not exist is refused with a code.
+    await driver.switchTo(app.mainHandle);
+    const bogus = await app.invoke("activate_menu_item", { id: "quit" });
+    assert.equal(bogus.ok, false);
+    assert.match(bogus.error, /no such menu entry/);
+
+    // Stop (the confirming entry): the session ends and leaves the tray.
+    await call("activate_menu_item", { id: row.items[5].id });
+    await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+    const empty = await call("tray_menu");
+    assert.equal(empty.rows.some((r) => r.session_id === sessionId), false);
+  }));
+
+test("auto-extend extends a session in use that is about to end, records it and notifies", () =>
+  app.withScreenshot("auto-extend", async () => {
+    await driver.switchTo(app.mainHandle);
+    const saved = await call("get_settings");
+    await call("save_settings", {
+      settings: {
+        ...saved,
+        auto_extend: { enabled: true, extend_by_minutes: 15, when_below_minutes: 5, active_within_minutes: 10, spend_cap_usd: 10 },
+      },
+    });
+    try {
+      const machines = await call("list_machines", { accountId: "local" });
+      const terminal = machines.find((m) => m.name === "terminal");
+      const launched = await call("launch_session", {
+        accountId: "local",
+        request: { machine_id: terminal.id, resource: null, timeout_minutes: 4 },
+      });
+      sessionId = launched.id;
+      const ready = await poll("the session to be ready", 30000, async () => {
+        const s = await localSession();
+        return s?.state.state === "ready" ? s : undefined;
+      });
+      // In use: its window loads the terminal through the proxy, which sees the traffic.
+      await call("open_session", { accountId: "local", sessionId });
+      const before = Date.parse(ready.deadline);
+      await poll("auto-extend to move the deadline", 30000, async () => {
+        const s = await localSession();
+        return s && Date.parse(s.deadline) - before === 15 * 60 * 1000 ? true : undefined;
+      });
+      const history = await call("session_history", { accountId: "local", sessionId });
+      assert.deepEqual(
+        history.map((h) => [h.kind, h.minutes, h.automatic]),
+        [["launched", undefined, undefined], ["extended", 15, true]],
+      );
+      const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
+      assert.ok(log, "run through tests/e2e/run.sh, which records notifications");
+      await poll("the auto-extend notification", 10000, async () =>
+        readFileSync(log, "utf8").includes(`string "${ready.name} extended by 15 min"`) ? true : undefined);
+      await call("stop_session", { accountId: "local", sessionId });
+      await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+      const stopped = await call("session_history", { accountId: "local", sessionId });
+      assert.equal(stopped.at(-1).kind, "stop_requested");
+    } finally {
+      await call("save_settings", { settings: saved });
+    }
   }));

@@ -238,6 +238,21 @@ fn minutes_left(seconds: i32) -> String {
     }
 }
 
+/// The notification for an extension auto-extend made (each one is news: not deduplicated).
+pub fn auto_extended_notice(
+    settings: &AlertSettings,
+    session: &Session,
+    minutes: u32,
+) -> Option<Notice> {
+    settings.notifications.then(|| Notice {
+        account_id: session.account_id.clone(),
+        session_id: session.id.clone(),
+        title: format!("{} extended by {minutes} min", session.name),
+        body: "Auto-extend: the session was in use and about to end. Turn this off in Settings."
+            .to_owned(),
+    })
+}
+
 /// How many minutes to extend `session` by now, if auto-extend should act. `last_activity` is
 /// when its window last saw traffic; `max_minutes` the provider's longest session.
 pub fn auto_extend_minutes(

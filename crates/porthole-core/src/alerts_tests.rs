@@ -205,3 +205,22 @@ fn settings_round_trip_and_refuse_nonsense() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn every_automatic_extension_is_notified_unless_notifications_are_off() {
+    let s = session(Some(1.0), 4);
+    let settings = AlertSettings::default();
+    let notice = auto_extended_notice(&settings, &s, 15).expect("a notice");
+    assert_eq!(notice.title, format!("{} extended by 15 min", s.name));
+    assert!(notice.body.contains("Auto-extend"));
+    assert_eq!(
+        auto_extended_notice(&settings, &s, 15),
+        Some(notice),
+        "not deduplicated"
+    );
+    let off = AlertSettings {
+        notifications: false,
+        ..AlertSettings::default()
+    };
+    assert_eq!(auto_extended_notice(&off, &s, 15), None);
+}

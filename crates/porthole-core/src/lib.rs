@@ -6,6 +6,8 @@ pub mod alerts;
 pub mod app_info;
 pub mod clock;
 pub mod error;
+pub mod history;
+pub mod links;
 pub mod model;
 pub mod paths;
 pub mod provider;

@@ -3,30 +3,56 @@
 //! its warning window (the icon changes then).
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 
 use crate::model::{Session, SessionState};
 
 /// The extensions the tray and the window offer.
 pub const EXTEND_CHOICES: [u32; 4] = [5, 15, 30, 60];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One clickable entry of a session's menu (in the tray and in the session's window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TrayItem {
+    /// The menu id: a [`TrayAction`]'s [`TrayAction::id`].
+    pub id: String,
+    pub label: String,
+    pub enabled: bool,
+    /// Set for actions that cannot be undone: the menu asks first (a submenu with this one
+    /// confirming entry).
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct TrayRow {
     pub account_id: String,
     pub session_id: String,
     /// "name · resource · 12 min left"
     pub label: String,
-    pub can_open: bool,
-    pub can_extend: bool,
-    pub can_stop: bool,
+    /// Open, Extend +5/15/30/60 min, Stop.
+    pub items: Vec<TrayItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An entry of the tray's account switcher: which account's sessions the tray lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct TrayAccount {
+    pub id: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// What the tray shows; the shell draws exactly this (and the end-to-end tests read it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct TrayModel {
     pub rows: Vec<TrayRow>,
     pub tooltip: String,
     /// Some session is inside its warning window.
     pub warning: bool,
+    /// "All accounts" first, then each account; empty when there is only one account.
+    pub accounts: Vec<TrayAccount>,
 }
+
+/// The account switcher's id for "all accounts".
+pub const ALL_ACCOUNTS: &str = "*";
 
 /// Time left for a person: "45 s", "12 min", "2 h 05 min".
 pub fn time_left(left: Duration) -> String {
@@ -40,10 +66,86 @@ pub fn time_left(left: Duration) -> String {
     }
 }
 
+/// Where a session stands, in a few words: "starting…", "12 min left", "ended"…
+pub fn status_phrase(s: &Session, now: DateTime<Utc>) -> String {
+    match (&s.state, s.remaining(now)) {
+        (SessionState::Starting | SessionState::Connecting, _) => "starting…".to_owned(),
+        (SessionState::Stopping, _) => "stopping…".to_owned(),
+        (SessionState::Ended(_), _) => "ended".to_owned(),
+        (_, Some(left)) => format!("{} left", time_left(left)),
+        (_, None) => "no deadline".to_owned(),
+    }
+}
+
+/// A session window's title: "name — 12 min left — Porthole".
+pub fn window_title(s: &Session, now: DateTime<Utc>) -> String {
+    format!("{} — {} — Porthole", s.name, status_phrase(s, now))
+}
+
+/// A session's actions: Open, Extend by each of [`EXTEND_CHOICES`], Stop (confirmed).
+pub fn session_items(s: &Session) -> Vec<TrayItem> {
+    let (account_id, session_id) = (s.account_id.clone(), s.id.clone());
+    let can_open =
+        s.capabilities.has_ui && matches!(s.state, SessionState::Ready | SessionState::Expiring);
+    let can_extend =
+        s.capabilities.can_extend && s.state.is_live() && s.state != SessionState::Stopping;
+    let can_stop =
+        s.capabilities.can_stop && s.state.is_live() && s.state != SessionState::Stopping;
+    let item = |action: TrayAction, label: String, enabled: bool| TrayItem {
+        id: action.id(),
+        label,
+        enabled,
+        confirm: None,
+    };
+    let mut items = vec![item(
+        TrayAction::Open {
+            account_id: account_id.clone(),
+            session_id: session_id.clone(),
+        },
+        "Open".to_owned(),
+        can_open,
+    )];
+    for minutes in EXTEND_CHOICES {
+        items.push(item(
+            TrayAction::Extend {
+                account_id: account_id.clone(),
+                session_id: session_id.clone(),
+                minutes,
+            },
+            format!("Extend +{minutes} min"),
+            can_extend,
+        ));
+    }
+    let mut stop = item(
+        TrayAction::Stop {
+            account_id,
+            session_id,
+        },
+        "Stop".to_owned(),
+        can_stop,
+    );
+    stop.confirm = Some(format!("Stop “{}” now", s.name));
+    items.push(stop);
+    items
+}
+
 impl TrayModel {
     /// `warn_before`: the largest warning threshold (a session closer than this is "warning").
-    pub fn build(sessions: &[Session], now: DateTime<Utc>, warn_before: Duration) -> Self {
-        let mut live: Vec<&Session> = sessions.iter().filter(|s| s.state.is_live()).collect();
+    /// `accounts`: (id, name) of every account; `shown`: the account whose sessions are listed
+    /// (`None`, or an id no longer in `accounts`: all of them).
+    pub fn build(
+        sessions: &[Session],
+        now: DateTime<Utc>,
+        warn_before: Duration,
+        accounts: &[(String, String)],
+        shown: Option<&str>,
+    ) -> Self {
+        let shown = shown.filter(|id| accounts.iter().any(|(a, _)| a == id));
+        let mut live: Vec<&Session> = sessions
+            .iter()
+            .filter(|s| s.state.is_live())
+            .filter(|s| shown.is_none_or(|id| s.account_id == id))
+            .collect();
         // Soonest deadline first; sessions without a deadline last, by name.
         live.sort_by(|a, b| {
             (a.deadline.is_none(), a.deadline, &a.name).cmp(&(
@@ -59,22 +161,12 @@ impl TrayModel {
                 if let Some(resource) = &s.resource {
                     parts.push(resource.clone());
                 }
-                parts.push(match (&s.state, s.remaining(now)) {
-                    (SessionState::Starting | SessionState::Connecting, _) => {
-                        "starting…".to_owned()
-                    }
-                    (SessionState::Stopping, _) => "stopping…".to_owned(),
-                    (_, Some(left)) => format!("{} left", time_left(left)),
-                    (_, None) => "no deadline".to_owned(),
-                });
+                parts.push(status_phrase(s, now));
                 TrayRow {
                     account_id: s.account_id.clone(),
                     session_id: s.id.clone(),
                     label: parts.join(" · "),
-                    can_open: s.capabilities.has_ui
-                        && matches!(s.state, SessionState::Ready | SessionState::Expiring),
-                    can_extend: s.capabilities.can_extend && s.state != SessionState::Stopping,
-                    can_stop: s.capabilities.can_stop && s.state != SessionState::Stopping,
+                    items: session_items(s),
                 }
             })
             .collect();
@@ -87,10 +179,31 @@ impl TrayModel {
         let warning = live
             .iter()
             .any(|s| s.remaining(now).is_some_and(|left| left <= warn_before));
+        let accounts = if accounts.len() < 2 {
+            Vec::new()
+        } else {
+            std::iter::once(TrayAccount {
+                id: TrayAction::ShowAccount { account_id: None }.id(),
+                label: "All accounts".to_owned(),
+                selected: shown.is_none(),
+            })
+            .chain(accounts.iter().map(|(id, name)| {
+                TrayAccount {
+                    id: TrayAction::ShowAccount {
+                        account_id: Some(id.clone()),
+                    }
+                    .id(),
+                    label: name.clone(),
+                    selected: shown == Some(id.as_str()),
+                }
+            }))
+            .collect()
+        };
         Self {
             rows,
             tooltip,
             warning,
+            accounts,
         }
     }
 }
@@ -111,6 +224,8 @@ pub enum TrayAction {
         account_id: String,
         session_id: String,
     },
+    /// The account switcher: list this account's sessions (`None`: every account's).
+    ShowAccount { account_id: Option<String> },
 }
 
 impl TrayAction {
@@ -131,10 +246,19 @@ impl TrayAction {
                 account_id,
                 session_id,
             } => format!("stop\u{1f}{account_id}\u{1f}{session_id}"),
+            TrayAction::ShowAccount { account_id } => format!(
+                "account\u{1f}{}",
+                account_id.as_deref().unwrap_or(ALL_ACCOUNTS)
+            ),
         }
     }
 
     pub fn parse(id: &str) -> Option<Self> {
+        if let Some(account) = id.strip_prefix("account\u{1f}") {
+            return Some(TrayAction::ShowAccount {
+                account_id: (account != ALL_ACCOUNTS).then(|| account.to_owned()),
+            });
+        }
         let mut parts = id.splitn(3, '\u{1f}');
         let (verb, account_id, session_id) = (parts.next()?, parts.next()?, parts.next()?);
         let (account_id, session_id) = (account_id.to_owned(), session_id.to_owned());
@@ -209,6 +333,8 @@ mod tests {
             ],
             t0(),
             Duration::minutes(10),
+            &[],
+            None,
         );
         let labels: Vec<&str> = m.rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(
@@ -219,16 +345,18 @@ mod tests {
                 "term b · CPU · 1 h 30 min left"
             ]
         );
-        assert!(m.rows[0].can_open && !m.rows[1].can_open);
+        assert!(enabled(&m.rows[0], "open") && !enabled(&m.rows[1], "open"));
         assert_eq!(m.tooltip, "Porthole — term a ends in 12 min");
         assert!(!m.warning);
         let close = TrayModel::build(
             &[s("a", SessionState::Expiring, Some(9))],
             t0(),
             Duration::minutes(10),
+            &[],
+            None,
         );
         assert!(close.warning);
-        let none = TrayModel::build(&[], t0(), Duration::minutes(10));
+        let none = TrayModel::build(&[], t0(), Duration::minutes(10), &[], None);
         assert_eq!(none.tooltip, "Porthole — no sessions running");
         assert!(none.rows.is_empty());
     }
@@ -239,9 +367,124 @@ mod tests {
             &[s("a", SessionState::Stopping, Some(9))],
             t0(),
             Duration::minutes(10),
+            &[],
+            None,
         );
         assert_eq!(m.rows[0].label, "term a · CPU · stopping…");
-        assert!(!m.rows[0].can_extend && !m.rows[0].can_stop && !m.rows[0].can_open);
+        for verb in ["open", "extend-15", "stop"] {
+            assert!(!enabled(&m.rows[0], verb), "{verb}");
+        }
+    }
+
+    fn enabled(row: &TrayRow, verb: &str) -> bool {
+        row.items
+            .iter()
+            .find(|i| i.id.starts_with(&format!("{verb}\u{1f}")))
+            .unwrap_or_else(|| panic!("no {verb} item"))
+            .enabled
+    }
+
+    #[test]
+    fn a_session_offers_open_four_extensions_and_a_confirmed_stop() {
+        let items = session_items(&s("a", SessionState::Ready, Some(30)));
+        let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Open",
+                "Extend +5 min",
+                "Extend +15 min",
+                "Extend +30 min",
+                "Extend +60 min",
+                "Stop"
+            ]
+        );
+        assert!(items.iter().all(|i| i.enabled));
+        assert_eq!(items[5].confirm.as_deref(), Some("Stop “term a” now"));
+        assert!(items[..5].iter().all(|i| i.confirm.is_none()));
+        assert_eq!(
+            TrayAction::parse(&items[2].id),
+            Some(TrayAction::Extend {
+                account_id: "local".into(),
+                session_id: "a".into(),
+                minutes: 15
+            })
+        );
+        let ended = session_items(&s("b", SessionState::Ended(EndReason::Timeout), Some(1)));
+        assert!(ended.iter().all(|i| !i.enabled));
+    }
+
+    #[test]
+    fn window_titles_name_the_session_and_its_time_left() {
+        assert_eq!(
+            window_title(&s("a", SessionState::Ready, Some(12)), t0()),
+            "term a — 12 min left — Porthole"
+        );
+        assert_eq!(
+            window_title(
+                &s("a", SessionState::Ended(EndReason::Timeout), Some(12)),
+                t0()
+            ),
+            "term a — ended — Porthole"
+        );
+        assert_eq!(
+            window_title(&s("a", SessionState::Starting, Some(12)), t0()),
+            "term a — starting… — Porthole"
+        );
+    }
+
+    #[test]
+    fn the_account_switcher_filters_the_rows() {
+        let mut other = s("o", SessionState::Ready, Some(20));
+        other.account_id = "cloud".into();
+        let sessions = [s("a", SessionState::Ready, Some(30)), other];
+        let accounts = [
+            ("local".to_owned(), "Local".to_owned()),
+            ("cloud".to_owned(), "My cloud".to_owned()),
+        ];
+        let all = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts, None);
+        assert_eq!(all.rows.len(), 2);
+        let labels: Vec<(&str, bool)> = all
+            .accounts
+            .iter()
+            .map(|a| (a.label.as_str(), a.selected))
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                ("All accounts", true),
+                ("Local", false),
+                ("My cloud", false)
+            ]
+        );
+        assert_eq!(
+            TrayAction::parse(&all.accounts[2].id),
+            Some(TrayAction::ShowAccount {
+                account_id: Some("cloud".into())
+            })
+        );
+        assert_eq!(
+            TrayAction::parse(&all.accounts[0].id),
+            Some(TrayAction::ShowAccount { account_id: None })
+        );
+        let cloud = TrayModel::build(
+            &sessions,
+            t0(),
+            Duration::minutes(10),
+            &accounts,
+            Some("cloud"),
+        );
+        assert_eq!(cloud.rows.len(), 1);
+        assert_eq!(cloud.rows[0].account_id, "cloud");
+        assert!(cloud.accounts[2].selected && !cloud.accounts[0].selected);
+        assert_eq!(cloud.tooltip, "Porthole — term o ends in 20 min");
+        // An account that was removed: every account's sessions again.
+        let gone = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts, Some("x"));
+        assert_eq!(gone.rows.len(), 2);
+        assert!(gone.accounts[0].selected);
+        // One account: no switcher.
+        let one = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts[..1], None);
+        assert!(one.accounts.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::{spawn, UrlProbe, WatchConfig, WatchEvent, WatcherHandle};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::history::{History, HistoryEntry, HistoryKind};
 use crate::model::{LaunchRequest, Machine, Resource, Session};
 use crate::provider::{LogStream, Provider};
 
@@ -32,6 +33,7 @@ pub struct Hub {
     clock: Arc<dyn Clock>,
     config: WatchConfig,
     sink: EventSink,
+    history: History,
 }
 
 impl Hub {
@@ -47,6 +49,7 @@ impl Hub {
             clock,
             config,
             sink,
+            history: History::default(),
         }
     }
 
@@ -121,21 +124,59 @@ impl Hub {
 
     pub async fn launch(&self, account_id: &str, request: &LaunchRequest) -> Result<Session> {
         let session = self.provider(account_id)?.launch(request).await?;
+        self.record(account_id, &session.id, HistoryKind::Launched);
         self.with_handle(account_id, |h| h.track(session.clone()));
         Ok(session)
     }
 
     pub async fn extend(&self, account_id: &str, session_id: &str, minutes: u32) -> Result<()> {
+        self.extend_as(account_id, session_id, minutes, false).await
+    }
+
+    /// An extension auto-extend decided on (see [`crate::alerts::auto_extend_minutes`]); it is
+    /// marked as such in the session's history.
+    pub async fn auto_extend(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        minutes: u32,
+    ) -> Result<()> {
+        self.extend_as(account_id, session_id, minutes, true).await
+    }
+
+    async fn extend_as(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        minutes: u32,
+        automatic: bool,
+    ) -> Result<()> {
         self.provider(account_id)?
             .extend(session_id, minutes)
             .await?;
+        self.record(
+            account_id,
+            session_id,
+            HistoryKind::Extended { minutes, automatic },
+        );
         self.with_handle(account_id, WatcherHandle::refresh);
         Ok(())
+    }
+
+    fn record(&self, account_id: &str, session_id: &str, kind: HistoryKind) {
+        self.history
+            .record(account_id, session_id, self.clock.now(), kind);
+    }
+
+    /// What this app did to a session, oldest first.
+    pub fn history(&self, account_id: &str, session_id: &str) -> Vec<HistoryEntry> {
+        self.history.of(account_id, session_id)
     }
 
     /// Asks for the stop; the session shows "stopping" until the provider confirms it ended.
     pub async fn stop(&self, account_id: &str, session_id: &str) -> Result<()> {
         let provider = self.provider(account_id)?;
+        self.record(account_id, session_id, HistoryKind::StopRequested);
         self.with_handle(account_id, |h| h.stopping(session_id));
         let result = provider.stop(session_id).await;
         self.with_handle(account_id, |h| {

@@ -9,6 +9,10 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	/**  The app's version, folders, and whether the OS keychain is usable. */
 	appInfo: () => typedError<AppInfo_Serialize, ApiError>(__TAURI_INVOKE("app_info")),
+	/**  Whether Porthole starts when the user logs in (an XDG autostart entry on Linux). */
+	getStartAtLogin: () => typedError<boolean, ApiError>(__TAURI_INVOKE("get_start_at_login")),
+	/**  Turns starting at login on or off (off by default). */
+	setStartAtLogin: (enabled: boolean) => typedError<null, ApiError>(__TAURI_INVOKE("set_start_at_login", { enabled })),
 	listAccounts: () => typedError<AccountView_Serialize[], ApiError>(__TAURI_INVOKE("list_accounts")),
 	addAccount: (account: NewAccount_Deserialize) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("add_account", { account })),
 	setAccountKey: (id: string, key: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_account_key", { id, key })),
@@ -30,8 +34,20 @@ export const commands = {
 	refreshSessions: () => __TAURI_INVOKE<void>("refresh_sessions"),
 	/**  Opens the session's own UI in its window (`session-<id>`), or focuses it if open already. */
 	openSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("open_session", { accountId, sessionId })),
+	/**
+	 *  What this app did to a session (launched, extended by hand or automatically, stop asked),
+	 *  oldest first.
+	 */
+	sessionHistory: (accountId: string, sessionId: string) => __TAURI_INVOKE<HistoryEntry[]>("session_history", { accountId, sessionId }),
 	getSettings: () => __TAURI_INVOKE<AlertSettings>("get_settings"),
 	saveSettings: (settings: AlertSettings) => typedError<null, ApiError>(__TAURI_INVOKE("save_settings", { settings })),
+	/**
+	 *  What the tray menu shows now: a row per session with its entries, the account switcher and
+	 *  the tooltip. The menu is drawn from exactly this.
+	 */
+	trayMenu: () => typedError<TrayModel_Serialize, ApiError>(__TAURI_INVOKE("tray_menu")),
+	/**  Does what the tray (or session window) menu entry `id` does when clicked. */
+	activateMenuItem: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("activate_menu_item", { id })),
 };
 
 /** Events */
@@ -190,6 +206,14 @@ export type ErrorCode =
 "io" | 
 /**  A bug: something that should not happen did. */
 "internal";
+
+export type HistoryEntry = {
+	at: string,
+} & HistoryKind;
+
+export type HistoryKind = { kind: "launched" } | { kind: "extended"; minutes: number; 
+/**  Auto-extend did it (the window was in use and little time was left). */
+automatic: boolean } | { kind: "stop_requested" };
 
 /**
  *  Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key
@@ -435,6 +459,85 @@ export type Session_Serialize = {
 	url: string | null,
 	price_per_hour: number | null,
 	capabilities: Capabilities,
+};
+
+/**  An entry of the tray's account switcher: which account's sessions the tray lists. */
+export type TrayAccount = {
+	id: string,
+	label: string,
+	selected: boolean,
+};
+
+/**  One clickable entry of a session's menu (in the tray and in the session's window). */
+export type TrayItem = TrayItem_Serialize | TrayItem_Deserialize;
+
+/**  One clickable entry of a session's menu (in the tray and in the session's window). */
+export type TrayItem_Deserialize = {
+	/**  The menu id: a [`TrayAction`]'s [`TrayAction::id`]. */
+	id: string,
+	label: string,
+	enabled: boolean,
+	/**
+	 *  Set for actions that cannot be undone: the menu asks first (a submenu with this one
+	 *  confirming entry).
+	 */
+	confirm?: string | null,
+};
+
+/**  One clickable entry of a session's menu (in the tray and in the session's window). */
+export type TrayItem_Serialize = {
+	/**  The menu id: a [`TrayAction`]'s [`TrayAction::id`]. */
+	id: string,
+	label: string,
+	enabled: boolean,
+	/**
+	 *  Set for actions that cannot be undone: the menu asks first (a submenu with this one
+	 *  confirming entry).
+	 */
+	confirm: string | null,
+};
+
+/**  What the tray shows; the shell draws exactly this (and the end-to-end tests read it). */
+export type TrayModel = TrayModel_Serialize | TrayModel_Deserialize;
+
+/**  What the tray shows; the shell draws exactly this (and the end-to-end tests read it). */
+export type TrayModel_Deserialize = {
+	rows: TrayRow_Deserialize[],
+	tooltip: string,
+	/**  Some session is inside its warning window. */
+	warning: boolean,
+	/**  "All accounts" first, then each account; empty when there is only one account. */
+	accounts: TrayAccount[],
+};
+
+/**  What the tray shows; the shell draws exactly this (and the end-to-end tests read it). */
+export type TrayModel_Serialize = {
+	rows: TrayRow_Serialize[],
+	tooltip: string,
+	/**  Some session is inside its warning window. */
+	warning: boolean,
+	/**  "All accounts" first, then each account; empty when there is only one account. */
+	accounts: TrayAccount[],
+};
+
+export type TrayRow = TrayRow_Serialize | TrayRow_Deserialize;
+
+export type TrayRow_Deserialize = {
+	account_id: string,
+	session_id: string,
+	/**  "name · resource · 12 min left" */
+	label: string,
+	/**  Open, Extend +5/15/30/60 min, Stop. */
+	items: TrayItem_Deserialize[],
+};
+
+export type TrayRow_Serialize = {
+	account_id: string,
+	session_id: string,
+	/**  "name · resource · 12 min left" */
+	label: string,
+	/**  Open, Extend +5/15/30/60 min, Stop. */
+	items: TrayItem_Serialize[],
 };
 
 /**  What the watcher tells the shell. */

@@ -1,0 +1,60 @@
+//! Auto-extend, wired: every few seconds, each live session whose window's proxy saw traffic
+//! recently and which is about to end is extended, within the spending cap and the provider's
+//! limit (porthole_core::alerts::auto_extend_minutes decides; off by default). Each extension is
+//! recorded in the session's history and notified.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use porthole_core::alerts::{auto_extend_minutes, auto_extended_notice};
+use tauri::{AppHandle, Manager};
+
+use crate::state::AppState;
+
+/// How often sessions are looked at (cheap: in-memory snapshots only).
+const EVERY: Duration = Duration::from_secs(5);
+
+pub fn start(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let mut every = tokio::time::interval(EVERY);
+        loop {
+            every.tick().await;
+            check(&app).await;
+        }
+    });
+}
+
+async fn check(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let settings = state.settings().clone();
+    if !settings.auto_extend.enabled {
+        return;
+    }
+    let now = Utc::now();
+    for session in state.hub.sessions(None) {
+        let last_activity = state.window_activity(&session.id);
+        let Some(minutes) = auto_extend_minutes(
+            &settings.auto_extend,
+            &session,
+            now,
+            last_activity,
+            session.provider.max_session_minutes(),
+        ) else {
+            continue;
+        };
+        match state
+            .hub
+            .auto_extend(&session.account_id, &session.id, minutes)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(session = %session.id, minutes, "auto-extended");
+                if let Some(notice) = auto_extended_notice(&settings, &session, minutes) {
+                    crate::notify::tell(app, &notice.title, &notice.body);
+                }
+            }
+            Err(e) => tracing::warn!(code = ?e.code, "auto-extend failed: {}", e.message),
+        }
+    }
+}
