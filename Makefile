@@ -11,7 +11,7 @@ export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test \
-        ui-check ui-test web-e2e e2e clean icons bench-proxy
+        ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app
 
 ## The two commands ##########################################################################
 
@@ -23,7 +23,7 @@ run: deps-run build ## Install what is missing, build, and start the app on the 
 	fi
 	$(APP)
 
-test: deps ui fmt clippy check-crates bindings rust-test ui-check ui-test web-e2e build e2e ## Every check, stopping at the first failure.
+test: deps ui fmt clippy check-crates bindings rust-test ui-check ui-test web-e2e build e2e package-test ## Every check, stopping at the first failure.
 	@echo "make test: all checks passed"
 
 ## Steps #####################################################################################
@@ -79,6 +79,25 @@ bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not pa
 	  echo "bench-proxy: nginx could not be installed; its column is skipped"
 	cargo bench -p porthole-proxy --bench proxy
 
+bench-app: build ## The desktop app: cold start, idle memory and CPU, a 10k-session list (tests/bench/); not part of make test.
+	@# tests/bench/app.sh alone measures what is built; PORTHOLE_APP=target/release/porthole-desktop another binary.
+	tests/bench/app.sh
+
+TAURI := ui/node_modules/.bin/tauri
+# The .deb also carries the CLI and portholed; tauri.conf.json names the release binaries.
+DEBUG_FILES := {"build":{"beforeBuildCommand":""},"bundle":{"linux":{"deb":{"files":{"/usr/bin/porthole":"target/debug/porthole","/usr/bin/portholed":"target/debug/portholed"}}}}}
+
+package: deps-run ui ## A release .deb in target/release/bundle/deb/ (desktop entry, icons, porthole:// handler, CLI, portholed).
+	cargo build --release -p porthole-cli -p portholed
+	$(TAURI) build --bundles deb --config '{"build":{"beforeBuildCommand":""}}'
+
+package-debug: ui ## The same .deb from the debug build (what the package test installs).
+	cargo build -p porthole-desktop -p porthole-cli -p portholed
+	$(TAURI) build --debug --bundles deb --config '$(DEBUG_FILES)'
+
+package-test: package-debug ## Install the .deb for real, check entry, URL handler, window, deep links; remove it.
+	tests/package/run.sh
+
 clean:
 	cargo clean
 	rm -rf ui/dist ui/dist-web
@@ -86,3 +105,4 @@ clean:
 icons: ## Regenerate every icon size from icons/icon.svg.
 	cd ui && npx tauri icon ../icons/icon.svg -o ../icons
 	rm -rf icons/android icons/ios
+	for s in 16 24 48 256; do convert -background none -density 384 icons/icon.svg -resize $${s}x$${s} PNG32:icons/$${s}x$${s}.png; done
