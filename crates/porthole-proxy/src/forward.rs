@@ -155,6 +155,7 @@ impl Common {
         let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
         strip_hop_by_hop(&mut parts.headers, switching);
         fix_response_headers(&mut parts.headers, target);
+        crate::cookies::rewrite_set_cookies(&mut parts.headers, self.gate.cookie_name());
         parts.version = Version::HTTP_11;
         let body = Counted::new(body, self.meter.clone(), Direction::Down)
             .map_err(BoxError::from)

@@ -53,7 +53,8 @@
 //!   [`ProxyConfig::header_timeout`].
 //! - **Responses**: streamed; `X-Frame-Options`, CSP `frame-ancestors`,
 //!   `Access-Control-Allow-Origin`/`-Credentials` removed; absolute redirects to the upstream's
-//!   origin become paths.
+//!   origin become paths; `Set-Cookie` loses `Domain` and `Secure` (`SameSite=None` becomes `Lax`)
+//!   so the window keeps the upstream's cookies; none may be named `porthole_proxy_*`.
 //! - **WebSockets**: handshake forwarded; after `101` the bytes are spliced both ways.
 //! - **Upstream down** (refused, timed out, TLS failed, dropped): 502 with a small page that polls
 //!   `/__porthole/health` and reloads when the upstream answers. It never gives up and never says
@@ -62,6 +63,7 @@
 mod activity;
 mod config;
 mod connect;
+mod cookies;
 mod forward;
 mod gate;
 mod guard;
