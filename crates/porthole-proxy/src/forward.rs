@@ -52,6 +52,9 @@ pub(crate) struct Common {
     hook: Option<Arc<dyn HeaderHook>>,
     pub(crate) health_timeout: Duration,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Bumped when the upstream URL really changes: spliced WebSockets to the old one end then, so
+    /// the page reconnects (through the same port) to the new one.
+    pub(crate) retargeted: watch::Sender<u64>,
 }
 
 /// What the connections of one worker thread share: the common state, and the worker's own pool
@@ -89,6 +92,7 @@ impl Common {
             hook,
             health_timeout,
             shutdown,
+            retargeted: watch::Sender::new(0),
         }
     }
 
@@ -100,7 +104,13 @@ impl Common {
     }
 
     pub(crate) fn retarget(&self, target: Target) {
-        *self.target.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(target);
+        let mut current = self.target.write().unwrap_or_else(|p| p.into_inner());
+        if current.url == target.url {
+            return;
+        }
+        *current = Arc::new(target);
+        drop(current);
+        self.retargeted.send_modify(|generation| *generation += 1);
     }
 
     /// The upstream request for `uri`'s path and query (byte for byte) with `headers` rewritten.

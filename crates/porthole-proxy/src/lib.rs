@@ -55,7 +55,9 @@
 //!   `Access-Control-Allow-Origin`/`-Credentials` removed; absolute redirects to the upstream's
 //!   origin become paths; `Set-Cookie` loses `Domain` and `Secure` (`SameSite=None` becomes `Lax`)
 //!   so the window keeps the upstream's cookies; none may be named `porthole_proxy_*`.
-//! - **WebSockets**: handshake forwarded; after `101` the bytes are spliced both ways.
+//! - **WebSockets**: handshake forwarded; after `101` the bytes are spliced both ways. A retarget
+//!   to a different URL ends the WebSockets spliced to the old upstream (pages reconnect, through
+//!   the same port, to the new one); retargeting to the same URL changes nothing.
 //! - **Upstream down** (refused, timed out, TLS failed, dropped): 502 with a small page that polls
 //!   `/__porthole/health` and reloads when the upstream answers. It never gives up and never says
 //!   "unauthorized" for a network error.

@@ -71,6 +71,7 @@ pub(crate) async fn websocket(
         from_upstream,
         shared.meter.clone(),
         shared.shutdown.clone(),
+        shared.retargeted.subscribe(),
     ));
     let (mut parts, _) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers, true);
@@ -82,6 +83,7 @@ async fn splice(
     upstream: OnUpgrade,
     meter: Arc<Meter>,
     mut shutdown: watch::Receiver<bool>,
+    mut retargeted: watch::Receiver<u64>,
 ) {
     let (window, upstream) = match tokio::try_join!(window, upstream) {
         Ok(both) => both,
@@ -96,6 +98,8 @@ async fn splice(
     tokio::select! {
         _ = pump(window, upstream) => {}
         _ = shutdown.wait_for(|stop| *stop) => {}
+        // The session moved to another upstream: this one's WebSocket ends, the page reconnects.
+        _ = retargeted.changed() => {}
     }
 }
 

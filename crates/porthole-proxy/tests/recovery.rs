@@ -104,3 +104,51 @@ async fn a_download_fails_visibly_when_the_upstream_drops_and_works_again_after(
     assert_eq!(bytes.len(), 3_000_000);
     assert_eq!(w.port(), port);
 }
+
+#[tokio::test]
+async fn a_retarget_ends_websockets_to_the_old_upstream_and_new_ones_reach_the_new_one() {
+    let old = Upstream::start().await;
+    let new = Upstream::start().await;
+    let w = open(old.url(), "s1").await;
+    let mut activity = w.proxy.activity();
+    let mut ws = w.websocket("/ws").await;
+    ws.send(Message::text("hello")).await.unwrap();
+    assert_eq!(
+        within(ws.next()).await.unwrap().unwrap(),
+        Message::text("hello")
+    );
+
+    // The same URL again (the window reopened): nothing changes.
+    w.proxy.retarget(old.url()).unwrap();
+    ws.send(Message::text("still")).await.unwrap();
+    assert_eq!(
+        within(ws.next()).await.unwrap().unwrap(),
+        Message::text("still")
+    );
+
+    w.proxy.retarget(new.url()).unwrap();
+    within(async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) => return,
+                Some(Ok(Message::Close(_))) => {}
+                Some(Ok(other)) => panic!("the old upstream still answered: {other:?}"),
+            }
+        }
+    })
+    .await;
+    within(activity.wait_for(|a| a.websockets_open == 0))
+        .await
+        .unwrap();
+
+    let mut again = w.websocket("/ws").await;
+    again.send(Message::text("moved")).await.unwrap();
+    assert_eq!(
+        within(again.next()).await.unwrap().unwrap(),
+        Message::text("moved")
+    );
+    assert!(
+        new.seen().iter().any(|s| s.target == "/ws"),
+        "the new WebSocket reached the new upstream"
+    );
+}
