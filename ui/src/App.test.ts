@@ -113,6 +113,26 @@ describe("App", () => {
     expect(screen.queryByTestId("accounts-screen")).toBeNull();
   });
 
+  it("opens the Settings screen from the header, and shows what was saved on a later visit", async () => {
+    renderApp();
+    const nav = screen.getByRole("navigation", { name: "Screens" });
+    const settings = within(nav).getByRole("button", { name: "Settings" });
+    await fireEvent.click(settings);
+    expect(settings.getAttribute("aria-current")).toBe("page");
+    expect(screen.getByRole("heading", { name: "Settings", level: 2 })).toBeTruthy();
+    const notifications = (await screen.findByLabelText("Show desktop notifications")) as HTMLInputElement;
+    expect(notifications.checked).toBe(true);
+    await fireEvent.click(notifications);
+    await fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(screen.getByTestId("settings-status").textContent?.trim()).toBe("Saved."));
+
+    await fireEvent.click(within(nav).getByRole("button", { name: "Sessions" }));
+    expect(screen.queryByTestId("settings-screen")).toBeNull();
+    await fireEvent.click(settings);
+    const again = (await screen.findByLabelText("Show desktop notifications")) as HTMLInputElement;
+    expect(again.checked).toBe(false);
+  });
+
   it("keeps an ended session, with why, across a visit to the Accounts screen", async () => {
     const { backend } = renderApp({ sessions: demoSessions(Date.now()), sessionSpeedMs: 10 });
     const row = await screen.findByText("shell");

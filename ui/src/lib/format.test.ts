@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   costSoFar,
   countdown,
+  formatClock,
   formatCost,
   formatMemory,
   formatMinutes,
@@ -73,5 +74,20 @@ describe("sizes and durations", () => {
     expect(formatMinutes(60)).toBe("1 h");
     expect(formatMinutes(240)).toBe("4 h");
     expect(formatMinutes(90)).toBe("1 h 30 min");
+  });
+
+  it("formats a local clock time, with seconds when asked, and the date when not today", () => {
+    const now = new Date(2025, 5, 1, 15, 0, 0).getTime();
+    const today = new Date(2025, 5, 1, 14, 5, 9);
+    const local = (options: Intl.DateTimeFormatOptions) => today.toLocaleTimeString([], options);
+    expect(formatClock(today.toISOString(), now)).toBe(local({ hour: "2-digit", minute: "2-digit" }));
+    expect(formatClock(today.toISOString(), now, true)).toBe(
+      local({ hour: "2-digit", minute: "2-digit", second: "2-digit" }),
+    );
+    expect(formatClock(today.toISOString(), now, true)).toMatch(/14|02/);
+    expect(formatClock(today.toISOString(), now, true)).toContain("09");
+    const yesterday = new Date(2025, 4, 31, 23, 59, 0);
+    expect(formatClock(yesterday.toISOString(), now)).toContain(yesterday.toLocaleDateString());
+    expect(formatClock("not a date", now)).toBe("not a date");
   });
 });

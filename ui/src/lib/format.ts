@@ -66,11 +66,16 @@ export function formatMinutes(minutes: number): string {
   return rest === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
 }
 
-/** A local date and time for tooltips ("14:05" today, or with its date). */
-export function formatClock(iso: string, now: number): string {
+/** A local date and time for tooltips ("14:05" today, or with its date); with `seconds`,
+ * "14:05:09". */
+export function formatClock(iso: string, now: number, seconds = false): string {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return iso;
-  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const time = at.toLocaleTimeString([], {
+    hour: "2-digit",
+    minute: "2-digit",
+    ...(seconds ? { second: "2-digit" } : {}),
+  });
   return at.toDateString() === new Date(now).toDateString()
     ? time
     : `${at.toLocaleDateString()} ${time}`;

@@ -6,6 +6,7 @@ import {
   endReasonText,
   extendChoices,
   filterEntries,
+  historyText,
   relaunchRequest,
   sortEntries,
   timeoutChoices,
@@ -95,5 +96,14 @@ describe("what can be done", () => {
       timeout_minutes: null,
     });
     expect(relaunchRequest(makeEntry({ machine_id: null }))).toBeNull();
+  });
+
+  it("words each history entry, automatic extensions apart", () => {
+    const at = minutesFrom(0);
+    expect(historyText({ at, kind: "launched" })).toBe("Launched");
+    expect(historyText({ at, kind: "extended", minutes: 15, automatic: false })).toBe("Extended +15 min");
+    expect(historyText({ at, kind: "extended", minutes: 15, automatic: true })).toBe("Auto-extended +15 min");
+    expect(historyText({ at, kind: "extended", minutes: 90, automatic: true })).toBe("Auto-extended +1 h 30 min");
+    expect(historyText({ at, kind: "stop_requested" })).toBe("Stop requested");
   });
 });

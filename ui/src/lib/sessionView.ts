@@ -3,10 +3,12 @@
 import type {
   Availability,
   EndReason,
+  HistoryEntry,
   LaunchRequest,
   Session,
   SessionState,
 } from "./backend";
+import { formatMinutes } from "./format";
 
 /** A session as the store keeps it: the last known session (ended ones too) and how it began. */
 export interface SessionEntry {
@@ -194,5 +196,18 @@ export function availabilityText(availability: Availability): string {
       return `Unavailable: ${availability.reason}`;
     case "unknown":
       return "Availability unknown";
+  }
+}
+
+/** A history entry in words: "Launched", "Extended +15 min", "Auto-extended +15 min",
+ * "Stop requested". */
+export function historyText(entry: HistoryEntry): string {
+  switch (entry.kind) {
+    case "launched":
+      return "Launched";
+    case "extended":
+      return `${entry.automatic ? "Auto-extended" : "Extended"} +${formatMinutes(entry.minutes)}`;
+    case "stop_requested":
+      return "Stop requested";
   }
 }

@@ -1,6 +1,7 @@
 // The mock's sessions: an in-memory stand-in for the providers and the Rust watchers. Launches go
 // starting → connecting → ready with a start-up log, stops go stopping → ended, deadlines warn at
-// T-10 and T-2 minutes and end in a timeout. Every change is told as a `WatchEvent`.
+// the saved thresholds (T-10 and T-2 minutes by default) and end in a timeout. Every change is
+// told as a `WatchEvent`; what the app did (launch, extend, stop) is kept as the session's history.
 import type { MockAccounts } from "./mock-accounts";
 import { CONNECTING_AFTER_LINE, offerFor, startupLog } from "./mock-sessions-data";
 import {
@@ -8,6 +9,8 @@ import {
   BackendError,
   type EndReason,
   type ErrorCode,
+  type HistoryEntry,
+  type HistoryKind,
   type LaunchRequest,
   type LogLine,
   type Machine,
@@ -26,6 +29,8 @@ export interface MockSessionSettings {
   /** An account reported offline as soon as someone listens. */
   offlineAccount?: string;
   now: () => number;
+  /** The warning thresholds, in minutes (`MOCK_WARN_MINUTES` when absent). */
+  warnMinutes?: number[];
 }
 
 /** The warning thresholds, in minutes before the deadline (the Rust default). */
@@ -33,6 +38,9 @@ export const MOCK_WARN_MINUTES = [10, 2];
 
 /** The longest a session may run from now, in minutes (portholed's and ComfyDeploy's 24 h). */
 export const MOCK_MAX_MINUTES = 24 * 60;
+
+/** At most this many history entries per session, the oldest going first (porthole-core's). */
+export const MOCK_HISTORY_PER_SESSION = 100;
 
 interface Tracked {
   session: Session;
@@ -54,6 +62,8 @@ export class MockSessions {
   #accounts: MockAccounts;
   #settings: () => MockSessionSettings;
   #tracked = new Map<string, Tracked>();
+  /** By `account/session`; kept after the session ended, as the Rust side keeps it. */
+  #history = new Map<string, HistoryEntry[]>();
   #listeners = new Set<Listener>();
   #offline = new Map<string, Problem>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -67,7 +77,7 @@ export class MockSessions {
       const tracked = this.#track(structuredClone(session));
       tracked.logDone = true;
       const left = this.#remainingMs(session);
-      for (const m of MOCK_WARN_MINUTES) if (left !== null && left <= m * 60_000) tracked.warned.add(m);
+      for (const m of this.#warnMinutes()) if (left !== null && left <= m * 60_000) tracked.warned.add(m);
     }
   }
 
@@ -125,13 +135,25 @@ export class MockSessions {
       capabilities: { can_extend: true, can_stop: true, has_ui: true },
     };
     this.#track(session);
+    this.#record(account.id, id, { kind: "launched" });
     this.calls.push(`launch ${accountId} ${id}`);
     this.#later(0, () => this.#emit({ kind: "added", session }));
     this.#runStartup(session.id, startupLog(account, machine, resourceId));
     return structuredClone(session);
   }
 
-  extend(accountId: string, sessionId: string, minutes: number): void {
+  /** What this app did to the session, oldest first (empty for a session it never touched). */
+  history(accountId: string, sessionId: string): HistoryEntry[] {
+    return structuredClone(this.#history.get(`${accountId}/${sessionId}`) ?? []);
+  }
+
+  /** An extension auto-extend decided on (the window was in use and little time was left):
+   * the deadline moves as with `extend`, and the history marks it automatic. */
+  autoExtend(accountId: string, sessionId: string, minutes: number): void {
+    this.extend(accountId, sessionId, minutes, true);
+  }
+
+  extend(accountId: string, sessionId: string, minutes: number, automatic = false): void {
     this.#reachable(accountId);
     const tracked = this.#get(accountId, sessionId);
     const { session } = tracked;
@@ -143,7 +165,8 @@ export class MockSessions {
     if (deadline - this.#settings().now() > MOCK_MAX_MINUTES * 60_000) {
       throw invalid(`A session can be extended to at most ${MOCK_MAX_MINUTES} minutes from now.`);
     }
-    this.calls.push(`extend ${accountId} ${sessionId} ${minutes}`);
+    this.calls.push(`${automatic ? "auto-extend" : "extend"} ${accountId} ${sessionId} ${minutes}`);
+    this.#record(accountId, sessionId, { kind: "extended", minutes, automatic });
     session.deadline = new Date(deadline).toISOString();
     const left = this.#remainingMs(session) ?? Infinity;
     for (const m of [...tracked.warned]) if (left > m * 60_000) tracked.warned.delete(m);
@@ -158,6 +181,7 @@ export class MockSessions {
     const { session } = this.#get(accountId, sessionId);
     if (!session.capabilities.can_stop) throw invalid(`${session.name} cannot be stopped.`);
     this.calls.push(`stop ${accountId} ${sessionId}`);
+    this.#record(accountId, sessionId, { kind: "stop_requested" });
     if (session.state.state === "stopping") return;
     session.state = { state: "stopping" };
     this.#emit({ kind: "updated", session });
@@ -240,7 +264,7 @@ export class MockSessions {
         this.#end(session, { kind: "timeout" });
         continue;
       }
-      const crossed = MOCK_WARN_MINUTES.filter((m) => left <= m * 60_000 && !tracked.warned.has(m));
+      const crossed = this.#warnMinutes().filter((m) => left <= m * 60_000 && !tracked.warned.has(m));
       if (crossed.length === 0) continue;
       for (const m of crossed) tracked.warned.add(m);
       if (session.state.state === "ready") {
@@ -320,6 +344,14 @@ export class MockSessions {
     return tracked;
   }
 
+  #record(accountId: string, sessionId: string, kind: HistoryKind): void {
+    const key = `${accountId}/${sessionId}`;
+    const list = this.#history.get(key) ?? [];
+    if (list.length >= MOCK_HISTORY_PER_SESSION) list.shift();
+    list.push({ at: new Date(this.#settings().now()).toISOString(), ...kind });
+    this.#history.set(key, list);
+  }
+
   #get(accountId: string, sessionId: string): Tracked {
     const tracked = this.#tracked.get(sessionId);
     if (!tracked || tracked.session.account_id !== accountId) {
@@ -336,6 +368,10 @@ export class MockSessions {
     const view = this.#accounts.list().find((v) => v.account.id === accountId);
     if (!view) throw invalid(`There is no account "${accountId}".`);
     return view.account;
+  }
+
+  #warnMinutes(): number[] {
+    return this.#settings().warnMinutes ?? MOCK_WARN_MINUTES;
   }
 
   #remainingMs(session: Session, now = this.#settings().now()): number | null {

@@ -1,15 +1,19 @@
 import { MOCK_DEMO_ACCOUNTS, MockAccounts, type MockAccountSeed } from "./mock-accounts";
 import { MockSessions } from "./mock-sessions";
+import { MockSettings } from "./mock-settings";
 import { demoSessions } from "./mock-sessions-data";
 import {
   type AccountChanges,
   type AccountView,
+  type AlertSettings,
   type AppInfo,
   type Backend,
   BackendError,
   type ErrorCode,
+  type HistoryEntry,
   isErrorCode,
   type LaunchRequest,
+  LOCAL_ACCOUNT_ID,
   type LogLine,
   type Machine,
   type NewAccount,
@@ -24,7 +28,13 @@ export {
   MOCK_REJECTED_KEY_MESSAGE,
   type MockAccountSeed,
 } from "./mock-accounts";
-export { MOCK_MAX_MINUTES, MOCK_WARN_MINUTES, MockSessions } from "./mock-sessions";
+export {
+  MOCK_HISTORY_PER_SESSION,
+  MOCK_MAX_MINUTES,
+  MOCK_WARN_MINUTES,
+  MockSessions,
+} from "./mock-sessions";
+export { MOCK_AUTO_EXTEND_MESSAGE, MOCK_THRESHOLD_MESSAGE } from "./mock-settings";
 export {
   demoSessions,
   MOCK_CLOUD_MACHINES,
@@ -55,6 +65,9 @@ export interface MockOptions {
   listAccountsFailWith?: ErrorCode;
   /** The sessions the simulated watchers start with (read once, by the constructor). */
   sessions?: Session[];
+  /** Answer `listSessions()` this many ms later still (the render benchmark: after the page
+   * settled). */
+  listDelayMs?: number;
   /** How long each step of a simulated launch or stop takes, in ms (600 when absent). */
   sessionSpeedMs?: number;
   /** Make `launchSession()` fail with this code. */
@@ -63,6 +76,36 @@ export interface MockOptions {
   offlineAccount?: string;
   /** The mock's clock, for deadlines (`Date.now` when absent). */
   now?: () => number;
+  /** The saved alert settings at the start (the defaults when absent; read once). */
+  settings?: AlertSettings;
+  /** Make `getSettings()` fail with this code. */
+  getSettingsFailWith?: ErrorCode;
+  /** Make `saveSettings()` fail with this code (after its checks; nothing is saved). */
+  saveSettingsFailWith?: ErrorCode;
+  /** The ids of sessions (among `sessions`) that auto-extend already extended once as the app
+   * started, by the saved `extend_by_minutes`: their deadline moved and their history says so
+   * (read once, by the constructor). */
+  autoExtended?: string[];
+  /** Make `sessionHistory()` fail with this code. */
+  historyFailWith?: ErrorCode;
+}
+
+/** The performance mark `listSessions` sets as it answers (the render benchmark reads it). */
+export const MOCK_LISTED_MARK = "porthole-mock-sessions-listed";
+
+/** `count` ready terminal sessions on Local, like the demo's "shell" (`?mock-sessions=<count>`). */
+export function manySessions(count: number, now: number): Session[] {
+  const shell = demoSessions(now).find(
+    (s) => s.account_id === LOCAL_ACCOUNT_ID && s.state.state === "ready",
+  );
+  if (!shell) throw new Error("the demo sessions have no ready Local session");
+  return Array.from({ length: count }, (_, i) => ({
+    ...shell,
+    id: `many-${i}`,
+    name: `shell-${i}`,
+    url: `http://127.0.0.1:7788/s/many-${i}/`,
+    deadline: new Date(now + (30 + (i % 600)) * 60_000).toISOString(),
+  }));
 }
 
 /** How long each step of a simulated launch or stop takes when `sessionSpeedMs` is not set. */
@@ -85,8 +128,11 @@ export class MockBackend implements Backend {
   appInfoCalls = 0;
   /** The account calls made, as `method` or `method id`, oldest first (keys are never recorded). */
   readonly accountCalls: string[] = [];
+  /** How many times `getSettings()` and `saveSettings()` were called. */
+  settingsCalls = { get: 0, save: 0 };
   #options: MockOptions;
   #accounts: MockAccounts;
+  #settings: MockSettings;
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
   readonly sessions: MockSessions;
 
@@ -94,15 +140,28 @@ export class MockBackend implements Backend {
     this.#options = options;
     this.#accounts = new MockAccounts(options.accounts, options.defaultAccount);
     this.#accounts.keychainError = options.keychainError;
+    this.#settings = new MockSettings(options.settings);
     this.sessions = new MockSessions(this.#accounts, options.sessions ?? [], () => ({
       speedMs: this.#options.sessionSpeedMs ?? MOCK_SESSION_SPEED_MS,
       launchFailWith: this.#options.launchFailWith,
       offlineAccount: this.#options.offlineAccount,
       now: this.#options.now ?? Date.now,
+      warnMinutes: this.#settings.warnMinutes,
     }));
+    const by = this.#settings.get().auto_extend.extend_by_minutes;
+    for (const id of options.autoExtended ?? []) {
+      const session = options.sessions?.find((s) => s.id === id);
+      if (!session) continue;
+      try {
+        this.sessions.autoExtend(session.account_id, id, by);
+      } catch {
+        // Its account is unknown or cannot be reached: like an unknown id, nothing to seed.
+      }
+    }
   }
 
-  /** Changes how later calls answer (e.g. to let a failing call recover). Accounts are kept. */
+  /** Changes how later calls answer (e.g. to let a failing call recover). Accounts and settings
+   * are kept. */
   configure(options: MockOptions): void {
     this.#options = options;
     this.#accounts.keychainError = options.keychainError;
@@ -152,7 +211,13 @@ export class MockBackend implements Backend {
 
   async listSessions(accountId: string | null): Promise<Session[]> {
     await this.#delay();
-    return this.sessions.list(accountId);
+    const { listDelayMs = 0 } = this.#options;
+    if (listDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, listDelayMs));
+    const sessions = this.sessions.list(accountId);
+    // The render benchmark (ui/bench) times from here to the list's next paint.
+    performance.clearMarks?.(MOCK_LISTED_MARK);
+    performance.mark?.(MOCK_LISTED_MARK);
+    return sessions;
   }
 
   async launchSession(accountId: string, request: LaunchRequest): Promise<Session> {
@@ -202,6 +267,32 @@ export class MockBackend implements Backend {
     return this.sessions.subscribe(listener);
   }
 
+  async sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]> {
+    await this.#delay();
+    const code = this.#options.historyFailWith;
+    if (code) throw new BackendError(code, `mock failure: ${code}`);
+    return this.sessions.history(accountId, sessionId);
+  }
+
+  async getSettings(): Promise<AlertSettings> {
+    this.settingsCalls.get += 1;
+    await this.#delay();
+    const code = this.#options.getSettingsFailWith;
+    if (code) throw new BackendError(code, `mock failure: ${code}`);
+    return this.#settings.get();
+  }
+
+  async saveSettings(settings: AlertSettings): Promise<void> {
+    this.settingsCalls.save += 1;
+    await this.#delay();
+    const code = this.#options.saveSettingsFailWith;
+    if (code) {
+      this.#settings.check(settings);
+      throw new BackendError(code, `mock failure: ${code}`);
+    }
+    this.#settings.save(settings);
+  }
+
   async #accountCall<T>(method: string, id: string | undefined, run: () => T): Promise<T> {
     this.accountCalls.push(id === undefined ? method : `${method} ${id}`);
     await this.#delay();
@@ -220,8 +311,12 @@ export class MockBackend implements Backend {
  * keychain is unusable: app info says so and non-local keys show `keychain_unavailable`),
  * `mock-accounts=demo` (start with `MOCK_DEMO_ACCOUNTS`), `mock-accounts-fail=<code>`,
  * `mock-sessions=demo` (sessions in several states on Local and "Studio GPUs", whose account it
- * adds), `mock-launch-fail=<code>`, `mock-offline=1` (the second account, or Local, is offline;
- * or `mock-offline=<account id>`), `mock-speed=<ms>` (each step of a launch or a stop).
+ * adds), `mock-sessions=<n>` (n ready sessions on Local, 1…100000, for the render benchmark),
+ * `mock-list-delay=<ms>` (`listSessions` only), `mock-launch-fail=<code>`, `mock-offline=1` (the second account, or Local, is offline; or
+ * `mock-offline=<account id>`), `mock-speed=<ms>` (each step of a launch or a stop),
+ * `mock-settings-fail=<code>` (`getSettings`), `mock-save-settings-fail=<code>` (`saveSettings`),
+ * `mock-auto-extended=<session id>[,<session id>…]` (those of the starting sessions were
+ * auto-extended once, e.g. `demo-shell`), `mock-history-fail=<code>` (`sessionHistory`).
  */
 export function mockOptionsFromQuery(search: string): MockOptions {
   const params = new URLSearchParams(search);
@@ -249,6 +344,12 @@ export function mockOptionsFromQuery(search: string): MockOptions {
     options.sessions = demoSessions(Date.now());
     options.accounts ??= MOCK_DEMO_ACCOUNTS;
   }
+  const many = Number(params.get("mock-sessions"));
+  if (Number.isInteger(many) && many > 0 && many <= 100_000) {
+    options.sessions = manySessions(many, Date.now());
+  }
+  const listDelay = Number(params.get("mock-list-delay"));
+  if (Number.isFinite(listDelay) && listDelay > 0) options.listDelayMs = listDelay;
   const launchFail = params.get("mock-launch-fail");
   if (isErrorCode(launchFail)) options.launchFailWith = launchFail;
   const offline = params.get("mock-offline");
@@ -261,5 +362,13 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (params.has("mock-speed") && Number.isFinite(speed) && speed >= 0) {
     options.sessionSpeedMs = speed;
   }
+  const settingsFail = params.get("mock-settings-fail");
+  if (isErrorCode(settingsFail)) options.getSettingsFailWith = settingsFail;
+  const saveFail = params.get("mock-save-settings-fail");
+  if (isErrorCode(saveFail)) options.saveSettingsFailWith = saveFail;
+  const autoExtended = params.get("mock-auto-extended");
+  if (autoExtended) options.autoExtended = autoExtended.split(",").filter((id) => id !== "");
+  const historyFail = params.get("mock-history-fail");
+  if (isErrorCode(historyFail)) options.historyFailWith = historyFail;
   return options;
 }

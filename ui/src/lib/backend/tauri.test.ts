@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { MOCK_APP_INFO } from "./mock";
 import { TauriBackend } from "./tauri";
-import { type AccountView, BackendError } from "./types";
+import { type AccountView, BackendError, defaultAlertSettings } from "./types";
 
-const { appInfo, accounts, sessions, listen } = vi.hoisted(() => ({
+const { appInfo, accounts, sessions, settings, listen } = vi.hoisted(() => ({
   appInfo: vi.fn(),
   accounts: {
     listAccounts: vi.fn(),
@@ -24,11 +24,16 @@ const { appInfo, accounts, sessions, listen } = vi.hoisted(() => ({
     followLogs: vi.fn(),
     refreshSessions: vi.fn(),
     openSession: vi.fn(),
+    sessionHistory: vi.fn(),
+  },
+  settings: {
+    getSettings: vi.fn(),
+    saveSettings: vi.fn(),
   },
   listen: vi.fn(),
 }));
 vi.mock("./bindings", () => ({
-  commands: { appInfo, ...accounts, ...sessions },
+  commands: { appInfo, ...accounts, ...sessions, ...settings },
   events: { sessionEvent: { listen } },
 }));
 // The real Channel needs Tauri's IPC; this one only holds the handler the backend sets.
@@ -221,5 +226,54 @@ describe("TauriBackend sessions", () => {
     expect(seen).toHaveLength(1);
     registered(unlisten);
     await vi.waitFor(() => expect(unlisten).toHaveBeenCalledTimes(1));
+  });
+});
+
+describe("TauriBackend settings", () => {
+  beforeEach(() => {
+    for (const command of Object.values(settings)) command.mockReset();
+  });
+
+  it("answers a session's history as the command sends it (no Result); a failed call is internal", async () => {
+    const history = [
+      { at: "2025-06-01T12:00:00Z", kind: "launched" as const },
+      { at: "2025-06-01T12:20:00Z", kind: "extended" as const, minutes: 15, automatic: true },
+    ];
+    sessions.sessionHistory.mockResolvedValue(history);
+    await expect(new TauriBackend().sessionHistory("local", "s1")).resolves.toEqual(history);
+    expect(sessions.sessionHistory).toHaveBeenCalledWith("local", "s1");
+
+    sessions.sessionHistory.mockRejectedValue("command session_history not found");
+    await expect(new TauriBackend().sessionHistory("local", "s1")).rejects.toMatchObject({
+      code: "internal",
+      message: "command session_history not found",
+    });
+  });
+
+  it("answers the settings as the command sends them (no Result), and saves through unwrap", async () => {
+    const backend = new TauriBackend();
+    const saved = { ...defaultAlertSettings(), warn_before_minutes: [30, 5] };
+    settings.getSettings.mockResolvedValue(saved);
+    await expect(backend.getSettings()).resolves.toEqual(saved);
+
+    settings.saveSettings.mockResolvedValue({ status: "ok", data: null });
+    await expect(backend.saveSettings(saved)).resolves.toBeUndefined();
+    expect(settings.saveSettings).toHaveBeenCalledWith(saved);
+  });
+
+  it("throws a refused save as its coded error, and a failed read as internal", async () => {
+    settings.saveSettings.mockResolvedValue({
+      status: "error",
+      error: { code: "invalid_input", message: "Warning thresholds are between 1 minute and 24 hours." },
+    });
+    const error = await new TauriBackend().saveSettings(defaultAlertSettings()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "invalid_input" });
+
+    settings.getSettings.mockRejectedValue("command get_settings not found");
+    await expect(new TauriBackend().getSettings()).rejects.toMatchObject({
+      code: "internal",
+      message: "command get_settings not found",
+    });
   });
 });

@@ -3,8 +3,10 @@ import { commands, events, type LogLine_Deserialize } from "./bindings";
 import {
   type AccountChanges,
   type AccountView,
+  type AlertSettings,
   type AppInfo,
   type Backend,
+  type HistoryEntry,
   type LaunchRequest,
   type LogLine,
   type Machine,
@@ -92,6 +94,20 @@ export class TauriBackend implements Backend {
 
   async openSession(accountId: string, sessionId: string): Promise<void> {
     unwrap(await call(() => commands.openSession(accountId, sessionId)));
+  }
+
+  async sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]> {
+    // Not a `Result`: an unknown session simply has no history.
+    return call(() => commands.sessionHistory(accountId, sessionId));
+  }
+
+  async getSettings(): Promise<AlertSettings> {
+    // Not a `Result`: the Rust side answers the defaults when nothing was saved.
+    return call(commands.getSettings);
+  }
+
+  async saveSettings(settings: AlertSettings): Promise<void> {
+    unwrap(await call(() => commands.saveSettings(settings)));
   }
 
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {

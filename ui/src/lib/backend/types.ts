@@ -2,10 +2,12 @@
 // `mock.ts` for Vitest and the web build. Nothing outside this folder imports `@tauri-apps/*`.
 import type {
   AccountView_Serialize,
+  AlertSettings,
   Account_Serialize,
   AppInfo,
   ApiError,
   ErrorCode,
+  HistoryEntry as HistoryEntry_Binding,
   LaunchRequest_Serialize,
   LogLine_Serialize,
   Machine_Serialize,
@@ -16,12 +18,15 @@ import type {
 } from "./bindings";
 
 export type {
+  AlertSettings,
   ApiError,
   AppInfo,
+  AutoExtend,
   Availability,
   Capabilities,
   EndReason,
   ErrorCode,
+  HistoryKind,
   KeychainStatus,
   KeyState,
   LocalServerStatus,
@@ -61,11 +66,33 @@ export type Resource = Resource_Serialize;
 /** One line of a session's start-up or run log. */
 export type LogLine = LogLine_Serialize;
 
+/** One thing this app did to a session (launched, extended by hand or automatically, stop
+ * asked), with when (`at`, RFC 3339), tagged by `kind`. */
+export type HistoryEntry = HistoryEntry_Binding;
+
 /** What the watchers tell the UI (`session-event`), tagged by `kind`. */
 export type WatchEvent = WatchEvent_Serialize;
 
 /** The id of the built-in Local account (the embedded session server). */
 export const LOCAL_ACCOUNT_ID = "local";
+
+/** The longest warning threshold, in minutes (porthole-core `SettingsStore::save`: 24 hours). */
+export const MAX_WARN_MINUTES = 24 * 60;
+
+/** The alert settings used until the user saves theirs (porthole-core `AlertSettings::default`). */
+export function defaultAlertSettings(): AlertSettings {
+  return {
+    notifications: true,
+    warn_before_minutes: [10, 2],
+    auto_extend: {
+      enabled: false,
+      extend_by_minutes: 15,
+      when_below_minutes: 5,
+      active_within_minutes: 10,
+      spend_cap_usd: 10,
+    },
+  };
+}
 
 /** What every generated command returns. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
@@ -113,8 +140,19 @@ export interface Backend {
   refreshSessions(): Promise<void>;
   /** Opens the session's own window; `invalid_input` when it is not ready. */
   openSession(accountId: string, sessionId: string): Promise<void>;
+  /** What this app did to the session while it ran, oldest first (empty when nothing, or when
+   * the session is unknown). Throws a `BackendError` only when the call itself fails. */
+  sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]>;
   /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */
   onSessionEvent(listener: (event: WatchEvent) => void): () => void;
+
+  // Settings, stored beside the accounts config (`settings.json`).
+
+  /** The alert settings: the saved ones, or the defaults when none were saved. */
+  getSettings(): Promise<AlertSettings>;
+  /** Saves the alert settings; `invalid_input` when a threshold, the extension or the cap is out
+   * of range (nothing is saved then). Throws a `BackendError`. */
+  saveSettings(settings: AlertSettings): Promise<void>;
 }
 
 /** A failed backend call: the coded error the Rust side sent, or `internal` for anything else. */

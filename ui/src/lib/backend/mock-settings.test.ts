@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  MOCK_AUTO_EXTEND_MESSAGE,
+  MOCK_THRESHOLD_MESSAGE,
+  MockBackend,
+  mockOptionsFromQuery,
+} from "./mock";
+import { type AlertSettings, defaultAlertSettings, type WatchEvent } from "./types";
+
+function withChanges(change: (settings: AlertSettings) => void): AlertSettings {
+  const settings = defaultAlertSettings();
+  change(settings);
+  return settings;
+}
+
+describe("MockBackend settings", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("answers the Rust defaults until something is saved", async () => {
+    const mock = new MockBackend();
+    expect(await mock.getSettings()).toEqual({
+      notifications: true,
+      warn_before_minutes: [10, 2],
+      auto_extend: {
+        enabled: false,
+        extend_by_minutes: 15,
+        when_below_minutes: 5,
+        active_within_minutes: 10,
+        spend_cap_usd: 10,
+      },
+    });
+  });
+
+  it("saves a copy, and answers copies", async () => {
+    const mock = new MockBackend();
+    const mine = withChanges((s) => {
+      s.notifications = false;
+      s.warn_before_minutes = [30, 5];
+      s.auto_extend.enabled = true;
+      s.auto_extend.spend_cap_usd = 2.5;
+    });
+    await mock.saveSettings(mine);
+    mine.warn_before_minutes.push(1);
+    const answered = await mock.getSettings();
+    expect(answered.warn_before_minutes).toEqual([30, 5]);
+    expect(answered).toMatchObject({ notifications: false, auto_extend: { enabled: true, spend_cap_usd: 2.5 } });
+    answered.notifications = true;
+    expect((await mock.getSettings()).notifications).toBe(false);
+    expect(mock.settingsCalls).toEqual({ get: 2, save: 1 });
+  });
+
+  it("refuses what Rust refuses, with the same messages, and saves nothing then", async () => {
+    const mock = new MockBackend();
+    const refused = (change: (s: AlertSettings) => void) =>
+      mock.saveSettings(withChanges(change)).catch((e: unknown) => e);
+
+    for (const minutes of [0, 1441]) {
+      expect(await refused((s) => (s.warn_before_minutes = [10, minutes]))).toMatchObject({
+        code: "invalid_input",
+        message: MOCK_THRESHOLD_MESSAGE,
+      });
+    }
+    expect(await refused((s) => (s.auto_extend.extend_by_minutes = 0))).toMatchObject({
+      code: "invalid_input",
+      message: MOCK_AUTO_EXTEND_MESSAGE,
+    });
+    for (const cap of [-0.01, Number.POSITIVE_INFINITY, Number.NaN]) {
+      expect(await refused((s) => (s.auto_extend.spend_cap_usd = cap))).toMatchObject({
+        code: "invalid_input",
+        message: MOCK_AUTO_EXTEND_MESSAGE,
+      });
+    }
+    // What does not deserialize never reaches the checks: Tauri answers a plain string.
+    expect(await refused((s) => (s.warn_before_minutes = [2.5]))).toMatchObject({
+      code: "internal",
+      message: expect.stringContaining("expected u32"),
+    });
+    expect(await refused((s) => (s.auto_extend.when_below_minutes = -1))).toMatchObject({
+      code: "internal",
+    });
+    expect(await refused((s) => (s.auto_extend.spend_cap_usd = null))).toMatchObject({
+      code: "internal",
+      message: expect.stringContaining("expected f64"),
+    });
+    expect(await mock.getSettings()).toEqual(defaultAlertSettings());
+
+    // The edges are fine, and so are no thresholds at all and a cap of 0.
+    await mock.saveSettings(withChanges((s) => (s.warn_before_minutes = [1440, 1])));
+    await mock.saveSettings(
+      withChanges((s) => {
+        s.warn_before_minutes = [];
+        s.auto_extend.spend_cap_usd = 0;
+        s.auto_extend.when_below_minutes = 0;
+      }),
+    );
+    expect((await mock.getSettings()).warn_before_minutes).toEqual([]);
+  });
+
+  it("fails on request, and recovers once configured again", async () => {
+    const mock = new MockBackend({ getSettingsFailWith: "io", saveSettingsFailWith: "io" });
+    await expect(mock.getSettings()).rejects.toMatchObject({ code: "io", message: "mock failure: io" });
+    await expect(mock.saveSettings(defaultAlertSettings())).rejects.toMatchObject({ code: "io" });
+    // Its own checks come first.
+    await expect(
+      mock.saveSettings(withChanges((s) => (s.warn_before_minutes = [0]))),
+    ).rejects.toMatchObject({ code: "invalid_input" });
+    mock.configure({});
+    await mock.saveSettings(withChanges((s) => (s.notifications = false)));
+    expect((await mock.getSettings()).notifications).toBe(false);
+  });
+
+  it("starts from the given settings, and reads failures from the query string", async () => {
+    const start = withChanges((s) => (s.warn_before_minutes = [20]));
+    expect((await new MockBackend({ settings: start }).getSettings()).warn_before_minutes).toEqual([20]);
+    expect(mockOptionsFromQuery("?mock-settings-fail=io&mock-save-settings-fail=internal")).toEqual({
+      getSettingsFailWith: "io",
+      saveSettingsFailWith: "internal",
+    });
+    expect(mockOptionsFromQuery("?mock-settings-fail=nope")).toEqual({});
+  });
+
+  it("warns the simulated sessions at the saved thresholds", async () => {
+    vi.useFakeTimers({ now: Date.parse("2025-06-01T12:00:00Z") });
+    const mock = new MockBackend({ sessionSpeedMs: 100 });
+    await mock.saveSettings(withChanges((s) => (s.warn_before_minutes = [12, 5])));
+    const warnings: number[] = [];
+    mock.onSessionEvent((event: WatchEvent) => {
+      if (event.kind === "warning") warnings.push(event.threshold_minutes);
+    });
+    await mock.launchSession("local", { machine_id: "terminal", resource: null, timeout_minutes: 15 });
+    await vi.advanceTimersByTimeAsync(14 * 60_000);
+    expect(warnings).toEqual([12, 5]);
+  });
+});
