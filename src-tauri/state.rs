@@ -97,11 +97,15 @@ impl AppState {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Saves new settings; thresholds apply to watchers started from now on.
-    pub fn save_settings(&self, new: AlertSettings) -> porthole_core::error::Result<()> {
+    /// Saves new settings; returns whether the warning thresholds changed, in which case the
+    /// caller restarts the watchers ([`AppState::connect_all`]) so they apply at once
+    /// (notifications already sent are remembered, so none repeats).
+    pub fn save_settings(&self, new: AlertSettings) -> porthole_core::error::Result<bool> {
         SettingsStore::new(&self.dirs.config).save(&new)?;
+        let thresholds_changed = self.settings().warn_before_minutes != new.warn_before_minutes;
+        self.hub.set_warn_before(SettingsStore::warn_before(&new));
         *self.settings() = new;
-        Ok(())
+        Ok(thresholds_changed)
     }
 
     /// The largest warning threshold: the tray's "about to end" window.

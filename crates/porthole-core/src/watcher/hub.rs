@@ -31,7 +31,7 @@ pub struct Hub {
     watched: Mutex<BTreeMap<String, Watched>>,
     probe: Arc<dyn UrlProbe>,
     clock: Arc<dyn Clock>,
-    config: WatchConfig,
+    config: Mutex<WatchConfig>,
     sink: EventSink,
     history: History,
 }
@@ -47,7 +47,7 @@ impl Hub {
             watched: Mutex::new(BTreeMap::new()),
             probe,
             clock,
-            config,
+            config: Mutex::new(config),
             sink,
             history: History::default(),
         }
@@ -65,7 +65,10 @@ impl Hub {
             Arc::clone(&provider),
             Arc::clone(&self.probe),
             Arc::clone(&self.clock),
-            self.config.clone(),
+            self.config
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         );
         let sink = Arc::clone(&self.sink);
         let forward = tokio::spawn(async move {
@@ -84,6 +87,15 @@ impl Hub {
             },
         );
         drop(old);
+    }
+
+    /// New warning thresholds, for watchers started from now on: call [`Hub::watch`] again for the
+    /// accounts already watched to apply them at once (alerts already sent are not repeated).
+    pub fn set_warn_before(&self, warn_before: Vec<chrono::Duration>) {
+        self.config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .warn_before = warn_before;
     }
 
     /// Stops watching an account (removed, or its key is gone).
