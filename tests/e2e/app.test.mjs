@@ -4,6 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 
 import { E2EApp, cargoVersion, poll } from "./harness.mjs";
@@ -186,4 +187,27 @@ test("an account added in the window keeps its key in the keychain, and removing
       return rows === 0 ? true : undefined;
     });
     assert.equal(keychainLookup("loopback"), null);
+  }));
+
+test("start at login is off by default, and turning it on and off writes and removes the autostart entry", () =>
+  withScreenshot("start-at-login", async () => {
+    await driver.switchTo(mainHandle);
+    // run.sh gives the app a scratch HOME (the autostart entry goes to $HOME/.config/autostart).
+    const entry = `${process.env.HOME}/.config/autostart/Porthole.desktop`;
+    const read = async () => {
+      const reply = await invokeFromPage("get_start_at_login");
+      assert.equal(reply.ok, true, `get_start_at_login failed: ${reply.error}`);
+      return reply.value;
+    };
+    assert.equal(await read(), false);
+    assert.equal(existsSync(entry), false);
+    let reply = await app.invoke("set_start_at_login", { enabled: true });
+    assert.equal(reply.ok, true, `set_start_at_login failed: ${reply.error}`);
+    assert.equal(await read(), true);
+    const text = readFileSync(entry, "utf8");
+    assert.match(text, /^Exec=.*porthole-desktop/m);
+    reply = await app.invoke("set_start_at_login", { enabled: false });
+    assert.equal(reply.ok, true, `set_start_at_login failed: ${reply.error}`);
+    assert.equal(await read(), false);
+    assert.equal(existsSync(entry), false);
   }));

@@ -12,6 +12,9 @@ tmp=$(mktemp -d /tmp/porthole-e2e.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_DATA_HOME=$tmp/xdg-data XDG_CONFIG_HOME=$tmp/xdg-config XDG_CACHE_HOME=$tmp/xdg-cache
 export PORTHOLE_CONFIG_DIR=$tmp/porthole-config PORTHOLE_DATA_DIR=$tmp/porthole-data
+# Start at login writes $HOME/.config/autostart (the autostart crate ignores XDG_CONFIG_HOME).
+export HOME=$tmp/home
+mkdir -p "$HOME"
 export PORTHOLE_APP=$PWD/$app
 rm -rf target/e2e-screenshots
 mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
