@@ -38,7 +38,9 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
 pub fn get_start_at_login(state: State<'_, AppState>) -> Result<bool, ApiError> {
     use tauri_plugin_autostart::ManagerExt;
     let app = app(&state)?;
-    app.autolaunch().is_enabled().map_err(autostart_error)
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|e| autostart_error("Whether Porthole starts at login could not be read", e))
 }
 
 /// Turns starting at login on or off (off by default).
@@ -53,7 +55,7 @@ pub fn set_start_at_login(state: State<'_, AppState>, enabled: bool) -> Result<(
     } else {
         autolaunch.disable()
     }
-    .map_err(autostart_error)
+    .map_err(|e| autostart_error("Starting at login could not be changed", e))
 }
 
 fn app(state: &AppState) -> Result<tauri::AppHandle, ApiError> {
@@ -62,10 +64,6 @@ fn app(state: &AppState) -> Result<tauri::AppHandle, ApiError> {
         .ok_or_else(|| ApiError::internal("the app is still starting"))
 }
 
-fn autostart_error(e: tauri_plugin_autostart::Error) -> ApiError {
-    Error::new(
-        ErrorCode::Io,
-        format!("Starting at login could not be changed: {e}"),
-    )
-    .into()
+fn autostart_error(what: &str, e: tauri_plugin_autostart::Error) -> ApiError {
+    Error::new(ErrorCode::Io, format!("{what}: {e}")).into()
 }

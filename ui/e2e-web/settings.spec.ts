@@ -112,3 +112,40 @@ test("checks block Save, and a failed save keeps what was typed", async ({ page 
   await expect(cap).toBeDisabled();
   await expect(page.getByTestId("settings-save-error")).toHaveCount(0);
 });
+
+test("keyboard: start at login applies at once and is still on after leaving the screen", async ({
+  page,
+}) => {
+  const errors = collectErrors(page);
+  await openSettings(page, "?mock-delay=300");
+  const startup = page.getByRole("group", { name: "Startup" });
+  await expect(startup).toContainText("Applies immediately.");
+  const toggle = page.getByLabel("Start Porthole when I log in");
+  await expect(toggle).toHaveAttribute("data-testid", "settings-start-at-login");
+  await expect(toggle).not.toBeChecked();
+
+  await tabTo(page, toggle);
+  await page.keyboard.press("Space");
+  await expect(toggle).toBeChecked();
+  // In flight: refused, yet still focused, so the keyboard stays where it was.
+  await expect(toggle).toBeDisabled();
+  await expect(toggle).toBeFocused();
+  const status = page.getByTestId("settings-start-at-login-status");
+  await expect(status).toHaveText("Porthole will start when you log in.");
+  await expect(toggle).toBeEnabled();
+  await expect(toggle).toBeFocused();
+  // It needs no Save: the alert settings form has nothing to save.
+  await expect(page.getByTestId("settings-save")).toBeDisabled();
+
+  const sessions = screens(page, "Sessions");
+  await sessions.focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("settings-screen")).toHaveCount(0);
+  const settings = screens(page, "Settings");
+  await settings.focus();
+  await page.keyboard.press("Enter");
+  await expect(toggle).toBeChecked();
+  await expect(toggle).toBeEnabled();
+  await expect(status).toHaveText("");
+  expect(errors).toEqual([]);
+});

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   MOCK_AUTO_EXTEND_MESSAGE,
+  MOCK_START_AT_LOGIN_PREFIX,
   MOCK_THRESHOLD_MESSAGE,
   MockBackend,
   mockOptionsFromQuery,
@@ -117,6 +118,35 @@ describe("MockBackend settings", () => {
       saveSettingsFailWith: "internal",
     });
     expect(mockOptionsFromQuery("?mock-settings-fail=nope")).toEqual({});
+  });
+
+  it("keeps start at login in memory, off by default, and fails on request", async () => {
+    const mock = new MockBackend();
+    expect(await mock.getStartAtLogin()).toBe(false);
+    await mock.setStartAtLogin(true);
+    expect(await mock.getStartAtLogin()).toBe(true);
+    expect(await new MockBackend({ startAtLogin: true }).getStartAtLogin()).toBe(true);
+
+    mock.configure({ getStartAtLoginFailWith: "io", setStartAtLoginFailWith: "io" });
+    await expect(mock.getStartAtLogin()).rejects.toMatchObject({ code: "io" });
+    await expect(mock.setStartAtLogin(false)).rejects.toMatchObject({
+      code: "io",
+      message: `${MOCK_START_AT_LOGIN_PREFIX}mock failure: io`,
+    });
+    mock.configure({});
+    expect(await mock.getStartAtLogin()).toBe(true);
+    expect(mock.startAtLoginCalls).toEqual([true, false]);
+
+    expect(
+      mockOptionsFromQuery(
+        "?mock-start-at-login=1&mock-start-at-login-fail=io&mock-set-start-at-login-fail=internal",
+      ),
+    ).toEqual({
+      startAtLogin: true,
+      getStartAtLoginFailWith: "io",
+      setStartAtLoginFailWith: "internal",
+    });
+    expect(mockOptionsFromQuery("?mock-start-at-login=0&mock-set-start-at-login-fail=nope")).toEqual({});
   });
 
   it("warns the simulated sessions at the saved thresholds", async () => {

@@ -88,6 +88,12 @@ export interface MockOptions {
   autoExtended?: string[];
   /** Make `sessionHistory()` fail with this code. */
   historyFailWith?: ErrorCode;
+  /** Whether Porthole starts at login at the start (off when absent; read once). */
+  startAtLogin?: boolean;
+  /** Make `getStartAtLogin()` fail with this code. */
+  getStartAtLoginFailWith?: ErrorCode;
+  /** Make `setStartAtLogin()` fail with this code (nothing changes). */
+  setStartAtLoginFailWith?: ErrorCode;
 }
 
 /** The performance mark `listSessions` sets as it answers (the render benchmark reads it). */
@@ -122,6 +128,11 @@ export const MOCK_APP_INFO: AppInfo = {
 
 export const MOCK_KEYCHAIN_MESSAGE = "No Secret Service provider is running on the session bus.";
 
+/** How `set_start_at_login` words its failures; the plugin's reason follows. */
+export const MOCK_START_AT_LOGIN_PREFIX = "Starting at login could not be changed: ";
+/** The Rust side's wording when reading the autostart state fails. */
+export const MOCK_START_AT_LOGIN_READ_PREFIX = "Whether Porthole starts at login could not be read: ";
+
 /** A backend with no Rust behind it, for Vitest and for the web build that Playwright drives. */
 export class MockBackend implements Backend {
   /** How many times `appInfo()` was called. */
@@ -130,7 +141,11 @@ export class MockBackend implements Backend {
   readonly accountCalls: string[] = [];
   /** How many times `getSettings()` and `saveSettings()` were called. */
   settingsCalls = { get: 0, save: 0 };
+  /** The values `setStartAtLogin()` was called with, oldest first (failed calls included). */
+  readonly startAtLoginCalls: boolean[] = [];
   #options: MockOptions;
+  /** The stand-in for the XDG autostart entry: whether it exists. */
+  #startAtLogin: boolean;
   #accounts: MockAccounts;
   #settings: MockSettings;
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
@@ -141,6 +156,7 @@ export class MockBackend implements Backend {
     this.#accounts = new MockAccounts(options.accounts, options.defaultAccount);
     this.#accounts.keychainError = options.keychainError;
     this.#settings = new MockSettings(options.settings);
+    this.#startAtLogin = options.startAtLogin ?? false;
     this.sessions = new MockSessions(this.#accounts, options.sessions ?? [], () => ({
       speedMs: this.#options.sessionSpeedMs ?? MOCK_SESSION_SPEED_MS,
       launchFailWith: this.#options.launchFailWith,
@@ -160,8 +176,8 @@ export class MockBackend implements Backend {
     }
   }
 
-  /** Changes how later calls answer (e.g. to let a failing call recover). Accounts and settings
-   * are kept. */
+  /** Changes how later calls answer (e.g. to let a failing call recover). Accounts, settings and
+   * starting at login are kept. */
   configure(options: MockOptions): void {
     this.#options = options;
     this.#accounts.keychainError = options.keychainError;
@@ -293,6 +309,21 @@ export class MockBackend implements Backend {
     this.#settings.save(settings);
   }
 
+  async getStartAtLogin(): Promise<boolean> {
+    await this.#delay();
+    const code = this.#options.getStartAtLoginFailWith;
+    if (code) throw new BackendError(code, `${MOCK_START_AT_LOGIN_READ_PREFIX}mock failure: ${code}`);
+    return this.#startAtLogin;
+  }
+
+  async setStartAtLogin(enabled: boolean): Promise<void> {
+    this.startAtLoginCalls.push(enabled);
+    await this.#delay();
+    const code = this.#options.setStartAtLoginFailWith;
+    if (code) throw new BackendError(code, `${MOCK_START_AT_LOGIN_PREFIX}mock failure: ${code}`);
+    this.#startAtLogin = enabled;
+  }
+
   async #accountCall<T>(method: string, id: string | undefined, run: () => T): Promise<T> {
     this.accountCalls.push(id === undefined ? method : `${method} ${id}`);
     await this.#delay();
@@ -316,7 +347,10 @@ export class MockBackend implements Backend {
  * `mock-offline=<account id>`), `mock-speed=<ms>` (each step of a launch or a stop),
  * `mock-settings-fail=<code>` (`getSettings`), `mock-save-settings-fail=<code>` (`saveSettings`),
  * `mock-auto-extended=<session id>[,<session id>…]` (those of the starting sessions were
- * auto-extended once, e.g. `demo-shell`), `mock-history-fail=<code>` (`sessionHistory`).
+ * auto-extended once, e.g. `demo-shell`), `mock-history-fail=<code>` (`sessionHistory`),
+ * `mock-start-at-login=1` (Porthole starts at login from the start),
+ * `mock-start-at-login-fail=<code>` (`getStartAtLogin`),
+ * `mock-set-start-at-login-fail=<code>` (`setStartAtLogin`).
  */
 export function mockOptionsFromQuery(search: string): MockOptions {
   const params = new URLSearchParams(search);
@@ -370,5 +404,10 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (autoExtended) options.autoExtended = autoExtended.split(",").filter((id) => id !== "");
   const historyFail = params.get("mock-history-fail");
   if (isErrorCode(historyFail)) options.historyFailWith = historyFail;
+  if (params.get("mock-start-at-login") === "1") options.startAtLogin = true;
+  const startFail = params.get("mock-start-at-login-fail");
+  if (isErrorCode(startFail)) options.getStartAtLoginFailWith = startFail;
+  const setStartFail = params.get("mock-set-start-at-login-fail");
+  if (isErrorCode(setStartFail)) options.setStartAtLoginFailWith = setStartFail;
   return options;
 }

@@ -3,7 +3,7 @@ import { MOCK_APP_INFO } from "./mock";
 import { TauriBackend } from "./tauri";
 import { type AccountView, BackendError, defaultAlertSettings } from "./types";
 
-const { appInfo, accounts, sessions, settings, listen } = vi.hoisted(() => ({
+const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(() => ({
   appInfo: vi.fn(),
   accounts: {
     listAccounts: vi.fn(),
@@ -30,10 +30,14 @@ const { appInfo, accounts, sessions, settings, listen } = vi.hoisted(() => ({
     getSettings: vi.fn(),
     saveSettings: vi.fn(),
   },
+  startup: {
+    getStartAtLogin: vi.fn(),
+    setStartAtLogin: vi.fn(),
+  },
   listen: vi.fn(),
 }));
 vi.mock("./bindings", () => ({
-  commands: { appInfo, ...accounts, ...sessions, ...settings },
+  commands: { appInfo, ...accounts, ...sessions, ...settings, ...startup },
   events: { sessionEvent: { listen } },
 }));
 // The real Channel needs Tauri's IPC; this one only holds the handler the backend sets.
@@ -274,6 +278,36 @@ describe("TauriBackend settings", () => {
     await expect(new TauriBackend().getSettings()).rejects.toMatchObject({
       code: "internal",
       message: "command get_settings not found",
+    });
+  });
+});
+
+describe("TauriBackend start at login", () => {
+  beforeEach(() => {
+    for (const command of Object.values(startup)) command.mockReset();
+  });
+
+  it("reads and sets it through unwrap", async () => {
+    const backend = new TauriBackend();
+    startup.getStartAtLogin.mockResolvedValue({ status: "ok", data: true });
+    await expect(backend.getStartAtLogin()).resolves.toBe(true);
+
+    startup.setStartAtLogin.mockResolvedValue({ status: "ok", data: null });
+    await expect(backend.setStartAtLogin(false)).resolves.toBeUndefined();
+    expect(startup.setStartAtLogin).toHaveBeenCalledWith(false);
+  });
+
+  it("throws a refused change as its coded error, and a failed call as internal", async () => {
+    const message = "Starting at login could not be changed: Permission denied (os error 13)";
+    startup.setStartAtLogin.mockResolvedValue({ status: "error", error: { code: "io", message } });
+    const error = await new TauriBackend().setStartAtLogin(true).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "io", message });
+
+    startup.getStartAtLogin.mockRejectedValue("command get_start_at_login not found");
+    await expect(new TauriBackend().getStartAtLogin()).rejects.toMatchObject({
+      code: "internal",
+      message: "command get_start_at_login not found",
     });
   });
 });

@@ -110,6 +110,14 @@ export class TauriBackend implements Backend {
     unwrap(await call(() => commands.saveSettings(settings)));
   }
 
+  async getStartAtLogin(): Promise<boolean> {
+    return unwrap(await call(commands.getStartAtLogin));
+  }
+
+  async setStartAtLogin(enabled: boolean): Promise<void> {
+    unwrap(await call(() => commands.setStartAtLogin(enabled)));
+  }
+
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {
     // `listen` registers asynchronously: an unsubscribe that comes first still takes effect.
     let unlisten: (() => void) | undefined;

@@ -153,6 +153,14 @@ export interface Backend {
   /** Saves the alert settings; `invalid_input` when a threshold, the extension or the cap is out
    * of range (nothing is saved then). Throws a `BackendError`. */
   saveSettings(settings: AlertSettings): Promise<void>;
+
+  // Startup: an XDG autostart entry, written or removed at once (not part of `settings.json`).
+
+  /** Whether Porthole starts when the user logs in (off by default). Throws a `BackendError`. */
+  getStartAtLogin(): Promise<boolean>;
+  /** Turns starting at login on or off, at once; `io` when the autostart entry cannot be written
+   * or removed. Throws a `BackendError`. */
+  setStartAtLogin(enabled: boolean): Promise<void>;
 }
 
 /** A failed backend call: the coded error the Rust side sent, or `internal` for anything else. */
