@@ -1,60 +1,34 @@
-import {
-  type AccountView,
-  type Backend,
-  type BackendError,
-  type NewAccount,
-  toBackendError,
-} from "../backend";
-
-export type AccountsState =
-  | { status: "loading" }
-  | { status: "ready"; accounts: AccountView[] }
-  | { status: "error"; error: BackendError };
+import { type AccountView, type NewAccount, toBackendError } from "../backend";
+import { type Loadable, LoadableStore } from "./loadable.svelte";
 
 /**
  * The accounts, loaded from the backend, and the operations on them. Every operation throws a
  * `BackendError` for its caller to show. Keys pass through as arguments and are never kept.
  */
-export class AccountStore {
-  state: AccountsState = $state({ status: "loading" });
-  #backend: Backend;
-  #generation = 0;
-
-  constructor(backend: Backend) {
-    this.#backend = backend;
-  }
-
+export class AccountStore extends LoadableStore<AccountView[]> {
   /** Loads (or reloads) the list; only the latest call's answer is kept. `quiet` keeps the
    * current list on screen while it reloads. */
-  async load({ quiet = false }: { quiet?: boolean } = {}): Promise<void> {
-    const generation = ++this.#generation;
-    if (!quiet || this.state.status !== "ready") this.state = { status: "loading" };
-    let next: AccountsState;
-    try {
-      next = { status: "ready", accounts: await this.#backend.listAccounts() };
-    } catch (error) {
-      next = { status: "error", error: toBackendError(error) };
-    }
-    if (generation === this.#generation) this.state = next;
+  load({ quiet = false }: { quiet?: boolean } = {}): Promise<Loadable<AccountView[]>> {
+    return this.loadLatest(() => this.backend.listAccounts(), { quiet });
   }
 
   /** Adds an account (the backend checks its key first) and lists it. */
   async add(account: NewAccount): Promise<AccountView> {
-    return this.#replace(await this.#run(() => this.#backend.addAccount(account)));
+    return this.#replace(await this.#run(() => this.backend.addAccount(account)));
   }
 
   async setKey(id: string, key: string): Promise<AccountView> {
-    return this.#replace(await this.#run(() => this.#backend.setAccountKey(id, key)));
+    return this.#replace(await this.#run(() => this.backend.setAccountKey(id, key)));
   }
 
   async rename(id: string, name: string): Promise<AccountView> {
-    return this.#replace(await this.#run(() => this.#backend.editAccount(id, { name })));
+    return this.#replace(await this.#run(() => this.backend.editAccount(id, { name })));
   }
 
   async makeDefault(id: string): Promise<AccountView> {
-    const view = await this.#run(() => this.#backend.setDefaultAccount(id));
+    const view = await this.#run(() => this.backend.setDefaultAccount(id));
     if (this.state.status === "ready") {
-      this.state.accounts = this.state.accounts.map((v) => ({ ...v, is_default: false }));
+      this.state.value = this.state.value.map((v) => ({ ...v, is_default: false }));
     }
     return this.#replace(view);
   }
@@ -63,7 +37,7 @@ export class AccountStore {
    * failure may come after part of the work was done. */
   async remove(id: string): Promise<void> {
     try {
-      await this.#run(() => this.#backend.removeAccount(id));
+      await this.#run(() => this.backend.removeAccount(id));
     } finally {
       await this.load({ quiet: true });
     }
@@ -71,7 +45,7 @@ export class AccountStore {
 
   /** Tries the account's stored key against its provider. */
   async test(id: string): Promise<void> {
-    await this.#run(() => this.#backend.testAccount(id));
+    await this.#run(() => this.backend.testAccount(id));
   }
 
   async #run<T>(call: () => Promise<T>): Promise<T> {
@@ -88,9 +62,9 @@ export class AccountStore {
       void this.load();
       return view;
     }
-    const accounts = this.state.accounts;
+    const accounts = this.state.value;
     const known = accounts.some((v) => v.account.id === view.account.id);
-    this.state.accounts = known
+    this.state.value = known
       ? accounts.map((v) => (v.account.id === view.account.id ? view : v))
       : [...accounts, view];
     return view;

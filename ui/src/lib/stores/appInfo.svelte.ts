@@ -1,30 +1,10 @@
-import { type AppInfo, type Backend, type BackendError, toBackendError } from "../backend";
-
-export type AppInfoState =
-  | { status: "loading" }
-  | { status: "ready"; info: AppInfo }
-  | { status: "error"; error: BackendError };
+import type { AppInfo } from "../backend";
+import { type Loadable, LoadableStore } from "./loadable.svelte";
 
 /** The app's own description (version, folders, keychain), loaded from the backend. */
-export class AppInfoStore {
-  state: AppInfoState = $state({ status: "loading" });
-  #backend: Backend;
-  #generation = 0;
-
-  constructor(backend: Backend) {
-    this.#backend = backend;
-  }
-
+export class AppInfoStore extends LoadableStore<AppInfo> {
   /** Loads (or reloads) the info; only the latest call's answer is kept. */
-  async load(): Promise<void> {
-    const generation = ++this.#generation;
-    this.state = { status: "loading" };
-    let next: AppInfoState;
-    try {
-      next = { status: "ready", info: await this.#backend.appInfo() };
-    } catch (error) {
-      next = { status: "error", error: toBackendError(error) };
-    }
-    if (generation === this.#generation) this.state = next;
+  load(): Promise<Loadable<AppInfo>> {
+    return this.loadLatest(() => this.backend.appInfo());
   }
 }

@@ -9,6 +9,7 @@ import {
   toBackendError,
 } from "../backend";
 import { saveLaunchDefaults } from "../launchDefaults";
+import { type Loadable, LoadableStore } from "./loadable.svelte";
 import type { SessionStore } from "./sessions.svelte";
 
 /** Where a launch from the dialog is. */
@@ -113,36 +114,22 @@ export class LaunchFlow {
   }
 }
 
-export type LaunchOptionsState =
-  | { status: "loading" }
-  | { status: "ready"; machines: Machine[]; resources: Resource[] }
-  | { status: "error"; error: BackendError };
+/** What an account offers to launch on. */
+export interface LaunchOffer {
+  machines: Machine[];
+  resources: Resource[];
+}
 
 /** An account's machines and resources, for the launch form. */
-export class LaunchOptions {
-  state: LaunchOptionsState = $state({ status: "loading" });
-  #backend: Backend;
-  #generation = 0;
-
-  constructor(backend: Backend) {
-    this.#backend = backend;
-  }
-
+export class LaunchOptions extends LoadableStore<LaunchOffer> {
   /** Loads `accountId`'s offer; only the latest call's answer is kept. Resolves to it. */
-  async load(accountId: string): Promise<LaunchOptionsState> {
-    const generation = ++this.#generation;
-    this.state = { status: "loading" };
-    let next: LaunchOptionsState;
-    try {
+  load(accountId: string): Promise<Loadable<LaunchOffer>> {
+    return this.loadLatest(async () => {
       const [machines, resources] = await Promise.all([
-        this.#backend.listMachines(accountId),
-        this.#backend.listResources(accountId),
+        this.backend.listMachines(accountId),
+        this.backend.listResources(accountId),
       ]);
-      next = { status: "ready", machines, resources };
-    } catch (error) {
-      next = { status: "error", error: toBackendError(error) };
-    }
-    if (generation === this.#generation) this.state = next;
-    return next;
+      return { machines, resources };
+    });
   }
 }
