@@ -40,6 +40,7 @@ export const commands = {
 	 */
 	sessionHistory: (accountId: string, sessionId: string) => __TAURI_INVOKE<HistoryEntry[]>("session_history", { accountId, sessionId }),
 	getSettings: () => __TAURI_INVOKE<AlertSettings>("get_settings"),
+	/**  Saves the settings; new warning thresholds apply to running sessions at once. */
 	saveSettings: (settings: AlertSettings) => typedError<null, ApiError>(__TAURI_INVOKE("save_settings", { settings })),
 	/**
 	 *  What the tray menu shows now: a row per session with its entries, the account switcher and
