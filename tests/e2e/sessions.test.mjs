@@ -35,6 +35,25 @@ async function localSession() {
   return sessions.find((s) => s.id === sessionId);
 }
 
+/** Launches a Local terminal session for `minutes` and waits until it is ready; returns it. */
+async function launchTerminal(minutes) {
+  const machines = await poll("the Local account to be connected", 30000, async () => {
+    const reply = await app.invoke("list_machines", { accountId: "local" });
+    return reply.ok ? reply.value : undefined;
+  });
+  const terminal = machines.find((m) => m.name === "terminal");
+  assert.ok(terminal?.can_launch, JSON.stringify(machines));
+  const launched = await call("launch_session", {
+    accountId: "local",
+    request: { machine_id: terminal.id, resource: null, timeout_minutes: minutes },
+  });
+  sessionId = launched.id;
+  return poll("the session to be ready", 30000, async () => {
+    const s = await localSession();
+    return s?.state.state === "ready" ? s : undefined;
+  });
+}
+
 /** Runs `script` in the main window and returns its value. */
 async function inMain(script, args = []) {
   await driver.switchTo(app.mainHandle);
@@ -82,21 +101,7 @@ test("the launch dialog starts a Local terminal, streams its log, and opens it w
 test("a Local terminal session launches, opens, echoes what is typed, extends and stops", () =>
   app.withScreenshot("terminal-session", async () => {
     await driver.switchTo(app.mainHandle);
-    const machines = await poll("the Local account to be connected", 30000, async () => {
-      const reply = await app.invoke("list_machines", { accountId: "local" });
-      return reply.ok ? reply.value : undefined;
-    });
-    const terminal = machines.find((m) => m.name === "terminal");
-    assert.ok(terminal?.can_launch, JSON.stringify(machines));
-    const launched = await call("launch_session", {
-      accountId: "local",
-      request: { machine_id: terminal.id, resource: null, timeout_minutes: 20 },
-    });
-    sessionId = launched.id;
-    const ready = await poll("the session to be ready", 30000, async () => {
-      const s = await localSession();
-      return s?.state.state === "ready" ? s : undefined;
-    });
+    const ready = await launchTerminal(20);
 
     await call("open_session", { accountId: "local", sessionId });
     const upstreamPort = new URL(ready.url).port;
@@ -129,17 +134,7 @@ test("a Local terminal session launches, opens, echoes what is typed, extends an
 test("the tray lists the session with its entries, its window's title shows the time left, and the entries act", () =>
   app.withScreenshot("tray-menu", async () => {
     await driver.switchTo(app.mainHandle);
-    const machines = await call("list_machines", { accountId: "local" });
-    const terminal = machines.find((m) => m.name === "terminal");
-    const launched = await call("launch_session", {
-      accountId: "local",
-      request: { machine_id: terminal.id, resource: null, timeout_minutes: 25 },
-    });
-    sessionId = launched.id;
-    const ready = await poll("the session to be ready", 30000, async () => {
-      const s = await localSession();
-      return s?.state.state === "ready" ? s : undefined;
-    });
+    const ready = await launchTerminal(25);
 
     // The tray's model, which its menu is drawn from.
     const menu = await call("tray_menu");
@@ -200,17 +195,7 @@ test("auto-extend extends a session in use that is about to end, records it and 
       },
     });
     try {
-      const machines = await call("list_machines", { accountId: "local" });
-      const terminal = machines.find((m) => m.name === "terminal");
-      const launched = await call("launch_session", {
-        accountId: "local",
-        request: { machine_id: terminal.id, resource: null, timeout_minutes: 4 },
-      });
-      sessionId = launched.id;
-      const ready = await poll("the session to be ready", 30000, async () => {
-        const s = await localSession();
-        return s?.state.state === "ready" ? s : undefined;
-      });
+      const ready = await launchTerminal(4);
       // In use: its window loads the terminal through the proxy, which sees the traffic.
       await call("open_session", { accountId: "local", sessionId });
       const before = Date.parse(ready.deadline);
