@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   costSoFar,
   countdown,
+  dateTimeFormat,
   formatClock,
   formatCost,
   formatMemory,
@@ -89,5 +90,29 @@ describe("sizes and durations", () => {
     const yesterday = new Date(2025, 4, 31, 23, 59, 0);
     expect(formatClock(yesterday.toISOString(), now)).toContain(yesterday.toLocaleDateString());
     expect(formatClock("not a date", now)).toBe("not a date");
+  });
+
+  it("formats clock times as toLocaleTimeString and toLocaleDateString do, with cached formats", () => {
+    expect(dateTimeFormat({ hour: "2-digit" })).toBe(dateTimeFormat({ hour: "2-digit" }));
+    expect(dateTimeFormat({ hour: "2-digit" })).not.toBe(dateTimeFormat({ minute: "2-digit" }));
+    const now = new Date(2025, 5, 1, 15, 0, 0).getTime();
+    for (const at of [
+      new Date(2025, 5, 1, 0, 0, 1),
+      new Date(2025, 5, 1, 23, 59, 59),
+      new Date(2025, 5, 2, 0, 0, 0),
+      new Date(2024, 11, 31, 9, 7, 3),
+    ]) {
+      for (const seconds of [false, true]) {
+        const time = at.toLocaleTimeString([], {
+          hour: "2-digit",
+          minute: "2-digit",
+          ...(seconds ? { second: "2-digit" } : {}),
+        });
+        const expected = at.toDateString() === new Date(now).toDateString()
+          ? time
+          : `${at.toLocaleDateString()} ${time}`;
+        expect(formatClock(at.toISOString(), now, seconds)).toBe(expected);
+      }
+    }
   });
 });

@@ -66,17 +66,37 @@ export function formatMinutes(minutes: number): string {
   return rest === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
 }
 
+// `Intl.DateTimeFormat` instances, one per set of options: building one is most of what
+// `toLocaleTimeString(locales, options)` costs, and every visible row formats its deadline on each
+// tick of the clock. The default locale is read once, at the first use of each set of options.
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** A cached `Intl.DateTimeFormat` for the default locale and these options. */
+export function dateTimeFormat(options: Intl.DateTimeFormatOptions = {}): Intl.DateTimeFormat {
+  const key = JSON.stringify(options);
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(undefined, options);
+    dateTimeFormats.set(key, format);
+  }
+  return format;
+}
+
+const CLOCK = { hour: "2-digit", minute: "2-digit" } as const;
+const CLOCK_SECONDS = { ...CLOCK, second: "2-digit" } as const;
+/** `toLocaleDateString()`'s own defaults. */
+const DATE = { year: "numeric", month: "numeric", day: "numeric" } as const;
+
 /** A local date and time for tooltips ("14:05" today, or with its date); with `seconds`,
  * "14:05:09". */
 export function formatClock(iso: string, now: number, seconds = false): string {
   const at = new Date(iso);
   if (Number.isNaN(at.getTime())) return iso;
-  const time = at.toLocaleTimeString([], {
-    hour: "2-digit",
-    minute: "2-digit",
-    ...(seconds ? { second: "2-digit" } : {}),
-  });
-  return at.toDateString() === new Date(now).toDateString()
+  const time = dateTimeFormat(seconds ? CLOCK_SECONDS : CLOCK).format(at);
+  const today = new Date(now);
+  return at.getFullYear() === today.getFullYear() &&
+    at.getMonth() === today.getMonth() &&
+    at.getDate() === today.getDate()
     ? time
-    : `${at.toLocaleDateString()} ${time}`;
+    : `${dateTimeFormat(DATE).format(at)} ${time}`;
 }

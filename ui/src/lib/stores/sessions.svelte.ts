@@ -45,8 +45,14 @@ interface Waiter {
  * sees why and can relaunch them; accounts the watchers cannot reach are tracked as offline.
  */
 export class SessionStore {
-  /** By `sessionKey(account, id)`. */
-  entries: Record<string, SessionEntry> = $state({});
+  /**
+   * By `sessionKey(account, id)`. Plain objects, replaced rather than changed in place, and one
+   * signal (`#revision`) for the lot: lists of thousands are then cheap to build and sort
+   * (a deeply reactive record would track every field of every session).
+   */
+  #entries = new Map<string, SessionEntry>();
+  #revision = $state(0);
+  #changes = 0;
   /** The accounts whose provider cannot be reached now, with why. */
   offline: Record<string, Problem> = $state({});
   snapshot: SnapshotState = $state({ status: "loading" });
@@ -91,8 +97,9 @@ export class SessionStore {
     if (generation !== this.#generation) return;
     this.#touched = null;
     for (const session of sessions) {
-      if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false);
+      if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false, false);
     }
+    this.#changed();
     this.snapshot = { status: "ready" };
   }
 
@@ -106,7 +113,9 @@ export class SessionStore {
         return;
       case "warning": {
         const entry = this.#entry(event.account_id, event.session_id);
-        if (entry?.session.state.state === "ready") entry.session.state = { state: "expiring" };
+        if (entry?.session.state.state === "ready") {
+          this.#put({ ...entry, session: { ...entry.session, state: { state: "expiring" } } });
+        }
         const minutes = Math.max(1, Math.ceil(event.remaining_seconds / 60));
         this.announcement = `${event.name} ends in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
         return;
@@ -115,9 +124,8 @@ export class SessionStore {
         const entry = this.#entry(event.account_id, event.session_id);
         this.announcement = `${event.name} ended: ${endReasonText(event.reason)}.`;
         if (!entry || entry.session.state.state === "ended") return;
-        entry.session.state = { state: "ended", reason: event.reason };
-        entry.endedAt = this.#now();
-        this.#settle(entry);
+        const session = { ...entry.session, state: { state: "ended" as const, reason: event.reason } };
+        this.#settle(this.#put({ ...entry, session, endedAt: this.#now() }));
         return;
       }
       case "offline":
@@ -132,29 +140,33 @@ export class SessionStore {
   /** Records a session this app launched, and how, so that it can be relaunched alike. */
   launched(accountId: string, session: Session, request: LaunchRequest): void {
     const key = sessionKey(accountId, session.id);
-    const entry = this.entries[key];
-    if (entry) entry.request = { ...request };
+    const entry = this.#entries.get(key);
+    if (entry) this.#put({ ...entry, request: { ...request } });
     else {
       this.#touched?.add(key);
-      this.entries[key] = { key, session, endedAt: null, request: { ...request } };
+      this.#put({ key, session, endedAt: null, request: { ...request } });
     }
   }
 
   get(accountId: string, sessionId: string): SessionEntry | undefined {
-    return this.entries[sessionKey(accountId, sessionId)];
+    void this.#revision;
+    return this.#entries.get(sessionKey(accountId, sessionId));
   }
 
   /** The entries of one account, or of all. */
   list(accountId: string | null = null): SessionEntry[] {
-    return Object.values(this.entries).filter(
-      (e) => accountId === null || e.session.account_id === accountId,
-    );
+    void this.#revision;
+    const all = [...this.#entries.values()];
+    return accountId === null ? all : all.filter((e) => e.session.account_id === accountId);
   }
 
   /** Forgets an ended session. */
   dismiss(accountId: string, sessionId: string): void {
     const key = sessionKey(accountId, sessionId);
-    if (this.entries[key]?.session.state.state === "ended") delete this.entries[key];
+    if (this.#entries.get(key)?.session.state.state === "ended") {
+      this.#entries.delete(key);
+      this.#changed();
+    }
   }
 
   /** Resolves once the session answers (ready or ending soon) or has ended. */
@@ -162,34 +174,44 @@ export class SessionStore {
     return new Promise((resolve) => {
       const waiter = { key: sessionKey(accountId, sessionId), resolve };
       this.#waiters.add(waiter);
-      const entry = this.entries[waiter.key];
+      const entry = this.#entries.get(waiter.key);
       if (entry) this.#settle(entry);
     });
   }
 
   #entry(accountId: string, sessionId: string): SessionEntry | undefined {
-    return this.entries[sessionKey(accountId, sessionId)];
+    return this.#entries.get(sessionKey(accountId, sessionId));
   }
 
-  #upsert(incoming: Session, ready: boolean): void {
+  /** Tells those who list the entries that they changed. */
+  #changed(): void {
+    this.#revision = ++this.#changes;
+  }
+
+  /** Stores an entry (a new object: entries are never changed in place); returns it. `notify`:
+   * tell at once (else the caller does, once for many). */
+  #put(entry: SessionEntry, notify = true): SessionEntry {
+    this.#entries.set(entry.key, entry);
+    if (notify) this.#changed();
+    return entry;
+  }
+
+  #upsert(incoming: Session, ready: boolean, notify = true): void {
     const key = sessionKey(incoming.account_id, incoming.id);
     this.#touched?.add(key);
-    const existing = this.entries[key];
+    const existing = this.#entries.get(key);
     // An end is final: a late update from before it must not bring the session back.
     if (existing?.session.state.state === "ended") return;
     const session =
       ready && !isUp(incoming.state) ? { ...incoming, state: { state: "ready" as const } } : incoming;
-    this.entries[key] = { key, session, endedAt: null, request: existing?.request ?? null };
-    this.#settle(this.entries[key]);
+    this.#settle(this.#put({ key, session, endedAt: null, request: existing?.request ?? null }, notify));
   }
 
   #settle(entry: SessionEntry): void {
     const { state } = entry.session;
     let outcome: LaunchOutcome | undefined;
-    if (isUp(state)) outcome = { kind: "ready", session: $state.snapshot(entry.session) };
-    else if (state.state === "ended") {
-      outcome = { kind: "ended", reason: $state.snapshot(state.reason) };
-    }
+    if (isUp(state)) outcome = { kind: "ready", session: entry.session };
+    else if (state.state === "ended") outcome = { kind: "ended", reason: state.reason };
     if (!outcome) return;
     for (const waiter of [...this.#waiters]) {
       if (waiter.key !== entry.key) continue;
