@@ -282,6 +282,11 @@ fn handshake(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody
     let location = next
         .filter(|n| is_local_path(n))
         .unwrap_or_else(|| shared.target().landing.clone());
+    with_cookie_to(shared, location)
+}
+
+/// The handshake's answer: the session's cookie, and a redirect to `location`.
+fn with_cookie_to(shared: &Shared, location: String) -> Response<ProxyBody> {
     match (HeaderValue::try_from(location), shared.gate.set_cookie()) {
         (Ok(location), Ok(cookie)) => pages::handshake(location, cookie),
         _ => pages::bad_request("Unusable redirect target.\n"),
@@ -298,10 +303,7 @@ fn standing_handshake(shared: &Shared, path: &str, rest: &str) -> Response<Proxy
     if !is_local_path(&location) {
         return pages::bad_request("Unusable redirect target.\n");
     }
-    match (HeaderValue::try_from(location), shared.gate.set_cookie()) {
-        (Ok(location), Ok(cookie)) => pages::handshake(location, cookie),
-        _ => pages::bad_request("Unusable redirect target.\n"),
-    }
+    with_cookie_to(shared, location)
 }
 
 /// A path on this origin: `/…`, but not `//host` or `/\host` (which browsers treat as another host).
