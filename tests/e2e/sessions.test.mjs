@@ -48,9 +48,10 @@ async function launchTerminal(minutes) {
     request: { machine_id: terminal.id, resource: null, timeout_minutes: minutes },
   });
   sessionId = launched.id;
+  // A session shorter than the largest warning threshold is "expiring" as soon as it is ready.
   return poll("the session to be ready", 30000, async () => {
     const s = await localSession();
-    return s?.state.state === "ready" ? s : undefined;
+    return ["ready", "expiring"].includes(s?.state.state) ? s : undefined;
   });
 }
 
