@@ -58,6 +58,11 @@ bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file
 	git diff --exit-code -- $(BINDINGS)
 
 rust-test: ui ## The Rust tests, inside a D-Bus session with a real (fresh) Secret Service.
+	@# The Secret Service owns its bus name before the command starts (when it did not, a test that
+	@# came first had D-Bus start a second daemon, and CI failed: scripts/with-keyring.sh).
+	@scripts/with-keyring.sh dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+	  org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true" || \
+	  { echo "rust-test: the Secret Service was not up when the command started" >&2; exit 1; }
 	scripts/with-keyring.sh cargo test --workspace
 
 ui-check:
