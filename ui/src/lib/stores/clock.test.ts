@@ -22,4 +22,42 @@ describe("Clock", () => {
     vi.advanceTimersByTime(5_000);
     expect(clock.now).toBe(3_000);
   });
+
+  it("stops while the page is hidden and catches up when it shows again", () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const page = Object.assign(new EventTarget(), { hidden: false });
+    const clock = new Clock(1000, page);
+    const release = clock.use();
+    vi.advanceTimersByTime(1_000);
+    expect(clock.now).toBe(2_000);
+
+    page.hidden = true;
+    page.dispatchEvent(new Event("visibilitychange"));
+    expect(clock.ticking).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(clock.now).toBe(2_000);
+
+    page.hidden = false;
+    page.dispatchEvent(new Event("visibilitychange"));
+    expect(clock.now).toBe(62_000);
+    expect(clock.ticking).toBe(true);
+    vi.advanceTimersByTime(1_000);
+    expect(clock.now).toBe(63_000);
+
+    release();
+    expect(vi.getTimerCount()).toBe(0);
+    page.dispatchEvent(new Event("visibilitychange"));
+    expect(clock.ticking).toBe(false);
+  });
+
+  it("does not start while the page is hidden", () => {
+    vi.useFakeTimers({ now: 5_000 });
+    const page = Object.assign(new EventTarget(), { hidden: true });
+    const clock = new Clock(1000, page);
+    const release = clock.use();
+    expect(clock.ticking).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+    release();
+  });
 });
