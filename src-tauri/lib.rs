@@ -111,6 +111,9 @@ pub fn run() -> Result<(), String> {
         .manage(state)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
+            // The window first: WebKit starts its web process and the page while the rest of
+            // the setup runs (cold start, BENCHMARKS.md).
+            windows::create_main(app.handle())?;
             builder.mount_events(app);
             let state = app.state::<state::AppState>();
             state.attach(app.handle());
@@ -120,7 +123,6 @@ pub fn run() -> Result<(), String> {
                 handle.state::<state::AppState>().connect_all()
             });
             start_local_server(app.handle());
-            windows::create_main(app.handle())?;
             tray::create(app.handle())?;
             tray::keep_fresh(app.handle());
             autoextend::start(app.handle());

@@ -2,6 +2,7 @@
 //! what it shows). Left clicks never reach the app on Linux, so the menu is the tray's whole UI.
 
 use std::sync::atomic::Ordering;
+use std::sync::Mutex;
 
 use chrono::Utc;
 use porthole_core::accounts::AccountStore;
@@ -21,17 +22,23 @@ const QUIT_KEEP: &str = "quit-keep";
 const QUIT_STOP: &str = "quit-stop";
 
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let model = model(app);
     let mut builder = TrayIconBuilder::with_id(TRAY)
-        .tooltip("Porthole")
-        .menu(&menu(app, &model(app))?)
+        .tooltip(&model.tooltip)
+        .menu(&menu(app, &model)?)
         .show_menu_on_left_click(true)
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()));
-    if let Some(icon) = app.default_window_icon() {
-        builder = builder.icon(icon.clone());
+    if let Some(icon) = icon(app, model.warning) {
+        builder = builder.icon(icon);
     }
     builder.build(app)?;
+    app.manage(Drawn(Mutex::new(model)));
     Ok(())
 }
+
+/// What the tray shows right now: a refresh that would draw the same again does nothing (each
+/// redraw rebuilds a GTK menu and exports it over D-Bus, on the main thread).
+struct Drawn(Mutex<TrayModel>);
 
 /// What the tray shows now (the account switcher's choice applied).
 pub fn model(app: &AppHandle) -> TrayModel {
@@ -52,29 +59,41 @@ pub fn model(app: &AppHandle) -> TrayModel {
     )
 }
 
-/// Redraws the menu, tooltip and icon from the current sessions, and the session windows'
-/// titles and menus with them.
+/// Redraws the menu, tooltip and icon from the current sessions when they changed, and the
+/// session windows' titles and menus with them.
 pub fn refresh(app: &AppHandle) {
     windows::refresh_session_windows(app);
-    let Some(tray) = app.tray_by_id(TRAY) else {
+    let (Some(tray), Some(drawn)) = (app.tray_by_id(TRAY), app.try_state::<Drawn>()) else {
         return;
     };
     let model = model(app);
+    let mut last = drawn.0.lock().unwrap_or_else(|p| p.into_inner());
+    if *last == model {
+        return;
+    }
     match menu(app, &model) {
         Ok(menu) => {
             let _ = tray.set_menu(Some(menu));
         }
         Err(e) => tracing::warn!("cannot rebuild the tray menu: {e}"),
     }
-    let _ = tray.set_tooltip(Some(&model.tooltip));
-    let icon = app.default_window_icon().cloned().map(|icon| {
-        if model.warning {
-            warning_tint(&icon)
-        } else {
-            icon
-        }
-    });
-    let _ = tray.set_icon(icon);
+    if last.tooltip != model.tooltip {
+        let _ = tray.set_tooltip(Some(&model.tooltip));
+    }
+    if last.warning != model.warning {
+        let _ = tray.set_icon(icon(app, model.warning));
+    }
+    *last = model;
+}
+
+/// The app's icon, tinted while some session is about to end.
+fn icon(app: &AppHandle, warning: bool) -> Option<Image<'static>> {
+    let icon = app.default_window_icon()?;
+    Some(if warning {
+        warning_tint(icon)
+    } else {
+        icon.clone().to_owned()
+    })
 }
 
 /// A session's actions as menu entries; an entry that asks first becomes a submenu with one
@@ -249,6 +268,10 @@ pub async fn act(app: &AppHandle, action: TrayAction) -> Result<(), porthole_cor
             account_id,
             session_id,
         } => state.hub.stop(account_id, session_id).await,
+        TrayAction::CloseWindow { session_id, .. } => {
+            windows::close_session_window(app, session_id);
+            Ok(())
+        }
         TrayAction::ShowAccount { account_id } => {
             state.set_tray_account(account_id.clone());
             Ok(())
@@ -279,7 +302,9 @@ async fn stop_all(app: &AppHandle) {
 pub fn keep_fresh(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        let period = std::time::Duration::from_secs(30);
+        // The first redraw in 30 s: the tray was drawn when it was created.
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             every.tick().await;
             refresh(&app);

@@ -1,8 +1,11 @@
 //! Window creation. The main window shows the app's own UI; session windows show remote content
 //! and get no capability (capabilities name the "main" label only), so they cannot call commands.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use porthole_core::model::Session;
-use porthole_core::tray::{session_items, window_title};
+use porthole_core::tray::{session_items, window_title, TrayAction, TrayItem};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
@@ -12,7 +15,15 @@ pub const MAIN: &str = "main";
 pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     let handle = app.clone();
     let dev_origin = app.config().build.dev_url.as_ref().map(Url::origin);
-    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+    let lean = lean_rendering_wanted();
+    // Lean rendering is a setting WebKit reads when it creates the page: the window starts on
+    // about:blank, and the app's page loads once the setting is in place (lean_rendering).
+    let first = if lean {
+        WebviewUrl::External(Url::parse("about:blank").map_err(tauri::Error::InvalidUrl)?)
+    } else {
+        WebviewUrl::App("index.html".into())
+    };
+    let window = WebviewWindowBuilder::new(app, MAIN, first)
         .title("Porthole")
         .inner_size(1024.0, 700.0)
         .min_inner_size(640.0, 420.0)
@@ -24,7 +35,53 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
             }
             own
         })
-        .build()
+        .build()?;
+    if lean {
+        lean_rendering(&window, app_page(app)?);
+    }
+    Ok(window)
+}
+
+/// The app's own page, where `WebviewUrl::App("index.html")` points: the dev server in a build
+/// without the embedded UI, else Tauri's own `tauri://localhost`.
+fn app_page(app: &AppHandle) -> tauri::Result<Url> {
+    let base = match (tauri::is_dev(), &app.config().build.dev_url) {
+        (true, Some(dev)) => dev.clone(),
+        _ => Url::parse("tauri://localhost/").map_err(tauri::Error::InvalidUrl)?,
+    };
+    base.join("index.html").map_err(tauri::Error::InvalidUrl)
+}
+
+/// Whether the main window is painted without accelerated compositing: on Linux, unless
+/// `PORTHOLE_MAIN_COMPOSITING=1`.
+fn lean_rendering_wanted() -> bool {
+    cfg!(target_os = "linux")
+        && std::env::var_os("PORTHOLE_MAIN_COMPOSITING").is_none_or(|v| v != "1")
+}
+
+/// The main window is a list of text: WebKit paints it without accelerated compositing. Under
+/// software GL (no GPU, remote desktops, Xvfb) compositing costs the web process ~100–250 MB, a GL
+/// repaint of the whole layer each second for the countdowns, and at start a compositor and a
+/// vblank thread that keep both CPUs of a small machine busy; painting damaged rectangles
+/// directly costs none of it. Session windows keep WebKit's default, since their pages (ComfyUI's
+/// canvas) want the GPU. The setting is made first, then `page` is loaded.
+fn lean_rendering(window: &WebviewWindow, page: Url) {
+    #[cfg(target_os = "linux")]
+    {
+        let applied = window.with_webview(move |webview| {
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+            let webview = webview.inner();
+            if let Some(settings) = webview.settings() {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+            webview.load_uri(page.as_str());
+        });
+        if let Err(err) = applied {
+            tracing::error!("cannot load the main window's page: {err}");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (window, page);
 }
 
 /// Shows and focuses the main window, recreating it if it was closed.
@@ -130,29 +187,52 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
         )
     })?;
     let title = window_title(session, chrono::Utc::now());
-    open_remote(app, &label, url, &title, Some(session_menu(app, session)?)).map_err(|e| {
+    let items = menu_items(session);
+    let menu = session_menu(app, session, &items)?;
+    open_remote(app, &label, url, &title, Some(menu)).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::Internal,
             format!("The session window could not open: {e}"),
         )
     })?;
+    shown_menus(app).insert(label, items);
     Ok(())
 }
 
-/// A session window's menu: "Session" with Extend +5/15/30/60 min and Stop (confirmed), and
-/// "Open Porthole". Its events reach the tray's handler, which serves every menu of the app.
+/// The session entries each open session window's menu shows, by window label: a refresh
+/// rebuilds a menu only when they changed (a rebuild replaces the GTK menu bar and its
+/// accelerators, on the main thread).
+#[derive(Default)]
+pub struct ShownMenus(Mutex<HashMap<String, Vec<TrayItem>>>);
+
+fn shown_menus(app: &AppHandle) -> std::sync::MutexGuard<'_, HashMap<String, Vec<TrayItem>>> {
+    if app.try_state::<ShownMenus>().is_none() {
+        app.manage(ShownMenus::default());
+    }
+    let shown = app.state::<ShownMenus>().inner();
+    shown.0.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The session's own entries in its window's menu (the window is already open: no "Open").
+fn menu_items(session: &Session) -> Vec<TrayItem> {
+    session_items(session)
+        .into_iter()
+        .filter(|item| !item.id.starts_with("open\u{1f}"))
+        .collect()
+}
+
+/// A session window's menu: "Session" with Extend +5/15/30/60 min and Stop (confirmed), "Open
+/// Porthole" and "Close Window" (Ctrl+W). Its events reach the tray's handler, which serves every
+/// menu of the app.
 fn session_menu(
     app: &AppHandle,
     session: &Session,
+    items: &[TrayItem],
 ) -> Result<Menu<tauri::Wry>, porthole_core::Error> {
     let build = || -> tauri::Result<Menu<tauri::Wry>> {
         let menu = Menu::new(app)?;
         let sub = Submenu::new(app, "Session", true)?;
-        let items: Vec<_> = session_items(session)
-            .into_iter()
-            .filter(|item| !item.id.starts_with("open\u{1f}"))
-            .collect();
-        crate::tray::append_items(app, &sub, &items)?;
+        crate::tray::append_items(app, &sub, items)?;
         sub.append(&PredefinedMenuItem::separator(app)?)?;
         sub.append(&MenuItem::with_id(
             app,
@@ -160,6 +240,17 @@ fn session_menu(
             "Open Porthole",
             true,
             None::<&str>,
+        )?)?;
+        let close = TrayAction::CloseWindow {
+            account_id: session.account_id.clone(),
+            session_id: session.id.clone(),
+        };
+        sub.append(&MenuItem::with_id(
+            app,
+            close.id(),
+            "Close Window",
+            true,
+            Some("CmdOrCtrl+W"),
         )?)?;
         menu.append(&sub)?;
         Ok(menu)
@@ -172,22 +263,34 @@ fn session_menu(
     })
 }
 
-/// Brings every open session window's title (name and time left) and menu up to date.
+/// Brings every open session window's title (name and time left) and menu up to date; a menu
+/// is rebuilt only when its entries changed.
 pub fn refresh_session_windows(app: &AppHandle) {
     let state = app.state::<crate::state::AppState>();
     let now = chrono::Utc::now();
+    // The lock is never held across a call into the window system (which may wait on the
+    // main thread, where a refresh can also run).
+    shown_menus(app).retain(|label, _| app.get_webview_window(label).is_some());
     for session in state.hub.sessions(None) {
-        let Some(window) = app.get_webview_window(&session_label(&session.id)) else {
+        let label = session_label(&session.id);
+        let Some(window) = app.get_webview_window(&label) else {
             continue;
         };
         let _ = window.set_title(&window_title(&session, now));
-        if let Ok(menu) = session_menu(app, &session) {
-            let _ = window.set_menu(menu);
+        let items = menu_items(&session);
+        if shown_menus(app).get(&label) == Some(&items) {
+            continue;
+        }
+        if let Ok(menu) = session_menu(app, &session, &items) {
+            if window.set_menu(menu).is_ok() {
+                shown_menus(app).insert(label, items);
+            }
         }
     }
 }
 
-/// Closes a session's window (the session has ended).
+/// Closes a session's window (the session has ended, or its "Close Window" entry was chosen;
+/// the proxy stays, so reopening lands on the same port).
 pub fn close_session_window(app: &AppHandle, session_id: &str) {
     if let Some(window) = app.get_webview_window(&session_label(session_id)) {
         let _ = window.close();

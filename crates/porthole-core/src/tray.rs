@@ -224,6 +224,11 @@ pub enum TrayAction {
         account_id: String,
         session_id: String,
     },
+    /// A session window's own entry: close that window; the session goes on.
+    CloseWindow {
+        account_id: String,
+        session_id: String,
+    },
     /// The account switcher: list this account's sessions (`None`: every account's).
     ShowAccount { account_id: Option<String> },
 }
@@ -246,6 +251,10 @@ impl TrayAction {
                 account_id,
                 session_id,
             } => format!("stop\u{1f}{account_id}\u{1f}{session_id}"),
+            TrayAction::CloseWindow {
+                account_id,
+                session_id,
+            } => format!("close-window\u{1f}{account_id}\u{1f}{session_id}"),
             TrayAction::ShowAccount { account_id } => format!(
                 "account\u{1f}{}",
                 account_id.as_deref().unwrap_or(ALL_ACCOUNTS)
@@ -268,6 +277,10 @@ impl TrayAction {
                 session_id,
             }),
             "stop" => Some(TrayAction::Stop {
+                account_id,
+                session_id,
+            }),
+            "close-window" => Some(TrayAction::CloseWindow {
                 account_id,
                 session_id,
             }),
@@ -502,6 +515,10 @@ mod tests {
             TrayAction::Stop {
                 account_id: "local".into(),
                 session_id: "y".into(),
+            },
+            TrayAction::CloseWindow {
+                account_id: "local".into(),
+                session_id: "z".into(),
             },
         ] {
             assert_eq!(TrayAction::parse(&action.id()), Some(action));
