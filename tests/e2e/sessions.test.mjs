@@ -1,6 +1,6 @@
 // End to end: a Local terminal session in the real app. Launch it, open its window, type into
 // the terminal and read the output back, extend it, stop it and see why it ended; and prove its
-// window cannot call app commands.
+// window cannot call app commands; and the list's countdown rests while the window is hidden.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -220,4 +220,68 @@ test("auto-extend extends a session in use that is about to end, records it and 
     } finally {
       await call("save_settings", { settings: saved });
     }
+  }));
+
+test("the list's countdown stops while the main window is hidden and catches up when it shows", () =>
+  app.withScreenshot("countdown-hidden", async () => {
+    const ready = await launchTerminal(30);
+    const row = `[data-session-id="${sessionId}"] [data-testid="session-remaining"]`;
+    const remaining = () => inMain(`return document.querySelector(arguments[0])?.textContent ?? ""`, [row]);
+    const visibility = () => inMain(`return document.visibilityState`);
+    const first = await poll("the row's countdown", 10000, async () => (await remaining()) || undefined);
+    await poll("the countdown to tick while shown", 5000, async () => ((await remaining()) !== first ? true : undefined));
+
+    // No window manager under Xvfb: unmap the main window as minimising it would.
+    const ids = spawnSync("xdotool", ["search", "--name", "^Porthole$"], { encoding: "utf8" }).stdout.trim().split("\n");
+    assert.equal(ids.length, 1, `one main window, found ${ids}`);
+    spawnSync("xdotool", ["windowunmap", ids[0]]);
+    try {
+      await poll("the page to be hidden", 5000, async () => ((await visibility()) === "hidden" ? true : undefined));
+      const hidden = await remaining();
+      // Watch it for three ticks: a ticking clock changes the text within one.
+      const watchUntil = Date.now() + 3000;
+      while (Date.now() < watchUntil) {
+        assert.equal(await remaining(), hidden, "the countdown ticked while the window was hidden");
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      spawnSync("xdotool", ["windowmap", ids[0]]);
+    }
+    await poll("the page to be shown", 5000, async () => ((await visibility()) === "visible" ? true : undefined));
+    // Shown again, it is current at once: the time left to the deadline, to within a tick.
+    await poll("the countdown to catch up", 3000, async () => {
+      const [min, sec] = (await remaining()).match(/^(\d+):(\d\d) left$/)?.slice(1).map(Number) ?? [];
+      const expected = (Date.parse(ready.deadline) - Date.now()) / 1000;
+      return Math.abs(min * 60 + sec - expected) <= 2 ? true : undefined;
+    });
+    await call("stop_session", { accountId: "local", sessionId });
+    await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+  }));
+
+test("a session window closed from its menu leaves the session running and reopens on the same port", () =>
+  app.withScreenshot("reopen-window", async () => {
+    const ready = await launchTerminal(20);
+    const upstreamPort = new URL(ready.url).port;
+    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstreamPort;
+    await call("open_session", { accountId: "local", sessionId });
+    const first = await app.windowWhere("the session window, on its proxy", viaProxy);
+    const port = new URL(await driver.url()).port;
+    await driver.waitFor(".xterm-helper-textarea", 20000);
+
+    // Its menu's "Close Window" (Ctrl+W), through the same handler as a click (core's
+    // TrayAction::CloseWindow id: verb, account and session, separated by U+001F).
+    await call("activate_menu_item", { id: `close-window\u001flocal\u001f${sessionId}` });
+    await poll("the session window to close", 15000, async () =>
+      (await driver.windowHandles()).includes(first) ? undefined : true);
+    assert.ok((await driver.windowHandles()).includes(app.mainHandle), "the main window closed too");
+    await driver.switchTo(app.mainHandle);
+    assert.ok(["ready", "expiring"].includes((await localSession())?.state.state), "the session ended with its window");
+
+    await call("open_session", { accountId: "local", sessionId });
+    await app.windowWhere("the reopened session window, on the same port", (url) =>
+      url.startsWith("http://127.0.0.1:") && new URL(url).port === port);
+    await driver.waitFor(".xterm-helper-textarea", 20000);
+
+    await call("stop_session", { accountId: "local", sessionId });
+    await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
   }));
