@@ -86,6 +86,10 @@ bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not pa
 
 bench-app: build ## The desktop app: cold start, idle memory and CPU, a 10k-session list (tests/bench/); not part of make test.
 	@# tests/bench/app.sh alone measures what is built; PORTHOLE_APP=target/release/porthole-desktop another binary.
+	@# The floor (a bare WebKitGTK window, tests/bench/floor.py) needs Debian's python3-gi; only this benchmark does.
+	@/usr/bin/python3 -c "import gi; gi.require_version('WebKit2', '4.1')" 2>/dev/null || \
+	  (DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q python3-gi gir1.2-webkit2-4.1 >/dev/null) || \
+	  echo "bench-app: python3-gi could not be installed; the floor is skipped"
 	tests/bench/app.sh
 
 TAURI := ui/node_modules/.bin/tauri

@@ -5,13 +5,15 @@
 //  1. cold start to the painted session list, fresh folders each run;
 //  2. idle memory (PSS) of the app and its WebKit processes, with 0 and with 50 sessions;
 //  3. idle CPU of the same processes over 30 s, with 0 and with 50 Local terminal sessions;
-//  4. rendering 10,000 sessions in the list: ui/bench/render.mjs (web build, mock backend).
+//  4. rendering 10,000 sessions in the list: ui/bench/render.mjs (web build, mock backend);
+//  5. the floor: a bare WebKitGTK window with the main window's settings (tests/bench/floor.mjs),
+//     measured the same way, and the app's figures over it.
 //
 // Session processes (they carry PORTHOLE_SESSION_ID) are never counted. Every figure prints one
 // line: value, goal, met or not, the baseline from the same run and the ratio.
 //
 // Knobs: PORTHOLE_APP (the binary; default target/debug/porthole-desktop), BENCH_PARTS (default
-// "render,cold,idle"), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
+// "render,cold,idle,floor"), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
 // (30); ui/bench/render.mjs reads BENCH_RENDER_*.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -33,10 +35,11 @@ import {
   startEpochMs,
   threadTicks,
 } from "./procs.mjs";
+import { measureFloor } from "./floor.mjs";
 import { fmt, median, report } from "./report.mjs";
 
 const appPath = process.env.PORTHOLE_APP ?? join(root, "target/debug/porthole-desktop");
-const parts = new Set((process.env.BENCH_PARTS ?? "render,cold,idle").split(","));
+const parts = new Set((process.env.BENCH_PARTS ?? "render,cold,idle,floor").split(","));
 const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const sessionCount = Number(process.env.BENCH_SESSIONS ?? 50);
 const idleMs = Number(process.env.BENCH_IDLE_S ?? 10) * 1000;
@@ -48,6 +51,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (line) => console.error(`bench: ${line}`);
 /** What is printed at the end, in order. */
 const results = [];
+/** The app's figures, for the floor's ratios: cold (ms), mem0 and memN (MB). */
+const figures = {};
 
 /** Fresh config, data and cache folders for one start of the app, as its environment. */
 function freshDirs(name) {
@@ -169,6 +174,7 @@ async function benchColdStart() {
   const fallback = runs.some((r) => r.fallback);
   const totals = runs.map((r) => r.total);
   const value = median(totals);
+  figures.cold = value;
   const baseline = median(runs.map((r) => r.navigation));
   const med = (key) => fmt(median(runs.map((r) => r[key]).filter(Number.isFinite)), "ms");
   const detail =
@@ -317,6 +323,7 @@ async function benchIdle() {
       return left.length === 0 ? [] : undefined;
     }, 250).catch(() => sessionProcesses().filter((s) => launched.includes(s.session)));
     stopped = true;
+    Object.assign(figures, { mem0: mem0.pss, memN: memN.pss });
 
     results.push(() =>
       report({
@@ -389,6 +396,25 @@ function benchRender() {
   });
 }
 
+// ---- 5. The floor: a bare WebKitGTK window -----------------------------------------------------
+
+async function benchFloor() {
+  log("floor: a bare WebKitGTK window (tests/bench/floor.py)");
+  const floor = await measureFloor({ runs: coldRuns, idleMs, cpuMs: Math.min(cpuMs, 10000) });
+  results.push(() => {
+    if (floor.skipped) return console.log(`[5] floor skipped: ${floor.skipped}`);
+    const over = (app, base) => (app === undefined ? "n/a" : `${(app / base).toFixed(2)}×`);
+    console.log(
+      `[5] floor, a bare WebKitGTK window (python3-gi, no Tauri, no Porthole; no compositing, two lines of ` +
+        `text): cold start ${fmt(floor.coldMs, "ms")} (median of ${coldRuns}, max ${fmt(floor.coldMax, "ms")}; ` +
+        `navigation at ${fmt(floor.navigationMs, "ms")}, → painted ${fmt(floor.coldMs - floor.navigationMs, "ms")}); ` +
+        `idle memory ${fmt(floor.pss, "MB")} PSS (${floor.byComm}); idle CPU ${fmt(floor.cpu, "% of a core", 2)} | ` +
+        `the app over it: cold start ${over(figures.cold, floor.coldMs)}, memory with 0 sessions ` +
+        `${over(figures.mem0, floor.pss)}, with ${sessionCount} ${over(figures.memN, floor.pss)}`,
+    );
+  });
+}
+
 // ---- main -------------------------------------------------------------------------------------
 
 const { mtime, size } = statSync(appPath);
@@ -401,6 +427,7 @@ try {
   if (parts.has("render")) await benchRender();
   if (parts.has("cold")) await benchColdStart();
   if (parts.has("idle")) await benchIdle();
+  if (parts.has("floor")) await benchFloor();
 } catch (err) {
   failed = true;
   console.error(`bench: FAILED: ${err.stack ?? err}`);

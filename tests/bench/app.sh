@@ -16,7 +16,11 @@ tmp=$(mktemp -d /tmp/porthole-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_DATA_HOME=$tmp/xdg-data XDG_CONFIG_HOME=$tmp/xdg-config XDG_CACHE_HOME=$tmp/xdg-cache
 export PORTHOLE_APP=$(realpath "$app")
-mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+# A scratch HOME: the 50 terminal sessions' shells must not run this machine's ~/.bashrc (here it
+# runs `pyenv rehash`, and 50 of them at once wait on its lock, busy, for a minute), so the
+# machine is as idle as the app while CPU is measured.
+export HOME=$tmp/home
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$HOME"
 
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh node tests/bench/app-bench.mjs \
   2> >(grep --line-buffered -v -e "Failed to set fd limit" -e "AT-SPI" -e "atk-bridge" \

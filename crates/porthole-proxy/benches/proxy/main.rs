@@ -11,7 +11,9 @@
 //!
 //! Sizes: `PORTHOLE_BENCH_CONNECTIONS` (16), `PORTHOLE_BENCH_REQUESTS` per connection (2000),
 //! `PORTHOLE_BENCH_BULK_MB` (200), `PORTHOLE_BENCH_WS` round trips (2000), `PORTHOLE_BENCH_ROUNDS`
-//! (5; the median round is reported).
+//! (5; the median round is reported). `PORTHOLE_BENCH_WORKERS`: threads of each proxy, nginx's
+//! `worker_processes` and Porthole's `workers` alike (by default Porthole's own default, 2 where
+//! there are 2 CPUs or more), so the two proxies always get the same share of the machine.
 
 #![allow(clippy::unwrap_used)]
 
@@ -47,6 +49,12 @@ fn threads() -> usize {
         .unwrap_or(2)
 }
 
+/// Threads of each proxy under test (both get the same number).
+fn proxy_workers() -> usize {
+    let default = ProxyConfig::new(url::Url::parse("http://127.0.0.1/").unwrap(), "bench").workers;
+    env_usize("PORTHOLE_BENCH_WORKERS", default).clamp(1, porthole_proxy::MAX_WORKERS)
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads())
@@ -80,7 +88,9 @@ fn main() {
         }),
         Some(PROXY_ROLE) => serve_until_stdin_closes(async {
             let url = url::Url::parse(&format!("http://127.0.0.1:{}/", args[2])).unwrap();
-            let proxy = Proxy::start(ProxyConfig::new(url, "bench")).await.unwrap();
+            let mut config = ProxyConfig::new(url, "bench");
+            config.workers = proxy_workers();
+            let proxy = Proxy::start(config).await.unwrap();
             let line = format!(
                 "{} {}",
                 proxy.port(),
@@ -180,7 +190,7 @@ fn run() {
     let upstream = Role::start(&[UPSTREAM_ROLE]);
     let up_port = upstream.port().to_string();
     let proxy = Role::start(&[PROXY_ROLE, &up_port]);
-    let nginx = match nginx::Nginx::start(upstream.port(), threads()) {
+    let nginx = match nginx::Nginx::start(upstream.port(), proxy_workers()) {
         Ok(nginx) => Some(nginx),
         Err(why) => {
             println!("nginx column skipped: {why}");
@@ -288,9 +298,10 @@ fn print_table(
     let nginx = get("nginx");
     println!();
     println!(
-        "Tunnel proxy benchmark: {} CPUs; {connections} connections x {per_connection} GET /small; \
+        "Tunnel proxy benchmark: {} CPUs, {} threads per proxy; {connections} connections x {per_connection} GET /small; \
          bulk {} MB each way; {round_trips} WebSocket round trips; median of {rounds} rounds; {}",
         threads(),
+        proxy_workers(),
         bulk / 1_000_000,
         nginx_version.unwrap_or("no nginx"),
     );

@@ -1,0 +1,52 @@
+"""The floor under the desktop benchmark: a bare WebKitGTK window, no Tauri and no Porthole, with
+the main window's settings (no accelerated compositing, 1024x700) showing two lines of text.
+
+Run by tests/bench/floor.mjs with Debian's python3-gi: prints `PAINTED <epoch ms> <navigation
+start, epoch ms>` once the page has painted (the same requestAnimationFrame + setTimeout marker
+the app's list uses), then idles until its stdin closes. The UI process is a Python interpreter,
+which adds a few MB to it.
+"""
+
+import sys
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("WebKit2", "4.1")
+from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
+
+PAGE = """<!doctype html><html><body><h1>Sessions</h1><p>No sessions yet</p><script>
+requestAnimationFrame(() => setTimeout(() =>
+  webkit.messageHandlers.painted.postMessage(
+    `${performance.timeOrigin + performance.now()} ${performance.timeOrigin}`)));
+</script></body></html>"""
+
+
+def painted(_manager, result):
+    value = result.get_js_value() if hasattr(result, "get_js_value") else result
+    print(f"PAINTED {value.to_string()}", flush=True)
+
+
+def stdin_closed(_source, _condition):
+    Gtk.main_quit()
+    return False
+
+
+def main():
+    content = WebKit2.UserContentManager()
+    content.connect("script-message-received::painted", painted)
+    content.register_script_message_handler("painted")
+    view = WebKit2.WebView.new_with_user_content_manager(content)
+    view.get_settings().set_hardware_acceleration_policy(WebKit2.HardwareAccelerationPolicy.NEVER)
+    window = Gtk.Window(title="floor")
+    window.set_default_size(1024, 700)
+    window.add(view)
+    window.connect("destroy", Gtk.main_quit)
+    view.load_html(PAGE, "about:blank")
+    window.show_all()
+    GLib.io_add_watch(sys.stdin.fileno(), GLib.IO_HUP | GLib.IO_IN, stdin_closed)
+    Gtk.main()
+
+
+if __name__ == "__main__":
+    main()
