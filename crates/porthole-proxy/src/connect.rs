@@ -125,7 +125,7 @@ impl Connector {
         Ok(self.tls.get_or_init(|| TlsConnector::from(config)).clone())
     }
 
-    async fn connect(mut self, uri: Uri) -> Result<TokioIo<Stream>, BoxError> {
+    pub(crate) async fn connect(mut self, uri: Uri) -> Result<TokioIo<Stream>, BoxError> {
         let https = uri.scheme_str() == Some("https");
         let host = uri
             .host()

@@ -10,7 +10,8 @@ use bytes::Bytes;
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_ORIGIN, CONNECTION, CONTENT_LENGTH,
     CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY, EXPECT, HOST, LOCATION, ORIGIN,
-    REFERER, TRANSFER_ENCODING, UPGRADE,
+    PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, REFERER, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    X_FRAME_OPTIONS,
 };
 use http::uri::PathAndQuery;
 use http::{
@@ -19,29 +20,31 @@ use http::{
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
 use tokio::sync::watch;
 
 use crate::activity::{Counted, Direction, Meter};
 use crate::config::{HeaderHook, Target};
-use crate::connect::{BoxError, Connector};
+use crate::connect::BoxError;
 use crate::gate::{self, Gate};
 use crate::pages::{self, AUTH_PATH, HEALTH_PATH, RESERVED_PREFIX};
 use crate::upgrade;
+use crate::upstream::Upstream;
 
 /// Every body the proxy sends, in either direction.
 pub(crate) type ProxyBody = UnsyncBoxBody<Bytes, BoxError>;
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the old
 /// `Proxy-Connection`.
-const HOP_BY_HOP: [&str; 7] = [
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
+/// Named as `HeaderName`s, not strings: a string is parsed into a name on every lookup, and these
+/// are looked up twice per request.
+const HOP_BY_HOP: [HeaderName; 7] = [
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
 ];
 
 /// What every connection of one proxy shares, across its worker threads.
@@ -61,12 +64,12 @@ pub(crate) struct Common {
 /// of upstream connections (so a request and its upstream connection stay on one thread).
 pub(crate) struct Shared {
     common: Arc<Common>,
-    pub(crate) client: Client<Connector, ProxyBody>,
+    pub(crate) upstream: Arc<Upstream>,
 }
 
 impl Shared {
-    pub(crate) fn new(common: Arc<Common>, client: Client<Connector, ProxyBody>) -> Self {
-        Self { common, client }
+    pub(crate) fn new(common: Arc<Common>, upstream: Arc<Upstream>) -> Self {
+        Self { common, upstream }
     }
 }
 
@@ -249,10 +252,10 @@ async fn forward(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<P
     ) else {
         return pages::bad_request("Unsupported request target.\n");
     };
-    match shared.client.request(upstream).await {
+    match shared.upstream.request(upstream).await {
         Ok(response) => shared.respond(&target, response),
         Err(err) => {
-            tracing::debug!(error = %err, source = ?std::error::Error::source(&err), "upstream failed");
+            tracing::debug!(error = %err, source = ?err.source(), "upstream failed");
             pages::unreachable()
         }
     }
@@ -325,7 +328,7 @@ async fn upstream_answers(shared: &Shared) -> bool {
     else {
         return false;
     };
-    match tokio::time::timeout(shared.health_timeout, shared.client.request(probe)).await {
+    match tokio::time::timeout(shared.health_timeout, shared.upstream.request(probe)).await {
         Ok(Ok(response)) => !response.status().is_server_error(),
         _ => false,
     }
@@ -349,7 +352,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
         }
         headers.remove(CONNECTION);
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     if upgrade {
@@ -362,7 +365,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 /// Framing and CORS fixes on the way back: the window may frame the page, and no other origin may
 /// read it.
 fn fix_response_headers(headers: &mut HeaderMap, target: &Target) {
-    headers.remove("x-frame-options");
+    headers.remove(X_FRAME_OPTIONS);
     headers.remove(ACCESS_CONTROL_ALLOW_ORIGIN);
     headers.remove(ACCESS_CONTROL_ALLOW_CREDENTIALS);
     drop_frame_ancestors(headers, CONTENT_SECURITY_POLICY);

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use http::header::{COOKIE, HOST, ORIGIN};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use porthole_core::{Error, ErrorCode};
 use sha2::{Digest, Sha256};
 
@@ -36,6 +36,9 @@ pub(crate) const TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// At most this many entry URLs are pending at once; minting more forgets the oldest.
 const MAX_PENDING: usize = 16;
+
+/// Fetch metadata: where the browser says a request came from.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// 32 random bytes, base64url without padding.
 pub(crate) fn random_secret() -> Result<String, Error> {
@@ -165,7 +168,7 @@ impl Gate {
             _ => false,
         };
         let site_ok = headers
-            .get_all("sec-fetch-site")
+            .get_all(SEC_FETCH_SITE)
             .iter()
             .all(|v| !matches!(v.as_bytes(), b"cross-site" | b"same-site"));
         origin_ok && site_ok
@@ -212,7 +215,9 @@ pub(crate) fn strip_own_cookies(headers: &mut HeaderMap, own: &str) {
     if !ours {
         return;
     }
-    let kept: Vec<String> = headers
+    // Every request from the window carries our cookie: one string, no list of pairs.
+    let mut kept = String::new();
+    for pair in headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -223,11 +228,15 @@ pub(crate) fn strip_own_cookies(headers: &mut HeaderMap, own: &str) {
                 && !pair.starts_with(COOKIE_PREFIX)
                 && pair.split_once('=').map(|(n, _)| n.trim()) != Some(own)
         })
-        .map(str::to_owned)
-        .collect();
+    {
+        if !kept.is_empty() {
+            kept.push_str("; ");
+        }
+        kept.push_str(pair);
+    }
     headers.remove(COOKIE);
     if !kept.is_empty() {
-        if let Ok(value) = HeaderValue::try_from(kept.join("; ")) {
+        if let Ok(value) = HeaderValue::try_from(kept) {
             headers.insert(COOKIE, value);
         }
     }

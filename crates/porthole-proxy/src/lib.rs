@@ -72,14 +72,13 @@ mod guard;
 mod pages;
 mod server;
 mod upgrade;
+mod upstream;
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
 use tokio::net::TcpListener;
@@ -93,6 +92,7 @@ use config::Target;
 use connect::Connector;
 use forward::{Common, Shared};
 use gate::Gate;
+use upstream::Upstream;
 
 /// How long idle upstream connections are kept for reuse.
 const POOL_IDLE: Duration = Duration::from_secs(60);
@@ -143,7 +143,7 @@ impl Proxy {
             let (common, connector, shutdown) =
                 (common.clone(), connector.clone(), shutdown.clone());
             server::thread(index, move || async move {
-                let shared = Arc::new(Shared::new(common, client(connector)));
+                let shared = Arc::new(Shared::new(common, Upstream::new(connector, POOL_IDLE)));
                 server::receive(shared, header_timeout, rx, shutdown).await;
             })
             .map_err(thread_error)?;
@@ -168,7 +168,7 @@ impl Proxy {
                 activity_tx,
                 shutdown.clone(),
             ));
-            let shared = Arc::new(Shared::new(first, client(connector)));
+            let shared = Arc::new(Shared::new(first, Upstream::new(connector, POOL_IDLE)));
             server::accept(listener, shared, header_timeout, handoffs, shutdown).await;
         })
         .map_err(thread_error)?;
@@ -183,15 +183,6 @@ impl Proxy {
             stop,
         })
     }
-}
-
-/// One worker thread's pool of upstream connections.
-fn client(connector: Connector) -> Client<Connector, forward::ProxyBody> {
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(POOL_IDLE)
-        .set_host(false)
-        .build(connector)
 }
 
 /// An open proxy. Dropping it closes the port and every connection, WebSockets included.

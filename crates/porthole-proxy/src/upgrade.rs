@@ -55,7 +55,7 @@ pub(crate) async fn websocket(
     ) else {
         return pages::bad_request("Unsupported request target.\n");
     };
-    let mut response = match shared.client.request(upstream).await {
+    let mut response = match shared.upstream.request(upstream).await {
         Ok(response) => response,
         Err(err) => {
             tracing::debug!(error = %err, "WebSocket upstream failed");
