@@ -29,13 +29,25 @@ describe("SessionList off screen", () => {
     const rows = screen.getAllByTestId("session-row");
     expect(remaining()).toEqual(["30:00 left", "30:00 left"]);
 
+    expect(screen.queryAllByTestId("session-ends-at")).toEqual([]);
+
     FakeObserver.last!.fire(rows[1]!, false);
     await vi.advanceTimersByTimeAsync(2_000);
     expect(remaining()).toEqual(["29:58 left", "30:00 left"]);
+    // The stopped countdown is hidden from screen readers, which hear the end time instead.
+    const [first, second] = screen.getAllByTestId("session-remaining");
+    expect(first!.getAttribute("aria-hidden")).toBeNull();
+    expect(second!.getAttribute("aria-hidden")).toBe("true");
+    const endsAt = screen.getAllByTestId("session-ends-at");
+    expect(endsAt).toHaveLength(1);
+    expect(rows[1]!.contains(endsAt[0]!)).toBe(true);
+    expect(endsAt[0]!.textContent).toMatch(/^Ends at \S/);
 
     FakeObserver.last!.fire(rows[1]!, true);
     await vi.advanceTimersByTimeAsync(0);
     expect(remaining()).toEqual(["29:58 left", "29:58 left"]);
+    expect(second!.getAttribute("aria-hidden")).toBeNull();
+    expect(screen.queryAllByTestId("session-ends-at")).toEqual([]);
     release();
   });
 });
