@@ -39,14 +39,14 @@ impl Keychain {
 
     /// Stores (or replaces) the secret for `user`.
     pub fn set(&self, user: &str, secret: &Sensitive<String>) -> Result<(), Error> {
-        self.entry(user)?
-            .set_password(secret.expose())
-            .map_err(|e| map_error(&e))
+        let entry = self.entry(user)?;
+        again_if_dropped(|| entry.set_password(secret.expose())).map_err(|e| map_error(&e))
     }
 
     /// Reads the secret for `user`; `None` when there is none.
     pub fn get(&self, user: &str) -> Result<Option<Sensitive<String>>, Error> {
-        match self.entry(user)?.get_password() {
+        let entry = self.entry(user)?;
+        match again_if_dropped(|| entry.get_password()) {
             Ok(secret) => Ok(Some(Sensitive::new(secret))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(map_error(&e)),
@@ -55,7 +55,8 @@ impl Keychain {
 
     /// Deletes the secret for `user`; deleting a missing entry is not an error.
     pub fn delete(&self, user: &str) -> Result<(), Error> {
-        match self.entry(user)?.delete_credential() {
+        let entry = self.entry(user)?;
+        match again_if_dropped(|| entry.delete_credential()) {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_error(&e)),
         }
@@ -93,6 +94,34 @@ impl Keychain {
 /// The self-test of the default keychain, for callers that only want a yes or a coded no.
 pub fn self_test() -> Result<(), Error> {
     Keychain::default().self_test()
+}
+
+/// How long to wait before asking again a Secret Service that dropped a call.
+const AGAIN_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Runs a keychain call, and once more if the Secret Service went away without answering (its
+/// daemon crashed or was restarted; D-Bus starts it again on the next call). Every call here is
+/// safe to repeat: a read, a write that replaces, a delete that accepts a missing entry.
+fn again_if_dropped<T>(call: impl Fn() -> Result<T, keyring::Error>) -> Result<T, keyring::Error> {
+    match call() {
+        Err(e) if dropped(&e) => {
+            tracing::warn!("the Secret Service dropped a call; asking again ({e})");
+            std::thread::sleep(AGAIN_AFTER);
+            call()
+        }
+        other => other,
+    }
+}
+
+/// The Secret Service's process left the bus while it held our call.
+fn dropped(err: &keyring::Error) -> bool {
+    match err {
+        keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
+            let text = inner.to_string().to_ascii_lowercase();
+            text.contains("disconnected from message bus") || text.contains("noreply")
+        }
+        _ => false,
+    }
 }
 
 /// Turns a keyring error into a coded error with a human explanation. Never includes a secret:
@@ -175,6 +204,47 @@ mod tests {
         let err = map_error(&keyring::Error::PlatformFailure("boom".into()));
         assert_eq!(err.code, ErrorCode::KeychainUnavailable);
         assert!(err.message.contains("boom"));
+    }
+
+    #[test]
+    fn only_a_dropped_call_is_asked_again() {
+        let dropped_call = || {
+            keyring::Error::PlatformFailure(
+                "DBus error: Message recipient disconnected from message bus without replying"
+                    .into(),
+            )
+        };
+        let calls = std::cell::Cell::new(0);
+        let result = again_if_dropped(|| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 1 {
+                Err(dropped_call())
+            } else {
+                Ok("answered")
+            }
+        });
+        assert_eq!(result.unwrap(), "answered");
+        assert_eq!(calls.get(), 2);
+
+        // Twice dropped: the error stands (no loop).
+        calls.set(0);
+        let result: Result<(), _> = again_if_dropped(|| {
+            calls.set(calls.get() + 1);
+            Err(dropped_call())
+        });
+        assert!(result.is_err());
+        assert_eq!(calls.get(), 2);
+
+        // Anything else is answered at once: a dismissed prompt is the user's choice.
+        calls.set(0);
+        let result: Result<(), _> = again_if_dropped(|| {
+            calls.set(calls.get() + 1);
+            Err(keyring::Error::PlatformFailure(
+                "Prompt was dismissed".into(),
+            ))
+        });
+        assert!(result.is_err());
+        assert_eq!(calls.get(), 1);
     }
 
     #[test]
