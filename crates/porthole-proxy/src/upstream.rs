@@ -238,6 +238,10 @@ mod tests {
             .unwrap()
     }
 
+    fn with_idle_timeout(idle: Duration) -> Arc<Upstream> {
+        Upstream::new(Connector::new(Duration::from_secs(2), vec![]), idle)
+    }
+
     async fn read_all(response: Response<Incoming>) -> Vec<u8> {
         response
             .into_body()
@@ -251,10 +255,7 @@ mod tests {
     #[tokio::test]
     async fn sequential_requests_share_one_connection() {
         let (port, accepted) = counting_upstream().await;
-        let upstream = Upstream::new(
-            Connector::new(Duration::from_secs(2), vec![]),
-            Duration::from_secs(60),
-        );
+        let upstream = with_idle_timeout(Duration::from_secs(60));
         for _ in 0..5 {
             let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
             assert_eq!(read_all(response).await, b"ok");
@@ -266,10 +267,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_streaming_a_body_is_not_taken() {
         let (port, accepted) = counting_upstream().await;
-        let upstream = Upstream::new(
-            Connector::new(Duration::from_secs(2), vec![]),
-            Duration::from_secs(60),
-        );
+        let upstream = with_idle_timeout(Duration::from_secs(60));
         let streaming = upstream.request(get(port, "/stream")).await.unwrap();
         // That body never ends: the next request needs a connection of its own, and gets it.
         let second = tokio::time::timeout(
@@ -290,10 +288,7 @@ mod tests {
     #[tokio::test]
     async fn an_upstream_closing_after_each_answer_costs_no_request() {
         let (port, accepted) = counting_upstream().await;
-        let upstream = Upstream::new(
-            Connector::new(Duration::from_secs(2), vec![]),
-            Duration::from_secs(60),
-        );
+        let upstream = with_idle_timeout(Duration::from_secs(60));
         for _ in 0..5 {
             let response = upstream.request(get(port, "/once")).await.unwrap();
             assert_eq!(read_all(response).await, b"ok");
@@ -304,10 +299,7 @@ mod tests {
     #[tokio::test]
     async fn idle_connections_close_after_the_timeout() {
         let (port, _) = counting_upstream().await;
-        let upstream = Upstream::new(
-            Connector::new(Duration::from_secs(2), vec![]),
-            Duration::from_millis(50),
-        );
+        let upstream = with_idle_timeout(Duration::from_millis(50));
         let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
         assert_eq!(read_all(response).await, b"ok");
         let deadline = Instant::now() + Duration::from_secs(5);
