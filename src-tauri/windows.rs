@@ -203,7 +203,7 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
 /// rebuilds a menu only when they changed (a rebuild replaces the GTK menu bar and its
 /// accelerators, on the main thread).
 #[derive(Default)]
-pub struct ShownMenus(Mutex<HashMap<String, Vec<TrayItem>>>);
+struct ShownMenus(Mutex<HashMap<String, Vec<TrayItem>>>);
 
 fn shown_menus(app: &AppHandle) -> std::sync::MutexGuard<'_, HashMap<String, Vec<TrayItem>>> {
     if app.try_state::<ShownMenus>().is_none() {
