@@ -113,13 +113,14 @@ fn again_if_dropped<T>(call: impl Fn() -> Result<T, keyring::Error>) -> Result<T
     }
 }
 
-/// The Secret Service's process left the bus while it held our call.
+/// The Secret Service's process left the bus while it held our call. (Not a timeout: a call
+/// that timed out, say behind an unlock prompt, is not asked again.)
 fn dropped(err: &keyring::Error) -> bool {
     match err {
-        keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => {
-            let text = inner.to_string().to_ascii_lowercase();
-            text.contains("disconnected from message bus") || text.contains("noreply")
-        }
+        keyring::Error::PlatformFailure(inner) | keyring::Error::NoStorageAccess(inner) => inner
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("disconnected from message bus"),
         _ => false,
     }
 }
