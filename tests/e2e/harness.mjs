@@ -26,14 +26,39 @@ export function freePort() {
   });
 }
 
+/**
+ * Ends a process group started with `detached: true`: SIGTERM, then SIGKILL for whatever is
+ * still there after 5 s. Quitting the WebDriver session normally kills the app; once in a CI run
+ * it did not, and the app, holding the driver's output pipes, kept the test file from exiting.
+ */
+async function endGroup(child) {
+  const signal = (sig) => {
+    try {
+      process.kill(-child.pid, sig);
+      return true;
+    } catch {
+      return false; // ESRCH: nothing left in the group
+    }
+  };
+  if (!signal("SIGTERM")) return;
+  try {
+    await poll("the driver's process group to end", 5000, async () => (signal(0) ? undefined : true), 50);
+  } catch {
+    signal("SIGKILL");
+  }
+}
+
 export class E2EApp {
   /** Starts tauri-driver and the app with `env` added to this process's environment. */
   static async start(env = {}) {
     const port = await freePort();
     const nativePort = await freePort();
+    // Its own process group: tauri-driver, WebKitWebDriver and the app they start, so `stop`
+    // can end all three (an app left behind keeps this process alive through its output pipes).
     const tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     // Everything the driver and the app print: shown as usual, and kept for the secrets scan.
     const output = [];
@@ -59,7 +84,7 @@ export class E2EApp {
       app.mainHandle = await app.windowWhere("the main window", (url) => url.startsWith("tauri://localhost"));
       return app;
     } catch (err) {
-      tauriDriver.kill();
+      await endGroup(tauriDriver);
       throw err;
     }
   }
@@ -83,7 +108,7 @@ export class E2EApp {
       await bounded(this.#stopSessions(), 30000);
     }
     await bounded(this.driver?.quit() ?? Promise.resolve(), 15000);
-    this.tauriDriver?.kill();
+    if (this.tauriDriver) await endGroup(this.tauriDriver);
   }
 
   async #stopSessions() {
