@@ -1,13 +1,15 @@
 //! Benchmark (not a test; it never fails on time): `make bench-proxy`, or
 //! `cargo bench -p porthole-proxy --bench proxy`.
 //!
-//! One run puts the same load on one upstream three ways: directly, through nginx (the Debian
-//! package, configured here as a streaming reverse proxy with upstream keep-alive) and through
-//! Porthole's proxy (after its handshake, with its cookie). The upstream, each proxy and the load
-//! generator are separate processes. Reported: requests/s, p50 and p99 latency of small requests
+//! One run puts the same load on one upstream four ways: directly, through a bare relay that copies
+//! bytes without reading them (`relay.rs`: the floor under any proxy on this machine), through
+//! nginx (the Debian package, configured here as a streaming reverse proxy with upstream
+//! keep-alive) and through Porthole's proxy (after its handshake, with its cookie). The upstream,
+//! each proxy and the load generator are separate processes. Reported: requests/s, p50 and p99 latency of small requests
 //! over keep-alive connections, bulk download and upload MB/s, WebSocket echo round trips/s, and
 //! the ratios. Goals: requests/s ≥ nginx's, p99 ≤ nginx's, bulk ≥ 95 % of direct, WebSocket ≥ 90 %
-//! of direct. If nginx is missing its column is skipped.
+//! of direct; the relay's own ratios show how much of direct any proxy can reach here. If nginx is
+//! missing its column is skipped.
 //!
 //! Sizes: `PORTHOLE_BENCH_CONNECTIONS` (16), `PORTHOLE_BENCH_REQUESTS` per connection (2000),
 //! `PORTHOLE_BENCH_BULK_MB` (200), `PORTHOLE_BENCH_WS` round trips (2000), `PORTHOLE_BENCH_ROUNDS`
@@ -22,6 +24,7 @@ mod upstream;
 
 mod load;
 mod nginx;
+mod relay;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +38,7 @@ use porthole_proxy::{Proxy, ProxyConfig};
 
 const UPSTREAM_ROLE: &str = "__porthole-bench-upstream";
 const PROXY_ROLE: &str = "__porthole-bench-proxy";
+const RELAY_ROLE: &str = "__porthole-bench-relay";
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -55,17 +59,17 @@ fn proxy_workers() -> usize {
     env_usize("PORTHOLE_BENCH_WORKERS", default).clamp(1, porthole_proxy::MAX_WORKERS)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+fn runtime(threads: usize) -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads())
+        .worker_threads(threads)
         .enable_all()
         .build()
         .unwrap()
 }
 
 /// A child role: exits when its stdin closes, so it never outlives the benchmark.
-fn serve_until_stdin_closes<F: std::future::Future<Output = String>>(start: F) {
-    let rt = runtime();
+fn serve_until_stdin_closes<F: std::future::Future<Output = String>>(threads: usize, start: F) {
+    let rt = runtime(threads);
     rt.block_on(async {
         let line = start.await;
         println!("READY {line}");
@@ -80,13 +84,16 @@ fn serve_until_stdin_closes<F: std::future::Future<Output = String>>(start: F) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some(UPSTREAM_ROLE) => serve_until_stdin_closes(async {
+        Some(UPSTREAM_ROLE) => serve_until_stdin_closes(threads(), async {
             let up = upstream::Upstream::start().await;
             let port = up.port();
             std::mem::forget(up); // serves until the process exits
             port.to_string()
         }),
-        Some(PROXY_ROLE) => serve_until_stdin_closes(async {
+        Some(RELAY_ROLE) => serve_until_stdin_closes(proxy_workers(), async {
+            relay::start(args[2].parse().unwrap()).await.to_string()
+        }),
+        Some(PROXY_ROLE) => serve_until_stdin_closes(threads(), async {
             let url = url::Url::parse(&format!("http://127.0.0.1:{}/", args[2])).unwrap();
             let mut config = ProxyConfig::new(url, "bench");
             config.workers = proxy_workers();
@@ -189,6 +196,7 @@ fn run() {
 
     let upstream = Role::start(&[UPSTREAM_ROLE]);
     let up_port = upstream.port().to_string();
+    let relay = Role::start(&[RELAY_ROLE, &up_port]);
     let proxy = Role::start(&[PROXY_ROLE, &up_port]);
     let nginx = match nginx::Nginx::start(upstream.port(), proxy_workers()) {
         Ok(nginx) => Some(nginx),
@@ -198,7 +206,7 @@ fn run() {
         }
     };
 
-    let rt = runtime();
+    let rt = runtime(threads());
     let figures = rt.block_on(async {
         let cookie = handshake(proxy.port(), &proxy.words[1]).await;
         let mut targets = vec![Target {
@@ -207,6 +215,12 @@ fn run() {
             cookie: None,
             pids: Vec::new(),
         }];
+        targets.push(Target {
+            name: "relay",
+            port: relay.port(),
+            cookie: None,
+            pids: vec![relay.child.id()],
+        });
         if let Some(nginx) = &nginx {
             targets.push(Target {
                 name: "nginx",
@@ -274,8 +288,67 @@ fn run() {
     );
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+fn ms(seconds: f64) -> String {
+    format!("{:.3} ms", seconds * 1000.0)
+}
+
+/// One row of the table: how to read the figure, how to print it, the goal and whether it is met.
+struct Row {
+    label: &'static str,
+    pick: fn(&Figures) -> f64,
+    show: fn(f64) -> String,
+    goal: &'static str,
+    /// Given (porthole, direct, nginx): met or not; `None` where there is no goal or no nginx.
+    met: fn(f64, f64, Option<f64>) -> Option<bool>,
+}
+
+fn rows() -> Vec<Row> {
+    let count = |v: f64| format!("{v:.0}");
+    let bulk_goal = |p: f64, d: f64, _| Some(p >= 0.95 * d);
+    vec![
+        Row {
+            label: "requests/s",
+            pick: |f| f.rps,
+            show: count,
+            goal: "≥ nginx",
+            met: |p, _, n| n.map(|n| p >= n),
+        },
+        Row {
+            label: "p50 latency",
+            pick: |f| f.p50.as_secs_f64(),
+            show: ms,
+            goal: "-",
+            met: |_, _, _| None,
+        },
+        Row {
+            label: "p99 latency",
+            pick: |f| f.p99.as_secs_f64(),
+            show: ms,
+            goal: "≤ nginx",
+            met: |p, _, n| n.map(|n| p <= n),
+        },
+        Row {
+            label: "bulk download MB/s",
+            pick: |f| f.download,
+            show: count,
+            goal: "≥ 95 % of direct",
+            met: bulk_goal,
+        },
+        Row {
+            label: "bulk upload MB/s",
+            pick: |f| f.upload,
+            show: count,
+            goal: "≥ 95 % of direct",
+            met: bulk_goal,
+        },
+        Row {
+            label: "WebSocket round trips/s",
+            pick: |f| f.ws,
+            show: count,
+            goal: "≥ 90 % of direct",
+            met: |p, d, _| Some(p >= 0.90 * d),
+        },
+    ]
 }
 
 fn print_table(
@@ -294,6 +367,7 @@ fn print_table(
             .map(|(_, f)| f.clone())
     };
     let direct = get("direct").unwrap();
+    let relay = get("relay").unwrap();
     let porthole = get("porthole").unwrap();
     let nginx = get("nginx");
     println!();
@@ -306,80 +380,50 @@ fn print_table(
         nginx_version.unwrap_or("no nginx"),
     );
     println!();
-    println!("| metric | direct | nginx | porthole | porthole / direct | porthole / nginx | goal | met |");
-    println!("|---|---|---|---|---|---|---|---|");
-    let n = |f: &dyn Fn(&Figures) -> String| nginx.as_ref().map(f).unwrap_or_else(|| "-".into());
+    println!(
+        "| metric | direct | relay | nginx | porthole | relay / direct | porthole / direct \
+         | porthole / relay | porthole / nginx | goal | met |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let ratio = |a: f64, b: f64| format!("{:.2}x", a / b);
-    let met = |ok: Option<bool>| match ok {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "n/a",
-    };
-    let nginx_rps = nginx.as_ref().map(|f| f.rps);
-    println!(
-        "| requests/s | {:.0} | {} | {:.0} | {} | {} | ≥ nginx | {} |",
-        direct.rps,
-        n(&|f| format!("{:.0}", f.rps)),
-        porthole.rps,
-        ratio(porthole.rps, direct.rps),
-        nginx_rps
-            .map(|r| ratio(porthole.rps, r))
-            .unwrap_or("-".into()),
-        met(nginx_rps.map(|r| porthole.rps >= r)),
-    );
-    println!(
-        "| p50 latency | {} | {} | {} | {} | {} | - | - |",
-        ms(direct.p50),
-        n(&|f| ms(f.p50)),
-        ms(porthole.p50),
-        ratio(porthole.p50.as_secs_f64(), direct.p50.as_secs_f64()),
-        nginx
-            .as_ref()
-            .map(|f| ratio(porthole.p50.as_secs_f64(), f.p50.as_secs_f64()))
-            .unwrap_or("-".into()),
-    );
-    println!(
-        "| p99 latency | {} | {} | {} | {} | {} | ≤ nginx | {} |",
-        ms(direct.p99),
-        n(&|f| ms(f.p99)),
-        ms(porthole.p99),
-        ratio(porthole.p99.as_secs_f64(), direct.p99.as_secs_f64()),
-        nginx
-            .as_ref()
-            .map(|f| ratio(porthole.p99.as_secs_f64(), f.p99.as_secs_f64()))
-            .unwrap_or("-".into()),
-        met(nginx.as_ref().map(|f| porthole.p99 <= f.p99)),
-    );
-    for (label, pick, goal) in [
-        (
-            "bulk download MB/s",
-            (|f: &Figures| f.download) as fn(&Figures) -> f64,
-            0.95,
-        ),
-        ("bulk upload MB/s", |f: &Figures| f.upload, 0.95),
-        ("WebSocket round trips/s", |f: &Figures| f.ws, 0.90),
-    ] {
+    for row in rows() {
+        let (d, r, p) = (
+            (row.pick)(&direct),
+            (row.pick)(&relay),
+            (row.pick)(&porthole),
+        );
+        let n = nginx.as_ref().map(|f| (row.pick)(f));
+        let met = match (row.met)(p, d, n) {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None if row.goal == "-" => "-",
+            None => "n/a",
+        };
         println!(
-            "| {label} | {:.0} | {} | {:.0} | {} | {} | ≥ {:.0} % of direct | {} |",
-            pick(&direct),
-            n(&|f| format!("{:.0}", pick(f))),
-            pick(&porthole),
-            ratio(pick(&porthole), pick(&direct)),
-            nginx
-                .as_ref()
-                .map(|f| ratio(pick(&porthole), pick(f)))
-                .unwrap_or("-".into()),
-            goal * 100.0,
-            met(Some(pick(&porthole) >= goal * pick(&direct))),
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {met} |",
+            row.label,
+            (row.show)(d),
+            (row.show)(r),
+            n.map(row.show).unwrap_or("-".into()),
+            (row.show)(p),
+            ratio(r, d),
+            ratio(p, d),
+            ratio(p, r),
+            n.map(|n| ratio(p, n)).unwrap_or("-".into()),
+            row.goal,
         );
     }
+    let cpu = |f: &Figures| f.cpu.as_secs_f64();
+    let us = |f: &Figures| format!("{:.1} µs", cpu(f) * 1e6);
     println!(
-        "| proxy CPU per request | - | {} | {} | - | {} | - | - |",
-        n(&|f| format!("{:.1} µs", f.cpu.as_secs_f64() * 1e6)),
-        format_args!("{:.1} µs", porthole.cpu.as_secs_f64() * 1e6),
+        "| proxy CPU per request | - | {} | {} | {} | - | - | {} | {} | - | - |",
+        us(&relay),
+        nginx.as_ref().map(us).unwrap_or("-".into()),
+        us(&porthole),
+        ratio(cpu(&porthole), cpu(&relay)),
         nginx
             .as_ref()
-            .map(|f| ratio(porthole.cpu.as_secs_f64(), f.cpu.as_secs_f64()))
+            .map(|f| ratio(cpu(&porthole), cpu(f)))
             .unwrap_or("-".into()),
     );
     let errors: Vec<String> = figures
