@@ -32,6 +32,14 @@ describe("filter and sort", () => {
     expect(ids(filterEntries(entries, "  ", "all"))).toEqual(["a", "b", "c", "d"]);
   });
 
+  it("filters by the machine's name as well as its id", () => {
+    const machineName = (account: string, machine: string | null) =>
+      account === "studio" && machine === "flux" ? "Flux Dev" : undefined;
+    expect(ids(filterEntries(entries, "flux dev", "all", (id) => id, machineName))).toEqual(["b"]);
+    expect(ids(filterEntries(entries, "flux dev", "all"))).toEqual([]);
+    expect(ids(filterEntries(entries, "FLUX", "all", (id) => id, machineName))).toEqual(["b"]);
+  });
+
   it("filters by state groups", () => {
     expect(ids(filterEntries(entries, "", "ready"))).toEqual(["a", "b"]);
     expect(ids(filterEntries(entries, "", "starting"))).toEqual(["c"]);

@@ -91,13 +91,14 @@ export const SORTS: { value: SessionSort; label: string }[] = [
   { value: "newest", label: "Newest first" },
 ];
 
-/** The entries whose state passes `state` and whose name, machine, resource or account
- * contains `text` (any case). */
+/** The entries whose state passes `state` and whose name, machine (id or name), resource or
+ * account contains `text` (any case). */
 export function filterEntries(
   entries: SessionEntry[],
   text: string,
   state: StateFilter,
   accountName: (id: string) => string = (id) => id,
+  machineName: (accountId: string, machineId: string | null) => string | undefined = () => undefined,
 ): SessionEntry[] {
   const states = FILTER_STATES[state];
   const needle = text.trim().toLowerCase();
@@ -107,6 +108,7 @@ export function filterEntries(
     const haystack = [
       session.name,
       session.machine_id ?? "",
+      machineName(session.account_id, session.machine_id) ?? "",
       session.resource ?? "",
       accountName(session.account_id),
       session.status_label ?? "",

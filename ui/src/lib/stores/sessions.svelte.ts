@@ -137,6 +137,11 @@ export class SessionStore {
     }
   }
 
+  /** Changes what the list shows. */
+  filter(change: Partial<SessionFilters>): void {
+    Object.assign(this.filters, change);
+  }
+
   /** Records a session this app launched, and how, so that it can be relaunched alike. */
   launched(accountId: string, session: Session, request: LaunchRequest): void {
     const key = sessionKey(accountId, session.id);
