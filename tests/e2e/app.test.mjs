@@ -60,6 +60,10 @@ test("app info answers through the real IPC and shows in the window", () =>
     assert.equal(info.data_dir, process.env.PORTHOLE_DATA_DIR);
     // run.sh starts an unlocked gnome-keyring: the real Secret Service round trip must work.
     assert.deepEqual(info.keychain, { usable: true, error: null });
+    // All is well, so the About panel starts closed; its header button shows it.
+    const hidden = await driver.execute(`return document.querySelector('[data-testid="about-panel"]').hidden`);
+    assert.equal(hidden, true);
+    await driver.execute(`document.querySelector('[data-testid="about-toggle"]').click(); return true;`);
     const shown = await poll("the version in the About panel", 15000, async () => {
       const text = await driver.textOf('[data-testid="app-info-version"]');
       return text.includes(cargoVersion) ? text : undefined;

@@ -34,8 +34,10 @@ test("with no Secret Service the app starts, explains, and keeps the Local key i
     assert.equal(info.local_server.key_in_keychain, false);
     const keyFile = join(process.env.PORTHOLE_DATA_DIR, "portholed", "api-key");
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
-    // The About panel shows the coded problem to the person too.
-    await app.driver.execute(`document.querySelector('[data-testid="about-toggle"]').click(); return true;`);
+    // The About panel opens by itself and shows the coded problem to the person too.
+    await poll("the About panel open by itself", 15000, async () =>
+      (await app.driver.execute(`return !document.querySelector('[data-testid="about-panel"]').hidden`)) || undefined,
+    );
     const shown = await poll("the keychain problem in the About panel", 15000, async () => {
       const text = await app.driver.execute(
         `return document.querySelector('[data-testid="keychain-status"]')?.textContent ?? ""`,

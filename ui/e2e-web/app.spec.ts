@@ -13,6 +13,10 @@ test("shows the empty session list and the app info from the mock backend", asyn
   await expect(empty).toContainText("live countdown");
   await expect(page.getByTestId("session-row")).toHaveCount(0);
 
+  // All is well, so the About panel starts closed; its button shows it.
+  await expect(page.getByTestId("about-panel")).toBeHidden();
+  await page.getByRole("button", { name: "About" }).click();
+  await expect(page.getByTestId("app-info-version")).toBeVisible();
   await expect(page.getByTestId("app-info-version")).toHaveText("0.1.0-mock");
   await expect(page.getByTestId("app-info-config-dir")).toHaveText("/home/demo/.config/porthole");
   await expect(page.getByTestId("app-info-data-dir")).toHaveText(
@@ -29,19 +33,20 @@ test("the app is served under the app's CSP", async ({ page }) => {
 
 test("keyboard: Tab reaches the About toggle, which shows and hides the panel", async ({ page }) => {
   await page.goto("/");
-  await expect(page.getByTestId("app-info")).toBeVisible();
+  await expect(page.getByTestId("app-info-version")).toHaveText("0.1.0-mock");
+  await expect(page.getByTestId("app-info")).toBeHidden();
 
   const about = page.getByRole("button", { name: "About" });
   await tabTo(page, about, 30);
-  await expect(about).toHaveAttribute("aria-expanded", "true");
+  await expect(about).toHaveAttribute("aria-expanded", "false");
 
   await page.keyboard.press("Enter");
-  await expect(about).toHaveAttribute("aria-expanded", "false");
-  await expect(page.getByTestId("app-info")).toBeHidden();
-
-  await page.keyboard.press("Space");
   await expect(about).toHaveAttribute("aria-expanded", "true");
   await expect(page.getByTestId("app-info")).toBeVisible();
+
+  await page.keyboard.press("Space");
+  await expect(about).toHaveAttribute("aria-expanded", "false");
+  await expect(page.getByTestId("app-info")).toBeHidden();
 });
 
 test("keyboard: a failed app info call can be retried with Tab and Enter", async ({ page }) => {
@@ -60,9 +65,10 @@ test("keyboard: a failed app info call can be retried with Tab and Enter", async
   await expect(page.getByRole("heading", { name: "About Porthole" })).toBeFocused();
 });
 
-test("an unusable keychain shows its code and message", async ({ page }) => {
+test("an unusable keychain opens the About panel and shows its code and message", async ({ page }) => {
   await page.goto("/?mock-keychain=keychain_unavailable");
   const status = page.getByTestId("keychain-status");
+  await expect(status).toBeVisible();
   await expect(status).toContainText("Unavailable");
   await expect(status).toContainText("keychain_unavailable");
   await expect(status).toContainText("No Secret Service provider");

@@ -230,3 +230,25 @@ test("filter and sort the list", async ({ page }) => {
   await page.getByTestId("session-filter").fill("nothing like it");
   await expect(page.getByTestId("session-list-nomatch")).toBeVisible();
 });
+
+test("in the default 1024-px window every row's actions are on screen, and machines go by name", async ({ page }) => {
+  await page.setViewportSize({ width: 1024, height: 700 });
+  await page.goto("/?mock-sessions=demo");
+  await expect(row(page, "demo-flux").getByTestId("session-machine")).toHaveText("flux-dev · A100");
+  // The box the table scrolls in: what is outside it is cut off.
+  const table = await page.locator("table").locator("..").boundingBox();
+  expect(table).not.toBeNull();
+  for (const stop of await page.getByTestId("session-stop").all()) {
+    const box = await stop.boundingBox();
+    expect(box).not.toBeNull();
+    // Inside the table's box and the window, not cut off by the list's edge.
+    expect(box!.x + box!.width).toBeLessThanOrEqual(Math.min(table!.x + table!.width, 1024));
+  }
+  // The About panel, opened, goes under the list instead of squeezing it.
+  await page.getByRole("button", { name: "About" }).click();
+  await expect(page.getByTestId("app-info")).toBeInViewport();
+  const stop = await row(page, "demo-flux").getByTestId("session-stop").boundingBox();
+  const list = await page.locator("table").locator("..").boundingBox();
+  expect(stop!.x + stop!.width).toBeLessThanOrEqual(list!.x + list!.width);
+  expect(list!.width).toBeGreaterThan(900);
+});

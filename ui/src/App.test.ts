@@ -79,6 +79,7 @@ describe("App", () => {
     });
     const error = await screen.findByTestId("app-error");
     expect(error.getAttribute("role")).toBe("alert");
+    await waitFor(() => expect(screen.getByTestId("about-panel").hidden).toBe(false));
     expect(error.textContent).toContain("upstream_unavailable");
     expect(error.textContent).toContain("backend not answering");
     expect(screen.queryByTestId("app-info")).toBeNull();
@@ -146,19 +147,45 @@ describe("App", () => {
     expect((await screen.findByTestId("session-end-reason")).textContent).toBe("Stopped");
   });
 
-  it("hides and shows the About panel from its header button", async () => {
+  it("keeps the About panel closed when all is well, and shows and hides it from its header button", async () => {
     renderApp();
     await screen.findByTestId("app-info");
     const toggle = screen.getByRole("button", { name: "About" });
     const panel = document.getElementById(toggle.getAttribute("aria-controls") ?? "");
     expect(panel?.contains(screen.getByTestId("app-info"))).toBe(true);
-    expect(toggle.getAttribute("aria-expanded")).toBe("true");
-
-    await fireEvent.click(toggle);
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
     expect(panel?.hidden).toBe(true);
 
     await fireEvent.click(toggle);
+    expect(toggle.getAttribute("aria-expanded")).toBe("true");
     expect(panel?.hidden).toBe(false);
+
+    await fireEvent.click(toggle);
+    expect(panel?.hidden).toBe(true);
+  });
+
+  it("opens the About panel by itself when the keychain cannot be used or the Local server failed", async () => {
+    for (const appInfo of [
+      { ...MOCK_APP_INFO, keychain: { usable: false, error: { code: "keychain_unavailable" as const, message: "no bus" } } },
+      { ...MOCK_APP_INFO, local_server: { state: "failed" as const, error: { code: "io" as const, message: "port taken" } } },
+    ]) {
+      const { unmount } = renderApp({ appInfo });
+      await screen.findByTestId("app-info");
+      await waitFor(() => expect(screen.getByTestId("about-panel").hidden).toBe(false));
+      expect(screen.getByRole("button", { name: "About" }).getAttribute("aria-expanded")).toBe("true");
+      unmount();
+    }
+  });
+
+  it("leaves the About panel as the person set it, even when a problem turns up after", async () => {
+    const keychain = { usable: false, error: { code: "keychain_unavailable" as const, message: "locked" } };
+    renderApp({ delayMs: 30, appInfo: { ...MOCK_APP_INFO, keychain } });
+    const toggle = screen.getByRole("button", { name: "About" });
+    await fireEvent.click(toggle);
+    await fireEvent.click(toggle);
+    await screen.findByTestId("app-info");
+    expect(screen.getByTestId("keychain-status").dataset.usable).toBe("false");
+    expect(screen.getByTestId("about-panel").hidden).toBe(true);
+    expect(toggle.getAttribute("aria-expanded")).toBe("false");
   });
 });
