@@ -9,7 +9,7 @@ use porthole_core::paths::Dirs;
 use portholed::{ConfigSource, KeyLocation, RunningServer, Server, ServerConfig};
 
 /// Where a standalone portholed and the `porthole` CLI look by default. The app takes it when it
-/// is free, so `porthole sessions list` sees the app's Local sessions; otherwise any free port.
+/// is free; otherwise any free port, and the CLI finds it through portholed's `base-url` record.
 pub const PREFERRED_PORT: u16 = 7788;
 
 #[derive(Default)]

@@ -43,7 +43,7 @@ pub fn connect(global: &GlobalArgs) -> Result<Arc<dyn Provider>, Error> {
     if account.id == LOCAL_ACCOUNT_ID {
         // The Local account's key is the local portholed's own.
         return Target {
-            base_url: account.base_url.clone(),
+            base_url: local_base_url(&account.base_url),
             kind: ProviderKind::Portholed,
             loopback: true,
         }
@@ -140,6 +140,20 @@ impl Target {
             format!("No API key for {}. {hint}", self.base_url),
         ))
     }
+}
+
+/// Where the Local account answers: the app's Local server records its address when it could not
+/// take the usual port; a Local account pointed elsewhere by hand keeps its own.
+fn local_base_url(configured: &str) -> String {
+    if configured == LOCAL_BASE_URL {
+        if let Some(found) = local_portholed_dir()
+            .ok()
+            .and_then(|dir| portholed::address::find(&dir))
+        {
+            return found;
+        }
+    }
+    configured.to_owned()
 }
 
 /// A standalone portholed's data folder, as `portholed` itself resolves it.

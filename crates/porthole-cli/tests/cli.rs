@@ -268,6 +268,22 @@ fn the_local_key_is_found_without_the_environment(ctx: &Ctx) {
     assert!(run.json().as_array().is_some_and(|a| !a.is_empty()));
 }
 
+fn the_local_server_is_found_on_the_port_it_took(ctx: &Ctx) {
+    // No --base-url and no accounts: the Local account. The test's server is not on 7788 (it
+    // took a free port, as the app's does when 7788 is taken); its data folder says where it is.
+    let config = ctx.porthole_data.with_file_name("config-local-port");
+    let _ = std::fs::remove_dir_all(&config);
+    let run = porthole(
+        &["sessions", "list", "--json"],
+        &[
+            ("PORTHOLE_DATA_DIR", ctx.porthole_data.to_str().unwrap()),
+            ("PORTHOLE_CONFIG_DIR", config.to_str().unwrap()),
+        ],
+    )
+    .ok();
+    assert!(run.json().is_array(), "{}", run.stdout);
+}
+
 /// The environment of a CLI with its own accounts file, on the test's D-Bus session.
 fn accounts_env(ctx: &Ctx, name: &str, bus: &str) -> Vec<(String, String)> {
     let config = ctx.porthole_data.with_file_name(format!("config-{name}"));
@@ -440,6 +456,10 @@ const TESTS: &[(&str, TestFn)] = &[
     (
         "the_local_key_is_found_without_the_environment",
         the_local_key_is_found_without_the_environment,
+    ),
+    (
+        "the_local_server_is_found_on_the_port_it_took",
+        the_local_server_is_found_on_the_port_it_took,
     ),
     (
         "accounts_keep_their_keys_in_the_keychain",

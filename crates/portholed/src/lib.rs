@@ -19,6 +19,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod address;
 mod adopt;
 pub mod api;
 pub mod config;

@@ -1,7 +1,7 @@
 //! Starting and stopping a server: what the desktop app embeds and the binary runs.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::config::{ServerConfig, DEFAULT_GRACE_SECONDS};
 use crate::key::{self, KeyLocation};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use crate::{gpu, machines};
+use crate::{address, gpu, machines};
 
 pub const DB_FILE: &str = "portholed.sqlite";
 
@@ -78,6 +78,7 @@ impl Server {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "portholed listens beyond loopback; the API key is all that protects it");
         }
+        address::publish(&config.data_dir, addr);
         let state = Arc::new(AppState {
             sessions: Arc::clone(&sessions),
             key: api_key.clone(),
@@ -105,6 +106,7 @@ impl Server {
         );
         Ok(RunningServer {
             addr,
+            data_dir: config.data_dir.clone(),
             api_key,
             key_location,
             adoption,
@@ -121,6 +123,8 @@ impl Server {
 /// server, and the session processes too when `stop_sessions_on_shutdown` is set.
 pub struct RunningServer {
     addr: SocketAddr,
+    /// Where its state is, and [`address::FILE`] with it.
+    data_dir: PathBuf,
     api_key: Sensitive<String>,
     key_location: KeyLocation,
     adoption: Adoption,
@@ -134,7 +138,7 @@ pub struct RunningServer {
 impl RunningServer {
     /// `http://127.0.0.1:PORT/api`: the base URL a ComfyDeploy client is given.
     pub fn base_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        address::base_url(self.addr)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -163,6 +167,7 @@ impl RunningServer {
     /// Stops serving; then stops every session (or leaves them for the next start to
     /// re-adopt, as configured) and returns once that is done.
     pub async fn shutdown(mut self) {
+        address::withdraw(&self.data_dir, self.addr);
         self.deadlines.abort();
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());
@@ -190,6 +195,7 @@ impl Drop for RunningServer {
         if self.serve.is_none() {
             return; // shut down already
         }
+        address::withdraw(&self.data_dir, self.addr);
         self.deadlines.abort();
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());
