@@ -10,14 +10,20 @@ use tauri::State;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The sessions of one account (or of all), as the watchers last saw them.
+/// The sessions of one account (or of all), as the watchers last saw them (without their URLs:
+/// windows reach sessions only through the proxy).
 #[tauri::command]
 #[specta::specta]
 pub fn list_sessions(
     state: State<'_, AppState>,
     account_id: Option<String>,
 ) -> Result<Vec<Session>, ApiError> {
-    Ok(state.hub.sessions(account_id.as_deref()))
+    Ok(state
+        .hub
+        .sessions(account_id.as_deref())
+        .into_iter()
+        .map(Session::for_webview)
+        .collect())
 }
 
 #[tauri::command]
@@ -27,7 +33,7 @@ pub async fn launch_session(
     account_id: String,
     request: LaunchRequest,
 ) -> Result<Session, ApiError> {
-    Ok(state.hub.launch(&account_id, &request).await?)
+    Ok(state.hub.launch(&account_id, &request).await?.for_webview())
 }
 
 #[tauri::command]

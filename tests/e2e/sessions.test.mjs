@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 import { E2EApp, poll } from "./harness.mjs";
 
@@ -35,6 +35,24 @@ async function localSession() {
   return sessions.find((s) => s.id === sessionId);
 }
 
+/** The port the session's own process listens on (its upstream), from its command line: the
+ * window must never be on it, only on the proxy's. The page never learns the session's URL. */
+function upstreamPort(id) {
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    let environ;
+    let args;
+    try {
+      environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    const port = args.indexOf("--port");
+    if (environ.includes(`PORTHOLE_SESSION_ID=${id}`) && port >= 0) return args[port + 1];
+  }
+  assert.fail(`no process of session ${id}`);
+}
+
 /** Launches a Local terminal session for `minutes` and waits until it is ready; returns it. */
 async function launchTerminal(minutes) {
   const machines = await poll("the Local account to be connected", 30000, async () => {
@@ -48,10 +66,14 @@ async function launchTerminal(minutes) {
     request: { machine_id: terminal.id, resource: null, timeout_minutes: minutes },
   });
   sessionId = launched.id;
+  assert.equal(launched.url, null, "the page was given the session's URL");
   // A session shorter than the largest warning threshold is "expiring" as soon as it is ready.
   return poll("the session to be ready", 30000, async () => {
     const s = await localSession();
-    return ["ready", "expiring"].includes(s?.state.state) ? s : undefined;
+    if (!["ready", "expiring"].includes(s?.state.state)) return undefined;
+    // Ready means the URL answers; the page still must not have it (it holds the token).
+    assert.equal(s.url, null, "the page was given the session's URL");
+    return s;
   });
 }
 
@@ -105,8 +127,8 @@ test("a Local terminal session launches, opens, echoes what is typed, extends an
     const ready = await launchTerminal(20);
 
     await call("open_session", { accountId: "local", sessionId });
-    const upstreamPort = new URL(ready.url).port;
-    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstreamPort;
+    const upstream = upstreamPort(sessionId);
+    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstream;
     let handle = await app.windowWhere("the session window, on its proxy", viaProxy);
     await driver.switchTo(handle);
     const input = await driver.waitFor(".xterm-helper-textarea", 20000);
@@ -260,9 +282,9 @@ test("the list's countdown stops while the main window is hidden and catches up 
 
 test("a session window closed from its menu leaves the session running and reopens on the same port", () =>
   app.withScreenshot("reopen-window", async () => {
-    const ready = await launchTerminal(20);
-    const upstreamPort = new URL(ready.url).port;
-    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstreamPort;
+    await launchTerminal(20);
+    const upstream = upstreamPort(sessionId);
+    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstream;
     await call("open_session", { accountId: "local", sessionId });
     const first = await app.windowWhere("the session window, on its proxy", viaProxy);
     const port = new URL(await driver.url()).port;

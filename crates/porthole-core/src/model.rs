@@ -164,7 +164,10 @@ pub struct Session {
     pub deadline: Option<DateTime<Utc>>,
     /// When it ends if left idle (QPU sessions).
     pub idle_deadline: Option<DateTime<Utc>>,
-    /// The session's own URL (a tunnel). A bearer secret for some providers: never log it.
+    /// The session's own URL (a tunnel). A bearer secret for some providers: never log it, and
+    /// never send it to a webview ([`Session::for_webview`] takes it out; the shell's proxy is the
+    /// only way a window reaches it).
+    #[specta(skip)]
     pub url: Option<String>,
     pub price_per_hour: Option<f64>,
     pub capabilities: Capabilities,
@@ -175,6 +178,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// The session as a webview may see it: without its URL (a bearer secret for some providers,
+    /// with a token in it for portholed's) and without the provider's raw fields (which hold the
+    /// URL too).
+    pub fn for_webview(mut self) -> Session {
+        self.url = None;
+        self.raw = serde_json::Value::Null;
+        self
+    }
+
     /// Time left before the deadline, negative once past; `None` without a deadline.
     pub fn remaining(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
         self.deadline.map(|d| d - now)
@@ -250,6 +262,29 @@ mod tests {
             },
             raw: serde_json::Value::Null,
         }
+    }
+
+    #[test]
+    fn a_session_for_a_webview_carries_neither_its_url_nor_the_raw_fields() {
+        let t0 = Utc
+            .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("time");
+        let secret = "http://127.0.0.1:4000/?token=0123456789abcdef";
+        let mut s = session(t0, None);
+        s.url = Some(secret.into());
+        s.raw = serde_json::json!({ "url": secret, "tunnel_url": secret });
+        let event = crate::watcher::WatchEvent::Ready { session: s.clone() };
+        for json in [
+            serde_json::to_string(&s.clone().for_webview()).expect("json"),
+            serde_json::to_string(&event.for_webview()).expect("json"),
+        ] {
+            assert!(!json.contains("token="), "{json}");
+            assert!(json.contains(r#""url":null"#), "{json}");
+            assert!(json.contains(r#""name":"s1""#), "{json}");
+        }
+        // What the CLI prints keeps it.
+        assert!(serde_json::to_string(&s).expect("json").contains("token="));
     }
 
     #[test]

@@ -21,7 +21,6 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     created_at: minutesFrom(-10),
     deadline: minutesFrom(20),
     idle_deadline: null,
-    url: "http://127.0.0.1:7788/s/s1/",
     price_per_hour: 0,
     capabilities: { can_extend: true, can_stop: true, has_ui: true },
     ...overrides,

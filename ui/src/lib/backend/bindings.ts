@@ -21,7 +21,10 @@ export const commands = {
 	/**  Tries the stored key against the provider. */
 	testAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("test_account", { id })),
 	setDefaultAccount: (id: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_default_account", { id })),
-	/**  The sessions of one account (or of all), as the watchers last saw them. */
+	/**
+	 *  The sessions of one account (or of all), as the watchers last saw them (without their URLs:
+	 *  windows reach sessions only through the proxy).
+	 */
 	listSessions: (accountId: string | null) => typedError<Session_Serialize[], ApiError>(__TAURI_INVOKE("list_sessions", { accountId })),
 	launchSession: (accountId: string, request: LaunchRequest_Deserialize) => typedError<Session_Serialize, ApiError>(__TAURI_INVOKE("launch_session", { accountId, request })),
 	extendSession: (accountId: string, sessionId: string, minutes: number) => typedError<null, ApiError>(__TAURI_INVOKE("extend_session", { accountId, sessionId, minutes })),
@@ -434,8 +437,6 @@ export type Session_Deserialize = {
 	deadline?: string | null,
 	/**  When it ends if left idle (QPU sessions). */
 	idle_deadline?: string | null,
-	/**  The session's own URL (a tunnel). A bearer secret for some providers: never log it. */
-	url?: string | null,
 	price_per_hour?: number | null,
 	capabilities: Capabilities,
 };
@@ -456,8 +457,6 @@ export type Session_Serialize = {
 	deadline: string | null,
 	/**  When it ends if left idle (QPU sessions). */
 	idle_deadline: string | null,
-	/**  The session's own URL (a tunnel). A bearer secret for some providers: never log it. */
-	url: string | null,
 	price_per_hour: number | null,
 	capabilities: Capabilities,
 };

@@ -167,7 +167,6 @@ export function demoSessions(now: number): Session[] {
     created_at: at(-d.age),
     deadline: d.left === null ? null : at(d.left),
     idle_deadline: null,
-    url: d.state.state === "starting" ? null : `http://127.0.0.1:7788/s/${d.id}/`,
     price_per_hour: d.price,
     capabilities: d.capabilities ?? ALL,
   }));

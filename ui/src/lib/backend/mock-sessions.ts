@@ -130,7 +130,6 @@ export class MockSessions {
       created_at: new Date(now).toISOString(),
       deadline: new Date(now + minutes * 60_000).toISOString(),
       idle_deadline: null,
-      url: null,
       price_per_hour: resource?.price_per_hour ?? null,
       capabilities: { can_extend: true, can_stop: true, has_ui: true },
     };
@@ -300,7 +299,6 @@ export class MockSessions {
         this.#log(tracked, message, last);
         if (index + 1 === CONNECTING_AFTER_LINE && session.state.state === "starting") {
           session.state = { state: "connecting" };
-          session.url = `http://127.0.0.1:7788/s/${session.id}/`;
           this.#emit({ kind: "updated", session });
         } else if (last && session.state.state === "connecting") {
           session.state = { state: "ready" };

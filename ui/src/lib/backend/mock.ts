@@ -109,7 +109,6 @@ export function manySessions(count: number, now: number): Session[] {
     ...shell,
     id: `many-${i}`,
     name: `shell-${i}`,
-    url: `http://127.0.0.1:7788/s/many-${i}/`,
     deadline: new Date(now + (30 + (i % 600)) * 60_000).toISOString(),
   }));
 }
