@@ -151,6 +151,7 @@ pub fn run() -> Result<(), String> {
 /// The Local account's server starts in the background; the window does not wait for it.
 fn start_local_server(app: &tauri::AppHandle) {
     let app = app.clone();
+    app.state::<state::AppState>().local.starting();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<state::AppState>();
         state.local.start(&state.dirs).await;

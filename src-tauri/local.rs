@@ -3,6 +3,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use porthole_core::app_info::LocalServerStatus;
 use porthole_core::paths::Dirs;
@@ -12,9 +13,19 @@ use portholed::{ConfigSource, KeyLocation, RunningServer, Server, ServerConfig};
 /// is free; otherwise any free port, and the CLI finds it through portholed's `base-url` record.
 pub const PREFERRED_PORT: u16 = 7788;
 
-#[derive(Default)]
 pub struct LocalServer {
     slot: Mutex<Slot>,
+    /// True from [`LocalServer::starting`] until [`LocalServer::start`] has settled the slot.
+    in_flight: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for LocalServer {
+    fn default() -> Self {
+        Self {
+            slot: Mutex::default(),
+            in_flight: tokio::sync::watch::channel(false).0,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -31,8 +42,27 @@ impl LocalServer {
         self.slot.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Marks a start as under way, before it is spawned, so that [`LocalServer::settled`] waits
+    /// for it even when asked first.
+    pub fn starting(&self) {
+        self.in_flight.send_replace(true);
+    }
+
+    /// Waits (at most `limit`) for a start under way to succeed or fail. Returns at once when none
+    /// is under way.
+    pub async fn settled(&self, limit: Duration) {
+        let mut in_flight = self.in_flight.subscribe();
+        let _ = tokio::time::timeout(limit, in_flight.wait_for(|busy| !*busy)).await;
+    }
+
     /// Starts the server; a failure is kept and reported through [`LocalServer::status`].
     pub async fn start(&self, dirs: &Dirs) {
+        self.starting();
+        self.start_inner(dirs).await;
+        self.in_flight.send_replace(false);
+    }
+
+    async fn start_inner(&self, dirs: &Dirs) {
         let mut config = ServerConfig::new(dirs.data.join("portholed"));
         config.config = ConfigSource::from_config_dir(&dirs.config);
         config.listen = listen_address();
@@ -130,5 +160,48 @@ fn listen_address() -> SocketAddr {
         preferred
     } else {
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn app_info_can_wait_for_a_start_under_way_and_no_longer() {
+        let local = Arc::new(LocalServer::default());
+        // No start under way: nothing to wait for.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            local.settled(Duration::from_secs(600)),
+        )
+        .await
+        .expect("returns at once when no start is under way");
+
+        // Marked as starting before the start runs: a caller waits, up to its limit.
+        local.starting();
+        local.settled(Duration::from_millis(20)).await;
+        assert!(matches!(local.status(), LocalServerStatus::Starting));
+
+        let root = std::env::temp_dir().join(format!("porthole-local-test-{}", std::process::id()));
+        let dirs = Dirs {
+            config: root.join("config"),
+            data: root.join("data"),
+        };
+        let starter = {
+            let local = Arc::clone(&local);
+            tokio::spawn(async move { local.start(&dirs).await })
+        };
+        local.settled(Duration::from_secs(600)).await;
+        let status = local.status();
+        assert!(
+            matches!(status, LocalServerStatus::Running { .. }),
+            "settled while {status:?}"
+        );
+        starter.await.expect("start");
+        local.shutdown(false).await;
+        let _ = std::fs::remove_dir_all(root);
     }
 }

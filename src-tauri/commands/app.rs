@@ -10,13 +10,21 @@ use crate::state::AppState;
 /// A keychain that does not answer within this time counts as unavailable (a prompt nobody sees).
 const KEYCHAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The app's version, folders, and whether the OS keychain is usable.
+/// How long the answer waits for the Local server to finish starting (finding GPUs and its key
+/// can take a few seconds), so the page does not show "Starting…" that nothing would update.
+const LOCAL_START_WAIT: Duration = Duration::from_secs(10);
+
+/// The app's version, folders, whether the OS keychain is usable, and how the Local server is.
 #[tauri::command]
 #[specta::specta]
 pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
     let dirs = state.dirs.clone();
     let probe = tauri::async_runtime::spawn_blocking(porthole_secrets::self_test);
-    let probe_result = match tokio::time::timeout(KEYCHAIN_PROBE_TIMEOUT, probe).await {
+    let (probed, ()) = tokio::join!(
+        tokio::time::timeout(KEYCHAIN_PROBE_TIMEOUT, probe),
+        state.local.settled(LOCAL_START_WAIT),
+    );
+    let probe_result = match probed {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => return Err(ApiError::internal(join)),
         Err(_) => Err(Error::new(

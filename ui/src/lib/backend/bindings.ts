@@ -7,7 +7,7 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	/**  The app's version, folders, and whether the OS keychain is usable. */
+	/**  The app's version, folders, whether the OS keychain is usable, and how the Local server is. */
 	appInfo: () => typedError<AppInfo_Serialize, ApiError>(__TAURI_INVOKE("app_info")),
 	/**  Whether Porthole starts when the user logs in (an XDG autostart entry on Linux). */
 	getStartAtLogin: () => typedError<boolean, ApiError>(__TAURI_INVOKE("get_start_at_login")),
