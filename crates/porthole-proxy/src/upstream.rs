@@ -105,7 +105,8 @@ impl Upstream {
             if conn.sender.is_closed() {
                 conns.swap_remove(i);
             } else if !conn.sender.is_ready() {
-                // Still streaming a response body.
+                // Still streaming a response body: in use until now.
+                conns[i].last_used = now;
             } else if conn.scheme != *scheme
                 || conn.authority != *authority
                 || conn.stale(now, self.idle_timeout)
@@ -145,15 +146,23 @@ impl Upstream {
         Ok(sender)
     }
 
-    /// Drops idle connections unused for longer than the idle timeout.
+    /// Drops idle connections unused for longer than the idle timeout. One still streaming a body
+    /// counts as used now, so a long stream (server-sent events, a download) does not leave its
+    /// connection stale the moment it ends.
     fn sweep_once(&self) {
         let now = Instant::now();
         self.conns
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|conn| {
-                let busy = !conn.sender.is_ready();
-                !conn.sender.is_closed() && (busy || !conn.stale(now, self.idle_timeout))
+            .retain_mut(|conn| {
+                if conn.sender.is_closed() {
+                    return false;
+                }
+                if !conn.sender.is_ready() {
+                    conn.last_used = now;
+                    return true;
+                }
+                !conn.stale(now, self.idle_timeout)
             });
     }
 
@@ -188,8 +197,11 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    /// A keep-alive upstream that answers `ok`, or to `/stream` a body that never ends, and counts
-    /// its connections.
+    /// How long `/slow`'s body takes: several idle timeouts of the test that uses it.
+    const SLOW_BODY: Duration = Duration::from_millis(1500);
+
+    /// A keep-alive upstream that answers `ok`, to `/stream` a body that never ends, and to
+    /// `/slow` one that ends after [`SLOW_BODY`]; it counts its connections.
     async fn counting_upstream() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -213,7 +225,20 @@ mod tests {
                         while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                             let stream_forever = seen.starts_with(b"GET /stream");
                             let then_close = seen.starts_with(b"GET /once");
+                            let slow = seen.starts_with(b"GET /slow");
                             seen.drain(..end + 4);
+                            if slow {
+                                // A body that takes SLOW_BODY to end.
+                                let head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n";
+                                if stream.write_all(head).await.is_err() {
+                                    return;
+                                }
+                                tokio::time::sleep(SLOW_BODY).await;
+                                if stream.write_all(b"4\r\nlast\r\n0\r\n\r\n").await.is_err() {
+                                    return;
+                                }
+                                continue;
+                            }
                             let reply: &[u8] = if stream_forever {
                                 b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n"
                             } else {
@@ -294,6 +319,18 @@ mod tests {
             assert_eq!(read_all(response).await, b"ok");
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_streamed_longer_than_the_idle_timeout_is_reused_after() {
+        let (port, accepted) = counting_upstream().await;
+        let upstream = with_idle_timeout(Duration::from_millis(500));
+        let slow = upstream.request(get(port, "/slow")).await.unwrap();
+        assert_eq!(read_all(slow).await, b"firstlast");
+        // Idle for far less than the timeout since its body ended: reused, not reopened.
+        let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
+        assert_eq!(read_all(response).await, b"ok");
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
