@@ -5,6 +5,7 @@ import {
   BACKEND_CONTEXT,
   demoSessions,
   MOCK_APP_INFO,
+  MOCK_DEMO_ACCOUNTS,
   MockBackend,
   type MockOptions,
 } from "./lib/backend";
@@ -145,6 +146,17 @@ describe("App", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Accounts" }));
     await fireEvent.click(screen.getByRole("button", { name: "Sessions" }));
     expect((await screen.findByTestId("session-end-reason")).textContent).toBe("Stopped");
+  });
+
+  it("keeps machine names across a visit to the Accounts screen", async () => {
+    renderApp({ accounts: MOCK_DEMO_ACCOUNTS, sessions: demoSessions(Date.now()), sessionSpeedMs: 10 });
+    const machine = () =>
+      document.querySelector('[data-session-id="demo-flux"] [data-testid="session-machine"]')?.textContent?.trim();
+    await waitFor(() => expect(machine()).toBe("flux-dev · A100"));
+    await fireEvent.click(screen.getByRole("button", { name: "Accounts" }));
+    await fireEvent.click(screen.getByRole("button", { name: "Sessions" }));
+    // At once: not the machine's id first while its account's machines are asked for again.
+    expect(machine()).toBe("flux-dev · A100");
   });
 
   it("keeps the About panel closed when all is well, and shows and hides it from its header button", async () => {
