@@ -149,7 +149,8 @@ describe("App", () => {
   });
 
   it("keeps machine names across a visit to the Accounts screen", async () => {
-    renderApp({ accounts: MOCK_DEMO_ACCOUNTS, sessions: demoSessions(Date.now()), sessionSpeedMs: 10 });
+    // Every backend call takes 50 ms: a name asked for again would not be there at once.
+    renderApp({ accounts: MOCK_DEMO_ACCOUNTS, sessions: demoSessions(Date.now()), delayMs: 50 });
     const machine = () =>
       document.querySelector('[data-session-id="demo-flux"] [data-testid="session-machine"]')?.textContent?.trim();
     await waitFor(() => expect(machine()).toBe("flux-dev · A100"));
