@@ -240,6 +240,12 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    fn noon() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
+            .single()
+            .expect("time")
+    }
+
     fn session(created: DateTime<Utc>, deadline: Option<DateTime<Utc>>) -> Session {
         Session {
             id: "s1".into(),
@@ -266,10 +272,7 @@ mod tests {
 
     #[test]
     fn a_session_for_a_webview_carries_neither_its_url_nor_the_raw_fields() {
-        let t0 = Utc
-            .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
-            .single()
-            .expect("time");
+        let t0 = noon();
         let secret = "http://127.0.0.1:4000/?token=0123456789abcdef";
         let mut s = session(t0, None);
         s.url = Some(secret.into());
@@ -289,10 +292,7 @@ mod tests {
 
     #[test]
     fn remaining_and_cost_follow_the_clock() {
-        let t0 = Utc
-            .with_ymd_and_hms(2026, 1, 1, 12, 0, 0)
-            .single()
-            .expect("time");
+        let t0 = noon();
         let s = session(t0, Some(t0 + chrono::Duration::minutes(30)));
         let now = t0 + chrono::Duration::minutes(10);
         assert_eq!(s.remaining(now), Some(chrono::Duration::minutes(20)));
