@@ -114,7 +114,13 @@ impl Target {
             return Ok(Sensitive::new(key));
         }
         let mut hint = format!("Set {API_KEY_ENV}.");
-        if self.loopback && self.kind == ProviderKind::Portholed {
+        if self.loopback && self.kind == ProviderKind::Portholed && self.foreign() {
+            hint = format!(
+                "Another user's program listens at {}: the local portholed's key is not sent \
+                 there. Set {API_KEY_ENV} to send one anyway.",
+                self.base_url
+            );
+        } else if self.loopback && self.kind == ProviderKind::Portholed {
             match local_portholed_dir() {
                 Ok(dir) => match portholed::key::find_existing(&dir) {
                     Ok(Some(key)) => return Ok(key),
@@ -139,6 +145,14 @@ impl Target {
             ErrorCode::Unauthorized,
             format!("No API key for {}. {hint}", self.base_url),
         ))
+    }
+
+    /// Whether the loopback port this target names is held by another user's program.
+    fn foreign(&self) -> bool {
+        porthole_providers::http::parse_base_url(&self.base_url)
+            .ok()
+            .and_then(|url| url.port_or_known_default())
+            .is_some_and(portholed::address::foreign_listener)
     }
 }
 

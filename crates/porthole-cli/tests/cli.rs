@@ -7,7 +7,7 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use portholed::{ConfigSource, KeyStorage, RunningServer, Server, ServerConfig};
 use serde_json::Value;
@@ -284,6 +284,61 @@ fn the_local_server_is_found_on_the_port_it_took(ctx: &Ctx) {
     assert!(run.json().is_array(), "{}", run.stdout);
 }
 
+fn the_local_key_is_never_sent_to_another_users_listener(ctx: &Ctx) {
+    use std::os::unix::fs::MetadataExt;
+    // Starting a server as another user needs root (CI runs as root).
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        println!("skipped: needs root to serve as another user");
+        return;
+    }
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    // A web server that answers anything, run by `nobody` on a loopback port.
+    let mut squatter = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+        ])
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir("/")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the other user's server never listened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let base = format!("http://127.0.0.1:{port}/api");
+    let data = ctx.porthole_data.to_str().unwrap();
+    let run = porthole(
+        &["--base-url", &base, "machines", "--json"],
+        &[("PORTHOLE_DATA_DIR", data)],
+    );
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Another user's program"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// The environment of a CLI with its own accounts file, on the test's D-Bus session.
 fn accounts_env(ctx: &Ctx, name: &str, bus: &str) -> Vec<(String, String)> {
     let config = ctx.porthole_data.with_file_name(format!("config-{name}"));
@@ -460,6 +515,10 @@ const TESTS: &[(&str, TestFn)] = &[
     (
         "the_local_server_is_found_on_the_port_it_took",
         the_local_server_is_found_on_the_port_it_took,
+    ),
+    (
+        "the_local_key_is_never_sent_to_another_users_listener",
+        the_local_key_is_never_sent_to_another_users_listener,
     ),
     (
         "accounts_keep_their_keys_in_the_keychain",

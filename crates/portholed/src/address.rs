@@ -34,7 +34,8 @@ pub(crate) fn base_url(addr: SocketAddr) -> String {
 }
 
 /// The base URL of the portholed keeping its state in `data_dir`, when one is recorded there, is on
-/// this computer and accepts a connection now (a record left by a crash is ignored).
+/// this computer and accepts a connection now. A record left by a crash is ignored, and so is one
+/// whose port another user's program has taken since (the CLI would send it the key).
 pub fn find(data_dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(data_dir.join(FILE)).ok()?;
     let url = text.trim();
@@ -47,7 +48,53 @@ pub fn find(data_dir: &Path) -> Option<String> {
         return None;
     }
     TcpStream::connect_timeout(&addr, PROBE).ok()?;
-    Some(url.to_owned())
+    (!foreign_listener(addr.port())).then(|| url.to_owned())
+}
+
+/// Whether another user's program is what listens on loopback `port`, so that a key must not be
+/// sent there: any local user can listen on a free loopback port, 7788 included. Read from
+/// /proc/net/tcp and tcp6 on Linux; elsewhere it cannot be told, and is taken as no. A port nobody
+/// listens on is not foreign (a request to it just fails).
+pub fn foreign_listener(port: u16) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (listener_uid(port), std::fs::metadata("/proc/self")) {
+            (Some(owner), Ok(me)) => owner != me.uid(),
+            (Some(_), Err(_)) => true,
+            (None, _) => false,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = port;
+        false
+    }
+}
+
+/// Who owns the socket listening on `port` (Linux: /proc/net/tcp and tcp6).
+#[cfg(target_os = "linux")]
+fn listener_uid(port: u16) -> Option<u32> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .find_map(|text| listener_uid_in(&text, port))
+}
+
+/// The uid of the listening socket on `port` in a /proc/net/tcp-style table.
+#[cfg(any(target_os = "linux", test))]
+fn listener_uid_in(table: &str, port: u16) -> Option<u32> {
+    const LISTEN: &str = "0A";
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, uid) = (fields.get(1)?, fields.get(3)?, fields.get(7)?);
+        let local_port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
+        if *state == LISTEN && local_port == port {
+            uid.parse().ok()
+        } else {
+            None
+        }
+    })
 }
 
 #[cfg(test)]
@@ -72,6 +119,53 @@ mod tests {
         assert_eq!(find(&dir), Some(format!("http://{addr}/api")));
         withdraw(&dir, addr);
         assert!(!dir.join(FILE).exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn the_listening_sockets_owner_is_read_from_the_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1E6C 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1659 1
+   1: 0100007F:9C40 0100007F:1E6C 01 00000000:00000000 00:00000000 00000000     0        0 1660 1
+   2: 0100007F:9C41 00000000:0000 01 00000000:00000000 00:00000000 00000000    33        0 1661 1
+";
+        assert_eq!(listener_uid_in(table, 7788), Some(1000));
+        // An established connection on the port is not a listener; an unknown port has none.
+        assert_eq!(listener_uid_in(table, 0x9C40), None);
+        assert_eq!(listener_uid_in(table, 0x9C41), None);
+        assert_eq!(listener_uid_in(table, 1), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_port_another_user_listens_on_is_not_trusted() {
+        use std::io::BufRead;
+        use std::os::unix::fs::MetadataExt;
+        // Starting a listener as another user needs root (CI runs as root).
+        if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+            eprintln!("skipped: needs root to listen as another user");
+            return;
+        }
+        let listen = "import socket, time\n\
+                      s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+                      print(s.getsockname()[1], flush=True); time.sleep(60)";
+        let mut child = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["/usr/bin/python3", "-c", listen])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("setpriv");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("the listener's port");
+        let dir = scratch("foreign-user");
+        publish(&dir, SocketAddr::from(([127, 0, 0, 1], port)));
+        let found = find(&dir);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(found, None, "a port nobody's program holds was trusted");
         let _ = std::fs::remove_dir_all(dir);
     }
 
