@@ -51,18 +51,19 @@ pub fn find(data_dir: &Path) -> Option<String> {
     (!foreign_listener(addr.port())).then(|| url.to_owned())
 }
 
-/// Whether another user's program is what listens on loopback `port`, so that a key must not be
-/// sent there: any local user can listen on a free loopback port, 7788 included. Read from
-/// /proc/net/tcp and tcp6 on Linux; elsewhere it cannot be told, and is taken as no. A port nobody
-/// listens on is not foreign (a request to it just fails).
+/// Whether another user's program listens on `port` (on any address, so whichever socket a
+/// loopback connection lands on), so that a key must not be sent there: any local user can listen
+/// on a free loopback port, 7788 included. Read from /proc/net/tcp and tcp6 on Linux; elsewhere
+/// it cannot be told, and is taken as no. A port nobody listens on is not foreign (a request to it
+/// just fails).
 pub fn foreign_listener(port: u16) -> bool {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::MetadataExt;
-        match (listener_uid(port), std::fs::metadata("/proc/self")) {
-            (Some(owner), Ok(me)) => owner != me.uid(),
-            (Some(_), Err(_)) => true,
-            (None, _) => false,
+        let owners = listener_uids(port);
+        match std::fs::metadata("/proc/self") {
+            Ok(me) => owners.iter().any(|&owner| owner != me.uid()),
+            Err(_) => !owners.is_empty(),
         }
     }
     #[cfg(not(target_os = "linux"))]
@@ -72,29 +73,32 @@ pub fn foreign_listener(port: u16) -> bool {
     }
 }
 
-/// Who owns the socket listening on `port` (Linux: /proc/net/tcp and tcp6).
+/// Who owns the sockets listening on `port`, on any address (Linux: /proc/net/tcp and tcp6).
 #[cfg(target_os = "linux")]
-fn listener_uid(port: u16) -> Option<u32> {
+fn listener_uids(port: u16) -> Vec<u32> {
     ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|table| std::fs::read_to_string(table).ok())
-        .find_map(|text| listener_uid_in(&text, port))
+        .flat_map(|text| listener_uids_in(&text, port))
+        .collect()
 }
 
-/// The uid of the listening socket on `port` in a /proc/net/tcp-style table.
+/// The uids of the sockets listening on `port` in a /proc/net/tcp-style table.
 #[cfg(any(target_os = "linux", test))]
-fn listener_uid_in(table: &str, port: u16) -> Option<u32> {
+fn listener_uids_in(table: &str, port: u16) -> Vec<u32> {
     const LISTEN: &str = "0A";
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (local, state, uid) = (fields.get(1)?, fields.get(3)?, fields.get(7)?);
-        let local_port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
-        if *state == LISTEN && local_port == port {
-            uid.parse().ok()
-        } else {
-            None
-        }
-    })
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, uid) = (fields.get(1)?, fields.get(3)?, fields.get(7)?);
+            let local_port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
+            (*state == LISTEN && local_port == port)
+                .then(|| uid.parse().ok())
+                .flatten()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -128,12 +132,14 @@ mod tests {
    0: 0100007F:1E6C 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1659 1
    1: 0100007F:9C40 0100007F:1E6C 01 00000000:00000000 00:00000000 00000000     0        0 1660 1
    2: 0100007F:9C41 00000000:0000 01 00000000:00000000 00:00000000 00000000    33        0 1661 1
+   3: 0501A8C0:1E6C 00000000:0000 0A 00000000:00000000 00:00000000 00000000    33        0 1662 1
 ";
-        assert_eq!(listener_uid_in(table, 7788), Some(1000));
+        // Two listeners on 7788, on different addresses: both owners count.
+        assert_eq!(listener_uids_in(table, 7788), vec![1000, 33]);
         // An established connection on the port is not a listener; an unknown port has none.
-        assert_eq!(listener_uid_in(table, 0x9C40), None);
-        assert_eq!(listener_uid_in(table, 0x9C41), None);
-        assert_eq!(listener_uid_in(table, 1), None);
+        assert!(listener_uids_in(table, 0x9C40).is_empty());
+        assert!(listener_uids_in(table, 0x9C41).is_empty());
+        assert!(listener_uids_in(table, 1).is_empty());
     }
 
     #[cfg(target_os = "linux")]
