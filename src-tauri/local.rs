@@ -180,7 +180,8 @@ mod tests {
         .await
         .expect("returns at once when no start is under way");
 
-        // Marked as starting before the start runs: a caller waits, up to its limit.
+        // Marked as starting before the start runs: a caller gives up at its limit, and finds it
+        // still starting.
         local.starting();
         local.settled(Duration::from_millis(20)).await;
         assert!(matches!(local.status(), LocalServerStatus::Starting));

@@ -66,13 +66,13 @@ async function launchTerminal(minutes) {
     request: { machine_id: terminal.id, resource: null, timeout_minutes: minutes },
   });
   sessionId = launched.id;
-  assert.equal(launched.url, null, "the page was given the session's URL");
+  assert.equal(launched.url ?? null, null, "the page was given the session's URL");
   // A session shorter than the largest warning threshold is "expiring" as soon as it is ready.
   return poll("the session to be ready", 30000, async () => {
     const s = await localSession();
     if (!["ready", "expiring"].includes(s?.state.state)) return undefined;
     // Ready means the URL answers; the page still must not have it (it holds the token).
-    assert.equal(s.url, null, "the page was given the session's URL");
+    assert.equal(s.url ?? null, null, "the page was given the session's URL");
     return s;
   });
 }
