@@ -5,8 +5,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 
+import { cmdline, sessionProcesses } from "../bench/procs.mjs";
 import { E2EApp, poll } from "./harness.mjs";
 
 let app;
@@ -38,17 +39,10 @@ async function localSession() {
 /** The port the session's own process listens on (its upstream), from its command line: the
  * window must never be on it, only on the proxy's. The page never learns the session's URL. */
 function upstreamPort(id) {
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    let environ;
-    let args;
-    try {
-      environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-      args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    } catch {
-      continue; // gone, or not ours to read
-    }
+  for (const { pid, session } of sessionProcesses()) {
+    const args = session === id ? cmdline(pid) : [];
     const port = args.indexOf("--port");
-    if (environ.includes(`PORTHOLE_SESSION_ID=${id}`) && port >= 0) return args[port + 1];
+    if (port >= 0) return args[port + 1];
   }
   assert.fail(`no process of session ${id}`);
 }
