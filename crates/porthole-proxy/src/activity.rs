@@ -1,11 +1,12 @@
 //! Traffic accounting: requests, bytes each way, open WebSockets, and when anything last moved.
 //!
-//! Counting is a handful of relaxed atomic adds on the hot path; a small task per proxy turns the
-//! counters into an [`Activity`] snapshot on a `watch` channel, at most every
-//! [`PUBLISH_INTERVAL`], so keep-alive logic and the UI can watch it without slowing traffic.
+//! Counting is a few atomic adds on the hot path, each worker thread in counters of its own; the
+//! first change after a publish wakes a small task per proxy, which sums the counters into an
+//! [`Activity`] snapshot on a `watch` channel, at most every [`PUBLISH_INTERVAL`], so keep-alive
+//! logic and the UI can watch it without slowing traffic.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -41,59 +42,114 @@ pub(crate) enum Direction {
     Down,
 }
 
-/// The live counters of one proxy.
+/// One worker thread's counters, on a cache line of their own: a thread never writes to a line
+/// another thread writes to, so counting costs no cross-core traffic.
 #[derive(Default)]
-pub(crate) struct Meter {
+#[repr(align(128))]
+struct Shard {
     requests: AtomicU64,
     bytes_up: AtomicU64,
     bytes_down: AtomicU64,
     websockets: AtomicU32,
+    /// Set with the first change after a publish; only that change wakes the publisher.
+    dirty: AtomicBool,
+}
+
+/// The live counters of one proxy: a [`Shard`] per worker thread, summed when published.
+pub(crate) struct Meter {
+    shards: Box<[Shard]>,
     changed: Notify,
 }
 
 impl Meter {
+    /// Counters for `threads` worker threads (at least one).
+    pub(crate) fn new(threads: usize) -> Arc<Self> {
+        Arc::new(Self {
+            shards: (0..threads.max(1)).map(|_| Shard::default()).collect(),
+            changed: Notify::new(),
+        })
+    }
+
+    /// What worker thread `index` counts with.
+    pub(crate) fn tally(self: &Arc<Self>, index: usize) -> Tally {
+        Tally {
+            meter: self.clone(),
+            shard: index % self.shards.len(),
+        }
+    }
+
+    fn snapshot(&self, last_activity: Option<DateTime<Utc>>) -> Activity {
+        let mut activity = Activity {
+            last_activity,
+            ..Activity::default()
+        };
+        for shard in self.shards.iter() {
+            // Cleared before reading, so a change made after the read sets it again and wakes
+            // the publisher (SeqCst orders the clear before the reads of the counters).
+            shard.dirty.store(false, Ordering::SeqCst);
+            activity.requests += shard.requests.load(Ordering::SeqCst);
+            activity.bytes_up += shard.bytes_up.load(Ordering::SeqCst);
+            activity.bytes_down += shard.bytes_down.load(Ordering::SeqCst);
+            activity.websockets_open += shard.websockets.load(Ordering::SeqCst);
+        }
+        activity
+    }
+}
+
+/// One worker thread's handle on a [`Meter`]: it counts in the thread's own shard.
+#[derive(Clone)]
+pub(crate) struct Tally {
+    meter: Arc<Meter>,
+    shard: usize,
+}
+
+impl Tally {
+    fn shard(&self) -> &Shard {
+        &self.meter.shards[self.shard]
+    }
+
+    /// Wakes the publisher if nothing changed since it last published.
+    fn changed(&self) {
+        let shard = self.shard();
+        if !shard.dirty.load(Ordering::SeqCst) {
+            shard.dirty.store(true, Ordering::SeqCst);
+            self.meter.changed.notify_one();
+        }
+    }
+
     pub(crate) fn request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.changed.notify_one();
+        self.shard().requests.fetch_add(1, Ordering::SeqCst);
+        self.changed();
     }
 
     pub(crate) fn bytes(&self, direction: Direction, n: usize) {
         if n == 0 {
             return;
         }
+        let shard = self.shard();
         let counter = match direction {
-            Direction::Up => &self.bytes_up,
-            Direction::Down => &self.bytes_down,
+            Direction::Up => &shard.bytes_up,
+            Direction::Down => &shard.bytes_down,
         };
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-        self.changed.notify_one();
+        counter.fetch_add(n as u64, Ordering::SeqCst);
+        self.changed();
     }
 
     /// Counts a WebSocket as open until the returned guard is dropped.
-    pub(crate) fn websocket_opened(self: &Arc<Self>) -> OpenWebSocket {
-        self.websockets.fetch_add(1, Ordering::Relaxed);
-        self.changed.notify_one();
+    pub(crate) fn websocket_opened(&self) -> OpenWebSocket {
+        self.shard().websockets.fetch_add(1, Ordering::SeqCst);
+        self.changed();
         OpenWebSocket(self.clone())
-    }
-
-    fn snapshot(&self, last_activity: Option<DateTime<Utc>>) -> Activity {
-        Activity {
-            requests: self.requests.load(Ordering::Relaxed),
-            bytes_up: self.bytes_up.load(Ordering::Relaxed),
-            bytes_down: self.bytes_down.load(Ordering::Relaxed),
-            last_activity,
-            websockets_open: self.websockets.load(Ordering::Relaxed),
-        }
     }
 }
 
 /// Holds one WebSocket in [`Activity::websockets_open`].
-pub(crate) struct OpenWebSocket(Arc<Meter>);
+pub(crate) struct OpenWebSocket(Tally);
 
 impl Drop for OpenWebSocket {
     fn drop(&mut self) {
-        self.0.websockets.fetch_sub(1, Ordering::Relaxed);
-        self.0.changed.notify_one();
+        self.0.shard().websockets.fetch_sub(1, Ordering::SeqCst);
+        self.0.changed();
     }
 }
 
@@ -132,15 +188,15 @@ pub(crate) async fn publish(
 /// A body that counts its data frames as they stream through; it never buffers.
 pub(crate) struct Counted<B> {
     inner: B,
-    meter: Arc<Meter>,
+    tally: Tally,
     direction: Direction,
 }
 
 impl<B> Counted<B> {
-    pub(crate) fn new(inner: B, meter: Arc<Meter>, direction: Direction) -> Self {
+    pub(crate) fn new(inner: B, tally: Tally, direction: Direction) -> Self {
         Self {
             inner,
-            meter,
+            tally,
             direction,
         }
     }
@@ -160,7 +216,7 @@ where
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                self.meter.bytes(self.direction, data.len());
+                self.tally.bytes(self.direction, data.len());
             }
         }
         polled
@@ -179,12 +235,12 @@ where
 /// went down.
 pub(crate) struct CountedIo<T> {
     inner: T,
-    meter: Arc<Meter>,
+    tally: Tally,
 }
 
 impl<T> CountedIo<T> {
-    pub(crate) fn new(inner: T, meter: Arc<Meter>) -> Self {
-        Self { inner, meter }
+    pub(crate) fn new(inner: T, tally: Tally) -> Self {
+        Self { inner, tally }
     }
 }
 
@@ -198,7 +254,7 @@ impl<T: AsyncRead + Unpin> AsyncRead for CountedIo<T> {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
             let n = buf.filled().len() - before;
-            self.meter.bytes(Direction::Up, n);
+            self.tally.bytes(Direction::Up, n);
         }
         polled
     }
@@ -212,7 +268,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for CountedIo<T> {
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = polled {
-            self.meter.bytes(Direction::Down, n);
+            self.tally.bytes(Direction::Down, n);
         }
         polled
     }
@@ -233,16 +289,18 @@ mod tests {
 
     #[tokio::test]
     async fn changes_are_published_with_a_timestamp() {
-        let meter = Arc::new(Meter::default());
+        let meter = Meter::new(2);
+        let (first, second) = (meter.tally(0), meter.tally(1));
         let (tx, mut rx) = watch::channel(Activity::default());
         let (_stop, stop_rx) = watch::channel(false);
         tokio::spawn(publish(meter.clone(), tx, stop_rx));
-        meter.request();
-        meter.bytes(Direction::Up, 10);
-        meter.bytes(Direction::Down, 32);
-        let ws = meter.websocket_opened();
+        first.request();
+        second.request();
+        first.bytes(Direction::Up, 10);
+        second.bytes(Direction::Down, 32);
+        let ws = second.websocket_opened();
         let seen = rx
-            .wait_for(|a| a.requests == 1 && a.bytes_down == 32 && a.websockets_open == 1)
+            .wait_for(|a| a.requests == 2 && a.bytes_down == 32 && a.websockets_open == 1)
             .await
             .unwrap()
             .clone();
@@ -253,8 +311,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_change_after_a_publish_is_published_too() {
+        let meter = Meter::new(1);
+        let tally = meter.tally(0);
+        let (tx, mut rx) = watch::channel(Activity::default());
+        let (_stop, stop_rx) = watch::channel(false);
+        tokio::spawn(publish(meter.clone(), tx, stop_rx));
+        for n in 1..=5 {
+            tally.request();
+            tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|a| a.requests == n))
+                .await
+                .expect("the change was never published")
+                .unwrap();
+        }
+    }
+
+    #[tokio::test]
     async fn the_publisher_stops_with_the_proxy() {
-        let meter = Arc::new(Meter::default());
+        let meter = Meter::new(1);
         let (tx, _rx) = watch::channel(Activity::default());
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(publish(meter, tx, stop_rx));

@@ -106,6 +106,7 @@ impl fmt::Debug for ProxyConfig {
 }
 
 /// The upstream, parsed once per (re)target.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) url: Url,
     pub(crate) scheme: http::uri::Scheme,

@@ -3,7 +3,8 @@
 //! body into memory.
 
 use std::convert::Infallible;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -17,12 +18,13 @@ use http::uri::PathAndQuery;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
+use http_body::Body as _;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use tokio::sync::watch;
 
-use crate::activity::{Counted, Direction, Meter};
+use crate::activity::{Counted, Direction, Meter, Tally};
 use crate::config::{HeaderHook, Target};
 use crate::connect::BoxError;
 use crate::gate::{self, Gate};
@@ -47,10 +49,22 @@ const HOP_BY_HOP: [HeaderName; 7] = [
     TRANSFER_ENCODING,
 ];
 
+/// The response headers `fix_response_headers` removes or rewrites.
+const RESPONSE_FIXED: [HeaderName; 6] = [
+    X_FRAME_OPTIONS,
+    ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_ALLOW_CREDENTIALS,
+    CONTENT_SECURITY_POLICY,
+    CONTENT_SECURITY_POLICY_REPORT_ONLY,
+    LOCATION,
+];
+
 /// What every connection of one proxy shares, across its worker threads.
 pub(crate) struct Common {
     pub(crate) gate: Gate,
     target: RwLock<Arc<Target>>,
+    /// Bumped with every new target; worker threads compare it with their copy's.
+    generation: AtomicU64,
     pub(crate) meter: Arc<Meter>,
     hook: Option<Arc<dyn HeaderHook>>,
     pub(crate) health_timeout: Duration,
@@ -61,15 +75,55 @@ pub(crate) struct Common {
 }
 
 /// What the connections of one worker thread share: the common state, and the worker's own pool
-/// of upstream connections (so a request and its upstream connection stay on one thread).
+/// of upstream connections (so a request and its upstream connection stay on one thread), its
+/// own counters and its own copy of the target. A request touches no memory another thread
+/// writes to, so threads do not slow each other down.
 pub(crate) struct Shared {
     common: Arc<Common>,
     pub(crate) upstream: Arc<Upstream>,
+    pub(crate) tally: Tally,
+    /// This thread's copy of the target, with the generation it was copied at.
+    target: Mutex<(u64, Arc<Target>)>,
 }
 
 impl Shared {
-    pub(crate) fn new(common: Arc<Common>, upstream: Arc<Upstream>) -> Self {
-        Self { common, upstream }
+    /// Worker thread `index`'s state.
+    pub(crate) fn new(common: Arc<Common>, upstream: Arc<Upstream>, index: usize) -> Self {
+        let tally = common.meter.tally(index);
+        let target = Mutex::new(common.current_target());
+        Self {
+            common,
+            upstream,
+            tally,
+            target,
+        }
+    }
+
+    /// The upstream requests go to now: this thread's copy, refreshed after a retarget.
+    pub(crate) fn target(&self) -> Arc<Target> {
+        let mut copy = self.target.lock().unwrap_or_else(|p| p.into_inner());
+        if copy.0 != self.common.generation.load(Ordering::Acquire) {
+            *copy = self.common.current_target();
+        }
+        copy.1.clone()
+    }
+
+    /// The upstream's response as the window gets it: body streamed and counted, headers fixed.
+    pub(crate) fn respond(
+        &self,
+        target: &Target,
+        response: Response<Incoming>,
+    ) -> Response<ProxyBody> {
+        let (mut parts, body) = response.into_parts();
+        let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
+        strip_hop_by_hop(&mut parts.headers, switching);
+        fix_response_headers(&mut parts.headers, target);
+        crate::cookies::rewrite_set_cookies(&mut parts.headers, self.gate.cookie_name());
+        parts.version = Version::HTTP_11;
+        let body = Counted::new(body, self.tally.clone(), Direction::Down)
+            .map_err(BoxError::from)
+            .boxed_unsync();
+        Response::from_parts(parts, body)
     }
 }
 
@@ -87,11 +141,13 @@ impl Common {
         hook: Option<Arc<dyn HeaderHook>>,
         health_timeout: Duration,
         shutdown: watch::Receiver<bool>,
+        threads: usize,
     ) -> Self {
         Self {
             gate,
             target: RwLock::new(Arc::new(target)),
-            meter: Arc::new(Meter::default()),
+            generation: AtomicU64::new(0),
+            meter: Meter::new(threads),
             hook,
             health_timeout,
             shutdown,
@@ -99,11 +155,12 @@ impl Common {
         }
     }
 
-    pub(crate) fn target(&self) -> Arc<Target> {
-        self.target
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// A copy of the target of its own (so its reference count is not shared with other
+    /// threads), and the generation it belongs to.
+    fn current_target(&self) -> (u64, Arc<Target>) {
+        let current = self.target.read().unwrap_or_else(|p| p.into_inner());
+        let generation = self.generation.load(Ordering::Acquire);
+        (generation, Arc::new(Target::clone(&current)))
     }
 
     pub(crate) fn retarget(&self, target: Target) {
@@ -112,6 +169,7 @@ impl Common {
             return;
         }
         *current = Arc::new(target);
+        self.generation.fetch_add(1, Ordering::AcqRel);
         drop(current);
         self.retargeted.send_modify(|generation| *generation += 1);
     }
@@ -157,24 +215,6 @@ impl Common {
         *request.headers_mut() = headers;
         Some(request)
     }
-
-    /// The upstream's response as the window gets it: body streamed and counted, headers fixed.
-    pub(crate) fn respond(
-        &self,
-        target: &Target,
-        response: Response<Incoming>,
-    ) -> Response<ProxyBody> {
-        let (mut parts, body) = response.into_parts();
-        let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
-        strip_hop_by_hop(&mut parts.headers, switching);
-        fix_response_headers(&mut parts.headers, target);
-        crate::cookies::rewrite_set_cookies(&mut parts.headers, self.gate.cookie_name());
-        parts.version = Version::HTTP_11;
-        let body = Counted::new(body, self.meter.clone(), Direction::Down)
-            .map_err(BoxError::from)
-            .boxed_unsync();
-        Response::from_parts(parts, body)
-    }
 }
 
 pub(crate) fn empty() -> ProxyBody {
@@ -188,7 +228,7 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
-    shared.meter.request();
+    shared.tally.request();
     let upgrade_attempt = request.headers().contains_key(UPGRADE);
     let mut response = route(&shared, request).await;
     if upgrade_attempt && response.status() != StatusCode::SWITCHING_PROTOCOLS {
@@ -239,9 +279,14 @@ async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Pro
 async fn forward(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
     let target = shared.target();
     let (parts, body) = request.into_parts();
-    let body = Counted::new(body, shared.meter.clone(), Direction::Up)
-        .map_err(BoxError::from)
-        .boxed_unsync();
+    // Most requests have no body: nothing to count, and no box to allocate.
+    let body = if body.is_end_stream() {
+        empty()
+    } else {
+        Counted::new(body, shared.tally.clone(), Direction::Up)
+            .map_err(BoxError::from)
+            .boxed_unsync()
+    };
     let Some(upstream) = shared.upstream_request(
         &target,
         parts.method,
@@ -337,6 +382,17 @@ async fn upstream_answers(shared: &Shared) -> bool {
 /// Removes hop-by-hop headers, and those the `Connection` header names. With `upgrade`, keeps
 /// `Upgrade` and sets `Connection: upgrade` (a WebSocket handshake or its `101`).
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    // Most messages carry none of these: one pass over the names that are there costs less than a
+    // hashed lookup for each name that might be.
+    let any = headers
+        .keys()
+        .any(|name| *name == CONNECTION || *name == UPGRADE || HOP_BY_HOP.contains(name));
+    if !any {
+        if upgrade {
+            headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        }
+        return;
+    }
     if headers.contains_key(CONNECTION) {
         let listed: Vec<HeaderName> = headers
             .get_all(CONNECTION)
@@ -365,6 +421,10 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
 /// Framing and CORS fixes on the way back: the window may frame the page, and no other origin may
 /// read it.
 fn fix_response_headers(headers: &mut HeaderMap, target: &Target) {
+    // As in `strip_hop_by_hop`: one pass first, since most responses have none of these.
+    if !headers.keys().any(|name| RESPONSE_FIXED.contains(name)) {
+        return;
+    }
     headers.remove(X_FRAME_OPTIONS);
     headers.remove(ACCESS_CONTROL_ALLOW_ORIGIN);
     headers.remove(ACCESS_CONTROL_ALLOW_CREDENTIALS);

@@ -122,6 +122,7 @@ impl Proxy {
             .port();
         let connect_timeout = config.connect_timeout.min(MAX_CONNECT_TIMEOUT);
         let header_timeout = config.header_timeout;
+        let workers = config.workers.clamp(1, MAX_WORKERS);
         let (stop, shutdown) = watch::channel(false);
         let common = Arc::new(Common::new(
             Gate::new(
@@ -133,17 +134,22 @@ impl Proxy {
             config.headers,
             connect_timeout + Duration::from_secs(5),
             shutdown.clone(),
+            workers,
         ));
         let connector = Connector::new(connect_timeout, config.extra_roots);
         let thread_error = |e: std::io::Error| Error::io("Cannot start the proxy's threads", &e);
 
         let mut handoffs = Vec::new();
-        for index in 1..config.workers.clamp(1, MAX_WORKERS) {
+        for index in 1..workers {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
             let (common, connector, shutdown) =
                 (common.clone(), connector.clone(), shutdown.clone());
             server::thread(index, move || async move {
-                let shared = Arc::new(Shared::new(common, Upstream::new(connector, POOL_IDLE)));
+                let shared = Arc::new(Shared::new(
+                    common,
+                    Upstream::new(connector, POOL_IDLE),
+                    index,
+                ));
                 server::receive(shared, header_timeout, rx, shutdown).await;
             })
             .map_err(thread_error)?;
@@ -168,7 +174,7 @@ impl Proxy {
                 activity_tx,
                 shutdown.clone(),
             ));
-            let shared = Arc::new(Shared::new(first, Upstream::new(connector, POOL_IDLE)));
+            let shared = Arc::new(Shared::new(first, Upstream::new(connector, POOL_IDLE), 0));
             server::accept(listener, shared, header_timeout, handoffs, shutdown).await;
         })
         .map_err(thread_error)?;

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 
-use crate::activity::{CountedIo, Meter};
+use crate::activity::{CountedIo, Tally};
 use crate::forward::{empty, strip_hop_by_hop, ProxyBody, Shared};
 use crate::pages;
 
@@ -69,7 +69,7 @@ pub(crate) async fn websocket(
     tokio::spawn(splice(
         from_window,
         from_upstream,
-        shared.meter.clone(),
+        shared.tally.clone(),
         shared.shutdown.clone(),
         shared.retargeted.subscribe(),
     ));
@@ -81,7 +81,7 @@ pub(crate) async fn websocket(
 async fn splice(
     window: OnUpgrade,
     upstream: OnUpgrade,
-    meter: Arc<Meter>,
+    tally: Tally,
     mut shutdown: watch::Receiver<bool>,
     mut retargeted: watch::Receiver<u64>,
 ) {
@@ -92,8 +92,8 @@ async fn splice(
             return;
         }
     };
-    let _open = meter.websocket_opened();
-    let window = CountedIo::new(TokioIo::new(window), meter.clone());
+    let _open = tally.websocket_opened();
+    let window = CountedIo::new(TokioIo::new(window), tally);
     let upstream = TokioIo::new(upstream);
     tokio::select! {
         _ = pump(window, upstream) => {}
