@@ -11,9 +11,13 @@
 //! of direct; the relay's own ratios show how much of direct any proxy can reach here. If nginx is
 //! missing its column is skipped.
 //!
+//! Each figure is its median over the rounds. Each ratio is measured once per round (the two
+//! targets of a round ran seconds apart, so a noisy moment on the machine moves both) and printed
+//! as the median of those, with the lowest and highest; a goal is judged on that median.
+//!
 //! Sizes: `PORTHOLE_BENCH_CONNECTIONS` (16), `PORTHOLE_BENCH_REQUESTS` per connection (2000),
 //! `PORTHOLE_BENCH_BULK_MB` (200), `PORTHOLE_BENCH_WS` round trips (2000), `PORTHOLE_BENCH_ROUNDS`
-//! (5; the median round is reported). `PORTHOLE_BENCH_WORKERS`: threads of each proxy, nginx's
+//! (11). `PORTHOLE_BENCH_WORKERS`: threads of each proxy, nginx's
 //! `worker_processes` and Porthole's `workers` alike (by default Porthole's own default, 2 where
 //! there are 2 CPUs or more), so the two proxies always get the same share of the machine.
 
@@ -170,6 +174,7 @@ async fn handshake(port: u16, entry: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
+/// One target's figures: of one round, or the median of every round's (each figure on its own).
 #[derive(Default, Clone)]
 struct Figures {
     rps: f64,
@@ -182,9 +187,55 @@ struct Figures {
     ws: f64,
 }
 
-fn median_by<T: Clone>(mut runs: Vec<T>, key: impl Fn(&T) -> f64) -> T {
-    runs.sort_by(|a, b| key(a).total_cmp(&key(b)));
-    runs[runs.len() / 2].clone()
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+impl Figures {
+    /// Each figure's median over `rounds` (errors: their sum).
+    fn median_of(rounds: &[Figures]) -> Figures {
+        let of = |pick: fn(&Figures) -> f64| median(rounds.iter().map(pick).collect());
+        let secs = |pick: fn(&Figures) -> f64| Duration::from_secs_f64(of(pick));
+        Figures {
+            rps: of(|f| f.rps),
+            p50: secs(|f| f.p50.as_secs_f64()),
+            p99: secs(|f| f.p99.as_secs_f64()),
+            errors: rounds.iter().map(|f| f.errors).sum(),
+            cpu: secs(|f| f.cpu.as_secs_f64()),
+            download: of(|f| f.download),
+            upload: of(|f| f.upload),
+            ws: of(|f| f.ws),
+        }
+    }
+}
+
+/// The spread of a ratio measured once per round: the two targets of a round ran minutes apart at
+/// most, so a noisy moment on the machine moves both.
+#[derive(Clone, Copy)]
+struct Spread {
+    min: f64,
+    median: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn of(a: &[Figures], b: &[Figures], pick: fn(&Figures) -> f64) -> Spread {
+        let mut ratios: Vec<f64> = a.iter().zip(b).map(|(a, b)| pick(a) / pick(b)).collect();
+        ratios.sort_by(f64::total_cmp);
+        Spread {
+            min: ratios[0],
+            median: ratios[ratios.len() / 2],
+            max: ratios[ratios.len() - 1],
+        }
+    }
+
+    fn show(&self) -> String {
+        if self.min == self.max {
+            return format!("{:.2}x", self.median);
+        }
+        format!("{:.2}x ({:.2}–{:.2})", self.median, self.min, self.max)
+    }
 }
 
 fn run() {
@@ -192,7 +243,7 @@ fn run() {
     let per_connection = env_usize("PORTHOLE_BENCH_REQUESTS", 2000);
     let bulk = env_usize("PORTHOLE_BENCH_BULK_MB", 200) as u64 * 1_000_000;
     let round_trips = env_usize("PORTHOLE_BENCH_WS", 2000);
-    let rounds = env_usize("PORTHOLE_BENCH_ROUNDS", 5).max(1);
+    let rounds = env_usize("PORTHOLE_BENCH_ROUNDS", 11).max(1);
 
     let upstream = Role::start(&[UPSTREAM_ROLE]);
     let up_port = upstream.port().to_string();
@@ -236,45 +287,34 @@ fn run() {
             pids: vec![proxy.child.id()],
         });
 
-        let mut results: Vec<(&'static str, Figures)> = Vec::new();
-        let mut request_runs: Vec<Vec<load::Requests>> =
-            targets.iter().map(|_| Vec::new()).collect();
-        let mut down_runs: Vec<Vec<f64>> = targets.iter().map(|_| Vec::new()).collect();
-        let mut up_runs: Vec<Vec<f64>> = targets.iter().map(|_| Vec::new()).collect();
-        let mut ws_runs: Vec<Vec<f64>> = targets.iter().map(|_| Vec::new()).collect();
         for t in &targets {
             load::requests(t, connections, per_connection / 10 + 1).await; // warm-up
         }
-        // Rounds interleave the targets, so a noisy moment on the VM hits all of them.
-        for _ in 0..rounds {
-            for (i, t) in targets.iter().enumerate() {
-                request_runs[i].push(load::requests(t, connections, per_connection).await);
-                down_runs[i].push(load::download(t, bulk).await);
-                up_runs[i].push(load::upload(t, bulk).await);
-                ws_runs[i].push(load::websocket(t, round_trips).await);
+        // Rounds interleave the targets, so a noisy moment on the VM hits all of them, and each
+        // round starts with the next target, so none always runs first or last.
+        let mut runs: Vec<Vec<Figures>> = targets.iter().map(|_| Vec::new()).collect();
+        for round in 0..rounds {
+            for k in 0..targets.len() {
+                let i = (round + k) % targets.len();
+                let t = &targets[i];
+                let requests = load::requests(t, connections, per_connection).await;
+                runs[i].push(Figures {
+                    rps: requests.per_second,
+                    p50: requests.p50,
+                    p99: requests.p99,
+                    errors: requests.errors,
+                    cpu: requests.cpu_per_request,
+                    download: load::download(t, bulk).await,
+                    upload: load::upload(t, bulk).await,
+                    ws: load::websocket(t, round_trips).await,
+                });
             }
         }
-        for (i, t) in targets.iter().enumerate() {
-            let runs: Vec<(f64, Duration, Duration, usize, Duration)> = request_runs[i]
-                .iter()
-                .map(|r| (r.per_second, r.p50, r.p99, r.errors, r.cpu_per_request))
-                .collect();
-            let (rps, p50, p99, errors, cpu) = median_by(runs, |r| r.0);
-            results.push((
-                t.name,
-                Figures {
-                    rps,
-                    p50,
-                    p99,
-                    errors,
-                    cpu,
-                    download: median_by(down_runs[i].clone(), |x| *x),
-                    upload: median_by(up_runs[i].clone(), |x| *x),
-                    ws: median_by(ws_runs[i].clone(), |x| *x),
-                },
-            ));
-        }
-        results
+        targets
+            .iter()
+            .map(|t| t.name)
+            .zip(runs)
+            .collect::<Vec<(&'static str, Vec<Figures>)>>()
     });
 
     print_table(
@@ -292,67 +332,85 @@ fn ms(seconds: f64) -> String {
     format!("{:.3} ms", seconds * 1000.0)
 }
 
-/// One row of the table: how to read the figure, how to print it, the goal and whether it is met.
+/// A goal, judged on the median of the per-round ratios.
+#[derive(Clone, Copy)]
+enum Goal {
+    None,
+    AtLeastNginx,
+    AtMostNginx,
+    /// At least this share of direct.
+    OfDirect(f64),
+}
+
+impl Goal {
+    fn show(self) -> String {
+        match self {
+            Goal::None => "-".into(),
+            Goal::AtLeastNginx => "≥ nginx".into(),
+            Goal::AtMostNginx => "≤ nginx".into(),
+            Goal::OfDirect(share) => format!("≥ {:.0} % of direct", share * 100.0),
+        }
+    }
+
+    /// Given porthole / direct and porthole / nginx; `None` where there is no goal or no nginx.
+    fn met(self, of_direct: Spread, of_nginx: Option<Spread>) -> Option<bool> {
+        match self {
+            Goal::None => None,
+            Goal::AtLeastNginx => of_nginx.map(|r| r.median >= 1.0),
+            Goal::AtMostNginx => of_nginx.map(|r| r.median <= 1.0),
+            Goal::OfDirect(share) => Some(of_direct.median >= share),
+        }
+    }
+}
+
+/// One row of the table: how to read the figure, how to print it, and its goal.
 struct Row {
     label: &'static str,
     pick: fn(&Figures) -> f64,
     show: fn(f64) -> String,
-    goal: &'static str,
-    /// Given (porthole, direct, nginx): met or not; `None` where there is no goal or no nginx.
-    met: fn(f64, f64, Option<f64>) -> Option<bool>,
+    goal: Goal,
 }
 
 fn rows() -> Vec<Row> {
     let count = |v: f64| format!("{v:.0}");
-    let bulk_goal = |p: f64, d: f64, _| Some(p >= 0.95 * d);
+    let row = |label, pick, show, goal| Row {
+        label,
+        pick,
+        show,
+        goal,
+    };
     vec![
-        Row {
-            label: "requests/s",
-            pick: |f| f.rps,
-            show: count,
-            goal: "≥ nginx",
-            met: |p, _, n| n.map(|n| p >= n),
-        },
-        Row {
-            label: "p50 latency",
-            pick: |f| f.p50.as_secs_f64(),
-            show: ms,
-            goal: "-",
-            met: |_, _, _| None,
-        },
-        Row {
-            label: "p99 latency",
-            pick: |f| f.p99.as_secs_f64(),
-            show: ms,
-            goal: "≤ nginx",
-            met: |p, _, n| n.map(|n| p <= n),
-        },
-        Row {
-            label: "bulk download MB/s",
-            pick: |f| f.download,
-            show: count,
-            goal: "≥ 95 % of direct",
-            met: bulk_goal,
-        },
-        Row {
-            label: "bulk upload MB/s",
-            pick: |f| f.upload,
-            show: count,
-            goal: "≥ 95 % of direct",
-            met: bulk_goal,
-        },
-        Row {
-            label: "WebSocket round trips/s",
-            pick: |f| f.ws,
-            show: count,
-            goal: "≥ 90 % of direct",
-            met: |p, d, _| Some(p >= 0.90 * d),
-        },
+        row("requests/s", |f| f.rps, count, Goal::AtLeastNginx),
+        row("p50 latency", |f| f.p50.as_secs_f64(), ms, Goal::None),
+        row(
+            "p99 latency",
+            |f| f.p99.as_secs_f64(),
+            ms,
+            Goal::AtMostNginx,
+        ),
+        row(
+            "bulk download MB/s",
+            |f| f.download,
+            count,
+            Goal::OfDirect(0.95),
+        ),
+        row(
+            "bulk upload MB/s",
+            |f| f.upload,
+            count,
+            Goal::OfDirect(0.95),
+        ),
+        row(
+            "WebSocket round trips/s",
+            |f| f.ws,
+            count,
+            Goal::OfDirect(0.90),
+        ),
     ]
 }
 
 fn print_table(
-    figures: &[(&'static str, Figures)],
+    runs: &[(&'static str, Vec<Figures>)],
     nginx_version: Option<&str>,
     connections: usize,
     per_connection: usize,
@@ -361,23 +419,32 @@ fn print_table(
     rounds: usize,
 ) {
     let get = |name: &str| {
-        figures
-            .iter()
+        runs.iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, f)| f.clone())
+            .map(|(_, rounds)| rounds.as_slice())
     };
     let direct = get("direct").unwrap();
     let relay = get("relay").unwrap();
     let porthole = get("porthole").unwrap();
     let nginx = get("nginx");
+    let (direct_m, relay_m, porthole_m) = (
+        Figures::median_of(direct),
+        Figures::median_of(relay),
+        Figures::median_of(porthole),
+    );
+    let nginx_m = nginx.map(Figures::median_of);
     println!();
     println!(
         "Tunnel proxy benchmark: {} CPUs, {} threads per proxy; {connections} connections x {per_connection} GET /small; \
-         bulk {} MB each way; {round_trips} WebSocket round trips; median of {rounds} rounds; {}",
+         bulk {} MB each way; {round_trips} WebSocket round trips; {rounds} rounds; {}",
         threads(),
         proxy_workers(),
         bulk / 1_000_000,
         nginx_version.unwrap_or("no nginx"),
+    );
+    println!(
+        "Figures: the median of the rounds. Ratios: the median of the per-round ratios (lowest–highest). \
+         A goal is met when that median meets it."
     );
     println!();
     println!(
@@ -385,50 +452,48 @@ fn print_table(
          | porthole / relay | porthole / nginx | goal | met |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    let ratio = |a: f64, b: f64| format!("{:.2}x", a / b);
     for row in rows() {
-        let (d, r, p) = (
-            (row.pick)(&direct),
-            (row.pick)(&relay),
-            (row.pick)(&porthole),
-        );
-        let n = nginx.as_ref().map(|f| (row.pick)(f));
-        let met = match (row.met)(p, d, n) {
+        let spread = |a, b| Spread::of(a, b, row.pick);
+        let of_direct = spread(porthole, direct);
+        let of_nginx = nginx.map(|n| spread(porthole, n));
+        let met = match row.goal.met(of_direct, of_nginx) {
             Some(true) => "yes",
             Some(false) => "no",
-            None if row.goal == "-" => "-",
+            None if matches!(row.goal, Goal::None) => "-",
             None => "n/a",
         };
         println!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {met} |",
             row.label,
-            (row.show)(d),
-            (row.show)(r),
-            n.map(row.show).unwrap_or("-".into()),
-            (row.show)(p),
-            ratio(r, d),
-            ratio(p, d),
-            ratio(p, r),
-            n.map(|n| ratio(p, n)).unwrap_or("-".into()),
-            row.goal,
+            (row.show)((row.pick)(&direct_m)),
+            (row.show)((row.pick)(&relay_m)),
+            nginx_m
+                .as_ref()
+                .map(|f| (row.show)((row.pick)(f)))
+                .unwrap_or("-".into()),
+            (row.show)((row.pick)(&porthole_m)),
+            spread(relay, direct).show(),
+            of_direct.show(),
+            spread(porthole, relay).show(),
+            of_nginx.map(|r| r.show()).unwrap_or("-".into()),
+            row.goal.show(),
         );
     }
     let cpu = |f: &Figures| f.cpu.as_secs_f64();
     let us = |f: &Figures| format!("{:.1} µs", cpu(f) * 1e6);
     println!(
         "| proxy CPU per request | - | {} | {} | {} | - | - | {} | {} | - | - |",
-        us(&relay),
-        nginx.as_ref().map(us).unwrap_or("-".into()),
-        us(&porthole),
-        ratio(cpu(&porthole), cpu(&relay)),
+        us(&relay_m),
+        nginx_m.as_ref().map(us).unwrap_or("-".into()),
+        us(&porthole_m),
+        Spread::of(porthole, relay, cpu).show(),
         nginx
-            .as_ref()
-            .map(|f| ratio(cpu(&porthole), cpu(f)))
+            .map(|n| Spread::of(porthole, n, cpu).show())
             .unwrap_or("-".into()),
     );
-    let errors: Vec<String> = figures
+    let errors: Vec<String> = runs
         .iter()
-        .map(|(name, f)| format!("{name} {}", f.errors))
+        .map(|(name, rounds)| format!("{name} {}", Figures::median_of(rounds).errors))
         .collect();
     println!();
     println!("request errors: {}", errors.join(", "));
