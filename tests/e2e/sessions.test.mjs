@@ -113,6 +113,12 @@ test("the launch dialog starts a Local terminal, streams its log, and opens it w
     assert.ok(row);
     const remaining = await inMain(`return document.querySelector('[data-testid="session-remaining"]')?.textContent ?? ""`);
     assert.match(remaining, /left/);
+    // The watcher names the machine: the row shows "terminal", not the machine's id (a UUID).
+    const machineCell = await poll("the row's machine by name", 30000, async () => {
+      const text = await inMain(`return document.querySelector('[data-testid="session-machine"]')?.textContent ?? ""`);
+      return text.trim().startsWith("terminal ") ? text : undefined;
+    });
+    assert.ok(machineCell);
   }));
 
 test("a Local terminal session launches, opens, echoes what is typed, extends and stops", () =>

@@ -1,12 +1,12 @@
 //! Each command: call the provider, print the result. No business logic beyond choosing defaults
 //! and saying what happened.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use porthole_core::model::{LaunchRequest, Session, SessionState};
+use porthole_core::machine_names::MachineNames;
+use porthole_core::model::{LaunchRequest, Machine, Session, SessionState};
 use porthole_core::provider::Provider;
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
@@ -55,20 +55,19 @@ async fn sessions(
 ) -> Result<(), Error> {
     match command {
         SessionsCommand::List => {
+            let (sessions, machines) = tokio::join!(provider.list(), provider.machines());
+            let mut sessions = sessions?;
+            name_machines(machines, &mut sessions);
+            mark_answering(&mut sessions).await;
             if json {
-                let mut sessions = provider.list().await?;
-                mark_answering(&mut sessions).await;
                 return print_json(&sessions);
             }
-            let (sessions, names) = tokio::join!(provider.list(), machine_names(provider));
-            let mut sessions = sessions?;
-            mark_answering(&mut sessions).await;
-            print(&output::sessions_table(&sessions, &names, Utc::now()))
+            print(&output::sessions_table(&sessions, Utc::now()))
         }
         SessionsCommand::Show { id } => {
             let mut session = live(provider, &id).await?;
             mark_answering(std::slice::from_mut(&mut session)).await;
-            show(provider, &session, json).await
+            show(provider, session, json).await
         }
         SessionsCommand::Launch(args) => launch(provider, args, json).await,
         SessionsCommand::Extend { id, minutes } => {
@@ -116,24 +115,22 @@ async fn live(provider: &dyn Provider, id: &str) -> Result<Session, Error> {
     })
 }
 
-async fn show(provider: &dyn Provider, session: &Session, json: bool) -> Result<(), Error> {
+/// Prints one session, its machine named.
+async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Result<(), Error> {
+    name_machines(
+        provider.machines().await,
+        std::slice::from_mut(&mut session),
+    );
     if json {
-        return print_json(session);
+        return print_json(&session);
     }
-    let names = machine_names(provider).await;
-    print(&output::session_fields(session, &names, Utc::now()))
+    print(&output::session_fields(&session, Utc::now()))
 }
 
-/// Machine names by id, for people: providers report sessions by machine id (often a UUID).
-/// Names are decoration, so a failure leaves the ids.
-async fn machine_names(provider: &dyn Provider) -> HashMap<String, String> {
-    provider
-        .machines()
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| (m.id, m.name))
-        .collect()
+/// Names the sessions' machines (providers report them by id, often a UUID). Names are
+/// decoration: when the machines could not be fetched, the sessions keep their ids.
+fn name_machines(machines: Result<Vec<Machine>, Error>, sessions: &mut [Session]) {
+    MachineNames::from_machines(machines.unwrap_or_default()).apply(sessions);
 }
 
 /// Providers report "connecting" as soon as a URL exists; a URL that answers means ready.
@@ -182,7 +179,7 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
     } else {
         wait::until_ready(provider, session, Duration::from_secs(args.timeout_secs)).await?
     };
-    show(provider, &session, json).await
+    show(provider, session, json).await
 }
 
 /// The first machine that can launch now: its id and name.

@@ -1,7 +1,6 @@
 //! What each command prints: tables and fields for people, the neutral model as JSON for
 //! scripts (one document per command on stdout).
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use chrono::{DateTime, Local, Utc};
@@ -60,20 +59,14 @@ fn local_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// The sessions as a table. `machine_names` maps machine ids to names where known (providers
-/// report sessions by machine id, often a UUID).
-pub fn sessions_table(
-    sessions: &[Session],
-    machine_names: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> String {
+/// The sessions as a table; a machine shows by name where it is known, else by id.
+pub fn sessions_table(sessions: &[Session], now: DateTime<Utc>) -> String {
     let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
-            let machine = s.machine_id.as_deref();
             vec![
                 s.id.clone(),
-                or_dash(machine.map(|m| machine_names.get(m).map_or(m, String::as_str))),
+                or_dash(s.machine_name.as_deref().or(s.machine_id.as_deref())),
                 or_dash(s.resource.as_deref()),
                 state(&s.state),
                 if s.state.is_live() {
@@ -92,14 +85,10 @@ pub fn sessions_table(
 }
 
 /// One session as aligned `key: value` lines.
-pub fn session_fields(
-    s: &Session,
-    machine_names: &HashMap<String, String>,
-    now: DateTime<Utc>,
-) -> String {
+pub fn session_fields(s: &Session, now: DateTime<Utc>) -> String {
     let machine = match s.machine_id.as_deref() {
         None | Some("") => "-".to_owned(),
-        Some(id) => match machine_names.get(id) {
+        Some(id) => match s.machine_name.as_deref() {
             Some(name) if name != id => format!("{name} ({id})"),
             _ => id.to_owned(),
         },
@@ -236,6 +225,7 @@ mod tests {
             provider: ProviderKind::Portholed,
             name: format!("CPU {id}"),
             machine_id: Some("m-1".into()),
+            machine_name: Some("terminal".into()),
             resource: Some("CPU".into()),
             state,
             status_label: None,
@@ -255,13 +245,15 @@ mod tests {
 
     #[test]
     fn the_sessions_table_shows_time_left_for_live_sessions_only() {
-        let names = HashMap::from([("m-1".to_owned(), "terminal".to_owned())]);
+        let unnamed = Session {
+            machine_name: None,
+            ..session("old", SessionState::Ended(EndReason::Timeout), None)
+        };
         let out = sessions_table(
             &[
                 session("abc", SessionState::Ready, Some("http://127.0.0.1:1/")),
-                session("old", SessionState::Ended(EndReason::Timeout), None),
+                unnamed,
             ],
-            &names,
             t0(),
         );
         let lines: Vec<&str> = out.lines().collect();
@@ -273,14 +265,14 @@ mod tests {
             "{out}"
         );
         assert!(lines[1].ends_with("http://127.0.0.1:1/"), "{out}");
+        assert!(lines[2].starts_with("old  m-1 "), "{out}");
         assert!(lines[2].contains("ended: timed out"), "{out}");
         assert!(!lines[2].contains("42m"), "{out}");
     }
 
     #[test]
     fn session_fields_name_what_can_be_done() {
-        let names = HashMap::from([("m-1".to_owned(), "terminal".to_owned())]);
-        let out = session_fields(&session("abc", SessionState::Starting, None), &names, t0());
+        let out = session_fields(&session("abc", SessionState::Starting, None), t0());
         assert!(out.contains("machine:     terminal (m-1)"), "{out}");
         assert!(out.contains("state:"), "{out}");
         assert!(out.contains("(42m 10s left)"), "{out}");

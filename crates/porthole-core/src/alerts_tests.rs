@@ -16,6 +16,7 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
         provider: ProviderKind::Portholed,
         name: "terminal s1".into(),
         machine_id: None,
+        machine_name: None,
         resource: Some("CPU".into()),
         state: SessionState::Ready,
         status_label: None,

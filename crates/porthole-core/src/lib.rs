@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod history;
 pub mod links;
+pub mod machine_names;
 pub mod model;
 pub mod paths;
 pub mod provider;

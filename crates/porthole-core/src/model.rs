@@ -155,6 +155,10 @@ pub struct Session {
     pub provider: ProviderKind,
     pub name: String,
     pub machine_id: Option<String>,
+    /// The machine's name, where Porthole knows it (providers report only the id; the watcher
+    /// and the CLI name it, see `machine_names`).
+    #[serde(default)]
+    pub machine_name: Option<String>,
     pub resource: Option<String>,
     pub state: SessionState,
     /// The provider's own words for the state, where they add something ("Waiting for first job").
@@ -253,6 +257,7 @@ mod tests {
             provider: ProviderKind::Portholed,
             name: "s1".into(),
             machine_id: None,
+            machine_name: None,
             resource: Some("CPU".into()),
             state: SessionState::Ready,
             status_label: None,

@@ -318,6 +318,7 @@ mod tests {
             provider: ProviderKind::Portholed,
             name: format!("term {id}"),
             machine_id: None,
+            machine_name: None,
             resource: Some("CPU".into()),
             state,
             status_label: None,

@@ -98,7 +98,6 @@ export function filterEntries(
   text: string,
   state: StateFilter,
   accountName: (id: string) => string = (id) => id,
-  machineName: (accountId: string, machineId: string | null) => string | undefined = () => undefined,
 ): SessionEntry[] {
   const states = FILTER_STATES[state];
   const needle = text.trim().toLowerCase();
@@ -108,7 +107,7 @@ export function filterEntries(
     const haystack = [
       session.name,
       session.machine_id ?? "",
-      machineName(session.account_id, session.machine_id) ?? "",
+      session.machine_name ?? "",
       session.resource ?? "",
       accountName(session.account_id),
       session.status_label ?? "",

@@ -15,6 +15,7 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     provider: "portholed",
     name: "terminal-1",
     machine_id: "terminal",
+    machine_name: null,
     resource: "CPU",
     state: { state: "ready" },
     status_label: null,

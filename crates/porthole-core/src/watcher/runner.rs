@@ -16,6 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Tracker, WatchConfig, WatchEvent};
 use crate::clock::Clock;
+use crate::machine_names::MachineNames;
 use crate::model::Session;
 use crate::provider::Provider;
 
@@ -94,6 +95,7 @@ pub fn spawn(
             clock,
             events: events_tx,
             sessions: Arc::clone(&sessions),
+            names: MachineNames::default(),
         },
         commands_rx,
     ));
@@ -113,6 +115,7 @@ struct Parts {
     clock: Arc<dyn Clock>,
     events: mpsc::UnboundedSender<WatchEvent>,
     sessions: Arc<Mutex<Vec<Session>>>,
+    names: MachineNames,
 }
 
 impl Parts {
@@ -125,10 +128,13 @@ impl Parts {
         }
     }
 
-    /// One round: list, confirm the missing, probe the new URLs.
-    async fn poll(&self, tracker: &mut Tracker) {
+    /// One round: list (and name the sessions' machines), confirm the missing.
+    async fn poll(&mut self, tracker: &mut Tracker) {
         match self.provider.list().await {
-            Ok(listed) => {
+            Ok(mut listed) => {
+                self.names
+                    .name(&*self.provider, self.clock.now(), &mut listed)
+                    .await;
                 let events = tracker.apply_list(self.clock.now(), listed);
                 self.emit(tracker, events);
             }
@@ -140,7 +146,13 @@ impl Parts {
         }
         for id in tracker.missing() {
             match self.provider.get(&id).await {
-                Ok(found) => {
+                Ok(mut found) => {
+                    if let Some(session) = found.as_mut() {
+                        let now = self.clock.now();
+                        self.names
+                            .name(&*self.provider, now, std::slice::from_mut(session))
+                            .await;
+                    }
                     let events = tracker.apply_get(self.clock.now(), &id, found);
                     self.emit(tracker, events);
                 }
@@ -187,7 +199,11 @@ impl Probes {
     }
 }
 
-async fn run(mut tracker: Tracker, parts: Parts, mut commands: mpsc::UnboundedReceiver<Command>) {
+async fn run(
+    mut tracker: Tracker,
+    mut parts: Parts,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
     let mut tick = tokio::time::interval(tracker.config().tick);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut next_poll = Instant::now();

@@ -23,6 +23,10 @@ struct Memory {
     /// How long each list takes (a slow provider).
     list_delay: Mutex<StdDuration>,
     lists: AtomicUsize,
+    machines: Mutex<Vec<Machine>>,
+    /// Whether asking for the machines fails (the sessions list still works).
+    machines_fail: Mutex<bool>,
+    machine_asks: AtomicUsize,
 }
 
 impl Memory {
@@ -34,6 +38,10 @@ impl Memory {
 
     fn lists(&self) -> usize {
         self.lists.load(Ordering::SeqCst)
+    }
+
+    fn machine_asks(&self) -> usize {
+        self.machine_asks.load(Ordering::SeqCst)
     }
 }
 
@@ -75,7 +83,11 @@ impl Provider for Memory {
         Ok(Vec::new())
     }
     async fn machines(&self) -> Result<Vec<Machine>> {
-        Ok(Vec::new())
+        self.machine_asks.fetch_add(1, Ordering::SeqCst);
+        if *self.machines_fail.lock().unwrap() {
+            return Err(Error::new(ErrorCode::UpstreamUnavailable, "down"));
+        }
+        Ok(self.machines.lock().unwrap().clone())
     }
     async fn logs(&self, _: &str) -> Result<LogStream> {
         Err(Error::invalid_input("not here"))
@@ -422,4 +434,117 @@ async fn the_hub_forwards_each_accounts_events_and_unwatch_stops_them() {
         tokio::time::sleep(StdDuration::from_millis(10)).await;
     }
     assert!(stopping(&seen.lock().unwrap()));
+}
+
+fn machine(id: &str, name: &str) -> Machine {
+    Machine {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        can_launch: true,
+        unavailable_reason: None,
+        default_resource: None,
+    }
+}
+
+/// The names the watcher's sessions carry, by session id.
+fn machine_names(handle: &WatcherHandle) -> Vec<(String, Option<String>)> {
+    let mut names: Vec<_> = handle
+        .sessions()
+        .into_iter()
+        .map(|s| (s.id, s.machine_name))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Lets the watcher poll once more, `seconds` of tokio (and wall-clock) time later.
+async fn poll_after(handle: &WatcherHandle, clock: &FakeClock, seconds: i64) {
+    clock.advance(Duration::seconds(seconds));
+    handle.refresh();
+    tokio::time::sleep(StdDuration::from_secs(seconds as u64)).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_at_most_once_a_minute(
+) {
+    let clock = FakeClock::new(t0());
+    let deadline = t0() + Duration::hours(1);
+    let provider = Memory::with(vec![session("a", None, deadline)]);
+    *provider.machines.lock().unwrap() = vec![machine("terminal", "Terminal")];
+    let (handle, mut rx) = spawn(
+        "acct",
+        provider.clone(),
+        Arc::new(Answers(true)),
+        Arc::new(clock.clone()),
+        WatchConfig::default(),
+    );
+    match next(&mut rx).await {
+        WatchEvent::Added { session } => {
+            assert_eq!(session.machine_name.as_deref(), Some("Terminal"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Known names cost no lookup.
+    for _ in 0..3 {
+        poll_after(&handle, &clock, 1).await;
+    }
+    assert_eq!(provider.machine_asks(), 1);
+
+    // A session on a machine the list lacks: asked for again once the last lookup is a minute
+    // old, and then not again for another minute.
+    let mut elsewhere = session("b", None, deadline);
+    elsewhere.machine_id = Some("retired".to_owned());
+    provider.sessions.lock().unwrap().push(elsewhere);
+    for _ in 0..3 {
+        poll_after(&handle, &clock, 10).await;
+    }
+    assert_eq!(provider.machine_asks(), 1);
+    poll_after(&handle, &clock, 30).await;
+    assert_eq!(provider.machine_asks(), 2);
+    for _ in 0..5 {
+        poll_after(&handle, &clock, 10).await;
+    }
+    assert_eq!(provider.machine_asks(), 2);
+    poll_after(&handle, &clock, 10).await;
+    assert_eq!(provider.machine_asks(), 3);
+    assert_eq!(
+        machine_names(&handle),
+        [("a".into(), Some("Terminal".into())), ("b".into(), None)]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_machine_lookup_leaves_the_ids_and_is_tried_again_later() {
+    let clock = FakeClock::new(t0());
+    let provider = Memory::with(vec![session("a", None, t0() + Duration::hours(1))]);
+    *provider.machines.lock().unwrap() = vec![machine("terminal", "Terminal")];
+    *provider.machines_fail.lock().unwrap() = true;
+    let (handle, mut rx) = spawn(
+        "acct",
+        provider.clone(),
+        Arc::new(Answers(true)),
+        Arc::new(clock.clone()),
+        WatchConfig::default(),
+    );
+    match next(&mut rx).await {
+        WatchEvent::Added { session } => {
+            assert_eq!(session.machine_name, None);
+            assert_eq!(session.machine_id.as_deref(), Some("terminal"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    *provider.machines_fail.lock().unwrap() = false;
+    poll_after(&handle, &clock, 61).await;
+    let (named, before) = wait_for(
+        &mut rx,
+        StdDuration::from_secs(5),
+        |e| matches!(e, WatchEvent::Updated { session } if session.machine_name.is_some()),
+    )
+    .await;
+    assert!(named.is_some(), "never named; saw {before:?}");
+    // The lookup's failure was never the account's: it did not go offline.
+    assert!(!before
+        .iter()
+        .any(|e| matches!(e, WatchEvent::Offline { .. })));
+    assert_eq!(provider.machine_asks(), 2);
 }

@@ -20,6 +20,7 @@ pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> S
         provider: ProviderKind::Portholed,
         name: format!("session {id}"),
         machine_id: Some("terminal".to_owned()),
+        machine_name: None,
         resource: Some("CPU".to_owned()),
         state: if url.is_some() {
             SessionState::Connecting

@@ -89,6 +89,7 @@ pub fn session(
         provider: kind,
         name,
         machine_id: wire.machine_id.clone(),
+        machine_name: None,
         resource: wire.gpu.clone(),
         state,
         status_label: None,

@@ -428,6 +428,11 @@ export type Session_Deserialize = {
 	provider: ProviderKind,
 	name: string,
 	machine_id?: string | null,
+	/**
+	 *  The machine's name, where Porthole knows it (providers report only the id; the watcher
+	 *  and the CLI name it, see `machine_names`).
+	 */
+	machine_name?: string | null,
 	resource?: string | null,
 	state: SessionState,
 	/**  The provider's own words for the state, where they add something ("Waiting for first job"). */
@@ -448,6 +453,11 @@ export type Session_Serialize = {
 	provider: ProviderKind,
 	name: string,
 	machine_id: string | null,
+	/**
+	 *  The machine's name, where Porthole knows it (providers report only the id; the watcher
+	 *  and the CLI name it, see `machine_names`).
+	 */
+	machine_name: string | null,
 	resource: string | null,
 	state: SessionState,
 	/**  The provider's own words for the state, where they add something ("Waiting for first job"). */

@@ -155,12 +155,15 @@ const DEMO: DemoSeed[] = [
 /** The sessions of `?mock-sessions=demo`, across Local and "Studio GPUs", relative to `now`. */
 export function demoSessions(now: number): Session[] {
   const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+  const machines = [...MOCK_LOCAL_MACHINES, ...MOCK_CLOUD_MACHINES];
   return DEMO.map((d) => ({
     id: d.id,
     account_id: d.account_id,
     provider: d.account_id === LOCAL_ACCOUNT_ID ? "portholed" : "comfy_deploy",
     name: d.name,
     machine_id: d.machine_id,
+    // As the app's watchers name them.
+    machine_name: machines.find((m) => m.id === d.machine_id)?.name ?? null,
     resource: d.resource,
     state: d.state,
     status_label: d.status_label ?? null,

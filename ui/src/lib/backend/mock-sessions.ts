@@ -124,6 +124,7 @@ export class MockSessions {
       provider: account.provider,
       name: `${machine.name}-${this.#counter}`,
       machine_id: machine.id,
+      machine_name: machine.name,
       resource: resourceId,
       state: { state: "starting" },
       status_label: null,

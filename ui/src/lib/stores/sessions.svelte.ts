@@ -16,7 +16,6 @@ import {
   type SessionSort,
   type StateFilter,
 } from "../sessionView";
-import { MachineNames } from "./machineNames.svelte";
 
 export type SnapshotState =
   | { status: "loading" }
@@ -60,9 +59,6 @@ export class SessionStore {
   filters: SessionFilters = $state({ account: null, text: "", state: "all", sort: "deadline" });
   /** The latest warning or end, in words, for a live region. */
   announcement = $state("");
-  /** The names of the sessions' machines (kept with the sessions, so they outlive a visit to
-   * another screen). */
-  readonly machines: MachineNames;
   #backend: Backend;
   #now: () => number;
   #generation = 0;
@@ -73,7 +69,6 @@ export class SessionStore {
   constructor(backend: Backend, now: () => number = Date.now) {
     this.#backend = backend;
     this.#now = now;
-    this.machines = new MachineNames(backend, now);
   }
 
   /** Follows the watchers' events and loads the snapshot; returns the unsubscribe. */

@@ -1,0 +1,72 @@
+//! Names for the machines sessions run on. Providers report a session's machine by its id (a UUID
+//! for ComfyDeploy and portholed); people know machines by name. An account's machines are asked
+//! for when one of its sessions names a machine not known yet, and then at most once per
+//! [`ASK_AGAIN`], so a failed or fruitless lookup is not repeated on every poll. Names are
+//! decoration: when the lookup fails, sessions keep their ids and nothing else changes.
+//!
+//! The desktop app's watchers and the `porthole` CLI both name sessions through this (the CLI asks
+//! for the machines beside the sessions, and names them with [`MachineNames::apply`]).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::model::{Machine, Session};
+use crate::provider::Provider;
+
+/// How long after a lookup the machines may be asked for again.
+pub const ASK_AGAIN: Duration = Duration::seconds(60);
+
+/// One account's machine names, by id.
+#[derive(Debug, Default)]
+pub struct MachineNames {
+    names: HashMap<String, String>,
+    asked: Option<DateTime<Utc>>,
+}
+
+impl MachineNames {
+    /// The names of machines already fetched (the CLI asks for them beside the sessions).
+    pub fn from_machines(machines: Vec<Machine>) -> Self {
+        Self {
+            names: machines.into_iter().map(|m| (m.id, m.name)).collect(),
+            asked: None,
+        }
+    }
+
+    /// Sets each session's `machine_name` from the names known.
+    pub fn apply(&self, sessions: &mut [Session]) {
+        for session in sessions {
+            session.machine_name = session
+                .machine_id
+                .as_ref()
+                .and_then(|id| self.names.get(id))
+                .cloned();
+        }
+    }
+
+    /// Sets each session's `machine_name` where its machine is known, asking `provider` for its
+    /// machines first when a session names one that is not (and the last lookup is old enough).
+    pub async fn name(
+        &mut self,
+        provider: &dyn Provider,
+        now: DateTime<Utc>,
+        sessions: &mut [Session],
+    ) {
+        let unknown = sessions
+            .iter()
+            .filter_map(|s| s.machine_id.as_ref())
+            .any(|id| !self.names.contains_key(id));
+        // A clock set back counts as time passed.
+        let due = self
+            .asked
+            .is_none_or(|at| now - at >= ASK_AGAIN || now < at);
+        if unknown && due {
+            self.asked = Some(now);
+            match provider.machines().await {
+                Ok(machines) => self.names = Self::from_machines(machines).names,
+                Err(err) => tracing::debug!(code = ?err.code, "machine names unavailable"),
+            }
+        }
+        self.apply(sessions);
+    }
+}
