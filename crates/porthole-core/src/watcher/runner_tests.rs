@@ -183,13 +183,7 @@ async fn the_task_reports_added_ready_warning_and_ended() {
     let clock = FakeClock::new(t0());
     let deadline = t0() + Duration::minutes(11);
     let provider = Memory::with(vec![session("a", Some("http://u"), deadline)]);
-    let (handle, mut rx) = spawn(
-        "acct",
-        provider.clone(),
-        Arc::new(Answers(true)),
-        Arc::new(clock.clone()),
-        WatchConfig::default(),
-    );
+    let (handle, mut rx) = watch(&provider, &clock);
     assert!(matches!(next(&mut rx).await, WatchEvent::Added { .. }));
     assert!(matches!(next(&mut rx).await, WatchEvent::Ready { .. }));
     assert_eq!(handle.sessions()[0].state, SessionState::Ready);
@@ -464,26 +458,44 @@ async fn poll_after(handle: &WatcherHandle, clock: &FakeClock, seconds: i64) {
     tokio::time::sleep(StdDuration::from_secs(seconds as u64)).await;
 }
 
-#[tokio::test(start_paused = true)]
-async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_at_most_once_a_minute(
-) {
-    let clock = FakeClock::new(t0());
-    let deadline = t0() + Duration::hours(1);
-    let provider = Memory::with(vec![session("a", None, deadline)]);
-    *provider.machines.lock().unwrap() = vec![machine("terminal", "Terminal")];
-    let (handle, mut rx) = spawn(
+/// Watches `provider` with the default settings; every URL answers.
+fn watch(
+    provider: &Arc<Memory>,
+    clock: &FakeClock,
+) -> (WatcherHandle, UnboundedReceiver<WatchEvent>) {
+    spawn(
         "acct",
         provider.clone(),
         Arc::new(Answers(true)),
         Arc::new(clock.clone()),
         WatchConfig::default(),
-    );
+    )
+}
+
+/// Watches `provider`, whose one machine is "terminal", named "Terminal"; also returns the
+/// first session the watcher added.
+async fn watch_named(
+    provider: &Arc<Memory>,
+    clock: &FakeClock,
+) -> (WatcherHandle, UnboundedReceiver<WatchEvent>, Session) {
+    *provider.machines.lock().unwrap() = vec![machine("terminal", "Terminal")];
+    let (handle, mut rx) = watch(provider, clock);
     match next(&mut rx).await {
-        WatchEvent::Added { session } => {
-            assert_eq!(session.machine_name.as_deref(), Some("Terminal"));
-        }
+        WatchEvent::Added { session } => (handle, rx, session),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_at_most_once_a_minute(
+) {
+    let deadline = t0() + Duration::hours(1);
+    let (provider, clock) = (
+        Memory::with(vec![session("a", None, deadline)]),
+        FakeClock::new(t0()),
+    );
+    let (handle, _rx, first) = watch_named(&provider, &clock).await;
+    assert_eq!(first.machine_name.as_deref(), Some("Terminal"));
     // Known names cost no lookup.
     for _ in 0..3 {
         poll_after(&handle, &clock, 1).await;
@@ -517,22 +529,10 @@ async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_
 async fn a_failed_machine_lookup_leaves_the_ids_and_is_tried_again_later() {
     let clock = FakeClock::new(t0());
     let provider = Memory::with(vec![session("a", None, t0() + Duration::hours(1))]);
-    *provider.machines.lock().unwrap() = vec![machine("terminal", "Terminal")];
     *provider.machines_fail.lock().unwrap() = true;
-    let (handle, mut rx) = spawn(
-        "acct",
-        provider.clone(),
-        Arc::new(Answers(true)),
-        Arc::new(clock.clone()),
-        WatchConfig::default(),
-    );
-    match next(&mut rx).await {
-        WatchEvent::Added { session } => {
-            assert_eq!(session.machine_name, None);
-            assert_eq!(session.machine_id.as_deref(), Some("terminal"));
-        }
-        other => panic!("unexpected {other:?}"),
-    }
+    let (handle, mut rx, first) = watch_named(&provider, &clock).await;
+    assert_eq!(first.machine_name, None);
+    assert_eq!(first.machine_id.as_deref(), Some("terminal"));
     *provider.machines_fail.lock().unwrap() = false;
     poll_after(&handle, &clock, 61).await;
     let (named, before) = wait_for(
