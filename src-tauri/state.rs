@@ -60,7 +60,7 @@ impl AppState {
                 // Only the main window: session windows are remote content.
                 if let Some(app) = emit_to.get() {
                     crate::notify::on_event(app, &event);
-                    if let Err(e) = SessionEvent(event.for_webview()).emit_to(app, "main") {
+                    if let Err(e) = SessionEvent(event).emit_to(app, "main") {
                         tracing::debug!("session event not delivered: {e}");
                     }
                 }

@@ -18,12 +18,8 @@ pub fn list_sessions(
     state: State<'_, AppState>,
     account_id: Option<String>,
 ) -> Result<Vec<Session>, ApiError> {
-    Ok(state
-        .hub
-        .sessions(account_id.as_deref())
-        .into_iter()
-        .map(Session::for_webview)
-        .collect())
+    // Serialized without their URLs (see `Session::url`).
+    Ok(state.hub.sessions(account_id.as_deref()))
 }
 
 #[tauri::command]
@@ -33,7 +29,7 @@ pub async fn launch_session(
     account_id: String,
     request: LaunchRequest,
 ) -> Result<Session, ApiError> {
-    Ok(state.hub.launch(&account_id, &request).await?.for_webview())
+    Ok(state.hub.launch(&account_id, &request).await?)
 }
 
 #[tauri::command]

@@ -90,6 +90,9 @@ fn a_session_launches_extends_stops_and_is_gone(ctx: &Ctx) {
         .find(|s| s["id"] == id.as_str())
         .unwrap_or_else(|| panic!("{id} not in {list}"));
     assert_eq!(listed["state"]["state"], "ready", "{listed}");
+    // Scripts get the URL (the webview never does) and the machine's name.
+    assert_eq!(listed["url"], url.as_str(), "{listed}");
+    assert_eq!(listed["machine_name"], "terminal", "{listed}");
 
     let table = ctx.run(&["sessions", "list"]).ok();
     let row = table

@@ -168,27 +168,35 @@ pub struct Session {
     pub deadline: Option<DateTime<Utc>>,
     /// When it ends if left idle (QPU sessions).
     pub idle_deadline: Option<DateTime<Utc>>,
-    /// The session's own URL (a tunnel). A bearer secret for some providers: never log it, and
-    /// never send it to a webview ([`Session::for_webview`] takes it out; the shell's proxy is the
-    /// only way a window reaches it).
+    /// The session's own URL (a tunnel). A bearer secret for some providers (with a token in it
+    /// for portholed's): never logged, and never serialized with the session, so it cannot reach
+    /// a webview (the shell's proxy is the only way a window reaches it) or a file by accident.
+    /// Only [`Session::to_json_with_url`] writes it, for a person who asked (the CLI's `--json`).
     #[specta(skip)]
+    #[serde(skip_serializing, default)]
     pub url: Option<String>,
     pub price_per_hour: Option<f64>,
     pub capabilities: Capabilities,
-    /// The provider's fields as it sent them, for `--json` and debugging.
+    /// The provider's fields as it sent them, for `--json` and debugging. They hold the URL too,
+    /// so they are never serialized with the session either (see `url`).
     #[specta(skip)]
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[serde(skip_serializing, default)]
     pub raw: serde_json::Value,
 }
 
 impl Session {
-    /// The session as a webview may see it: without its URL (a bearer secret for some providers,
-    /// with a token in it for portholed's) and without the provider's raw fields (which hold the
-    /// URL too).
-    pub fn for_webview(mut self) -> Session {
-        self.url = None;
-        self.raw = serde_json::Value::Null;
-        self
+    /// The session as JSON with its URL and the provider's raw fields, which its own
+    /// serialization leaves out: for a person who asked for them (the CLI's `--json`), never for
+    /// a webview, a log or a file.
+    pub fn to_json_with_url(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        if let serde_json::Value::Object(fields) = &mut json {
+            fields.insert("url".to_owned(), self.url.clone().into());
+            if !self.raw.is_null() {
+                fields.insert("raw".to_owned(), self.raw.clone());
+            }
+        }
+        json
     }
 
     /// Time left before the deadline, negative once past; `None` without a deadline.
@@ -276,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_for_a_webview_carries_neither_its_url_nor_the_raw_fields() {
+    fn a_serialized_session_carries_neither_its_url_nor_the_raw_fields() {
         let t0 = noon();
         let secret = "http://127.0.0.1:4000/?token=0123456789abcdef";
         let mut s = session(t0, None);
@@ -284,15 +292,24 @@ mod tests {
         s.raw = serde_json::json!({ "url": secret, "tunnel_url": secret });
         let event = crate::watcher::WatchEvent::Ready { session: s.clone() };
         for json in [
-            serde_json::to_string(&s.clone().for_webview()).expect("json"),
-            serde_json::to_string(&event.for_webview()).expect("json"),
+            serde_json::to_string(&s).expect("json"),
+            serde_json::to_string(&event).expect("json"),
+            serde_json::to_string(&vec![s.clone()]).expect("json"),
         ] {
             assert!(!json.contains("token="), "{json}");
-            assert!(json.contains(r#""url":null"#), "{json}");
+            assert!(!json.contains(r#""url""#), "{json}");
             assert!(json.contains(r#""name":"s1""#), "{json}");
         }
-        // What the CLI prints keeps it.
-        assert!(serde_json::to_string(&s).expect("json").contains("token="));
+        // What the CLI prints for a person who asked keeps both.
+        let shown = s.to_json_with_url();
+        assert_eq!(shown["url"], secret);
+        assert_eq!(shown["raw"]["tunnel_url"], secret);
+        assert_eq!(shown["name"], "s1");
+        // And reading a session back (no URL in it) works.
+        let back: Session = serde_json::from_str(&serde_json::to_string(&s).expect("json"))
+            .expect("a session reads back");
+        assert_eq!(back.url, None);
+        assert_eq!(back.name, s.name);
     }
 
     #[test]

@@ -90,21 +90,3 @@ pub enum WatchEvent {
     /// The provider answers again.
     Online { account_id: String },
 }
-
-impl WatchEvent {
-    /// The event as a webview may see it: its session through [`Session::for_webview`].
-    pub fn for_webview(self) -> WatchEvent {
-        match self {
-            WatchEvent::Added { session } => WatchEvent::Added {
-                session: session.for_webview(),
-            },
-            WatchEvent::Updated { session } => WatchEvent::Updated {
-                session: session.for_webview(),
-            },
-            WatchEvent::Ready { session } => WatchEvent::Ready {
-                session: session.for_webview(),
-            },
-            other => other,
-        }
-    }
-}
