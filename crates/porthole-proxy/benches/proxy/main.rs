@@ -11,6 +11,9 @@
 //! of direct; the relay's own ratios show how much of direct any proxy can reach here. If nginx is
 //! missing its column is skipped.
 //!
+//! A second, identical nginx runs as a control: its ratio to the first shows how far noise alone
+//! moves a ratio between two proxies that are the same.
+//!
 //! Each figure is its median over the rounds. Each ratio is measured once per round (the two
 //! targets of a round ran seconds apart, so a noisy moment on the machine moves both) and printed
 //! as the median of those, with the lowest and highest; a goal is judged on that median.
@@ -249,13 +252,18 @@ fn run() {
     let up_port = upstream.port().to_string();
     let relay = Role::start(&[RELAY_ROLE, &up_port]);
     let proxy = Role::start(&[PROXY_ROLE, &up_port]);
-    let nginx = match nginx::Nginx::start(upstream.port(), proxy_workers()) {
+    let nginx = match nginx::Nginx::start(upstream.port(), proxy_workers(), "main") {
         Ok(nginx) => Some(nginx),
         Err(why) => {
             println!("nginx column skipped: {why}");
             None
         }
     };
+    // The control: a second, identical nginx. Its ratio to the first is what noise alone does to
+    // a ratio between two proxies that are the same.
+    let control = nginx
+        .as_ref()
+        .and_then(|_| nginx::Nginx::start(upstream.port(), proxy_workers(), "control").ok());
 
     let rt = runtime(threads());
     let figures = rt.block_on(async {
@@ -278,6 +286,14 @@ fn run() {
                 port: nginx.port,
                 cookie: None,
                 pids: vec![nginx.child.id()],
+            });
+        }
+        if let Some(control) = &control {
+            targets.push(Target {
+                name: "control",
+                port: control.port,
+                cookie: None,
+                pids: vec![control.child.id()],
             });
         }
         targets.push(Target {
@@ -491,6 +507,17 @@ fn print_table(
             .map(|n| Spread::of(porthole, n, cpu).show())
             .unwrap_or("-".into()),
     );
+    if let (Some(control), Some(nginx)) = (get("control"), nginx) {
+        let spread = |pick| Spread::of(control, nginx, pick).show();
+        println!();
+        println!(
+            "Control (a second, identical nginx / nginx, per round: how far noise alone moves a ratio): \
+             requests/s {}, p99 {}, CPU per request {}",
+            spread(|f| f.rps),
+            spread(|f| f.p99.as_secs_f64()),
+            spread(cpu),
+        );
+    }
     let errors: Vec<String> = runs
         .iter()
         .map(|(name, rounds)| format!("{name} {}", Figures::median_of(rounds).errors))

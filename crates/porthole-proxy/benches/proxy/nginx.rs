@@ -76,15 +76,18 @@ http {{
 }
 
 impl Nginx {
-    /// Starts nginx in front of `upstream`, or says why it cannot.
-    pub fn start(upstream: u16, workers: usize) -> Result<Nginx, String> {
+    /// Starts nginx in front of `upstream`, or says why it cannot; `name` tells instances apart.
+    pub fn start(upstream: u16, workers: usize, name: &str) -> Result<Nginx, String> {
         let binary = binary().ok_or("nginx is not installed (apt-get install nginx)")?;
         let version = Command::new(&binary)
             .arg("-v")
             .output()
             .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
             .unwrap_or_default();
-        let dir = std::env::temp_dir().join(format!("porthole-bench-nginx-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "porthole-bench-nginx-{}-{name}",
+            std::process::id()
+        ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
         let port = free_port();
         let conf = dir.join("nginx.conf");
