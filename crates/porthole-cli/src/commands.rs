@@ -60,7 +60,7 @@ async fn sessions(
             name_machines(machines, &mut sessions);
             mark_answering(&mut sessions).await;
             if json {
-                let shown: Vec<_> = sessions.iter().map(Session::to_json_with_url).collect();
+                let shown: Vec<_> = sessions.iter().map(Session::with_url).collect();
                 return print_json(&shown);
             }
             print(&output::sessions_table(&sessions, Utc::now()))
@@ -75,7 +75,7 @@ async fn sessions(
             provider.extend(&id, minutes).await?;
             let session = live(provider, &id).await?;
             if json {
-                return print_json(&session.to_json_with_url());
+                return print_json(&session.with_url());
             }
             let ends = match session.deadline {
                 Some(deadline) => format!(
@@ -123,7 +123,7 @@ async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Resu
         std::slice::from_mut(&mut session),
     );
     if json {
-        return print_json(&session.to_json_with_url());
+        return print_json(&session.with_url());
     }
     print(&output::session_fields(&session, Utc::now()))
 }

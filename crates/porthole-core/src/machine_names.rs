@@ -1,13 +1,14 @@
 //! Names for the machines sessions run on. Providers report a session's machine by its id (a UUID
 //! for ComfyDeploy and portholed); people know machines by name. An account's machines are asked
 //! for when one of its sessions names a machine not known yet, and then at most once per
-//! [`ASK_AGAIN`], so a failed or fruitless lookup is not repeated on every poll. Names are
+//! [`ASK_AGAIN`]; an id a successful lookup did not have (a deleted machine) is not asked about
+//! again. A lookup may take [`LOOKUP_TIMEOUT`] at most, since the watcher waits for it. Names are
 //! decoration: when the lookup fails, sessions keep their ids and nothing else changes.
 //!
 //! The desktop app's watchers and the `porthole` CLI both name sessions through this (the CLI asks
 //! for the machines beside the sessions, and names them with [`MachineNames::apply`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -17,10 +18,15 @@ use crate::provider::Provider;
 /// How long after a lookup the machines may be asked for again.
 pub const ASK_AGAIN: Duration = Duration::seconds(60);
 
+/// The longest a lookup may take before the sessions go on with their ids.
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// One account's machine names, by id.
 #[derive(Debug, Default)]
 pub struct MachineNames {
     names: HashMap<String, String>,
+    /// Ids the last successful lookup did not have: asking again would not find them either.
+    unfound: HashSet<String>,
     asked: Option<DateTime<Utc>>,
 }
 
@@ -29,7 +35,7 @@ impl MachineNames {
     pub fn from_machines(machines: Vec<Machine>) -> Self {
         Self {
             names: machines.into_iter().map(|m| (m.id, m.name)).collect(),
-            asked: None,
+            ..Self::default()
         }
     }
 
@@ -52,19 +58,29 @@ impl MachineNames {
         now: DateTime<Utc>,
         sessions: &mut [Session],
     ) {
-        let unknown = sessions
+        let unknown: Vec<&str> = sessions
             .iter()
-            .filter_map(|s| s.machine_id.as_ref())
-            .any(|id| !self.names.contains_key(id));
+            .filter_map(|s| s.machine_id.as_deref())
+            .filter(|id| !id.is_empty() && !self.names.contains_key(*id))
+            .collect();
+        let new = unknown.iter().any(|id| !self.unfound.contains(*id));
         // A clock set back counts as time passed.
         let due = self
             .asked
             .is_none_or(|at| now - at >= ASK_AGAIN || now < at);
-        if unknown && due {
+        if new && due {
             self.asked = Some(now);
-            match provider.machines().await {
-                Ok(machines) => self.names = Self::from_machines(machines).names,
-                Err(err) => tracing::debug!(code = ?err.code, "machine names unavailable"),
+            match tokio::time::timeout(LOOKUP_TIMEOUT, provider.machines()).await {
+                Ok(Ok(machines)) => {
+                    self.names = Self::from_machines(machines).names;
+                    self.unfound = unknown
+                        .into_iter()
+                        .filter(|id| !self.names.contains_key(*id))
+                        .map(str::to_owned)
+                        .collect();
+                }
+                Ok(Err(err)) => tracing::debug!(code = ?err.code, "machine names unavailable"),
+                Err(_) => tracing::debug!("machine names took too long"),
             }
         }
         self.apply(sessions);

@@ -147,6 +147,16 @@ pub struct Capabilities {
     pub has_ui: bool,
 }
 
+/// A session serialized with its URL and raw fields: see [`Session::with_url`].
+#[derive(Serialize)]
+pub struct SessionWithUrl<'a> {
+    #[serde(flatten)]
+    session: &'a Session,
+    url: &'a Option<String>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    raw: &'a serde_json::Value,
+}
+
 /// One session, provider-neutral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Session {
@@ -171,7 +181,7 @@ pub struct Session {
     /// The session's own URL (a tunnel). A bearer secret for some providers (with a token in it
     /// for portholed's): never logged, and never serialized with the session, so it cannot reach
     /// a webview (the shell's proxy is the only way a window reaches it) or a file by accident.
-    /// Only [`Session::to_json_with_url`] writes it, for a person who asked (the CLI's `--json`).
+    /// Only [`Session::with_url`] writes it, for a person who asked (the CLI's `--json`).
     #[specta(skip)]
     #[serde(skip_serializing, default)]
     pub url: Option<String>,
@@ -185,18 +195,15 @@ pub struct Session {
 }
 
 impl Session {
-    /// The session as JSON with its URL and the provider's raw fields, which its own
-    /// serialization leaves out: for a person who asked for them (the CLI's `--json`), never for
-    /// a webview, a log or a file.
-    pub fn to_json_with_url(&self) -> serde_json::Value {
-        let mut json = serde_json::to_value(self).unwrap_or_default();
-        if let serde_json::Value::Object(fields) = &mut json {
-            fields.insert("url".to_owned(), self.url.clone().into());
-            if !self.raw.is_null() {
-                fields.insert("raw".to_owned(), self.raw.clone());
-            }
+    /// The session with its URL and the provider's raw fields, which its own serialization
+    /// leaves out: for a person who asked for them (the CLI's `--json`), never for a webview, a
+    /// log or a file.
+    pub fn with_url(&self) -> SessionWithUrl<'_> {
+        SessionWithUrl {
+            session: self,
+            url: &self.url,
+            raw: &self.raw,
         }
-        json
     }
 
     /// Time left before the deadline, negative once past; `None` without a deadline.
@@ -300,8 +307,11 @@ mod tests {
             assert!(!json.contains(r#""url""#), "{json}");
             assert!(json.contains(r#""name":"s1""#), "{json}");
         }
-        // What the CLI prints for a person who asked keeps both.
-        let shown = s.to_json_with_url();
+        // What the CLI prints for a person who asked keeps both, after the session's own fields
+        // in their order.
+        let shown = serde_json::to_string(&s.with_url()).expect("json");
+        assert!(shown.starts_with(r#"{"id":"s1","account_id""#), "{shown}");
+        let shown: serde_json::Value = serde_json::from_str(&shown).expect("json");
         assert_eq!(shown["url"], secret);
         assert_eq!(shown["raw"]["tunnel_url"], secret);
         assert_eq!(shown["name"], "s1");

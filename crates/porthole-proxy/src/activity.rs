@@ -299,15 +299,24 @@ mod tests {
         first.bytes(Direction::Up, 10);
         second.bytes(Direction::Down, 32);
         let ws = second.websocket_opened();
-        let seen = rx
-            .wait_for(|a| a.requests == 2 && a.bytes_down == 32 && a.websockets_open == 1)
-            .await
-            .unwrap()
-            .clone();
+        let seen = tokio::time::timeout(
+            Duration::from_secs(5),
+            rx.wait_for(|a| a.requests == 2 && a.bytes_down == 32 && a.websockets_open == 1),
+        )
+        .await
+        .expect("the changes were never published")
+        .unwrap()
+        .clone();
         assert_eq!(seen.bytes_up, 10);
         assert!(seen.last_activity.is_some());
         drop(ws);
-        rx.wait_for(|a| a.websockets_open == 0).await.unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            rx.wait_for(|a| a.websockets_open == 0),
+        )
+        .await
+        .expect("the closed WebSocket was never published")
+        .unwrap();
     }
 
     #[tokio::test]

@@ -279,7 +279,8 @@ async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Pro
 async fn forward(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
     let target = shared.target();
     let (parts, body) = request.into_parts();
-    // Most requests have no body: nothing to count, and no box to allocate.
+    // Most requests have no body: nothing to count, and nothing to allocate (the empty body is a
+    // zero-sized box).
     let body = if body.is_end_stream() {
         empty()
     } else {

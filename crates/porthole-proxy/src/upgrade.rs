@@ -42,6 +42,9 @@ pub(crate) async fn websocket(
     shared: &Arc<Shared>,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
+    // Subscribed before the target is read: a retarget during the handshake ends this WebSocket
+    // instead of leaving it spliced to the old upstream.
+    let retargeted = shared.retargeted.subscribe();
     let target = shared.target();
     let from_window = hyper::upgrade::on(&mut request);
     let (parts, _no_body) = request.into_parts();
@@ -71,7 +74,7 @@ pub(crate) async fn websocket(
         from_upstream,
         shared.tally.clone(),
         shared.shutdown.clone(),
-        shared.retargeted.subscribe(),
+        retargeted,
     ));
     let (mut parts, _) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers, true);

@@ -26,6 +26,8 @@ struct Memory {
     machines: Mutex<Vec<Machine>>,
     /// Whether asking for the machines fails (the sessions list still works).
     machines_fail: Mutex<bool>,
+    /// How long asking for the machines takes.
+    machines_delay: Mutex<StdDuration>,
     machine_asks: AtomicUsize,
 }
 
@@ -84,6 +86,10 @@ impl Provider for Memory {
     }
     async fn machines(&self) -> Result<Vec<Machine>> {
         self.machine_asks.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.machines_delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         if *self.machines_fail.lock().unwrap() {
             return Err(Error::new(ErrorCode::UpstreamUnavailable, "down"));
         }
@@ -503,7 +509,7 @@ async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_
     assert_eq!(provider.machine_asks(), 1);
 
     // A session on a machine the list lacks: asked for again once the last lookup is a minute
-    // old, and then not again for another minute.
+    // old. Not found (a deleted machine), it is not asked about again.
     let mut elsewhere = session("b", None, deadline);
     elsewhere.machine_id = Some("retired".to_owned());
     provider.sessions.lock().unwrap().push(elsewhere);
@@ -513,15 +519,29 @@ async fn sessions_carry_their_machines_name_and_an_unknown_machine_is_asked_for_
     assert_eq!(provider.machine_asks(), 1);
     poll_after(&handle, &clock, 30).await;
     assert_eq!(provider.machine_asks(), 2);
-    for _ in 0..5 {
+    for _ in 0..10 {
         poll_after(&handle, &clock, 10).await;
     }
     assert_eq!(provider.machine_asks(), 2);
+
+    // A session on a machine made since: asked for, and named.
+    provider
+        .machines
+        .lock()
+        .unwrap()
+        .push(machine("fresh", "Fresh"));
+    let mut newer = session("c", None, deadline);
+    newer.machine_id = Some("fresh".to_owned());
+    provider.sessions.lock().unwrap().push(newer);
     poll_after(&handle, &clock, 10).await;
     assert_eq!(provider.machine_asks(), 3);
     assert_eq!(
         machine_names(&handle),
-        [("a".into(), Some("Terminal".into())), ("b".into(), None)]
+        [
+            ("a".into(), Some("Terminal".into())),
+            ("b".into(), None),
+            ("c".into(), Some("Fresh".into()))
+        ]
     );
 }
 
@@ -547,4 +567,19 @@ async fn a_failed_machine_lookup_leaves_the_ids_and_is_tried_again_later() {
         .iter()
         .any(|e| matches!(e, WatchEvent::Offline { .. })));
     assert_eq!(provider.machine_asks(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_machine_lookup_holds_the_watcher_up_for_a_few_seconds_at_most() {
+    let clock = FakeClock::new(t0());
+    let provider = Memory::with(vec![session("a", None, t0() + Duration::hours(1))]);
+    *provider.machines_delay.lock().unwrap() = StdDuration::from_secs(3600);
+    let started = tokio::time::Instant::now();
+    let (_handle, _rx, first) = watch_named(&provider, &clock).await;
+    assert_eq!(first.machine_name, None);
+    let waited = started.elapsed();
+    assert!(
+        waited >= crate::machine_names::LOOKUP_TIMEOUT && waited < StdDuration::from_secs(30),
+        "the first session came after {waited:?}"
+    );
 }

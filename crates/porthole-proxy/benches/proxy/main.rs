@@ -190,6 +190,7 @@ struct Figures {
     ws: f64,
 }
 
+/// The middle value (of an even count, the upper of the two middle ones).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -213,8 +214,8 @@ impl Figures {
     }
 }
 
-/// The spread of a ratio measured once per round: the two targets of a round ran minutes apart at
-/// most, so a noisy moment on the machine moves both.
+/// The spread of a ratio measured once per round: the two targets of a round ran seconds apart,
+/// so a noisy moment on the machine moves both.
 #[derive(Clone, Copy)]
 struct Spread {
     min: f64,
@@ -261,9 +262,11 @@ fn run() {
     };
     // The control: a second, identical nginx. Its ratio to the first is what noise alone does to
     // a ratio between two proxies that are the same.
-    let control = nginx
-        .as_ref()
-        .and_then(|_| nginx::Nginx::start(upstream.port(), proxy_workers(), "control").ok());
+    let control = nginx.as_ref().and_then(|_| {
+        nginx::Nginx::start(upstream.port(), proxy_workers(), "control")
+            .map_err(|why| println!("control skipped: {why}"))
+            .ok()
+    });
 
     let rt = runtime(threads());
     let figures = rt.block_on(async {
