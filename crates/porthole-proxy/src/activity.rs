@@ -299,24 +299,26 @@ mod tests {
         first.bytes(Direction::Up, 10);
         second.bytes(Direction::Down, 32);
         let ws = second.websocket_opened();
-        let seen = tokio::time::timeout(
-            Duration::from_secs(5),
-            rx.wait_for(|a| a.requests == 2 && a.bytes_down == 32 && a.websockets_open == 1),
-        )
-        .await
-        .expect("the changes were never published")
-        .unwrap()
-        .clone();
+        let seen = published(&mut rx, |a| {
+            a.requests == 2 && a.bytes_down == 32 && a.websockets_open == 1
+        })
+        .await;
         assert_eq!(seen.bytes_up, 10);
         assert!(seen.last_activity.is_some());
         drop(ws);
-        tokio::time::timeout(
-            Duration::from_secs(5),
-            rx.wait_for(|a| a.websockets_open == 0),
-        )
-        .await
-        .expect("the closed WebSocket was never published")
-        .unwrap();
+        published(&mut rx, |a| a.websockets_open == 0).await;
+    }
+
+    /// The first published activity that `done` accepts, within 5 s.
+    async fn published(
+        rx: &mut watch::Receiver<Activity>,
+        done: impl FnMut(&Activity) -> bool,
+    ) -> Activity {
+        tokio::time::timeout(Duration::from_secs(5), rx.wait_for(done))
+            .await
+            .expect("never published")
+            .expect("the publisher is running")
+            .clone()
     }
 
     #[tokio::test]
@@ -328,10 +330,7 @@ mod tests {
         tokio::spawn(publish(meter.clone(), tx, stop_rx));
         for n in 1..=5 {
             tally.request();
-            tokio::time::timeout(Duration::from_secs(5), rx.wait_for(|a| a.requests == n))
-                .await
-                .expect("the change was never published")
-                .unwrap();
+            published(&mut rx, |a| a.requests == n).await;
         }
     }
 

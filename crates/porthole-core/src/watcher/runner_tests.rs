@@ -47,6 +47,14 @@ impl Memory {
     }
 }
 
+/// Takes as long as `delay` says (a slow provider).
+async fn take(delay: &Mutex<StdDuration>) {
+    let delay = *delay.lock().unwrap();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 #[async_trait::async_trait]
 impl Provider for Memory {
     fn kind(&self) -> ProviderKind {
@@ -54,10 +62,7 @@ impl Provider for Memory {
     }
     async fn list(&self) -> Result<Vec<Session>> {
         self.lists.fetch_add(1, Ordering::SeqCst);
-        let delay = *self.list_delay.lock().unwrap();
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        take(&self.list_delay).await;
         if *self.fail.lock().unwrap() {
             return Err(Error::new(ErrorCode::UpstreamUnavailable, "down"));
         }
@@ -86,10 +91,7 @@ impl Provider for Memory {
     }
     async fn machines(&self) -> Result<Vec<Machine>> {
         self.machine_asks.fetch_add(1, Ordering::SeqCst);
-        let delay = *self.machines_delay.lock().unwrap();
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        take(&self.machines_delay).await;
         if *self.machines_fail.lock().unwrap() {
             return Err(Error::new(ErrorCode::UpstreamUnavailable, "down"));
         }

@@ -283,21 +283,15 @@ fn run() {
             cookie: None,
             pids: vec![relay.child.id()],
         });
-        if let Some(nginx) = &nginx {
-            targets.push(Target {
-                name: "nginx",
-                port: nginx.port,
-                cookie: None,
-                pids: vec![nginx.child.id()],
-            });
-        }
-        if let Some(control) = &control {
-            targets.push(Target {
-                name: "control",
-                port: control.port,
-                cookie: None,
-                pids: vec![control.child.id()],
-            });
+        for (name, nginx) in [("nginx", &nginx), ("control", &control)] {
+            if let Some(nginx) = nginx {
+                targets.push(Target {
+                    name,
+                    port: nginx.port,
+                    cookie: None,
+                    pids: vec![nginx.child.id()],
+                });
+            }
         }
         targets.push(Target {
             name: "porthole",
