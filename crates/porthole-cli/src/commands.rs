@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use porthole_core::machine_names::MachineNames;
-use porthole_core::model::{LaunchRequest, Machine, Session, SessionState};
+use porthole_core::model::{LaunchRequest, Session, SessionState};
 use porthole_core::provider::Provider;
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
@@ -55,9 +55,9 @@ async fn sessions(
 ) -> Result<(), Error> {
     match command {
         SessionsCommand::List => {
-            let (sessions, machines) = tokio::join!(provider.list(), provider.machines());
+            let (sessions, names) = tokio::join!(provider.list(), MachineNames::fetch(provider));
             let mut sessions = sessions?;
-            name_machines(machines, &mut sessions);
+            names.apply(&mut sessions);
             mark_answering(&mut sessions).await;
             if json {
                 let shown: Vec<_> = sessions.iter().map(Session::with_url).collect();
@@ -116,22 +116,15 @@ async fn live(provider: &dyn Provider, id: &str) -> Result<Session, Error> {
     })
 }
 
-/// Prints one session, its machine named.
+/// Prints one session, its machine named (providers report it by id, often a UUID).
 async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Result<(), Error> {
-    name_machines(
-        provider.machines().await,
-        std::slice::from_mut(&mut session),
-    );
+    MachineNames::fetch(provider)
+        .await
+        .apply(std::slice::from_mut(&mut session));
     if json {
         return print_json(&session.with_url());
     }
     print(&output::session_fields(&session, Utc::now()))
-}
-
-/// Names the sessions' machines (providers report them by id, often a UUID). Names are
-/// decoration: when the machines could not be fetched, the sessions keep their ids.
-fn name_machines(machines: Result<Vec<Machine>, Error>, sessions: &mut [Session]) {
-    MachineNames::from_machines(machines.unwrap_or_default()).apply(sessions);
 }
 
 /// Providers report "connecting" as soon as a URL exists; a URL that answers means ready.

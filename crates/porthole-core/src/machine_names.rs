@@ -5,8 +5,9 @@
 //! again. A lookup may take [`LOOKUP_TIMEOUT`] at most, since the watcher waits for it. Names are
 //! decoration: when the lookup fails, sessions keep their ids and nothing else changes.
 //!
-//! The desktop app's watchers and the `porthole` CLI both name sessions through this (the CLI asks
-//! for the machines beside the sessions, and names them with [`MachineNames::apply`]).
+//! The desktop app's watchers and the `porthole` CLI both name sessions through this (the CLI
+//! fetches the names beside the sessions, [`MachineNames::fetch`], and names them with
+//! [`MachineNames::apply`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,11 +31,31 @@ pub struct MachineNames {
     asked: Option<DateTime<Utc>>,
 }
 
+/// The provider's machines, or `None` when they cannot be had within [`LOOKUP_TIMEOUT`].
+async fn lookup(provider: &dyn Provider) -> Option<Vec<Machine>> {
+    match tokio::time::timeout(LOOKUP_TIMEOUT, provider.machines()).await {
+        Ok(Ok(machines)) => Some(machines),
+        Ok(Err(err)) => {
+            tracing::debug!(code = ?err.code, "machine names unavailable");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("machine names took too long");
+            None
+        }
+    }
+}
+
+fn by_id(machines: Vec<Machine>) -> HashMap<String, String> {
+    machines.into_iter().map(|m| (m.id, m.name)).collect()
+}
+
 impl MachineNames {
-    /// The names of machines already fetched (the CLI asks for them beside the sessions).
-    pub fn from_machines(machines: Vec<Machine>) -> Self {
+    /// The provider's machine names now (none when they cannot be had in time): for the CLI,
+    /// which asks once, beside the sessions.
+    pub async fn fetch(provider: &dyn Provider) -> Self {
         Self {
-            names: machines.into_iter().map(|m| (m.id, m.name)).collect(),
+            names: lookup(provider).await.map(by_id).unwrap_or_default(),
             ..Self::default()
         }
     }
@@ -70,17 +91,13 @@ impl MachineNames {
             .is_none_or(|at| now - at >= ASK_AGAIN || now < at);
         if new && due {
             self.asked = Some(now);
-            match tokio::time::timeout(LOOKUP_TIMEOUT, provider.machines()).await {
-                Ok(Ok(machines)) => {
-                    self.names = Self::from_machines(machines).names;
-                    self.unfound = unknown
-                        .into_iter()
-                        .filter(|id| !self.names.contains_key(*id))
-                        .map(str::to_owned)
-                        .collect();
-                }
-                Ok(Err(err)) => tracing::debug!(code = ?err.code, "machine names unavailable"),
-                Err(_) => tracing::debug!("machine names took too long"),
+            if let Some(machines) = lookup(provider).await {
+                self.names = by_id(machines);
+                self.unfound = unknown
+                    .into_iter()
+                    .filter(|id| !self.names.contains_key(*id))
+                    .map(str::to_owned)
+                    .collect();
             }
         }
         self.apply(sessions);
