@@ -267,6 +267,11 @@ mod tests {
         Upstream::new(Connector::new(Duration::from_secs(2), vec![]), idle)
     }
 
+    /// The body of `GET path`, through `upstream`.
+    async fn body_of(upstream: &Upstream, port: u16, path: &str) -> Vec<u8> {
+        read_all(upstream.request(get(port, path)).await.unwrap()).await
+    }
+
     async fn read_all(response: Response<Incoming>) -> Vec<u8> {
         response
             .into_body()
@@ -282,8 +287,7 @@ mod tests {
         let (port, accepted) = counting_upstream().await;
         let upstream = with_idle_timeout(Duration::from_secs(60));
         for _ in 0..5 {
-            let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
-            assert_eq!(read_all(response).await, b"ok");
+            assert_eq!(body_of(&upstream, port, "/x?y=1").await, b"ok");
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(upstream.open_count(), 1);
@@ -315,8 +319,7 @@ mod tests {
         let (port, accepted) = counting_upstream().await;
         let upstream = with_idle_timeout(Duration::from_secs(60));
         for _ in 0..5 {
-            let response = upstream.request(get(port, "/once")).await.unwrap();
-            assert_eq!(read_all(response).await, b"ok");
+            assert_eq!(body_of(&upstream, port, "/once").await, b"ok");
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 5);
     }
@@ -325,11 +328,9 @@ mod tests {
     async fn a_connection_that_streamed_longer_than_the_idle_timeout_is_reused_after() {
         let (port, accepted) = counting_upstream().await;
         let upstream = with_idle_timeout(Duration::from_millis(500));
-        let slow = upstream.request(get(port, "/slow")).await.unwrap();
-        assert_eq!(read_all(slow).await, b"firstlast");
+        assert_eq!(body_of(&upstream, port, "/slow").await, b"firstlast");
         // Idle for far less than the timeout since its body ended: reused, not reopened.
-        let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
-        assert_eq!(read_all(response).await, b"ok");
+        assert_eq!(body_of(&upstream, port, "/x?y=1").await, b"ok");
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
@@ -337,8 +338,7 @@ mod tests {
     async fn idle_connections_close_after_the_timeout() {
         let (port, _) = counting_upstream().await;
         let upstream = with_idle_timeout(Duration::from_millis(50));
-        let response = upstream.request(get(port, "/x?y=1")).await.unwrap();
-        assert_eq!(read_all(response).await, b"ok");
+        assert_eq!(body_of(&upstream, port, "/x?y=1").await, b"ok");
         let deadline = Instant::now() + Duration::from_secs(5);
         while upstream.open_count() > 0 {
             assert!(
