@@ -69,7 +69,9 @@ impl Dirs {
     }
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` (and its parents) if it is missing, and makes it private to its owner (0700 on
+/// Unix), also when an earlier version left it open to others.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -79,7 +81,50 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     }
     builder
         .create(dir)
-        .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))
+        .map_err(|e| Error::io(&format!("cannot create {}", dir.display()), &e))?;
+    restrict(dir, 0o700)
+}
+
+/// Opens `path` for appending, creating it owner-only (0600 on Unix): logs can hold what a
+/// session printed (its URL and token, for Jupyter).
+pub fn open_private_append(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options.open(path)?;
+    make_private(path).map_err(|e| std::io::Error::other(e.message))?;
+    Ok(file)
+}
+
+/// Makes an existing file private to its owner (0600 on Unix); a missing one is not an error.
+pub fn make_private(path: &Path) -> Result<()> {
+    if path.exists() {
+        restrict(path, 0o600)?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)
+        .map_err(|e| Error::io(&format!("cannot read {}", path.display()), &e))?
+        .permissions()
+        .mode();
+    if current & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io(&format!("cannot make {} private", path.display()), &e))
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
 }
 
 /// Writes a private file (0600) atomically: a temporary file beside it, synced, then renamed
@@ -114,6 +159,26 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn private_dirs_and_files_are_tightened_when_others_could_read_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        let root = std::env::temp_dir().join(format!("porthole-private-{}", std::process::id()));
+        let dir = root.join("a/b");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        create_private_dir(&dir).expect("private dir");
+        assert_eq!(mode(&dir), 0o700);
+        let file = dir.join("f");
+        std::fs::write(&file, b"x").expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        make_private(&file).expect("private file");
+        assert_eq!(mode(&file), 0o600);
+        make_private(&dir.join("missing")).expect("a missing file is fine");
+        let _ = std::fs::remove_dir_all(&root);
+    }
 
     #[test]
     fn overrides_win_over_platform_dirs() {

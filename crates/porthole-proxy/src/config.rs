@@ -1,6 +1,7 @@
 //! What a proxy is started with, and the parsed upstream it forwards to.
 
 use std::fmt;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +64,11 @@ pub struct ProxyConfig {
     pub workers: usize,
     /// The loopback port to listen on; 0 (the default) lets the system choose.
     pub listen_port: u16,
+    /// The loopback address to listen on: 127.0.0.1 by default; a session window's proxy takes
+    /// one of its own ([`crate::own_loopback_address`]) so that sessions share no cookies.
+    pub listen_ip: Ipv4Addr,
+    /// Connections that have not authenticated, at once ([`crate::admission`]).
+    pub max_unverified: usize,
     /// A token that stays valid, the way Jupyter's does: `?token=T` on any `GET` sets the cookie
     /// and redirects to the same URL without it. For servers that front a session process with
     /// no token of its own (portholed's `comfyui`). `None` (the default): single-use entry URLs
@@ -77,13 +83,15 @@ impl ProxyConfig {
             upstream,
             session_id: session_id.into(),
             connect_timeout: Duration::from_secs(5),
-            header_timeout: Duration::from_secs(15),
+            header_timeout: crate::admission::DEFAULT_HEADER_TIMEOUT,
             headers: None,
             extra_roots: Vec::new(),
             workers: std::thread::available_parallelism()
                 .map(|n| n.get().min(2))
                 .unwrap_or(1),
             listen_port: 0,
+            listen_ip: Ipv4Addr::LOCALHOST,
+            max_unverified: crate::admission::DEFAULT_MAX_UNVERIFIED,
             standing_token: None,
         }
     }
@@ -100,6 +108,8 @@ impl fmt::Debug for ProxyConfig {
             .field("extra_roots", &self.extra_roots.len())
             .field("workers", &self.workers)
             .field("listen_port", &self.listen_port)
+            .field("listen_ip", &self.listen_ip)
+            .field("max_unverified", &self.max_unverified)
             .field("standing_token", &self.standing_token.is_some())
             .finish()
     }

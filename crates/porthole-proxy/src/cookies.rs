@@ -2,15 +2,17 @@
 //! to the tunnel's host, so a `Domain` naming the tunnel or a `Secure` flag would make the browser
 //! drop the cookie (and the session's own login with it); `SameSite=None` needs `Secure`, so it
 //! becomes `Lax`. An upstream may never set a `porthole_proxy_*` cookie or this proxy's own (it
-//! would log the window out). `porthole_gate_*` cookies of *other* proxies pass: that is how
-//! portholed's token front, behind a desktop proxy, hands the window its cookie.
+//! would log the window out). Other `porthole_*` cookies pass, and the proxy notes their names:
+//! that is how portholed's token front and terminal, behind a desktop proxy, hand the window their
+//! cookie, and only cookies noted so go back upstream ([`crate::gate::strip_foreign_cookies`]).
 
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue};
 
-use crate::gate::COOKIE_PREFIX;
+use crate::gate::{Gate, COOKIE_PREFIX, RESERVED_PREFIX};
 
-pub(crate) fn rewrite_set_cookies(headers: &mut HeaderMap, own: &str) {
+pub(crate) fn rewrite_set_cookies(headers: &mut HeaderMap, gate: &Gate) {
+    let own = gate.cookie_name();
     if !headers.contains_key(SET_COOKIE) {
         return;
     }
@@ -18,6 +20,12 @@ pub(crate) fn rewrite_set_cookies(headers: &mut HeaderMap, own: &str) {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|value| rewrite(value.to_str().ok()?, own))
+        .inspect(|(name, _)| {
+            if name.starts_with(RESERVED_PREFIX) {
+                gate.learn_upstream_cookie(name);
+            }
+        })
+        .map(|(_, value)| value)
         .filter_map(|value| HeaderValue::try_from(value).ok())
         .collect();
     headers.remove(SET_COOKIE);
@@ -26,7 +34,8 @@ pub(crate) fn rewrite_set_cookies(headers: &mut HeaderMap, own: &str) {
     }
 }
 
-fn rewrite(cookie: &str, own: &str) -> Option<String> {
+/// The cookie's name and its rewritten `Set-Cookie`, or `None` when it may not be set.
+fn rewrite(cookie: &str, own: &str) -> Option<(String, String)> {
     let mut parts = cookie.split(';').map(str::trim);
     let pair = parts.next()?;
     let name = pair.split_once('=').map_or(pair, |(n, _)| n).trim();
@@ -48,7 +57,7 @@ fn rewrite(cookie: &str, own: &str) -> Option<String> {
             _ => out.push(attribute.to_owned()),
         }
     }
-    Some(out.join("; "))
+    Some((name.to_owned(), out.join("; ")))
 }
 
 #[cfg(test)]
@@ -56,13 +65,21 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    fn gate() -> Gate {
+        Gate::new(([127, 0, 0, 1], 4000).into(), "s", Some("t".into())).unwrap()
+    }
+
     fn after(cookies: &[&str]) -> Vec<String> {
+        after_through(&gate(), cookies)
+    }
+
+    fn after_through(gate: &Gate, cookies: &[&str]) -> Vec<String> {
         let mut headers = HeaderMap::new();
         for c in cookies {
             headers.append(SET_COOKIE, HeaderValue::from_str(c).unwrap());
         }
         headers.insert("x-other", HeaderValue::from_static("kept"));
-        rewrite_set_cookies(&mut headers, "porthole_gate_mine");
+        rewrite_set_cookies(&mut headers, gate);
         assert_eq!(headers["x-other"], "kept");
         headers
             .get_all(SET_COOKIE)
@@ -87,14 +104,30 @@ mod tests {
 
     #[test]
     fn nobody_upstream_may_set_our_cookies() {
+        let gate = gate();
+        let mine = format!("{}=evil", gate.cookie_name());
         assert_eq!(
-            after(&[
-                "porthole_proxy_0123=evil; Path=/",
-                "porthole_gate_other=from-a-token-front",
-                "porthole_gate_mine=evil",
-                "app=ok",
-            ]),
+            after_through(
+                &gate,
+                &[
+                    "porthole_proxy_0123=evil; Path=/",
+                    "porthole_gate_other=from-a-token-front",
+                    &mine,
+                    "app=ok",
+                ]
+            ),
             ["porthole_gate_other=from-a-token-front", "app=ok"]
+        );
+        // What the upstream set is what may go back to it.
+        let mut request = HeaderMap::new();
+        request.insert(
+            http::header::COOKIE,
+            HeaderValue::from_static("porthole_gate_other=x; porthole_terminal_1=y; app=ok"),
+        );
+        crate::gate::strip_foreign_cookies(&mut request, &gate);
+        assert_eq!(
+            request[http::header::COOKIE],
+            "porthole_gate_other=x; app=ok"
         );
     }
 }

@@ -25,6 +25,7 @@ use hyper::body::Incoming;
 use tokio::sync::watch;
 
 use crate::activity::{Counted, Direction, Meter, Tally};
+use crate::admission::Unverified;
 use crate::config::{HeaderHook, Target};
 use crate::connect::BoxError;
 use crate::gate::{self, Gate};
@@ -118,7 +119,7 @@ impl Shared {
         let switching = parts.status == StatusCode::SWITCHING_PROTOCOLS;
         strip_hop_by_hop(&mut parts.headers, switching);
         fix_response_headers(&mut parts.headers, target);
-        crate::cookies::rewrite_set_cookies(&mut parts.headers, self.gate.cookie_name());
+        crate::cookies::rewrite_set_cookies(&mut parts.headers, &self.gate);
         parts.version = Version::HTTP_11;
         let body = Counted::new(body, self.tally.clone(), Direction::Down)
             .map_err(BoxError::from)
@@ -203,7 +204,7 @@ impl Common {
         headers.remove(REFERER);
         // hyper answers `100-continue` to the window itself, when the body is first read.
         headers.remove(EXPECT);
-        gate::strip_own_cookies(&mut headers, self.gate.cookie_name());
+        gate::strip_foreign_cookies(&mut headers, &self.gate);
         if let Some(hook) = &self.hook {
             hook.apply(&target.url, &mut headers);
         }
@@ -226,11 +227,12 @@ pub(crate) fn empty() -> ProxyBody {
 /// hyper's service function.
 pub(crate) async fn handle(
     shared: Arc<Shared>,
+    place: Unverified,
     request: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
     shared.tally.request();
     let upgrade_attempt = request.headers().contains_key(UPGRADE);
-    let mut response = route(&shared, request).await;
+    let mut response = route(&shared, &place, request).await;
     if upgrade_attempt && response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The smuggling guard stopped following this connection at the upgrade request.
         response
@@ -240,12 +242,16 @@ pub(crate) async fn handle(
     Ok(response)
 }
 
-async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<ProxyBody> {
+async fn route(
+    shared: &Arc<Shared>,
+    place: &Unverified,
+    request: Request<Incoming>,
+) -> Response<ProxyBody> {
     let headers = request.headers();
     if request.uri().authority().is_some() || request.method() == Method::CONNECT {
         return pages::bad_request("This is not a forward proxy.\n");
     }
-    if !shared.gate.host_ok(headers) || !shared.gate.origin_ok(headers) {
+    if !shared.gate.access.allows(headers) {
         return pages::forbidden();
     }
     if headers.contains_key(TRANSFER_ENCODING) && headers.contains_key(CONTENT_LENGTH) {
@@ -253,17 +259,19 @@ async fn route(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<Pro
     }
     let path = request.uri().path();
     if path == AUTH_PATH {
-        return handshake(shared, &request);
+        return handshake(shared, place, &request);
     }
     if request.method() == Method::GET {
         let query = request.uri().query().unwrap_or("");
         if let Some(rest) = shared.gate.standing_token_in(query) {
+            place.verified();
             return standing_handshake(shared, path, &rest);
         }
     }
     if !shared.gate.has_cookie(headers) {
         return pages::forbidden();
     }
+    place.verified();
     if path == HEALTH_PATH {
         return pages::health(upstream_answers(shared).await);
     }
@@ -309,7 +317,11 @@ async fn forward(shared: &Arc<Shared>, request: Request<Incoming>) -> Response<P
 
 /// `GET /__porthole/auth?token=T[&next=/path]`: a pending token (or the cookie already) gets the
 /// cookie and a redirect to `next` when it is a same-origin path, else to the session's landing.
-fn handshake(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody> {
+fn handshake(
+    shared: &Shared,
+    place: &Unverified,
+    request: &Request<Incoming>,
+) -> Response<ProxyBody> {
     if request.method() != Method::GET {
         return pages::forbidden();
     }
@@ -328,6 +340,7 @@ fn handshake(shared: &Shared, request: &Request<Incoming>) -> Response<ProxyBody
     if !allowed {
         return pages::forbidden();
     }
+    place.verified();
     let location = next
         .filter(|n| is_local_path(n))
         .unwrap_or_else(|| shared.target().landing.clone());

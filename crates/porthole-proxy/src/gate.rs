@@ -1,9 +1,7 @@
-//! Who may use a proxy (shared/DESIGN.md §5). Every local process and every web page can reach a
-//! loopback port, so a request passes only if:
+//! Who may use a proxy. Every local process and every web page can reach a loopback port, so a
+//! request passes only if:
 //!
-//! - `Host` is exactly `127.0.0.1:PORT` or `localhost:PORT` (DNS rebinding);
-//! - `Origin` is absent or one of our own two origins, and `Sec-Fetch-Site`, when a browser sends
-//!   it, is not `cross-site` or `same-site` (another port of 127.0.0.1 is "same site");
+//! - it passes the listener rules of [`crate::access`] (one `Host`, ours; `Origin` absent or ours);
 //! - it carries the session's cookie, which only the one-time handshake
 //!   `/__porthole/auth?token=T` hands out (`HttpOnly; SameSite=Strict`).
 //!
@@ -15,14 +13,17 @@
 //! `porthole_gate_*`, which other proxies forward (so a desktop proxy in front of it works), and
 //! which it removes itself before forwarding.
 
-use std::sync::Mutex;
+use std::net::SocketAddr;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use http::header::{COOKIE, HOST, ORIGIN};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::header::COOKIE;
+use http::{HeaderMap, HeaderValue};
 use porthole_core::{Error, ErrorCode};
 use sha2::{Digest, Sha256};
+
+use crate::access::Access;
 
 /// Every cookie this crate sets starts with this; all of them are removed before forwarding, so
 /// one session's secret never reaches another session's upstream.
@@ -36,9 +37,6 @@ pub(crate) const TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// At most this many entry URLs are pending at once; minting more forgets the oldest.
 const MAX_PENDING: usize = 16;
-
-/// Fetch metadata: where the browser says a request came from.
-const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// 32 random bytes, base64url without padding.
 pub(crate) fn random_secret() -> Result<String, Error> {
@@ -63,17 +61,19 @@ struct Pending {
 }
 
 pub(crate) struct Gate {
-    hosts: [String; 2],
-    origins: [String; 2],
+    pub(crate) access: Access,
     cookie_name: String,
     cookie_secret: String,
     pending: Mutex<Vec<Pending>>,
     standing: Option<String>,
+    /// The `porthole_*` cookies the upstream set through this proxy (portholed's terminal or
+    /// token front behind a desktop proxy): only those go back upstream.
+    upstream_cookies: RwLock<Vec<String>>,
 }
 
 impl Gate {
     pub(crate) fn new(
-        port: u16,
+        addr: SocketAddr,
         session_id: &str,
         standing: Option<String>,
     ) -> Result<Self, Error> {
@@ -85,15 +85,12 @@ impl Gate {
             COOKIE_PREFIX
         };
         Ok(Self {
-            hosts: [format!("127.0.0.1:{port}"), format!("localhost:{port}")],
-            origins: [
-                format!("http://127.0.0.1:{port}"),
-                format!("http://localhost:{port}"),
-            ],
+            access: Access::for_listener(addr),
             cookie_name: format!("{prefix}{hash}"),
             cookie_secret: random_secret()?,
             pending: Mutex::new(Vec::new()),
             standing,
+            upstream_cookies: RwLock::new(Vec::new()),
         })
     }
 
@@ -144,41 +141,35 @@ impl Gate {
         }
     }
 
-    /// `Host` is exactly one of ours (one header, no other port, no other name).
-    pub(crate) fn host_ok(&self, headers: &HeaderMap) -> bool {
-        let mut values = headers.get_all(HOST).iter();
-        match (values.next(), values.next()) {
-            (Some(host), None) => self
-                .hosts
-                .iter()
-                .any(|h| h.as_bytes().eq_ignore_ascii_case(host.as_bytes())),
-            _ => false,
-        }
-    }
-
-    /// `Origin` is absent or ours, and the browser does not say the request came from elsewhere.
-    pub(crate) fn origin_ok(&self, headers: &HeaderMap) -> bool {
-        let mut values = headers.get_all(ORIGIN).iter();
-        let origin_ok = match (values.next(), values.next()) {
-            (None, _) => true,
-            (Some(origin), None) => self
-                .origins
-                .iter()
-                .any(|o| o.as_bytes().eq_ignore_ascii_case(origin.as_bytes())),
-            _ => false,
-        };
-        let site_ok = headers
-            .get_all(SEC_FETCH_SITE)
-            .iter()
-            .all(|v| !matches!(v.as_bytes(), b"cross-site" | b"same-site"));
-        origin_ok && site_ok
-    }
-
     /// The request carries this proxy's cookie with its secret.
     pub(crate) fn has_cookie(&self, headers: &HeaderMap) -> bool {
         cookie_pairs(headers).any(|(name, value)| {
             name == self.cookie_name && same_secret(value.as_bytes(), self.cookie_secret.as_bytes())
         })
+    }
+
+    /// Notes that the upstream set a `porthole_*` cookie named `name` through this proxy.
+    pub(crate) fn learn_upstream_cookie(&self, name: &str) {
+        if self.set_upstream(name) {
+            return;
+        }
+        let mut names = self
+            .upstream_cookies
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        // A handful in practice; bounded so an upstream cannot grow it without end.
+        if names.len() < 64 {
+            names.push(name.to_owned());
+        }
+    }
+
+    /// Whether the upstream set a cookie named `name` through this proxy.
+    fn set_upstream(&self, name: &str) -> bool {
+        self.upstream_cookies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|n| n == name)
     }
 
     /// This proxy's cookie's name.
@@ -206,12 +197,19 @@ fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .map(|(name, value)| (name.trim(), value.trim()))
 }
 
-/// Removes every `porthole_proxy_*` cookie, and `own` (a standing gate's cookie), keeping the
-/// upstream's own cookies as they were.
-pub(crate) fn strip_own_cookies(headers: &mut HeaderMap, own: &str) {
-    let ours = headers.get_all(COOKIE).iter().any(|v| {
-        memmem(v.as_bytes(), COOKIE_PREFIX.as_bytes()) || memmem(v.as_bytes(), own.as_bytes())
-    });
+/// Every cookie name Porthole's listeners use (this crate's, portholed's terminal and token
+/// front) starts with this.
+pub(crate) const RESERVED_PREFIX: &str = "porthole_";
+
+/// Removes the cookies that do not belong to this proxy's session before a request goes upstream:
+/// this proxy's own (`own`), and every `porthole_*` cookie its upstream did not set through it
+/// (another session's gate or terminal cookie, which a browser that keeps cookies per host
+/// would send to every port). The upstream's own cookies stay as they were.
+pub(crate) fn strip_foreign_cookies(headers: &mut HeaderMap, gate: &Gate) {
+    let ours = headers
+        .get_all(COOKIE)
+        .iter()
+        .any(|v| memmem(v.as_bytes(), RESERVED_PREFIX.as_bytes()));
     if !ours {
         return;
     }
@@ -224,9 +222,10 @@ pub(crate) fn strip_own_cookies(headers: &mut HeaderMap, own: &str) {
         .flat_map(|v| v.split(';'))
         .map(str::trim)
         .filter(|pair| {
+            let name = pair.split_once('=').map_or(*pair, |(n, _)| n).trim();
             !pair.is_empty()
-                && !pair.starts_with(COOKIE_PREFIX)
-                && pair.split_once('=').map(|(n, _)| n.trim()) != Some(own)
+                && (!name.starts_with(RESERVED_PREFIX)
+                    || (name != gate.cookie_name && gate.set_upstream(name)))
         })
     {
         if !kept.is_empty() {
@@ -251,17 +250,14 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(*name, HeaderValue::from_str(value).unwrap());
-        }
-        map
-    }
+    const ADDR: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4000);
+
+    use crate::access::headers;
 
     #[test]
     fn tokens_are_single_use() {
-        let gate = Gate::new(4000, "s1", None).unwrap();
+        let gate = Gate::new(ADDR, "s1", None).unwrap();
         let token = gate.mint().unwrap();
         assert!(!gate.redeem("nope"));
         assert!(gate.redeem(&token));
@@ -269,25 +265,8 @@ mod tests {
     }
 
     #[test]
-    fn only_our_hosts_and_origins_pass() {
-        let gate = Gate::new(4000, "s1", None).unwrap();
-        assert!(gate.host_ok(&headers(&[("host", "127.0.0.1:4000")])));
-        assert!(gate.host_ok(&headers(&[("host", "LOCALHOST:4000")])));
-        assert!(!gate.host_ok(&headers(&[("host", "evil.example:4000")])));
-        assert!(!gate.host_ok(&headers(&[("host", "127.0.0.1:4001")])));
-        assert!(!gate.host_ok(&headers(&[("host", "127.0.0.1")])));
-        assert!(!gate.host_ok(&HeaderMap::new()));
-        assert!(gate.origin_ok(&HeaderMap::new()));
-        assert!(gate.origin_ok(&headers(&[("origin", "http://localhost:4000")])));
-        assert!(!gate.origin_ok(&headers(&[("origin", "null")])));
-        assert!(!gate.origin_ok(&headers(&[("origin", "http://127.0.0.1:4001")])));
-        assert!(!gate.origin_ok(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(gate.origin_ok(&headers(&[("sec-fetch-site", "same-origin")])));
-    }
-
-    #[test]
     fn the_cookie_is_named_for_the_session_and_checked_by_value() {
-        let gate = Gate::new(4000, "s1", None).unwrap();
+        let gate = Gate::new(ADDR, "s1", None).unwrap();
         let set = gate.set_cookie().unwrap();
         let set = set.to_str().unwrap();
         assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"));
@@ -295,35 +274,37 @@ mod tests {
         assert!(gate.has_cookie(&headers(&[("cookie", &format!("a=b; {pair}"))])));
         let (name, _) = pair.split_once('=').unwrap();
         assert!(!gate.has_cookie(&headers(&[("cookie", &format!("{name}=wrong"))])));
-        let other = Gate::new(4000, "s2", None).unwrap();
+        let other = Gate::new(ADDR, "s2", None).unwrap();
         assert!(!other.has_cookie(&headers(&[("cookie", pair)])));
     }
 
     #[test]
-    fn our_cookies_never_go_upstream() {
+    fn only_the_sessions_own_cookies_go_upstream() {
+        let gate = Gate::new(ADDR, "s1", None).unwrap();
+        let own = gate.cookie_name().to_owned();
         let mut map = headers(&[(
             "cookie",
-            "a=1; porthole_proxy_abc=secret; porthole_terminal_9=t",
+            &format!("a=1; {own}=secret; porthole_terminal_9=t; porthole_gate_b=x; b=2"),
         )]);
-        strip_own_cookies(&mut map, "porthole_proxy_abc");
-        assert_eq!(map.get(COOKIE).unwrap(), "a=1; porthole_terminal_9=t");
-        let mut only = headers(&[("cookie", "porthole_proxy_abc=secret")]);
-        strip_own_cookies(&mut only, "porthole_proxy_abc");
+        strip_foreign_cookies(&mut map, &gate);
+        assert_eq!(map.get(COOKIE).unwrap(), "a=1; b=2");
+        let mut only = headers(&[("cookie", &format!("{own}=secret"))]);
+        strip_foreign_cookies(&mut only, &gate);
         assert!(only.get(COOKIE).is_none());
-        // A standing gate's cookie goes on through other proxies, but never past its own.
-        let mut gates = headers(&[("cookie", "porthole_gate_1=x; porthole_gate_2=y")]);
-        strip_own_cookies(&mut gates, "porthole_proxy_abc");
-        assert_eq!(
-            gates.get(COOKIE).unwrap(),
-            "porthole_gate_1=x; porthole_gate_2=y"
-        );
-        strip_own_cookies(&mut gates, "porthole_gate_2");
-        assert_eq!(gates.get(COOKIE).unwrap(), "porthole_gate_1=x");
+        // A cookie the upstream set through this proxy (a token front's, a terminal's) goes back.
+        gate.learn_upstream_cookie("porthole_gate_a");
+        gate.learn_upstream_cookie(&own);
+        let mut gates = headers(&[(
+            "cookie",
+            &format!("porthole_gate_a=x; porthole_gate_b=y; {own}=s"),
+        )]);
+        strip_foreign_cookies(&mut gates, &gate);
+        assert_eq!(gates.get(COOKIE).unwrap(), "porthole_gate_a=x");
     }
 
     #[test]
     fn a_standing_token_is_found_and_taken_out_of_the_query() {
-        let gate = Gate::new(4000, "s1", Some("tok".into())).unwrap();
+        let gate = Gate::new(ADDR, "s1", Some("tok".into())).unwrap();
         assert_eq!(gate.standing_token_in("token=tok").as_deref(), Some(""));
         assert_eq!(
             gate.standing_token_in("a=1&token=tok&b=x+y").as_deref(),
@@ -332,7 +313,7 @@ mod tests {
         assert_eq!(gate.standing_token_in("token=other"), None);
         assert_eq!(gate.standing_token_in("a=1"), None);
         assert!(gate.cookie_name().starts_with(STANDING_COOKIE_PREFIX));
-        let plain = Gate::new(4000, "s1", None).unwrap();
+        let plain = Gate::new(ADDR, "s1", None).unwrap();
         assert_eq!(plain.standing_token_in("token=tok"), None);
         assert!(plain.cookie_name().starts_with(COOKIE_PREFIX));
     }

@@ -25,11 +25,12 @@
 //!
 //! # Public API
 //!
-//! - [`Proxy::start`]`(ProxyConfig) -> Result<ProxyHandle, Error>` binds `127.0.0.1:0` and serves
+//! - [`Proxy::start`]`(ProxyConfig) -> Result<ProxyHandle, Error>` binds `127.0.0.1:0` (or the
+//!   [`ProxyConfig::listen_ip`] and port it is given) and serves
 //!   on [`ProxyConfig::workers`] threads of its own (a single-threaded tokio runtime each, like
 //!   nginx's workers), so it works the same whatever runtime the caller uses.
 //! - [`ProxyHandle`]: [`port`](ProxyHandle::port), [`local_origin`](ProxyHandle::local_origin)
-//!   (`http://127.0.0.1:PORT`), [`new_entry_url`](ProxyHandle::new_entry_url) (the one-time
+//!   (`http://IP:PORT`), [`new_entry_url`](ProxyHandle::new_entry_url) (the one-time
 //!   handshake URL, a [`Sensitive`] string; call it each time a window opens),
 //!   [`retarget`](ProxyHandle::retarget), [`activity`](ProxyHandle::activity) (a `watch` of
 //!   [`Activity`]). Dropping the handle stops everything.
@@ -40,14 +41,16 @@
 //!
 //! # What the proxy does
 //!
-//! - **Gate** (403 otherwise): `Host` is `127.0.0.1:PORT` or `localhost:PORT`; `Origin` is absent or
-//!   ours; `Sec-Fetch-Site` is not `cross-site`/`same-site`; the request carries the session's
-//!   cookie. `GET /__porthole/auth?token=T[&next=/path]` with a pending single-use token (valid
+//! - **Gate** (403 otherwise): the listener rules of [`access`] (exactly one `Host`, ours; `Origin`
+//!   absent or ours; `Sec-Fetch-Site` not `cross-site`/`same-site`); the request carries the
+//!   session's cookie. At most [`ProxyConfig::max_unverified`] connections without that cookie are
+//!   held at once ([`admission`]); more are closed at accept. `GET /__porthole/auth?token=T[&next=/path]` with a pending single-use token (valid
 //!   5 minutes) sets that cookie (`HttpOnly; SameSite=Strict; Path=/`, value a separate secret)
 //!   and redirects to `next` (same-origin paths only) or to the upstream URL's path and query.
 //!   Absolute-form targets and `CONNECT` get 400: this is not a forward proxy.
 //! - **Requests upstream**: HTTP/1.1; path and query byte for byte; `Host` = the upstream's;
-//!   `Origin`, `Referer`, `Expect`, hop-by-hop headers and every `porthole_proxy_*` cookie removed;
+//!   `Origin`, `Referer`, `Expect`, hop-by-hop headers, this proxy's cookie and every
+//!   `porthole_*` cookie the upstream did not set through this proxy removed;
 //!   then the [`HeaderHook`]. A request with both `Content-Length` and `Transfer-Encoding` is
 //!   refused with 400 before it is forwarded (see `guard.rs`); slow headers are cut off after
 //!   [`ProxyConfig::header_timeout`].
@@ -62,13 +65,18 @@
 //!   `/__porthole/health` and reloads when the upstream answers. It never gives up and never says
 //!   "unauthorized" for a network error.
 
+pub mod access;
 mod activity;
+pub mod admission;
+#[cfg(feature = "attack-set")]
+pub mod attack_set;
 mod config;
 mod connect;
 mod cookies;
 mod forward;
 mod gate;
 mod guard;
+pub mod listen;
 mod pages;
 mod server;
 mod upgrade;
@@ -85,6 +93,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use url::Url;
 
+pub use access::{own_loopback_address, Access};
 pub use activity::{Activity, PUBLISH_INTERVAL};
 pub use config::{HeaderHook, ProxyConfig, StaticHeaders, MAX_CONNECT_TIMEOUT};
 
@@ -104,29 +113,26 @@ pub const MAX_WORKERS: usize = 8;
 pub struct Proxy;
 
 impl Proxy {
-    /// Binds `127.0.0.1:0` (or [`ProxyConfig::listen_port`]) and starts serving on [`ProxyConfig::workers`] threads of its own,
+    /// Binds [`ProxyConfig::listen_ip`] and [`ProxyConfig::listen_port`] and starts serving on [`ProxyConfig::workers`] threads of its own,
     /// each with a single-threaded tokio runtime: the proxy does not compete with the app's
     /// runtime, and a request never wakes another thread. Dropping the returned handle stops those
     /// runtimes, which closes the port and every connection. Can be awaited from any runtime.
     pub async fn start(config: ProxyConfig) -> Result<ProxyHandle, Error> {
         let target = Target::parse(&config.upstream)?;
-        let listener = std::net::TcpListener::bind(SocketAddr::from((
-            Ipv4Addr::LOCALHOST,
-            config.listen_port,
-        )))
-        .and_then(|l| l.set_nonblocking(true).map(|()| l))
-        .map_err(|e| Error::io("Cannot open a local port for the session", &e))?;
-        let port = listener
+        let listener = bind(config.listen_ip, config.listen_port)
+            .map_err(|e| Error::io("Cannot open a local port for the session", &e))?;
+        let addr = listener
             .local_addr()
-            .map_err(|e| Error::io("Cannot read the session's local port", &e))?
-            .port();
+            .map_err(|e| Error::io("Cannot read the session's local port", &e))?;
+        let port = addr.port();
         let connect_timeout = config.connect_timeout.min(MAX_CONNECT_TIMEOUT);
         let header_timeout = config.header_timeout;
         let workers = config.workers.clamp(1, MAX_WORKERS);
+        let max_unverified = config.max_unverified;
         let (stop, shutdown) = watch::channel(false);
         let common = Arc::new(Common::new(
             Gate::new(
-                port,
+                addr,
                 &config.session_id,
                 config.standing_token.map(|t| t.expose().clone()),
             )?,
@@ -175,13 +181,22 @@ impl Proxy {
                 shutdown.clone(),
             ));
             let shared = Arc::new(Shared::new(first, Upstream::new(connector, POOL_IDLE), 0));
-            server::accept(listener, shared, header_timeout, handoffs, shutdown).await;
+            server::accept(
+                listener,
+                shared,
+                header_timeout,
+                admission::Admission::new(max_unverified),
+                handoffs,
+                shutdown,
+            )
+            .await;
         })
         .map_err(thread_error)?;
         ready_rx.await.map_err(|_| {
             Error::new(ErrorCode::Internal, "The proxy's thread stopped at start")
         })??;
         Ok(ProxyHandle {
+            addr,
             port,
             session_id: config.session_id,
             common,
@@ -191,8 +206,23 @@ impl Proxy {
     }
 }
 
+/// Binds `ip:port`, or 127.0.0.1 when `ip` cannot be bound (systems that route only 127.0.0.1 to
+/// the loopback device).
+fn bind(ip: Ipv4Addr, port: u16) -> std::io::Result<std::net::TcpListener> {
+    let listener = match std::net::TcpListener::bind(SocketAddr::from((ip, port))) {
+        Err(e) if ip != Ipv4Addr::LOCALHOST && e.kind() == std::io::ErrorKind::AddrNotAvailable => {
+            tracing::debug!(%ip, "cannot listen on a loopback address of its own");
+            std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?
+        }
+        other => other?,
+    };
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
 /// An open proxy. Dropping it closes the port and every connection, WebSockets included.
 pub struct ProxyHandle {
+    addr: SocketAddr,
     port: u16,
     session_id: String,
     common: Arc<Common>,
@@ -206,9 +236,14 @@ impl ProxyHandle {
         self.port
     }
 
-    /// `http://127.0.0.1:PORT`, the origin a session window's navigation must stay on.
+    /// `http://IP:PORT`, the origin a session window's navigation must stay on.
     pub fn local_origin(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.common.gate.access.origin().to_owned()
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The session id the proxy was started for.
@@ -216,7 +251,7 @@ impl ProxyHandle {
         &self.session_id
     }
 
-    /// A fresh one-time handshake URL, `http://127.0.0.1:PORT/__porthole/auth?token=…`: open a
+    /// A fresh one-time handshake URL, `http://IP:PORT/__porthole/auth?token=…`: open a
     /// window on it. Each URL works once, within 5 minutes; ask for a new one per window.
     pub fn new_entry_url(&self) -> Result<Sensitive<String>, Error> {
         let token = self.common.gate.mint()?;

@@ -15,11 +15,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::{admit_next, Admission, Unverified};
 use crate::forward::{handle, Shared};
 use crate::guard::Guarded;
 
+/// An accepted connection, with its place among the unauthenticated ones.
+pub(crate) type Accepted = (std::net::TcpStream, Unverified);
+
 /// Hands an accepted connection to another worker thread.
-pub(crate) type Handoff = mpsc::UnboundedSender<std::net::TcpStream>;
+pub(crate) type Handoff = mpsc::UnboundedSender<Accepted>;
 
 /// Runs `main` on a new thread with its own single-threaded runtime; when `main` returns, the
 /// runtime and every task still on it are dropped.
@@ -43,48 +47,52 @@ where
 }
 
 /// The accept loop, on the first thread: connections are dealt in turn to this thread and to
-/// `others`.
+/// `others`. A connection that finds no place in `admission` is closed at once.
 pub(crate) async fn accept(
     listener: TcpListener,
     shared: Arc<Shared>,
     header_timeout: Duration,
+    admission: Admission,
     others: Vec<Handoff>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut turn = 0usize;
     loop {
-        let accepted = tokio::select! {
+        let (stream, place) = tokio::select! {
             _ = shutdown.wait_for(|stop| *stop) => return,
-            accepted = listener.accept() => accepted,
+            admitted = admit_next(&listener, &admission) => admitted,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!(error = %err, "proxy accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
         turn = turn.wrapping_add(1);
-        let stream = match others.get(turn % (others.len() + 1)) {
-            Some(other) => match hand_off(stream, other) {
+        let (stream, place) = match others.get(turn % (others.len() + 1)) {
+            Some(other) => match hand_off(stream, place, other) {
                 Some(back) => back,
                 None => continue,
             },
-            None => stream,
+            None => (stream, place),
         };
-        connection(stream, shared.clone(), header_timeout, shutdown.clone());
+        connection(
+            stream,
+            place,
+            shared.clone(),
+            header_timeout,
+            shutdown.clone(),
+        );
     }
 }
 
 /// Gives `stream` to another thread; returns it when that thread is gone.
-fn hand_off(stream: TcpStream, other: &Handoff) -> Option<TcpStream> {
+fn hand_off(
+    stream: TcpStream,
+    place: Unverified,
+    other: &Handoff,
+) -> Option<(TcpStream, Unverified)> {
     let std_stream = stream.into_std().ok()?;
-    match other.send(std_stream) {
+    match other.send((std_stream, place)) {
         Ok(()) => None,
-        Err(returned) => TcpStream::from_std(returned.0).ok(),
+        Err(returned) => {
+            let (stream, place) = returned.0;
+            Some((TcpStream::from_std(stream).ok()?, place))
+        }
     }
 }
 
@@ -92,7 +100,7 @@ fn hand_off(stream: TcpStream, other: &Handoff) -> Option<TcpStream> {
 pub(crate) async fn receive(
     shared: Arc<Shared>,
     header_timeout: Duration,
-    mut incoming: mpsc::UnboundedReceiver<std::net::TcpStream>,
+    mut incoming: mpsc::UnboundedReceiver<Accepted>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -100,9 +108,17 @@ pub(crate) async fn receive(
             _ = shutdown.wait_for(|stop| *stop) => return,
             stream = incoming.recv() => stream,
         };
-        let Some(stream) = stream else { return };
+        let Some((stream, place)) = stream else {
+            return;
+        };
         match TcpStream::from_std(stream) {
-            Ok(stream) => connection(stream, shared.clone(), header_timeout, shutdown.clone()),
+            Ok(stream) => connection(
+                stream,
+                place,
+                shared.clone(),
+                header_timeout,
+                shutdown.clone(),
+            ),
             Err(err) => tracing::debug!(error = %err, "cannot adopt a connection"),
         }
     }
@@ -110,12 +126,13 @@ pub(crate) async fn receive(
 
 fn connection(
     stream: TcpStream,
+    place: Unverified,
     shared: Arc<Shared>,
     header_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
-        let service = service_fn(move |request| handle(shared.clone(), request));
+        let service = service_fn(move |request| handle(shared.clone(), place.clone(), request));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(header_timeout)

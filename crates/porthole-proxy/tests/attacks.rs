@@ -218,3 +218,118 @@ async fn slow_headers_are_cut_off() {
     assert!(took < Duration::from_secs(5), "closed too late: {took:?}");
     assert!(!reached(&up, "/echo"));
 }
+
+/// The attack set every listener we own faces (porthole_proxy::attack_set), against a proxy.
+#[tokio::test]
+async fn the_attack_set() {
+    let up = Upstream::start().await;
+    let mut config = common::config(up.url(), "s1");
+    config.header_timeout = Duration::from_secs(3);
+    config.max_unverified = 8;
+    let w = common::open_with(config).await;
+    let (name, _) = w.cookie.split_once('=').unwrap();
+    porthole_proxy::attack_set::run_all(&porthole_proxy::attack_set::Target {
+        addr: w.proxy.local_addr(),
+        host: format!("127.0.0.1:{}", w.port()),
+        path: "/small".to_owned(),
+        credential: vec![format!("Cookie: {}", w.cookie)],
+        forged: vec![format!("Cookie: {name}=forged")],
+        websocket: Some("/ws".to_owned()),
+        pages: true,
+        header_timeout: Duration::from_secs(3),
+        max_unverified: 8,
+    })
+    .await;
+    assert!(!reached(&up, "/smuggled"));
+}
+
+/// Session B's cookies (its proxy's, a terminal's, a token front's) sent to session A's proxy
+/// never reach A's upstream; A's upstream's own cookies do, and so does a `porthole_*` cookie
+/// A's upstream set through A.
+#[tokio::test]
+async fn another_sessions_cookies_never_reach_the_upstream() {
+    let up = Upstream::start().await;
+    let a = open(up.url(), "session-a").await;
+    let b = open(up.url(), "session-b").await;
+    let seen_cookie = |path: &'static str| {
+        let up = &up;
+        move || {
+            up.seen().iter().rev().find(|s| s.target == path).map(|s| {
+                s.headers
+                    .get("cookie")
+                    .map(|c| c.to_str().unwrap().to_owned())
+            })
+        }
+    };
+    let foreign = format!(
+        "{}; {}; porthole_terminal_9=b-terminal; porthole_gate_b=b-front; app=1",
+        a.cookie, b.cookie
+    );
+    let r = get(a.port(), "/small", Some(&foreign));
+    assert_eq!(a.send(r).await.status(), 200);
+    assert_eq!(seen_cookie("/small")(), Some(Some("app=1".to_owned())));
+
+    // The upstream sets a porthole_* cookie of its own through A: it goes back to it, through A
+    // only.
+    let set = a.send(a.get("/porthole-cookie")).await;
+    assert_eq!(set.status(), 200);
+    assert!(set.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .starts_with("porthole_terminal_up=t"));
+    let with_own = format!(
+        "{}; porthole_terminal_up=t; porthole_terminal_9=b",
+        a.cookie
+    );
+    assert_eq!(
+        a.send(get(a.port(), "/plain", Some(&with_own)))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        seen_cookie("/plain")(),
+        Some(Some("porthole_terminal_up=t".to_owned()))
+    );
+    let to_b = format!("{}; porthole_terminal_up=t", b.cookie);
+    assert_eq!(b.send(get(b.port(), "/", Some(&to_b))).await.status(), 200);
+    assert_eq!(
+        seen_cookie("/")(),
+        Some(None),
+        "A's upstream cookie went through B"
+    );
+}
+
+/// A proxy on a loopback address of its own answers there, under that name only.
+#[tokio::test]
+async fn a_proxy_on_its_own_loopback_address() {
+    let up = Upstream::start().await;
+    let mut config = common::config(up.url(), "s1");
+    config.listen_ip = porthole_proxy::own_loopback_address();
+    let proxy = porthole_proxy::Proxy::start(config.clone()).await.unwrap();
+    let addr = proxy.local_addr();
+    assert_eq!(addr.ip(), std::net::IpAddr::V4(config.listen_ip));
+    assert_eq!(proxy.local_origin(), format!("http://{addr}"));
+    let entry = url::Url::parse(proxy.new_entry_url().unwrap().expose()).unwrap();
+    assert_eq!(
+        entry.host_str(),
+        Some(config.listen_ip.to_string().as_str())
+    );
+    let path = format!("{}?{}", entry.path(), entry.query().unwrap());
+    let host = format!("Host: {addr}");
+    let answer = porthole_proxy::attack_set::status_of(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\n{host}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(answer, 302);
+    let as_localhost = porthole_proxy::attack_set::status_of(
+        addr,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\n\r\n",
+            addr.port()
+        ),
+    )
+    .await;
+    assert_eq!(as_localhost, 403);
+}

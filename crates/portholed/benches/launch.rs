@@ -223,7 +223,8 @@ async fn direct_launch(http: &reqwest::Client) -> Duration {
     let t0 = Instant::now();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_portholed"))
         .args(["__portholed-terminal", "--port", &port.to_string()])
-        .args(["--token", token, "--shell", "/bin/sh"])
+        .args(["--shell", "/bin/sh"])
+        .env("PORTHOLE_TOKEN", token)
         .kill_on_drop(true)
         .spawn()
         .unwrap();

@@ -15,8 +15,9 @@ const PROBE: Duration = Duration::from_millis(300);
 /// Records `addr` as where this server answers. A failure only costs the CLI its way here, so it
 /// is logged, not returned.
 pub(crate) fn publish(data_dir: &Path, addr: SocketAddr) {
-    if let Err(e) = std::fs::write(data_dir.join(FILE), format!("{}\n", base_url(addr))) {
-        tracing::warn!(error = %e, "cannot record the server's address for the CLI");
+    let record = format!("{}\n", base_url(addr));
+    if let Err(e) = porthole_core::paths::write_private(&data_dir.join(FILE), record.as_bytes()) {
+        tracing::warn!(error = %e.message, "cannot record the server's address for the CLI");
     }
 }
 

@@ -167,7 +167,8 @@ pub struct ServerConfig {
     /// Overrides the file's `minute_seconds`.
     pub minute_seconds: Option<f64>,
     /// The program that serves the terminal template when run as
-    /// `PROGRAM __portholed-terminal --port P --token T` (default: this executable).
+    /// `PROGRAM __portholed-terminal --port P` with the token in `PORTHOLE_TOKEN` (default: this
+    /// executable).
     pub helper_exe: Option<PathBuf>,
     /// Stop every session process on shutdown (the embedded default). When false the sessions
     /// keep running and the next start re-adopts them.

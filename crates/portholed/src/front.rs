@@ -1,5 +1,6 @@
 //! The token front for session programs that have no token of their own (ComfyUI):
-//! `portholed __portholed-front --port P --token T -- PROGRAM ARGS…` starts the program on a
+//! `portholed __portholed-front --port P -- PROGRAM ARGS…` (the token in `PORTHOLE_TOKEN`, never
+//! in argv) starts the program on a
 //! loopback port of its own (`{upstream_port}` in its arguments), waits until it answers, then
 //! serves it on 127.0.0.1:P through porthole-proxy with a standing token, the way Jupyter's works:
 //! `/?token=T` sets an `HttpOnly; SameSite=Strict` cookie; anything without it is 403, with the
@@ -34,10 +35,9 @@ pub struct FrontArgs {
     pub args: Vec<String>,
 }
 
-/// Parses `--port P --token T -- PROGRAM ARGS…`.
-pub fn parse_args(args: &[String]) -> Result<FrontArgs> {
+/// Parses `--port P -- PROGRAM ARGS…`; `token` is the session's token, from the environment.
+pub fn parse_args(args: &[String], token: Option<String>) -> Result<FrontArgs> {
     let mut port = None;
-    let mut token = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "--" {
@@ -54,7 +54,6 @@ pub fn parse_args(args: &[String]) -> Result<FrontArgs> {
                         .map_err(|_| Error::invalid_input("--port wants a number"))?,
                 )
             }
-            "--token" => token = Some(Sensitive::new(value.clone())),
             other => return Err(Error::invalid_input(format!("unknown flag {other}"))),
         }
     }
@@ -64,7 +63,10 @@ pub fn parse_args(args: &[String]) -> Result<FrontArgs> {
         .ok_or_else(|| Error::invalid_input("no program after --"))?;
     Ok(FrontArgs {
         port: port.ok_or_else(|| Error::invalid_input("--port is required"))?,
-        token: token.ok_or_else(|| Error::invalid_input("--token is required"))?,
+        token: token
+            .filter(|t| !t.is_empty())
+            .map(Sensitive::new)
+            .ok_or_else(|| Error::invalid_input(format!("{} is not set", process::TOKEN_ENV)))?,
         program: program.clone(),
         args: args.to_vec(),
     })
@@ -81,6 +83,7 @@ pub async fn serve(args: FrontArgs) -> Result<std::process::ExitStatus> {
         .collect();
     let mut child = tokio::process::Command::new(&args.program)
         .args(&program_args)
+        .env_remove(process::TOKEN_ENV)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .spawn()
@@ -156,30 +159,34 @@ mod tests {
     }
 
     #[test]
-    fn arguments_name_the_port_the_token_and_the_program() {
-        let a = parse_args(&strings(&[
-            "--port",
-            "4000",
-            "--token",
-            "t",
-            "--",
-            "python3",
-            "main.py",
-            "--port",
-            "{upstream_port}",
-        ]))
+    fn arguments_name_the_port_and_the_program_and_the_token_comes_from_the_environment() {
+        let token = || Some("t".to_owned());
+        let a = parse_args(
+            &strings(&[
+                "--port",
+                "4000",
+                "--",
+                "python3",
+                "main.py",
+                "--port",
+                "{upstream_port}",
+            ]),
+            token(),
+        )
         .unwrap();
         assert_eq!(a.port, 4000);
         assert_eq!(a.token.expose(), "t");
         assert_eq!(a.program, "python3");
         assert_eq!(a.args, strings(&["main.py", "--port", "{upstream_port}"]));
         for bad in [
-            &["--port", "4000", "--token", "t"][..],
-            &["--token", "t", "--", "x"],
-            &["--port", "x", "--token", "t", "--", "y"],
-            &["--port", "1", "--token", "t", "--bogus", "1", "--", "y"],
+            &["--port", "4000"][..],
+            &["--", "x"],
+            &["--port", "x", "--", "y"],
+            &["--port", "1", "--bogus", "1", "--", "y"],
+            &["--port", "1", "--token", "t", "--", "y"],
         ] {
-            assert!(parse_args(&strings(bad)).is_err(), "{bad:?}");
+            assert!(parse_args(&strings(bad), token()).is_err(), "{bad:?}");
         }
+        assert!(parse_args(&strings(&["--port", "1", "--", "y"]), None).is_err());
     }
 }

@@ -5,7 +5,6 @@
 //! a client that decodes its key to learn its `user_id` works unchanged. Its "signature" is 32
 //! random bytes: the whole string is the secret, and portholed only compares it.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -112,27 +111,18 @@ fn keychain_key(keychain: &Keychain) -> Result<Sensitive<String>> {
     }
 }
 
-/// Reads the key file, or creates it (0600) with a new key.
+/// Reads the key file (making it 0600 if an earlier version left it open), or creates it (0600)
+/// with a new key.
 pub fn file_key(path: &Path) -> Result<Sensitive<String>> {
     if let Ok(text) = std::fs::read_to_string(path) {
         let key = text.trim().to_owned();
         if !key.is_empty() {
+            porthole_core::paths::make_private(path)?;
             return Ok(Sensitive::new(key));
         }
     }
     let key = generate()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut f = options
-        .open(path)
-        .map_err(|e| Error::io(&format!("cannot write {}", path.display()), &e))?;
-    f.write_all(key.expose().as_bytes())
-        .map_err(|e| Error::io(&format!("cannot write {}", path.display()), &e))?;
+    porthole_core::paths::write_private(path, key.expose().as_bytes())?;
     Ok(key)
 }
 

@@ -52,12 +52,12 @@ pub fn run_helper_if_requested() -> Option<std::process::ExitCode> {
     match args.get(1).map(String::as_str) {
         Some(TERMINAL_SUBCOMMAND) => Some(run_helper(
             "terminal",
-            terminal::parse_args(rest),
+            terminal::parse_args(rest, std::env::var(process::TOKEN_ENV).ok()),
             |a| async move { terminal::serve(a).await.map(|()| ExitCode::SUCCESS) },
         )),
         Some(FRONT_SUBCOMMAND) => Some(run_helper(
             "front",
-            front::parse_args(rest),
+            front::parse_args(rest, std::env::var(process::TOKEN_ENV).ok()),
             |a| async move {
                 let status = front::serve(a).await?;
                 Ok(ExitCode::from(

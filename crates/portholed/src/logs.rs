@@ -17,6 +17,12 @@ pub fn path(dir: &Path, session_id: &str) -> PathBuf {
 }
 
 /// Appends a lifecycle line. Failures are only logged: a log must never stop a session.
+/// Opens a session's log for appending, creating it owner-only: a session's output can hold its
+/// token (Jupyter prints its URL).
+pub(crate) fn open(path: &Path) -> std::io::Result<std::fs::File> {
+    porthole_core::paths::open_private_append(path)
+}
+
 pub fn append(dir: &Path, session_id: &str, level: &str, message: &str) {
     let line = LogLine {
         message: message.to_owned(),
@@ -26,10 +32,7 @@ pub fn append(dir: &Path, session_id: &str, level: &str, message: &str) {
     let Ok(json) = serde_json::to_string(&line) else {
         return;
     };
-    let result = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path(dir, session_id))
+    let result = open(&path(dir, session_id))
         // One write call per line, so it cannot interleave with the process's own writes.
         .and_then(|mut f| f.write_all(format!("\n{MARK}{json}\n").as_bytes()));
     if let Err(e) = result {

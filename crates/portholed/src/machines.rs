@@ -185,12 +185,11 @@ fn helper(helper_exe: Option<&Path>) -> Result<&Path, String> {
 
 fn terminal(mc: &MachineConfig, helper_exe: Option<&Path>) -> Result<LaunchSpec, String> {
     let exe = helper(helper_exe)?;
+    // The token reaches the terminal in its environment (`PORTHOLE_TOKEN`), never in argv.
     let mut args = vec![
         TERMINAL_SUBCOMMAND.to_owned(),
         "--port".to_owned(),
         "{port}".to_owned(),
-        "--token".to_owned(),
-        "{token}".to_owned(),
     ];
     if let Some(shell) = &mc.shell {
         args.extend(["--shell".to_owned(), shell.clone()]);
@@ -227,11 +226,11 @@ fn jupyter(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
             "--ip=127.0.0.1",
             "--port={port}",
             "--ServerApp.port_retries=0",
-            "--ServerApp.token={token}",
         ]
         .map(str::to_owned)
         .to_vec(),
-        env: BTreeMap::new(),
+        // Jupyter reads its token from the environment: never on the command line.
+        env: BTreeMap::from([("JUPYTER_TOKEN".to_owned(), "{token}".to_owned())]),
         cwd: None,
         url,
         probe_path,
@@ -258,14 +257,7 @@ fn comfyui(
     });
     // ComfyUI has no token of its own: the front gives it one (and listens only once it answers).
     let exe = helper(helper_exe)?;
-    let front = [
-        FRONT_SUBCOMMAND,
-        "--port",
-        "{port}",
-        "--token",
-        "{token}",
-        "--",
-    ];
+    let front = [FRONT_SUBCOMMAND, "--port", "{port}", "--"];
     let comfy = ["main.py", "--listen", "127.0.0.1", "--port", UPSTREAM_PORT];
     let python = python.display().to_string();
     let (url, probe_path) = url_and_probe(mc, TOKEN_URL);
@@ -301,6 +293,16 @@ fn custom(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
         .any(|s| s.contains("{port}"));
     if !mentions_port {
         return Err("the command has no {port} placeholder".to_owned());
+    }
+    if std::iter::once(&program)
+        .chain(&args)
+        .any(|s| s.contains("{token}"))
+    {
+        return Err(
+            "the command puts {token} on its command line, where every local user can read it: \
+             read it from $PORTHOLE_TOKEN (or an env entry) instead"
+                .to_owned(),
+        );
     }
     let resolved = if program.contains('/') {
         let p = PathBuf::from(&program);
@@ -378,8 +380,10 @@ mod tests {
             [machines.missing]
             command = ["no-such-program-xyz", "{port}"]
             [machines.shell]
-            command = "serve --port {port} --token {token}"
+            command = "serve --port {port} --token \"$PORTHOLE_TOKEN\""
             url = "http://127.0.0.1:{port}/app?t={token}"
+            [machines.argv_token]
+            command = ["sh", "-c", "serve {port}", "--token", "{token}"]
             [machines.terminal]
             enabled = false
             "#,
@@ -405,7 +409,15 @@ mod tests {
             .expect("shell ok")
             .render(4242, "tok");
         assert_eq!(spec.program, "/bin/sh");
-        assert_eq!(spec.args, ["-c", "serve --port 4242 --token tok"]);
+        assert_eq!(
+            spec.args,
+            ["-c", "serve --port 4242 --token \"$PORTHOLE_TOKEN\""]
+        );
+        assert!(by("argv_token")
+            .available
+            .as_ref()
+            .expect_err("a token in argv")
+            .contains("PORTHOLE_TOKEN"));
         assert_eq!(spec.url, "http://127.0.0.1:4242/app?t=tok");
         assert_eq!(spec.probe_path, "/app?t=tok");
     }

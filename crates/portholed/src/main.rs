@@ -139,8 +139,7 @@ async fn run(cli: Cli) -> Result<()> {
         KeyStorage::KeychainOrFile
     };
     if cli.key_command {
-        std::fs::create_dir_all(&data_dir)
-            .map_err(|e| Error::io(&format!("cannot create {}", data_dir.display()), &e))?;
+        porthole_core::paths::create_private_dir(&data_dir)?;
         let (key, _) = portholed::key::load_or_create(&storage, &data_dir)?;
         // Asked for explicitly: the one place the key is printed.
         println!("{}", key.expose());

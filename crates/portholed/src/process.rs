@@ -1,7 +1,6 @@
 //! Session processes: spawning each in its own process group, telling a live process from a
 //! reused pid, stopping a whole group (SIGTERM, then SIGKILL), and probing its port.
 
-use std::fs::File;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -22,11 +21,7 @@ pub fn spawn(
     extra_env: &[(&str, String)],
     log: &Path,
 ) -> Result<tokio::process::Child> {
-    let out = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| Error::io("cannot open the session log", &e))?;
+    let out = crate::logs::open(log).map_err(|e| Error::io("cannot open the session log", &e))?;
     let err = out
         .try_clone()
         .map_err(|e| Error::io("cannot open the session log", &e))?;
@@ -123,6 +118,10 @@ async fn wait_group_gone(pgid: i32, limit: Duration) -> bool {
 
 /// The environment variable every session process carries (and passes on to what it starts).
 pub const SESSION_ENV: &str = "PORTHOLE_SESSION_ID";
+
+/// The session's token, in the session process's environment: only its user (and root) can read
+/// a process's environment, while its argv is open to every local user.
+pub const TOKEN_ENV: &str = "PORTHOLE_TOKEN";
 
 /// Live processes whose environment carries `PORTHOLE_SESSION_ID=id`: whatever a session
 /// started, even outside its process group (a shell's background jobs, a daemonised child).

@@ -1,12 +1,14 @@
 //! Starting and stopping a server: what the desktop app embeds and the binary runs.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use porthole_core::error::Result;
-use porthole_core::{Error, ErrorCode};
+use porthole_core::paths::create_private_dir;
+use porthole_core::Error;
+use porthole_proxy::listen;
 use porthole_secrets::Sensitive;
 use tokio::sync::oneshot;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -86,16 +88,14 @@ impl Server {
         });
         let app = api::router(state);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let serve = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "portholed stopped serving");
-            }
-        });
+        let serve = tokio::spawn(listen::serve(
+            listener,
+            app,
+            listen::Limits::default(),
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
         tracing::info!(
             %addr,
             machines = sessions.machines.len(),
@@ -209,20 +209,4 @@ impl Drop for RunningServer {
             self.sessions.detach_all();
         }
     }
-}
-
-fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir).map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot create {}: {e}", dir.display()),
-        )
-    })
 }

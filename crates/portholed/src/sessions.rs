@@ -252,7 +252,7 @@ impl Sessions {
             ),
             (process::SESSION_ENV, id.clone()),
             ("PORTHOLE_PORT", port.to_string()),
-            ("PORTHOLE_TOKEN", token.clone()),
+            (process::TOKEN_ENV, token.clone()),
         ];
         let child = match process::spawn(&rendered, &env, &logs::path(&self.logs_dir, &id)) {
             Ok(child) => child,

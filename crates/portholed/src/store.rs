@@ -37,6 +37,21 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
+/// Creates `path` empty and owner-only if it is missing; makes it owner-only if it is not.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .map_err(|e| Error::io(&format!("cannot open {}", path.display()), &e))?;
+    porthole_core::paths::make_private(path)
+}
+
 fn db_err(e: rusqlite::Error) -> Error {
     Error::new(ErrorCode::Io, format!("session database: {e}"))
 }
@@ -76,6 +91,14 @@ fn row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
 
 impl Store {
     pub fn open(path: &Path) -> Result<Self> {
+        // It holds session tokens: private before SQLite opens it, since SQLite gives its WAL and
+        // shared-memory files the database file's mode (and earlier versions left it 0644).
+        create_private_file(path)?;
+        for journal in ["-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(journal);
+            porthole_core::paths::make_private(Path::new(&name))?;
+        }
         let conn = Connection::open(path).map_err(db_err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;

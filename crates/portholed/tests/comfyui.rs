@@ -13,43 +13,10 @@ use common::{poll, session_processes, wait_no_processes, Harness};
 use reqwest::StatusCode;
 use serde_json::json;
 
-/// Answers `GET /` with its own pid once 0.3 s have passed (ComfyUI takes a while to start), and
-/// 403 when Origin and Host disagree (ComfyUI's check).
-const FAKE_COMFYUI: &str = r#"
-import http.server, os, sys, time
-args = sys.argv[1:]
-host = args[args.index("--listen") + 1]
-port = int(args[args.index("--port") + 1])
-time.sleep(0.3)
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        origin = self.headers.get("Origin")
-        if origin and origin.split("://", 1)[-1] != self.headers.get("Host"):
-            self.send_response(403); self.end_headers(); return
-        body = ("fake comfyui pid=%d path=%s cookie=%s" % (os.getpid(), self.path, self.headers.get("Cookie"))).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.HTTPServer((host, port), Handler).serve_forever()
-"#;
-
-fn comfy_config(dir: &std::path::Path) -> String {
-    let comfy = dir.join("ComfyUI");
-    std::fs::create_dir_all(&comfy).unwrap();
-    std::fs::write(comfy.join("main.py"), FAKE_COMFYUI).unwrap();
-    format!(
-        "comfyui_dir = \"{}\"\ncomfyui_python = \"/usr/bin/python3\"\n[machines.comfyui]\nenabled = true\n",
-        comfy.display()
-    )
-}
-
 #[tokio::test]
 async fn comfyui_sessions_need_their_token_and_leave_nothing_behind() {
     let dir = common::scratch("comfyui");
-    let h = Harness::start_with(common::config(&dir, &comfy_config(&dir), 60.0)).await;
+    let h = Harness::start_with(common::config(&dir, &common::comfy_config(&dir), 60.0)).await;
     let (s, machines) = h.get("/machines").await;
     assert_eq!(s, StatusCode::OK);
     let comfy = machines

@@ -216,7 +216,7 @@ async fn gpus_are_pinned_and_checked() {
     std::fs::set_permissions(&smi, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut c = common::config(&dir.join("data"), "", 60.0);
     c.config = portholed::ConfigSource::Inline(format!(
-        "nvidia_smi = \"{}\"\n[machines.show]\ncommand = [\"sh\", \"-c\", \"echo CUDA=[$CUDA_VISIBLE_DEVICES]; exec {EXE} __portholed-terminal --port {{port}} --token {{token}} --shell /bin/sh\"]\n",
+        "nvidia_smi = \"{}\"\n[machines.show]\ncommand = [\"sh\", \"-c\", \"echo CUDA=[$CUDA_VISIBLE_DEVICES]; exec {EXE} __portholed-terminal --port {{port}} --shell /bin/sh\"]\n",
         smi.display()
     ));
     let h = Harness::start_with(c).await;

@@ -240,6 +240,15 @@ async fn route(
             r
         }
         "/small" => full(StatusCode::OK, "hello, world\n"),
+        // What portholed's terminal does behind a desktop proxy: a `porthole_*` cookie of its own.
+        "/porthole-cookie" => {
+            let mut r = full(StatusCode::OK, "cookie set\n");
+            r.headers_mut().insert(
+                "set-cookie",
+                HeaderValue::from_static("porthole_terminal_up=t; HttpOnly; Path=/"),
+            );
+            r
+        }
         "/plain" => {
             let mut r = full(StatusCode::OK, "hello from upstream\n");
             let h = r.headers_mut();

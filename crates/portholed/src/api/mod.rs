@@ -14,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
+use porthole_proxy::admission::Unverified;
 use porthole_secrets::Sensitive;
 
 use crate::error::ApiError;
@@ -87,7 +88,12 @@ async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> R
         return next.run(req).await;
     }
     match presented_key(&req) {
-        Some(k) if key::matches(&state.key, k) => next.run(req).await,
+        Some(k) if key::matches(&state.key, k) => {
+            if let Some(place) = req.extensions().get::<Unverified>() {
+                place.verified();
+            }
+            next.run(req).await
+        }
         _ => axum::response::IntoResponse::into_response(ApiError::unauthorized()),
     }
 }

@@ -1,9 +1,14 @@
-//! The built-in `terminal` template: `portholed __portholed-terminal --port P --token T` serves
-//! a page (xterm.js) and a WebSocket bridged to one PTY, on 127.0.0.1 only, token required.
+//! The built-in `terminal` template: `portholed __portholed-terminal --port P` serves a page
+//! (xterm.js) and a WebSocket bridged to one PTY, on 127.0.0.1 only, token required. The token
+//! comes in the environment (`PORTHOLE_TOKEN`, readable by this user only), never in argv, where
+//! every local user could read it.
 //!
 //! The token arrives once in the URL (`/?token=T`, the way Jupyter does it) and becomes an
 //! `HttpOnly; SameSite=Strict` cookie; every later request (assets, the WebSocket) carries the
-//! cookie or the query. Anything else is 403.
+//! cookie or the query. Every request and every upgrade also passes porthole-proxy's listener
+//! rules ([`porthole_proxy::Access`]: one Host, ours; Origin absent or ours): every port of
+//! 127.0.0.1 is the same site to a browser, so `SameSite` alone would let a page on another
+//! loopback port open the WebSocket with the cookie. Anything else is 403.
 
 mod page;
 mod pty;
@@ -17,8 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -26,10 +32,12 @@ use futures_util::{SinkExt, StreamExt};
 use nix::sys::signal::Signal;
 use porthole_core::error::Result;
 use porthole_core::Error;
+use porthole_proxy::admission::Unverified;
+use porthole_proxy::{listen, Access};
 use porthole_secrets::Sensitive;
 use serde::Deserialize;
 
-use crate::key;
+use crate::{key, process};
 use pty::{Input, Pty};
 
 #[derive(Debug, Clone)]
@@ -39,10 +47,9 @@ pub struct TerminalArgs {
     pub shell: Option<String>,
 }
 
-/// Parses `--port P --token T [--shell S]`.
-pub fn parse_args(args: &[String]) -> Result<TerminalArgs> {
+/// Parses `--port P [--shell S]`; `token` is the session's token, from the environment.
+pub fn parse_args(args: &[String], token: Option<String>) -> Result<TerminalArgs> {
     let mut port = None;
-    let mut token = None;
     let mut shell = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -57,14 +64,16 @@ pub fn parse_args(args: &[String]) -> Result<TerminalArgs> {
                         .map_err(|_| Error::invalid_input("--port must be a port number"))?,
                 )
             }
-            "--token" => token = Some(Sensitive::new(value.clone())),
             "--shell" => shell = Some(value.clone()),
             other => return Err(Error::invalid_input(format!("unknown flag {other}"))),
         }
     }
     Ok(TerminalArgs {
         port: port.ok_or_else(|| Error::invalid_input("--port is required"))?,
-        token: token.ok_or_else(|| Error::invalid_input("--token is required"))?,
+        token: token
+            .filter(|t| !t.is_empty())
+            .map(Sensitive::new)
+            .ok_or_else(|| Error::invalid_input(format!("{} is not set", process::TOKEN_ENV)))?,
         shell,
     })
 }
@@ -73,7 +82,7 @@ struct Term {
     pty: Arc<Pty>,
     token: Sensitive<String>,
     cookie: String,
-    port: u16,
+    access: Access,
 }
 
 /// Runs the terminal until the shell exits or SIGTERM arrives.
@@ -86,19 +95,23 @@ pub async fn serve(args: TerminalArgs) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| Error::io(&format!("cannot listen on 127.0.0.1:{}", args.port), &e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::io("cannot read the terminal's address", &e))?;
     let (pty, exited) = Pty::start(&shell)?;
     let shell_pid = pty.shell_pid;
     let term = Arc::new(Term {
         pty,
         token: args.token,
         cookie: format!("porthole_terminal_{}", args.port),
-        port: args.port,
+        access: Access::for_listener(addr),
     });
     let app = Router::new()
         .route("/", get(index).options(preflight))
         .route("/xterm.js", get(script))
         .route("/xterm.css", get(style))
         .route("/ws", get(socket))
+        .layer(middleware::from_fn_with_state(Arc::clone(&term), guard))
         .with_state(term);
     let mut term_signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| Error::io("cannot handle SIGTERM", &e))?;
@@ -108,10 +121,7 @@ pub async fn serve(args: TerminalArgs) -> Result<()> {
             _ = term_signal.recv() => {}
         }
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
-        .map_err(|e| Error::io("terminal server failed", &e))?;
+    listen::serve(listener, app, listen::Limits::default(), stop).await;
     // The shell leads its own session: hang it up, then make sure.
     crate::process::signal_group(shell_pid, Signal::SIGHUP);
     crate::process::signal_group(shell_pid, Signal::SIGCONT);
@@ -131,15 +141,9 @@ struct TokenQuery {
 }
 
 impl Term {
-    /// Host must be our own loopback address (DNS rebinding); the token must match.
+    /// The listener rules (Host, Origin) and the token, from the query or the cookie.
     fn authorized(&self, headers: &HeaderMap, query: &TokenQuery) -> bool {
-        let host_ok = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .is_none_or(|h| {
-                h == format!("127.0.0.1:{}", self.port) || h == format!("localhost:{}", self.port)
-            });
-        host_ok
+        self.access.allows(headers)
             && (query
                 .token
                 .as_deref()
@@ -169,14 +173,21 @@ fn forbidden() -> Response {
         .into_response()
 }
 
-async fn index(
-    State(term): State<Arc<Term>>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    if !term.authorized(&headers, &q) {
+/// Every route: the listener rules and the token, before anything else.
+async fn guard(State(term): State<Arc<Term>>, request: Request, next: Next) -> Response {
+    let query = Query::<TokenQuery>::try_from_uri(request.uri())
+        .map(|q| q.0)
+        .unwrap_or(TokenQuery { token: None });
+    if !term.authorized(request.headers(), &query) {
         return forbidden();
     }
+    if let Some(place) = request.extensions().get::<Unverified>() {
+        place.verified();
+    }
+    next.run(request).await
+}
+
+async fn index(State(term): State<Arc<Term>>) -> Response {
     let cookie = format!(
         "{}={}; HttpOnly; SameSite=Strict; Path=/",
         term.cookie,
@@ -194,48 +205,20 @@ async fn index(
 }
 
 /// Readiness probes (the ComfyDeploy dashboard sends `OPTIONS` to a session's url): 200 with the
-/// token, 403 without.
-async fn preflight(
-    State(term): State<Arc<Term>>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    if !term.authorized(&headers, &q) {
-        return forbidden();
-    }
+/// token, 403 without (from [`guard`]).
+async fn preflight() -> Response {
     StatusCode::OK.into_response()
 }
 
-async fn script(state: State<Arc<Term>>, headers: HeaderMap, q: Query<TokenQuery>) -> Response {
-    asset(state, headers, q, "text/javascript", page::XTERM_JS)
+async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript")], page::XTERM_JS).into_response()
 }
 
-async fn style(state: State<Arc<Term>>, headers: HeaderMap, q: Query<TokenQuery>) -> Response {
-    asset(state, headers, q, "text/css", page::XTERM_CSS)
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css")], page::XTERM_CSS).into_response()
 }
 
-fn asset(
-    State(term): State<Arc<Term>>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-    content_type: &'static str,
-    body: &'static [u8],
-) -> Response {
-    if !term.authorized(&headers, &q) {
-        return forbidden();
-    }
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
-async fn socket(
-    State(term): State<Arc<Term>>,
-    headers: HeaderMap,
-    Query(q): Query<TokenQuery>,
-    ws: WebSocketUpgrade,
-) -> Response {
-    if !term.authorized(&headers, &q) {
-        return forbidden();
-    }
+async fn socket(State(term): State<Arc<Term>>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| bridge(socket, term))
 }
 
@@ -293,20 +276,22 @@ mod tests {
 
     #[test]
     fn args_parse_and_fail_clearly() {
-        let a = parse_args(&s(&[
-            "--port",
-            "8080",
-            "--token",
-            "abc",
-            "--shell",
-            "/bin/bash",
-        ]))
-        .expect("parse");
+        let token = || Some("abc".to_owned());
+        let a =
+            parse_args(&s(&["--port", "8080", "--shell", "/bin/bash"]), token()).expect("parse");
         assert_eq!(a.port, 8080);
         assert_eq!(a.token.expose(), "abc");
         assert_eq!(a.shell.as_deref(), Some("/bin/bash"));
-        assert!(parse_args(&s(&["--port", "x", "--token", "a"])).is_err());
-        assert!(parse_args(&s(&["--token", "a"])).is_err());
-        assert!(parse_args(&s(&["--port"])).is_err());
+        assert!(parse_args(&s(&["--port", "x"]), token()).is_err());
+        assert!(parse_args(&s(&["--shell", "/bin/sh"]), token()).is_err());
+        assert!(parse_args(&s(&["--port"]), token()).is_err());
+        // The token never comes from argv.
+        assert!(parse_args(&s(&["--port", "1", "--token", "abc"]), token()).is_err());
+        let no_token = parse_args(&s(&["--port", "1"]), None).expect_err("no token");
+        assert!(
+            no_token.message.contains("PORTHOLE_TOKEN"),
+            "{}",
+            no_token.message
+        );
     }
 }

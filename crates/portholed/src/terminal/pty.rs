@@ -42,6 +42,8 @@ impl Pty {
             .map_err(|e| pty_err("cannot open a PTY", e))?;
         let mut cmd = CommandBuilder::new(shell);
         cmd.env("TERM", "xterm-256color");
+        // The session's token opens this terminal: the shell has no use for it.
+        cmd.env_remove(crate::process::TOKEN_ENV);
         if let Some(home) = std::env::var_os("HOME") {
             cmd.cwd(home);
         }

@@ -28,7 +28,41 @@ pub fn scratch(name: &str) -> PathBuf {
 /// A custom machine running the terminal helper: a real process with a token and a port.
 pub fn helper_machine(name: &str) -> String {
     format!(
-        "[machines.{name}]\ncommand = [\"{EXE}\", \"__portholed-terminal\", \"--port\", \"{{port}}\", \"--token\", \"{{token}}\", \"--shell\", \"/bin/sh\"]\n"
+        "[machines.{name}]\ncommand = [\"{EXE}\", \"__portholed-terminal\", \"--port\", \"{{port}}\", \"--shell\", \"/bin/sh\"]\n"
+    )
+}
+
+/// Answers `GET /` with its own pid once 0.3 s have passed (ComfyUI takes a while to start), and
+/// 403 when Origin and Host disagree (ComfyUI's check).
+pub const FAKE_COMFYUI: &str = r#"
+import http.server, os, sys, time
+args = sys.argv[1:]
+host = args[args.index("--listen") + 1]
+port = int(args[args.index("--port") + 1])
+time.sleep(0.3)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        origin = self.headers.get("Origin")
+        if origin and origin.split("://", 1)[-1] != self.headers.get("Host"):
+            self.send_response(403); self.end_headers(); return
+        body = ("fake comfyui pid=%d path=%s cookie=%s" % (os.getpid(), self.path, self.headers.get("Cookie"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer((host, port), Handler).serve_forever()
+"#;
+
+/// A config whose `comfyui` template runs [`FAKE_COMFYUI`] from a folder under `dir`.
+pub fn comfy_config(dir: &std::path::Path) -> String {
+    let comfy = dir.join("ComfyUI");
+    std::fs::create_dir_all(&comfy).unwrap();
+    std::fs::write(comfy.join("main.py"), FAKE_COMFYUI).unwrap();
+    format!(
+        "comfyui_dir = \"{}\"\ncomfyui_python = \"/usr/bin/python3\"\n[machines.comfyui]\nenabled = true\n",
+        comfy.display()
     )
 }
 
