@@ -12,6 +12,7 @@ mod notify;
 mod proxies;
 mod state;
 mod tray;
+mod webdata;
 mod windows;
 
 pub use error::ApiError;
@@ -114,6 +115,7 @@ pub fn run() -> Result<(), String> {
             // The window first: WebKit starts its web process and the page while the rest of
             // the setup runs (cold start, BENCHMARKS.md).
             windows::create_main(app.handle())?;
+            webdata::forget_all_sessions(app.handle());
             builder.mount_events(app);
             let state = app.state::<state::AppState>();
             state.attach(app.handle());
@@ -168,12 +170,9 @@ fn init_logging(dirs: &porthole_core::paths::Dirs) {
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
     };
     let logs = dirs.data.join("logs");
-    let file = std::fs::create_dir_all(&logs).and_then(|()| {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(logs.join("porthole.log"))
-    });
+    let file = porthole_core::paths::create_private_dir(&logs)
+        .map_err(|e| std::io::Error::other(e.message))
+        .and_then(|()| porthole_core::paths::open_private_append(&logs.join("porthole.log")));
     // A second init (tests) is harmless; ignore it.
     let _ = match file {
         Ok(file) => tracing_subscriber::fmt()

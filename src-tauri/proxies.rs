@@ -21,7 +21,10 @@ pub async fn entry_url(
     if let Some(entry) = existing(&state, label, &upstream) {
         return entry;
     }
-    let started = Proxy::start(ProxyConfig::new(upstream, session_id)).await?;
+    let mut config = ProxyConfig::new(upstream, session_id);
+    // An address of its own: no other session's page shares its cookies or is same-site to it.
+    config.listen_ip = porthole_proxy::own_loopback_address();
+    let started = Proxy::start(config).await?;
     let mut proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
     // Two opens at once: keep the first proxy, so the window's address never changes.
     let proxy = proxies.entry(label.to_owned()).or_insert(started);
@@ -54,8 +57,10 @@ pub fn on_event(app: &AppHandle, event: &WatchEvent) {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&label);
-            drop(removed);
             windows::close_session_window(app, session_id);
+            if let Some(proxy) = removed {
+                crate::webdata::forget_session(app, proxy.local_addr().ip());
+            }
         }
         _ => {}
     }

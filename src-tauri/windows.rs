@@ -23,7 +23,7 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     } else {
         WebviewUrl::App("index.html".into())
     };
-    let window = WebviewWindowBuilder::new(app, MAIN, first)
+    let window = with_private_store(app, WebviewWindowBuilder::new(app, MAIN, first))
         .title("Porthole")
         .inner_size(1024.0, 700.0)
         .min_inner_size(640.0, 420.0)
@@ -114,7 +114,10 @@ pub fn open_remote<R: Runtime>(
     let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();
-    let mut builder = WebviewWindowBuilder::new(app, label, WebviewUrl::External(url));
+    let mut builder = with_private_store(
+        app,
+        WebviewWindowBuilder::new(app, label, WebviewUrl::External(url)),
+    );
     if let Some(menu) = menu {
         builder = builder.menu(menu);
     }
@@ -133,6 +136,20 @@ pub fn open_remote<R: Runtime>(
             tauri::webview::NewWindowResponse::Deny
         })
         .build()
+}
+
+/// Every window keeps its web data in the app's private folder (see `webdata`).
+fn with_private_store<'a, R: Runtime, M: Manager<R>>(
+    app: &AppHandle<R>,
+    builder: WebviewWindowBuilder<'a, R, M>,
+) -> WebviewWindowBuilder<'a, R, M> {
+    match crate::webdata::folder(&app.state::<crate::state::AppState>().dirs) {
+        Ok(folder) => builder.data_directory(folder),
+        Err(e) => {
+            tracing::error!("no private folder for web data: {}", e.message);
+            builder
+        }
+    }
 }
 
 /// The label of a session's window: `session-` and the id, with anything a label cannot hold

@@ -141,12 +141,13 @@ export class E2EApp {
     }
   }
 
-  /** The handle of the window whose URL satisfies `match`, polling while windows open. */
+  /** The handle of the window whose URL (and handle) satisfies `match`, polling while windows
+   * open. */
   windowWhere(what, match) {
     return poll(what, 15000, async () => {
       for (const handle of await this.driver.windowHandles()) {
         await this.driver.switchTo(handle);
-        if (match(await this.driver.url())) return handle;
+        if (match(await this.driver.url(), handle)) return handle;
       }
       return undefined;
     });

@@ -50,6 +50,18 @@ test("secrets scan: no key in the folders, the logs, the notifications, any outp
       const text = readFileSync(file, "latin1");
       for (const secret of secrets) assert.ok(!text.includes(secret), `a key is written in ${file}`);
     }
+    // Private: no file in either folder can be read by another user (its mode, or a folder on the
+    // way that others cannot enter).
+    for (const root of [process.env.PORTHOLE_CONFIG_DIR, process.env.PORTHOLE_DATA_DIR]) {
+      assert.equal(statSync(root).mode & 0o077, 0, `${root} is open to others`);
+      for (const file of filesUnder(root)) {
+        let open = (statSync(file).mode & 0o044) !== 0;
+        for (let dir = join(file, ".."); open && dir.startsWith(root); dir = join(dir, "..")) {
+          open = (statSync(dir).mode & 0o011) !== 0;
+        }
+        assert.ok(!open, `${file} can be read by other users`);
+      }
+    }
     await app.driver.switchTo(app.mainHandle);
     const stored = await app.driver.execute(
       `return [localStorage, sessionStorage].map((s) => JSON.stringify(Object.entries(s))).join("")`,

@@ -5,7 +5,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 
 import { cmdline, sessionProcesses } from "../bench/procs.mjs";
 import { E2EApp, poll } from "./harness.mjs";
@@ -45,6 +46,13 @@ function upstreamPort(id) {
     if (port >= 0) return args[port + 1];
   }
   assert.fail(`no process of session ${id}`);
+}
+
+/** A session window's address: its proxy's, on a loopback address of its own (never 127.0.0.1,
+ * which every local page shares) and never the session's own port. */
+function onSessionProxy(url, upstream) {
+  const u = new URL(url);
+  return u.protocol === "http:" && /^127\./.test(u.hostname) && u.hostname !== "127.0.0.1" && u.port !== upstream;
 }
 
 /** Launches a Local terminal session for `minutes` and waits until it is ready; returns it. */
@@ -101,7 +109,7 @@ test("the launch dialog starts a Local terminal, streams its log, and opens it w
       return n > 0 ? n : undefined;
     });
     // Ready: the dialog opens the session's own window.
-    const handle = await app.windowWhere("the launched session's window", (url) => url.startsWith("http://127.0.0.1:"));
+    const handle = await app.windowWhere("the launched session's window", (url) => onSessionProxy(url, null));
     assert.ok(handle);
     await driver.switchTo(app.mainHandle);
     const row = await poll("a ready row in the list", 30000, async () => {
@@ -128,8 +136,7 @@ test("a Local terminal session launches, opens, echoes what is typed, extends an
 
     await call("open_session", { accountId: "local", sessionId });
     const upstream = upstreamPort(sessionId);
-    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstream;
-    let handle = await app.windowWhere("the session window, on its proxy", viaProxy);
+    let handle = await app.windowWhere("the session window, on its proxy", (url) => onSessionProxy(url, upstream));
     await driver.switchTo(handle);
     const input = await driver.waitFor(".xterm-helper-textarea", 20000);
     const marker = `porthole-${randomBytes(6).toString("hex")}`;
@@ -284,10 +291,9 @@ test("a session window closed from its menu leaves the session running and reope
   app.withScreenshot("reopen-window", async () => {
     await launchTerminal(20);
     const upstream = upstreamPort(sessionId);
-    const viaProxy = (url) => url.startsWith("http://127.0.0.1:") && new URL(url).port !== upstream;
     await call("open_session", { accountId: "local", sessionId });
-    const first = await app.windowWhere("the session window, on its proxy", viaProxy);
-    const port = new URL(await driver.url()).port;
+    const first = await app.windowWhere("the session window, on its proxy", (url) => onSessionProxy(url, upstream));
+    const { host } = new URL(await driver.url());
     await driver.waitFor(".xterm-helper-textarea", 20000);
 
     // Its menu's "Close Window" (Ctrl+W), through the same handler as a click (core's
@@ -300,10 +306,53 @@ test("a session window closed from its menu leaves the session running and reope
     assert.ok(["ready", "expiring"].includes((await localSession())?.state.state), "the session ended with its window");
 
     await call("open_session", { accountId: "local", sessionId });
-    await app.windowWhere("the reopened session window, on the same port", (url) =>
-      url.startsWith("http://127.0.0.1:") && new URL(url).port === port);
+    await app.windowWhere("the reopened session window, on the same address and port", (url) =>
+      new URL(url).host === host);
     await driver.waitFor(".xterm-helper-textarea", 20000);
 
     await call("stop_session", { accountId: "local", sessionId });
     await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
+  }));
+
+/** Runs `script` in the window `handle` and returns its value. */
+async function inWindow(handle, script) {
+  await driver.switchTo(handle);
+  return driver.execute(script, []);
+}
+
+test("two session windows share no cookies or storage, and an ended session's web data is removed", () =>
+  app.withScreenshot("session-isolation", async () => {
+    const windows = [];
+    for (const minutes of [20, 21]) {
+      await driver.switchTo(app.mainHandle);
+      await launchTerminal(minutes);
+      const id = sessionId;
+      const upstream = upstreamPort(id);
+      const known = new Set(await driver.windowHandles());
+      await call("open_session", { accountId: "local", sessionId: id });
+      const handle = await app.windowWhere(`session ${id}'s window`, (url, h) =>
+        onSessionProxy(url, upstream) && !known.has(h));
+      await driver.waitFor(".xterm-helper-textarea", 20000);
+      windows.push({ id, handle, origin: new URL(await driver.url()).origin });
+    }
+    const [a, b] = windows;
+    assert.notEqual(new URL(a.origin).hostname, new URL(b.origin).hostname, "two sessions on one address");
+
+    // A page's own cookie (one that outlives the session in WebKit's cookie file) and storage.
+    await inWindow(a.handle, `document.cookie = "mine=a; max-age=3600; path=/"; localStorage.setItem("mine", "a"); return true;`);
+    assert.equal(await inWindow(a.handle, `return document.cookie.includes("mine=a") && localStorage.getItem("mine")`), "a");
+    const seen = await inWindow(b.handle, `return JSON.stringify([document.cookie, localStorage.getItem("mine")])`);
+    assert.deepEqual(JSON.parse(seen), ["", null], "session B's page sees session A's cookie or storage");
+
+    // WebKit keeps it in the app's private folder, and forgets it when the session ends.
+    const webkit = join(process.env.PORTHOLE_DATA_DIR, "webkit");
+    assert.equal(statSync(webkit).mode & 0o777, 0o700, "WebKit's folder is open to others");
+    const cookies = join(webkit, "cookies");
+    const hostA = new URL(a.origin).hostname;
+    await poll("session A's cookie on disk", 20000, async () => {
+      try { return readFileSync(cookies, "utf8").includes(hostA) ? true : undefined; } catch { return undefined; }
+    });
+    for (const { id } of windows) await call("stop_session", { accountId: "local", sessionId: id });
+    await poll("session A's cookie to be removed", 30000, async () =>
+      (readFileSync(cookies, "utf8").includes(hostA) ? undefined : true));
   }));
