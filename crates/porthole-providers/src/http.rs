@@ -1,9 +1,15 @@
 //! The HTTP layer every provider shares: timeouts, bounded retries with jitter, Retry-After, and
 //! turning statuses and network failures into coded errors. A network error is never reported as
 //! "unauthorized"; POST and DELETE are retried only when the request certainly did not reach the
-//! server (connection refused) or the server said to come back (429).
+//! server (connection refused) or the server said to come back (429). A GET whose answer is cut
+//! off (a truncated JSON body) is retried like a 5xx. Retries never take a request past its
+//! timeout: a server that accepts and never answers costs [`RetryPolicy::request_timeout`] in
+//! all. Redirects are followed on the same origin only; one to another host is an error that
+//! names it (the key is never sent there).
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
@@ -46,6 +52,8 @@ pub enum HttpError {
     Network(String),
     /// The server answered 2xx with a body we could not read.
     Decode(String),
+    /// The server redirected the request to another host, which is not followed.
+    Redirected(String),
 }
 
 impl HttpError {
@@ -53,6 +61,7 @@ impl HttpError {
     pub fn into_error(self, not_found: ErrorCode) -> Error {
         match self {
             HttpError::Network(msg) => Error::new(ErrorCode::UpstreamUnavailable, msg),
+            HttpError::Redirected(msg) => Error::new(ErrorCode::InvalidResponse, msg),
             HttpError::Decode(msg) => Error::new(
                 ErrorCode::InvalidResponse,
                 format!("The provider sent a response Porthole cannot read: {msg}"),
@@ -150,6 +159,7 @@ impl HttpClient {
         };
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
+            .redirect(same_origin_redirects(&parsed))
             .user_agent(concat!("porthole/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
@@ -179,21 +189,35 @@ impl HttpClient {
         req
     }
 
-    /// GET and decode JSON, retrying network errors, 5xx and 429.
+    /// GET and decode JSON, retrying network errors, 5xx, 429 and answers cut off.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
         auth: bool,
     ) -> Result<T, HttpError> {
-        let response = self
-            .execute(true, || {
-                self.request(Method::GET, path, auth)
-                    .query(query)
-                    .timeout(self.policy.request_timeout)
-            })
-            .await?;
-        decode(response).await
+        let deadline = Instant::now() + self.policy.request_timeout;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let response = self
+                .execute_until(deadline, true, || {
+                    self.request(Method::GET, path, auth).query(query)
+                })
+                .await?;
+            match decode(response).await {
+                Err(Cut(err)) => {
+                    let delay = self.backoff(attempt);
+                    if attempt >= self.policy.max_attempts || Instant::now() + delay >= deadline {
+                        return Err(err);
+                    }
+                    tracing::debug!(attempt, ?delay, host = %self.host, "answer cut off: retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(Whole(err)) => return Err(err),
+                Ok(value) => return Ok(value),
+            }
+        }
     }
 
     /// POST/DELETE/PATCH with an optional JSON body; never retried once it may have reached the
@@ -205,17 +229,17 @@ impl HttpClient {
         body: Option<&B>,
         timeout: Option<Duration>,
     ) -> Result<T, HttpError> {
-        let timeout = timeout.unwrap_or(self.policy.request_timeout);
+        let deadline = Instant::now() + timeout.unwrap_or(self.policy.request_timeout);
         let response = self
-            .execute(false, || {
-                let req = self.request(method.clone(), path, true).timeout(timeout);
+            .execute_until(deadline, false, || {
+                let req = self.request(method.clone(), path, true);
                 match body {
                     Some(b) => req.json(b),
                     None => req,
                 }
             })
             .await?;
-        decode(response).await
+        decode(response).await.map_err(Decoded::into_inner)
     }
 
     /// A GET whose body is read as a stream (server-sent events): no overall timeout.
@@ -224,7 +248,9 @@ impl HttpClient {
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Response, HttpError> {
-        self.execute(true, || {
+        // The answer's head within the request timeout; the stream itself has none.
+        let deadline = Instant::now() + self.policy.request_timeout;
+        self.execute_until(deadline, true, || {
             self.request(Method::GET, path, true)
                 .query(query)
                 .header("accept", "text/event-stream")
@@ -232,18 +258,24 @@ impl HttpClient {
         .await
     }
 
-    async fn execute(
+    /// Sends the request, retrying what is safe to retry, until `deadline`: each attempt gets
+    /// the time left, and no retry starts that could not finish before it.
+    async fn execute_until(
         &self,
+        deadline: Instant,
         idempotent: bool,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, HttpError> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
             let last = attempt >= self.policy.max_attempts;
-            let delay = match build().send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => {
+            let sent = tokio::time::timeout(left, build().send()).await;
+            let (delay, err) = match sent {
+                Err(_elapsed) => return Err(self.timed_out()),
+                Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
+                Ok(Ok(resp)) => {
                     let status = resp.status();
                     let retry_after = retry_after(&resp);
                     let err = status_error(resp).await;
@@ -254,21 +286,42 @@ impl HttpClient {
                     }
                     match retry_after {
                         Some(wait) if wait > self.policy.max_retry_after => return Err(err),
-                        Some(wait) => wait,
-                        None => self.backoff(attempt),
+                        Some(wait) => (wait, err),
+                        None => (self.backoff(attempt), err),
                     }
                 }
-                Err(err) => {
+                Ok(Err(err)) => {
+                    if let Some(other) = redirected_to(&err) {
+                        return Err(HttpError::Redirected(format!(
+                            "{} redirected the request to {other}, which Porthole does not \
+                             follow (the API key is never sent to another host). Check the \
+                             account's base URL.",
+                            self.host
+                        )));
+                    }
                     // A refused connection never reached the server: safe to repeat any method.
                     if last || !(idempotent || err.is_connect()) {
                         return Err(self.network_error(&err));
                     }
-                    self.backoff(attempt)
+                    (self.backoff(attempt), self.network_error(&err))
                 }
             };
+            // No retry that could not finish in time: the last answer is the one to report.
+            if Instant::now() + delay >= deadline {
+                return Err(err);
+            }
             tracing::debug!(attempt, ?delay, host = %self.host, "retrying request");
             tokio::time::sleep(delay).await;
         }
+    }
+
+    fn timed_out(&self) -> HttpError {
+        HttpError::Network(format!(
+            "Cannot reach {}: it did not answer within {} s. Check the network, or the account's \
+             base URL.",
+            self.host,
+            self.policy.request_timeout.as_secs()
+        ))
     }
 
     /// Exponential backoff with equal jitter: half fixed, half random.
@@ -366,12 +419,78 @@ fn fallback_detail(status: u16, text: &str) -> String {
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, HttpError> {
+/// Why a body could not be decoded: it was cut off (worth asking again), or it is whole and wrong.
+enum Decoded {
+    Cut(HttpError),
+    Whole(HttpError),
+}
+use Decoded::{Cut, Whole};
+
+impl Decoded {
+    fn into_inner(self) -> HttpError {
+        match self {
+            Cut(e) | Whole(e) => e,
+        }
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Decoded> {
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| HttpError::Network(format!("The response was cut off: {e}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| HttpError::Decode(e.to_string()))
+        .map_err(|e| Cut(HttpError::Network(format!("The response was cut off: {e}"))))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_eof() {
+            Cut(HttpError::Network(format!(
+                "The response was cut off after {} bytes: {e}",
+                bytes.len()
+            )))
+        } else {
+            Whole(HttpError::Decode(e.to_string()))
+        }
+    })
+}
+
+/// The redirect policy: follow up to 5 redirects on the base URL's own origin; refuse any other.
+fn same_origin_redirects(base: &url::Url) -> reqwest::redirect::Policy {
+    let origin = base.origin();
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.url().origin() != origin {
+            let other = attempt
+                .url()
+                .host_str()
+                .unwrap_or("another host")
+                .to_owned();
+            attempt.error(OtherHost(other))
+        } else if attempt.previous().len() >= 5 {
+            attempt.error(OtherHost("a redirect loop".to_owned()))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The error a refused redirect carries: where it pointed.
+#[derive(Debug)]
+struct OtherHost(String);
+
+impl std::fmt::Display for OtherHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirected to {}", self.0)
+    }
+}
+
+impl std::error::Error for OtherHost {}
+
+fn redirected_to(err: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        if let Some(other) = s.downcast_ref::<OtherHost>() {
+            return Some(other.0.clone());
+        }
+        source = s.source();
+    }
+    None
 }
 
 #[cfg(test)]

@@ -12,11 +12,14 @@ pub fn data_events(response: reqwest::Response) -> BoxStream<'static, Result<Str
     struct State {
         body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
         buffer: String,
+        /// The start of a character split between two reads.
+        partial: Vec<u8>,
         done: bool,
     }
     let state = State {
         body: response.bytes_stream().boxed(),
         buffer: String::new(),
+        partial: Vec::new(),
         done: false,
     };
     stream::unfold(state, |mut st| async move {
@@ -31,13 +34,14 @@ pub fn data_events(response: reqwest::Response) -> BoxStream<'static, Result<Str
                 return None;
             }
             match tokio::time::timeout(IDLE_LIMIT, st.body.next()).await {
-                Ok(Some(Ok(chunk))) => st.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                Ok(Some(Ok(chunk))) => decode_utf8(&mut st.partial, &chunk, &mut st.buffer),
                 Ok(Some(Err(e))) => {
                     st.done = true;
                     return Some((Err(format!("the log stream broke off: {e}")), st));
                 }
                 Ok(None) => {
                     st.done = true;
+                    st.buffer.push_str(&String::from_utf8_lossy(&st.partial));
                     // A final event without its blank line still counts.
                     st.buffer.push_str("\n\n");
                 }
@@ -50,6 +54,41 @@ pub fn data_events(response: reqwest::Response) -> BoxStream<'static, Result<Str
         }
     })
     .boxed()
+}
+
+/// Appends `chunk` to `out` as UTF-8. A character split between two reads waits in `partial` for
+/// the rest of its bytes instead of becoming two replacement characters; bytes that can never be
+/// UTF-8 become one each.
+fn decode_utf8(partial: &mut Vec<u8>, chunk: &[u8], out: &mut String) {
+    partial.extend_from_slice(chunk);
+    let mut rest: &[u8] = partial;
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(text) => {
+                out.push_str(text);
+                rest = &[];
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                match e.error_len() {
+                    // Incomplete at the end: wait for the next read.
+                    None => {
+                        rest = after;
+                        break;
+                    }
+                    Some(bad) => {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                        rest = &after[bad..];
+                    }
+                }
+            }
+        }
+    }
+    let keep = rest.len();
+    let start = partial.len() - keep;
+    partial.drain(..start);
 }
 
 /// Removes one complete event from the front of `buffer`. `Some(None)` is an event without data
@@ -77,6 +116,26 @@ fn take_event(buffer: &mut String) -> Option<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_split_between_reads_survive() {
+        let text = "data: héllo → 世界 🚀\n\n";
+        let bytes = text.as_bytes();
+        for step in 1..=4 {
+            let (mut partial, mut out) = (Vec::new(), String::new());
+            for chunk in bytes.chunks(step) {
+                decode_utf8(&mut partial, chunk, &mut out);
+            }
+            assert_eq!(out, text, "reads of {step} bytes");
+            assert!(partial.is_empty());
+        }
+        // Bytes that can never be UTF-8 still become one replacement character each.
+        let (mut partial, mut out) = (Vec::new(), String::new());
+        decode_utf8(&mut partial, b"a\xffb\xe4", &mut out);
+        assert_eq!(out, "a\u{fffd}b");
+        decode_utf8(&mut partial, b"\xb8\x96", &mut out);
+        assert_eq!(out, "a\u{fffd}b世");
+    }
 
     #[test]
     fn events_are_split_on_blank_lines() {

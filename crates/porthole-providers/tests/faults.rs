@@ -107,17 +107,82 @@ async fn a_slow_answer_times_out_as_unavailable_not_unauthorized() {
         "{}",
         err.message
     );
-    assert_eq!(fake.hits("GET /sessions"), 2);
+    // The timeout bounds the whole request, retries included: no time was left for a second try.
+    assert_eq!(fake.hits("GET /sessions"), 1);
 }
 
 #[tokio::test]
-async fn a_truncated_body_is_an_invalid_response() {
+async fn a_truncated_body_to_a_get_is_retried_like_a_5xx() {
     let fake = Fake::start().await;
-    fake.fault("GET /sessions", &[Fault::Truncated]);
+    fake.add(FakeSession::new("s1", ME, "A10G", 15));
+    fake.fault("GET /sessions", &[Fault::Truncated, Fault::Truncated]);
+    let list = fake.client(&jwt_for(ME)).list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(fake.hits("GET /sessions"), 3);
+    // Cut off every time: given up after the bounded attempts, as unavailable.
+    fake.fault("GET /sessions", &[Fault::Truncated; 10]);
+    let err = fake.client(&jwt_for(ME)).list().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
+    assert!(err.message.contains("cut off"), "{}", err.message);
+    assert_eq!(
+        fake.hits("GET /sessions"),
+        3 + fast_policy().max_attempts as usize
+    );
+}
+
+#[tokio::test]
+async fn a_whole_body_that_is_not_the_json_asked_for_is_an_invalid_response() {
+    let fake = Fake::start().await;
+    fake.fault("GET /sessions", &[Fault::NotJson]);
     let err = fake.client(&jwt_for(ME)).list().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidResponse);
-    // A body that parses wrongly is not a network blip: not retried.
+    // Asking again would get the same page: not retried.
     assert_eq!(fake.hits("GET /sessions"), 1);
+}
+
+/// A server that accepts and never answers costs the request timeout in all, not the timeout
+/// times the attempts plus the backoff.
+#[tokio::test]
+async fn a_server_that_never_answers_costs_one_request_timeout() {
+    let fake = Fake::start().await;
+    fake.fault("GET /sessions", &[Fault::Delay(Duration::from_secs(30)); 4]);
+    let mut policy = fast_policy();
+    policy.request_timeout = Duration::from_millis(600);
+    let started = std::time::Instant::now();
+    let err = client_for(&fake.base, &jwt_for(ME), policy)
+        .list()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
+    assert!(err.message.contains("did not answer"), "{}", err.message);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(fake.hits("GET /sessions"), 1);
+}
+
+/// A redirect to another host is not followed (the key would go with it): a coded error that
+/// names the host. One on the same origin is followed.
+#[tokio::test]
+async fn a_redirect_to_another_host_is_refused_and_named() {
+    let fake = Fake::start().await;
+    fake.fault(
+        "GET /sessions",
+        &[Fault::Redirect("http://elsewhere.example/api/sessions")],
+    );
+    let err = fake.client(&jwt_for(ME)).list().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidResponse);
+    assert!(err.message.contains("elsewhere.example"), "{}", err.message);
+    assert_eq!(fake.hits("GET /sessions"), 1);
+
+    fake.add(FakeSession::new("s1", ME, "A10G", 15));
+    let same = format!("{}/sessions?again=1", fake.base);
+    fake.fault(
+        "GET /sessions",
+        &[Fault::Redirect(Box::leak(same.into_boxed_str()))],
+    );
+    let list = fake.client(&jwt_for(ME)).list().await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(fake.hits("GET /sessions"), 3);
 }
 
 #[tokio::test]

@@ -46,6 +46,10 @@ pub enum Fault {
     Delay(Duration),
     /// 200 with a JSON body cut in half.
     Truncated,
+    /// 200 with a whole body that is not the JSON asked for.
+    NotJson,
+    /// 307 to this URL.
+    Redirect(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -272,6 +276,15 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
             r#"[{"id": "abc", "session_id": "ab"#,
         )
             .into_response(),
+        Some(Fault::NotJson) => (
+            StatusCode::OK,
+            [("content-type", "text/html")],
+            "<html><body>Sign in</body></html>",
+        )
+            .into_response(),
+        Some(Fault::Redirect(to)) => {
+            (StatusCode::TEMPORARY_REDIRECT, [("location", to)], "").into_response()
+        }
     }
 }
 
