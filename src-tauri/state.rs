@@ -29,6 +29,8 @@ pub struct AppState {
     /// Notifications already sent (kept across restarts) and the user's alert settings.
     alerts: Mutex<Alerts>,
     settings: Mutex<AlertSettings>,
+    /// Why the settings file could not be read at start (the defaults are in use), until a save.
+    settings_problem: Mutex<Option<porthole_core::app_info::Problem>>,
     /// The user chose "Quit: keep sessions running".
     pub keep_sessions: AtomicBool,
     /// One loopback proxy per opened session, by window label; dropping one stops it.
@@ -45,7 +47,7 @@ impl AppState {
     }
 
     pub fn with_dirs(dirs: Dirs) -> Self {
-        let settings = SettingsStore::new(&dirs.config).load();
+        let (settings, settings_problem) = SettingsStore::new(&dirs.config).load();
         let watch = WatchConfig {
             warn_before: SettingsStore::warn_before(&settings),
             ..WatchConfig::default()
@@ -69,6 +71,7 @@ impl AppState {
         Self {
             alerts: Mutex::new(Alerts::load(&dirs.data.join("alerts.json"))),
             settings: Mutex::new(settings),
+            settings_problem: Mutex::new(settings_problem.map(Into::into)),
             keep_sessions: AtomicBool::new(false),
             proxies: Mutex::default(),
             tray_account: Mutex::default(),
@@ -102,10 +105,22 @@ impl AppState {
     /// (notifications already sent are remembered, so none repeats).
     pub fn save_settings(&self, new: AlertSettings) -> porthole_core::error::Result<bool> {
         SettingsStore::new(&self.dirs.config).save(&new)?;
+        *self
+            .settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         let thresholds_changed = self.settings().warn_before_minutes != new.warn_before_minutes;
         self.hub.set_warn_before(SettingsStore::warn_before(&new));
         *self.settings() = new;
         Ok(thresholds_changed)
+    }
+
+    /// Why the settings file could not be read, if it could not (and nothing was saved since).
+    pub fn settings_problem(&self) -> Option<porthole_core::app_info::Problem> {
+        self.settings_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The largest warning threshold: the tray's "about to end" window.

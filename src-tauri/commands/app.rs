@@ -32,12 +32,14 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, ApiError> {
             "The keychain did not answer within 10 seconds (is an unlock prompt waiting?).",
         )),
     };
-    Ok(AppInfo::gather(
+    let mut info = AppInfo::gather(
         env!("CARGO_PKG_VERSION"),
         &dirs,
         state.local.status(),
         || probe_result,
-    ))
+    );
+    info.settings_problem = state.settings_problem();
+    Ok(info)
 }
 
 /// Whether Porthole starts when the user logs in (an XDG autostart entry on Linux).

@@ -177,10 +177,11 @@ describe("App", () => {
     expect(panel?.hidden).toBe(true);
   });
 
-  it("opens the About panel by itself when the keychain cannot be used or the Local server failed", async () => {
+  it("opens the About panel by itself when the keychain cannot be used, the Local server failed or the settings could not be read", async () => {
     for (const appInfo of [
       { ...MOCK_APP_INFO, keychain: { usable: false, error: { code: "keychain_unavailable" as const, message: "no bus" } } },
       { ...MOCK_APP_INFO, local_server: { state: "failed" as const, error: { code: "io" as const, message: "port taken" } } },
+      { ...MOCK_APP_INFO, settings_problem: { code: "invalid_input" as const, message: "settings.json is not valid" } },
     ]) {
       const { unmount } = renderApp({ appInfo });
       await screen.findByTestId("app-info");
@@ -188,6 +189,18 @@ describe("App", () => {
       expect(screen.getByRole("button", { name: "About" }).getAttribute("aria-expanded")).toBe("true");
       unmount();
     }
+  });
+
+  it("says why the settings file could not be read, and says nothing when it could", async () => {
+    const { unmount } = renderApp();
+    await screen.findByTestId("app-info");
+    expect(screen.queryByTestId("app-info-settings-problem")).toBeNull();
+    unmount();
+    const problem = { code: "invalid_input" as const, message: "settings.json is not valid (EOF); kept as a backup" };
+    renderApp({ appInfo: { ...MOCK_APP_INFO, settings_problem: problem } });
+    const shown = await screen.findByTestId("app-info-settings-problem");
+    expect(shown.textContent).toContain(problem.message);
+    expect(shown.dataset.code).toBe("invalid_input");
   });
 
   it("leaves the About panel as the person set it, even when a problem turns up after", async () => {

@@ -45,6 +45,9 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
                     ))
                 }
             };
+            // The accounts file and the name first: no key asked for, and no server contacted,
+            // for an account that could not be saved.
+            accounts.store().check_new(&name, &url)?;
             let key = read_key(&format!("API key for {name}: "))?;
             eprintln!("Checking the key with {}…", provider_name(kind));
             let account = accounts

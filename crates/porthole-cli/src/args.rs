@@ -12,6 +12,9 @@ Environment:
   PORTHOLE_BASE_URL   talk to this API base URL instead of an account
   PORTHOLE_PROVIDER   comfydeploy or portholed (default: from the base URL's host)
   PORTHOLE_DATA_DIR   Porthole's data folder; a local portholed keeps its key in portholed/ there
+  PORTHOLE_CONFIG_DIR Porthole's config folder (accounts.json)
+  PORTHOLE_LOG        log on stderr: warn (default), info, debug (retries, redirects), or a filter
+                      such as porthole_providers=debug
 
 Exit codes:
   0  ok

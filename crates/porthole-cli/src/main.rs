@@ -18,6 +18,7 @@ use porthole_core::{Error, ErrorCode};
 fn main() -> ExitCode {
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let cli = args::Cli::parse();
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -29,6 +30,19 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// `PORTHOLE_LOG` (as in the app: `debug`, `porthole_providers=debug`, …) turns on logs on
+/// stderr: retries, redirects refused, timeouts. Quiet (warnings only) by default. Keys are
+/// `Sensitive` and never printed.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTHOLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn fail(err: &Error) -> ExitCode {

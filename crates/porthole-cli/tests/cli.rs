@@ -406,6 +406,14 @@ const TESTS: &[(&str, TestFn)] = &[
         "without_a_keychain_adding_an_account_fails_clearly",
         accounts::without_a_keychain_adding_an_account_fails_clearly,
     ),
+    (
+        "a_corrupt_accounts_file_exits_1_before_anything_else",
+        accounts::a_corrupt_accounts_file_exits_1_before_anything_else,
+    ),
+    (
+        "porthole_log_shows_retries",
+        accounts::porthole_log_shows_retries,
+    ),
     // Last: it checks the output of every run before it.
     (
         "keys_never_appear_in_any_output",

@@ -224,8 +224,9 @@ impl AccountStore {
     fn load(&self) -> Result<AccountsFile> {
         let mut file = match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice::<AccountsFile>(&bytes).map_err(|e| {
+                // A local file: `Io`, which the CLI's exit codes call "local files" (1).
                 Error::new(
-                    ErrorCode::InvalidInput,
+                    ErrorCode::Io,
                     format!(
                         "{} cannot be read ({e}). Fix or move it; Porthole will not overwrite it.",
                         self.path.display()
@@ -465,7 +466,7 @@ mod tests {
                 BTreeMap::new(),
             )
             .unwrap_err();
-        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert_eq!(err.code, ErrorCode::Io);
         assert!(
             err.message.contains("will not overwrite"),
             "{}",

@@ -190,15 +190,49 @@ impl SettingsStore {
         }
     }
 
-    /// The saved settings, or the defaults (also when the file cannot be read: it is not
-    /// overwritten until the user saves).
-    pub fn load(&self) -> AlertSettings {
-        std::fs::read(&self.path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
+    /// The saved settings, or the defaults. A file that exists but cannot be read (or parsed) is
+    /// logged and reported with the defaults; it is not touched until the user saves, and then
+    /// kept as a backup beside it ([`SettingsStore::save`]).
+    pub fn load(&self) -> (AlertSettings, Option<crate::Error>) {
+        match self.read() {
+            Ok(Some(settings)) => (settings, None),
+            Ok(None) => (AlertSettings::default(), None),
+            Err(e) => {
+                tracing::warn!("{}", e.message);
+                (AlertSettings::default(), Some(e))
+            }
+        }
     }
 
+    /// The file's settings; `None` when there is no file.
+    fn read(&self) -> crate::error::Result<Option<AlertSettings>> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(crate::Error::io(
+                    &format!(
+                        "{} cannot be read, so the default settings are in use",
+                        self.path.display()
+                    ),
+                    &e,
+                ))
+            }
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            crate::Error::new(
+                crate::ErrorCode::InvalidInput,
+                format!(
+                    "{} is not valid ({e}), so the default settings are in use; it is kept as a \
+                     backup when you next save",
+                    self.path.display()
+                ),
+            )
+        })
+    }
+
+    /// Saves `settings`. A settings file that cannot be read is first kept as
+    /// `settings.unreadable-<time>.json` beside it, so a hand edit gone wrong is never lost.
     pub fn save(&self, settings: &AlertSettings) -> crate::error::Result<()> {
         if settings
             .warn_before_minutes
@@ -217,6 +251,19 @@ impl SettingsStore {
         }
         let bytes = serde_json::to_vec_pretty(settings)
             .map_err(|e| crate::Error::new(crate::ErrorCode::Internal, format!("settings: {e}")))?;
+        if self.read().is_err() {
+            let backup = self.path.with_file_name(format!(
+                "settings.unreadable-{}.json",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+            ));
+            std::fs::rename(&self.path, &backup).map_err(|e| {
+                crate::Error::io(
+                    &format!("cannot keep the unreadable {} aside", self.path.display()),
+                    &e,
+                )
+            })?;
+            tracing::warn!("kept the unreadable settings as {}", backup.display());
+        }
         crate::paths::write_private(&self.path, &bytes)
     }
 

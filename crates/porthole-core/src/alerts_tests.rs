@@ -187,14 +187,14 @@ fn settings_round_trip_and_refuse_nonsense() {
     let dir = std::env::temp_dir().join(format!("porthole-settings-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store = SettingsStore::new(&dir);
-    assert_eq!(store.load(), AlertSettings::default());
+    assert_eq!(store.load(), (AlertSettings::default(), None));
     let mut s = AlertSettings {
         warn_before_minutes: vec![15, 5],
         ..AlertSettings::default()
     };
     s.auto_extend.enabled = true;
     store.save(&s).unwrap();
-    assert_eq!(store.load(), s);
+    assert_eq!(store.load(), (s.clone(), None));
     assert_eq!(
         SettingsStore::warn_before(&s),
         vec![Duration::minutes(15), Duration::minutes(5)]
@@ -204,6 +204,49 @@ fn settings_round_trip_and_refuse_nonsense() {
         store.save(&s).unwrap_err().code,
         crate::ErrorCode::InvalidInput
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A settings file that cannot be read: the defaults, a coded problem to report, and the file
+/// kept (untouched until a save, then as a backup beside the new one).
+#[test]
+fn an_unreadable_settings_file_is_reported_and_kept() {
+    let dir = std::env::temp_dir().join(format!("porthole-settings-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("settings.json");
+    std::fs::write(&file, b"{\"warn_before_minutes\": [10,").unwrap();
+    let store = SettingsStore::new(&dir);
+    let (settings, problem) = store.load();
+    assert_eq!(settings, AlertSettings::default());
+    let problem = problem.expect("reported");
+    assert_eq!(problem.code, crate::ErrorCode::InvalidInput);
+    assert!(
+        problem.message.contains("settings.json"),
+        "{}",
+        problem.message
+    );
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"{\"warn_before_minutes\": [10,"
+    );
+
+    store.save(&AlertSettings::default()).unwrap();
+    assert_eq!(store.load(), (AlertSettings::default(), None));
+    let backups: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("settings.unreadable-"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(
+        std::fs::read(dir.join(&backups[0])).unwrap(),
+        b"{\"warn_before_minutes\": [10,"
+    );
+    // A readable file is simply replaced: no backup.
+    store.save(&AlertSettings::default()).unwrap();
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

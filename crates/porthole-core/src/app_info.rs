@@ -55,6 +55,9 @@ pub struct AppInfo {
     pub data_dir: String,
     pub keychain: KeychainStatus,
     pub local_server: LocalServerStatus,
+    /// Why the settings file could not be read (the defaults are in use until the next save,
+    /// which keeps the file as a backup).
+    pub settings_problem: Option<Problem>,
 }
 
 impl AppInfo {
@@ -83,6 +86,7 @@ impl AppInfo {
             data_dir: dirs.data.display().to_string(),
             keychain,
             local_server,
+            settings_problem: None,
         }
     }
 }

@@ -106,9 +106,8 @@ pub fn accounts_keep_their_keys_in_the_keychain(ctx: &Ctx) {
     assert_eq!(gone.code, 6, "{}", gone.stderr);
 }
 
-pub fn without_a_keychain_adding_an_account_fails_clearly(ctx: &Ctx) {
-    let env = accounts_env(ctx, "nobus", "unix:path=/nonexistent/porthole-test-bus");
-    let env = as_refs(&env);
+/// `accounts add Box` for the test server, with its key on stdin.
+fn add_box_with_the_right_key(ctx: &Ctx, env: &[(&str, &str)]) -> Run {
     let add = [
         "accounts",
         "add",
@@ -118,7 +117,13 @@ pub fn without_a_keychain_adding_an_account_fails_clearly(ctx: &Ctx) {
         "--url",
         &ctx.base,
     ];
-    let run = porthole_with_input(&add, &env, Some(&format!("{}\n", ctx.key)));
+    porthole_with_input(&add, env, Some(&format!("{}\n", ctx.key)))
+}
+
+pub fn without_a_keychain_adding_an_account_fails_clearly(ctx: &Ctx) {
+    let env = accounts_env(ctx, "nobus", "unix:path=/nonexistent/porthole-test-bus");
+    let env = as_refs(&env);
+    let run = add_box_with_the_right_key(ctx, &env);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("keychain_unavailable"),
@@ -129,4 +134,43 @@ pub fn without_a_keychain_adding_an_account_fails_clearly(ctx: &Ctx) {
     // Nothing half-saved: the account is not listed without its key.
     let list = porthole(&["accounts", "list", "--json"], &env).ok().json();
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+}
+
+/// A corrupt accounts file is a local-file problem (exit 1, as `--help` says), found before any
+/// key is asked for or any server contacted, and never overwritten.
+pub fn a_corrupt_accounts_file_exits_1_before_anything_else(ctx: &Ctx) {
+    let env = accounts_env(ctx, "corrupt", "disabled:");
+    let config = std::path::PathBuf::from(&env[0].1);
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("accounts.json"), b"{ not json").unwrap();
+    let env = as_refs(&env);
+    // A server that would answer: had it been contacted, or the key asked for, the exit would
+    // not be 1 (the key on stdin is right, so only the file can fail the command).
+    let run = add_box_with_the_right_key(ctx, &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("accounts.json"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Checking the key"), "{}", run.stderr);
+    let list = porthole(&["accounts", "list"], &env);
+    assert_eq!(list.code, 1, "{}", list.stderr);
+    assert_eq!(
+        std::fs::read(config.join("accounts.json")).unwrap(),
+        b"{ not json"
+    );
+}
+
+/// `PORTHOLE_LOG=debug` shows what the CLI does on the network: here, its retries.
+pub fn porthole_log_shows_retries(_ctx: &Ctx) {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/api", dead.local_addr().unwrap());
+    drop(dead);
+    let args = ["--base-url", &base, "machines"];
+    let quiet = porthole(&args, &[("PORTHOLE_API_KEY", "k")]);
+    assert_eq!(quiet.code, 5, "{}", quiet.stderr);
+    assert!(!quiet.stderr.contains("retrying"), "{}", quiet.stderr);
+    let loud = porthole(
+        &args,
+        &[("PORTHOLE_API_KEY", "k"), ("PORTHOLE_LOG", "debug")],
+    );
+    assert_eq!(loud.code, 5, "{}", loud.stderr);
+    assert!(loud.stderr.contains("retrying request"), "{}", loud.stderr);
 }

@@ -133,6 +133,11 @@ export type AppInfo_Deserialize = {
 	data_dir: string,
 	keychain: KeychainStatus_Deserialize,
 	local_server: LocalServerStatus,
+	/**
+	 *  Why the settings file could not be read (the defaults are in use until the next save,
+	 *  which keeps the file as a backup).
+	 */
+	settings_problem?: Problem | null,
 };
 
 /**  The app's description of itself, as the About panel and the end-to-end tests see it. */
@@ -143,6 +148,11 @@ export type AppInfo_Serialize = {
 	data_dir: string,
 	keychain: KeychainStatus_Serialize,
 	local_server: LocalServerStatus,
+	/**
+	 *  Why the settings file could not be read (the defaults are in use until the next save,
+	 *  which keeps the file as a backup).
+	 */
+	settings_problem: Problem | null,
 };
 
 /**

@@ -123,6 +123,7 @@ export const MOCK_APP_INFO: AppInfo = {
   data_dir: "/home/demo/.local/share/porthole",
   keychain: { usable: true, error: null },
   local_server: { state: "running", base_url: "http://127.0.0.1:7788/api", key_in_keychain: true },
+  settings_problem: null,
 };
 
 export const MOCK_KEYCHAIN_MESSAGE = "No Secret Service provider is running on the session bus.";

@@ -6,7 +6,11 @@ import { type Loadable, LoadableStore } from "./loadable.svelte";
 export function needsAttention(state: Loadable<AppInfo>): boolean {
   if (state.status === "error") return true;
   if (state.status !== "ready") return false;
-  return !state.value.keychain.usable || state.value.local_server.state === "failed";
+  return (
+    !state.value.keychain.usable ||
+    state.value.local_server.state === "failed" ||
+    Boolean(state.value.settings_problem)
+  );
 }
 
 /** The app's own description (version, folders, keychain), loaded from the backend. */
