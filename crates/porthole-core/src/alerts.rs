@@ -2,7 +2,7 @@
 //! *when* something happened; this decides whether a person is told, exactly once per session
 //! and threshold (also across an app restart), never for a session they stopped themselves.
 
-use std::collections::BTreeSet;
+use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
@@ -67,7 +67,9 @@ pub struct Notice {
 #[derive(Debug)]
 pub struct Alerts {
     path: Option<PathBuf>,
-    sent: BTreeSet<String>,
+    /// The keys, oldest first: the oldest are the ones forgotten past [`KEEP`].
+    order: VecDeque<String>,
+    sent: HashSet<String>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -75,16 +77,39 @@ struct SentFile {
     sent: Vec<String>,
 }
 
-/// Keys older than this many entries are dropped when the file is written (ended sessions).
-const KEEP: usize = 2000;
+/// At most this many keys are kept: past it the oldest are forgotten (long-ended sessions).
+pub(crate) const KEEP: usize = 2000;
 
 impl Alerts {
     /// In memory only (tests, or no data folder).
     pub fn in_memory() -> Self {
-        Self {
-            path: None,
-            sent: BTreeSet::new(),
+        Self::with(None, Vec::new())
+    }
+
+    fn with(path: Option<PathBuf>, keys: Vec<String>) -> Self {
+        let mut alerts = Self {
+            path,
+            order: VecDeque::new(),
+            sent: HashSet::new(),
+        };
+        for key in keys {
+            alerts.remember(key);
         }
+        alerts
+    }
+
+    /// Remembers `key` (the newest); false when it was known. Forgets the oldest past [`KEEP`].
+    fn remember(&mut self, key: String) -> bool {
+        if !self.sent.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        while self.order.len() > KEEP {
+            if let Some(oldest) = self.order.pop_front() {
+                self.sent.remove(&oldest);
+            }
+        }
+        true
     }
 
     /// Loads what was sent before; an unreadable file starts afresh (at worst a repeat).
@@ -92,12 +117,9 @@ impl Alerts {
         let sent = std::fs::read(path)
             .ok()
             .and_then(|b| serde_json::from_slice::<SentFile>(&b).ok())
-            .map(|f| f.sent.into_iter().collect())
+            .map(|f| f.sent)
             .unwrap_or_default();
-        Self {
-            path: Some(path.to_owned()),
-            sent,
-        }
+        Self::with(Some(path.to_owned()), sent)
     }
 
     /// The notification this event deserves, if any and if not sent already.
@@ -154,7 +176,7 @@ impl Alerts {
             ),
             _ => return None,
         };
-        if !self.sent.insert(key) {
+        if !self.remember(key) {
             return None;
         }
         self.save();
@@ -165,9 +187,8 @@ impl Alerts {
         let Some(path) = &self.path else {
             return;
         };
-        let skip = self.sent.len().saturating_sub(KEEP);
         let file = SentFile {
-            sent: self.sent.iter().skip(skip).cloned().collect(),
+            sent: self.order.iter().cloned().collect(),
         };
         if let Ok(bytes) = serde_json::to_vec(&file) {
             if let Err(e) = crate::paths::write_private(path, &bytes) {

@@ -84,6 +84,43 @@ fn each_notice_is_sent_once_in_order() {
     );
 }
 
+/// Past KEEP keys the oldest are forgotten, whatever their names sort as (a set sorted by name
+/// would drop "a…" keys first, however new).
+#[test]
+fn the_oldest_keys_are_forgotten_first() {
+    let dir = std::env::temp_dir().join(format!("porthole-alerts-keep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("alerts.json");
+    let _ = std::fs::remove_file(&path);
+    let s = AlertSettings::default();
+    let mut a = Alerts::load(&path);
+    let event = |account: &str, n: usize| WatchEvent::Warning {
+        account_id: account.to_owned(),
+        session_id: format!("s{n}"),
+        name: "x".to_owned(),
+        remaining_seconds: 60,
+        threshold_minutes: 2,
+    };
+    // The old ones sort last, the new ones first.
+    for n in 0..10 {
+        assert!(a.on_event(&event("z-old", n), &s).is_some());
+    }
+    for n in 0..KEEP {
+        assert!(a.on_event(&event("a-new", n), &s).is_some());
+    }
+    drop(a);
+    let mut again = Alerts::load(&path);
+    assert!(
+        again.on_event(&event("a-new", 0), &s).is_none(),
+        "a recent notification was forgotten"
+    );
+    assert!(
+        again.on_event(&event("z-old", 0), &s).is_some(),
+        "the oldest was kept"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn nothing_is_repeated_across_a_restart() {
     let dir = std::env::temp_dir().join(format!("porthole-alerts-{}", std::process::id()));
