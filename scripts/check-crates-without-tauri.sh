@@ -11,5 +11,11 @@ for manifest in crates/*/Cargo.toml; do
     status=1
   fi
 done
-[ $status -eq 0 ] && echo "check-crates-without-tauri: $(ls crates | wc -l) crates, none depends on tauri"
+# The CLI is a client: it finds the Local server through porthole-local, never the server itself.
+if cargo tree -q -p porthole-cli --prefix none -e normal 2>/dev/null | grep -qE '^portholed v'; then
+  echo "porthole-cli must not depend on portholed (use porthole-local):" >&2
+  cargo tree -q -p porthole-cli -i portholed -e normal >&2 || true
+  status=1
+fi
+[ $status -eq 0 ] && echo "check-crates-without-tauri: $(ls crates | wc -l) crates, none depends on tauri; the CLI does not depend on portholed"
 exit $status

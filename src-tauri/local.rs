@@ -63,7 +63,7 @@ impl LocalServer {
     }
 
     async fn start_inner(&self, dirs: &Dirs) {
-        let mut config = ServerConfig::new(dirs.data.join("portholed"));
+        let mut config = ServerConfig::new(porthole_local::data_dir(dirs));
         config.config = ConfigSource::from_config_dir(&dirs.config);
         config.listen = listen_address();
         // For demos and tests: one Local minute lasts this many seconds (portholed's time scale).

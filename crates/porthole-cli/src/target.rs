@@ -122,7 +122,7 @@ impl Target {
             );
         } else if self.loopback && self.kind == ProviderKind::Portholed {
             match local_portholed_dir() {
-                Ok(dir) => match portholed::key::find_existing(&dir) {
+                Ok(dir) => match porthole_local::find_key(&dir) {
                     Ok(Some(key)) => return Ok(key),
                     Ok(None) => {
                         hint = format!(
@@ -152,7 +152,7 @@ impl Target {
         porthole_providers::http::parse_base_url(&self.base_url)
             .ok()
             .and_then(|url| url.port_or_known_default())
-            .is_some_and(portholed::address::foreign_listener)
+            .is_some_and(porthole_local::address::foreign_listener)
     }
 }
 
@@ -162,7 +162,7 @@ fn local_base_url(configured: &str) -> String {
     if configured == LOCAL_BASE_URL {
         if let Some(found) = local_portholed_dir()
             .ok()
-            .and_then(|dir| portholed::address::find(&dir))
+            .and_then(|dir| porthole_local::address::find(&dir))
         {
             return found;
         }
@@ -172,9 +172,9 @@ fn local_base_url(configured: &str) -> String {
 
 /// A standalone portholed's data folder, as `portholed` itself resolves it.
 fn local_portholed_dir() -> Result<PathBuf, Error> {
-    Ok(porthole_core::paths::Dirs::from_env()?
-        .data
-        .join("portholed"))
+    Ok(porthole_local::data_dir(
+        &porthole_core::paths::Dirs::from_env()?,
+    ))
 }
 
 fn host_of(base_url: &str) -> Result<String, Error> {

@@ -17,9 +17,7 @@ use crate::config::KeyStorage;
 
 /// The `user_id` every session and machine reports.
 pub const USER_ID: &str = "portholed-local";
-/// The keychain entry (service: porthole_secrets::SERVICE).
-pub const KEYCHAIN_USER: &str = "portholed-api-key";
-pub const KEY_FILE: &str = "api-key";
+pub use porthole_local::{KEYCHAIN_USER, KEY_FILE};
 
 /// `n` random bytes from the OS.
 pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
@@ -82,18 +80,6 @@ pub fn load_or_create(
             }
         }
     }
-}
-
-/// The key a portholed keeping its state in `data_dir` uses, without ever creating one: its key
-/// file if there is one, else its keychain entry. For clients on the same computer (the CLI).
-pub fn find_existing(data_dir: &Path) -> Result<Option<Sensitive<String>>> {
-    if let Ok(text) = std::fs::read_to_string(data_dir.join(KEY_FILE)) {
-        let key = text.trim();
-        if !key.is_empty() {
-            return Ok(Some(Sensitive::new(key.to_owned())));
-        }
-    }
-    Keychain::default().get(KEYCHAIN_USER)
 }
 
 fn keychain_key(keychain: &Keychain) -> Result<Sensitive<String>> {

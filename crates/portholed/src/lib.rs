@@ -19,7 +19,6 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-pub mod address;
 mod adopt;
 pub mod api;
 pub mod config;

@@ -132,7 +132,9 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let dirs = porthole_core::paths::Dirs::from_env()?;
-    let data_dir = cli.data_dir.unwrap_or_else(|| dirs.data.join("portholed"));
+    let data_dir = cli
+        .data_dir
+        .unwrap_or_else(|| porthole_local::data_dir(&dirs));
     let storage = if cli.key_file {
         KeyStorage::File
     } else {

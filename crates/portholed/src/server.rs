@@ -19,7 +19,8 @@ use crate::config::{ServerConfig, DEFAULT_GRACE_SECONDS};
 use crate::key::{self, KeyLocation};
 use crate::sessions::Sessions;
 use crate::store::Store;
-use crate::{address, gpu, machines};
+use crate::{gpu, machines};
+use porthole_local::address;
 
 pub const DB_FILE: &str = "portholed.sqlite";
 

@@ -37,6 +37,9 @@ pub struct Store {
     conn: Mutex<Connection>,
 }
 
+/// SQLite's name for a database that lives in memory only (tests).
+const IN_MEMORY: &str = ":memory:";
+
 /// Creates `path` empty and owner-only if it is missing; makes it owner-only if it is not.
 fn create_private_file(path: &Path) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -93,11 +96,13 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self> {
         // It holds session tokens: private before SQLite opens it, since SQLite gives its WAL and
         // shared-memory files the database file's mode (and earlier versions left it 0644).
-        create_private_file(path)?;
-        for journal in ["-wal", "-shm", "-journal"] {
-            let mut name = path.as_os_str().to_owned();
-            name.push(journal);
-            porthole_core::paths::make_private(Path::new(&name))?;
+        if path != Path::new(IN_MEMORY) {
+            create_private_file(path)?;
+            for journal in ["-wal", "-shm", "-journal"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(journal);
+                porthole_core::paths::make_private(Path::new(&name))?;
+            }
         }
         let conn = Connection::open(path).map_err(db_err)?;
         conn.execute_batch(
@@ -335,7 +340,7 @@ mod tests {
     }
 
     fn store() -> Store {
-        Store::open(Path::new(":memory:")).expect("open")
+        Store::open(Path::new(IN_MEMORY)).expect("open")
     }
 
     #[test]

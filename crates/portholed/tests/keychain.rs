@@ -18,7 +18,7 @@ fn the_key_lives_in_the_keychain_and_survives_a_restart() {
     let (again, _) = load_or_create(&KeyStorage::KeychainOrFile, &dir).unwrap();
     assert_eq!(first, again, "a restart must find the same key");
     // A client on this computer (the CLI) finds it without creating one.
-    assert_eq!(portholed::key::find_existing(&dir).unwrap(), Some(first));
+    assert_eq!(porthole_local::find_key(&dir).unwrap(), Some(first));
     // Nothing was written next to the database.
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
     std::fs::remove_dir_all(&dir).unwrap();

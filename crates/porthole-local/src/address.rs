@@ -14,7 +14,7 @@ const PROBE: Duration = Duration::from_millis(300);
 
 /// Records `addr` as where this server answers. A failure only costs the CLI its way here, so it
 /// is logged, not returned.
-pub(crate) fn publish(data_dir: &Path, addr: SocketAddr) {
+pub fn publish(data_dir: &Path, addr: SocketAddr) {
     let record = format!("{}\n", base_url(addr));
     if let Err(e) = porthole_core::paths::write_private(&data_dir.join(FILE), record.as_bytes()) {
         tracing::warn!(error = %e.message, "cannot record the server's address for the CLI");
@@ -22,7 +22,7 @@ pub(crate) fn publish(data_dir: &Path, addr: SocketAddr) {
 }
 
 /// Removes the record, if it is still this server's (another may have started since).
-pub(crate) fn withdraw(data_dir: &Path, addr: SocketAddr) {
+pub fn withdraw(data_dir: &Path, addr: SocketAddr) {
     let file = data_dir.join(FILE);
     if std::fs::read_to_string(&file).is_ok_and(|text| text.trim() == base_url(addr)) {
         let _ = std::fs::remove_file(file);
@@ -30,7 +30,7 @@ pub(crate) fn withdraw(data_dir: &Path, addr: SocketAddr) {
 }
 
 /// `http://ADDR/api`: the base URL a ComfyDeploy client is given.
-pub(crate) fn base_url(addr: SocketAddr) -> String {
+pub fn base_url(addr: SocketAddr) -> String {
     format!("http://{addr}/api")
 }
 
