@@ -123,18 +123,6 @@ impl AppState {
             .clone()
     }
 
-    /// The largest warning threshold: the tray's "about to end" window.
-    pub fn largest_warning(&self) -> chrono::Duration {
-        let minutes = self
-            .settings()
-            .warn_before_minutes
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(10);
-        chrono::Duration::minutes(i64::from(minutes))
-    }
-
     /// When the session's window last saw traffic through its proxy (none: no window opened).
     pub fn window_activity(&self, session_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         let proxies = self.proxies.lock().unwrap_or_else(|p| p.into_inner());

@@ -53,7 +53,6 @@ pub fn model(app: &AppHandle) -> TrayModel {
     TrayModel::build(
         &state.hub.sessions(None),
         Utc::now(),
-        state.largest_warning(),
         &accounts,
         shown.as_deref(),
     )

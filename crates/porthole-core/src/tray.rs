@@ -130,13 +130,13 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
 }
 
 impl TrayModel {
-    /// `warn_before`: the largest warning threshold (a session closer than this is "warning").
+    /// "Warning" is the watcher's decision (a session in [`SessionState::Expiring`]), for every
+    /// account whatever `shown` is: a filter may hide rows, never danger.
     /// `accounts`: (id, name) of every account; `shown`: the account whose sessions are listed
     /// (`None`, or an id no longer in `accounts`: all of them).
     pub fn build(
         sessions: &[Session],
         now: DateTime<Utc>,
-        warn_before: Duration,
         accounts: &[(String, String)],
         shown: Option<&str>,
     ) -> Self {
@@ -176,9 +176,9 @@ impl TrayModel {
             None if live.is_empty() => "Porthole — no sessions running".to_owned(),
             None => format!("Porthole — {} sessions running", live.len()),
         };
-        let warning = live
+        let warning = sessions
             .iter()
-            .any(|s| s.remaining(now).is_some_and(|left| left <= warn_before));
+            .any(|s| matches!(s.state, SessionState::Expiring));
         let accounts = if accounts.len() < 2 {
             Vec::new()
         } else {
@@ -346,7 +346,6 @@ mod tests {
                 s("d", SessionState::Ended(EndReason::Timeout), Some(1)),
             ],
             t0(),
-            Duration::minutes(10),
             &[],
             None,
         );
@@ -362,28 +361,16 @@ mod tests {
         assert!(enabled(&m.rows[0], "open") && !enabled(&m.rows[1], "open"));
         assert_eq!(m.tooltip, "Porthole — term a ends in 12 min");
         assert!(!m.warning);
-        let close = TrayModel::build(
-            &[s("a", SessionState::Expiring, Some(9))],
-            t0(),
-            Duration::minutes(10),
-            &[],
-            None,
-        );
+        let close = TrayModel::build(&[s("a", SessionState::Expiring, Some(9))], t0(), &[], None);
         assert!(close.warning);
-        let none = TrayModel::build(&[], t0(), Duration::minutes(10), &[], None);
+        let none = TrayModel::build(&[], t0(), &[], None);
         assert_eq!(none.tooltip, "Porthole — no sessions running");
         assert!(none.rows.is_empty());
     }
 
     #[test]
     fn a_stopping_session_offers_nothing_but_its_state() {
-        let m = TrayModel::build(
-            &[s("a", SessionState::Stopping, Some(9))],
-            t0(),
-            Duration::minutes(10),
-            &[],
-            None,
-        );
+        let m = TrayModel::build(&[s("a", SessionState::Stopping, Some(9))], t0(), &[], None);
         assert_eq!(m.rows[0].label, "term a · CPU · stopping…");
         for verb in ["open", "extend-15", "stop"] {
             assert!(!enabled(&m.rows[0], verb), "{verb}");
@@ -456,7 +443,7 @@ mod tests {
             ("local".to_owned(), "Local".to_owned()),
             ("cloud".to_owned(), "My cloud".to_owned()),
         ];
-        let all = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts, None);
+        let all = TrayModel::build(&sessions, t0(), &accounts, None);
         assert_eq!(all.rows.len(), 2);
         let labels: Vec<(&str, bool)> = all
             .accounts
@@ -481,24 +468,30 @@ mod tests {
             TrayAction::parse(&all.accounts[0].id),
             Some(TrayAction::ShowAccount { account_id: None })
         );
-        let cloud = TrayModel::build(
-            &sessions,
-            t0(),
-            Duration::minutes(10),
-            &accounts,
-            Some("cloud"),
-        );
+        let cloud = TrayModel::build(&sessions, t0(), &accounts, Some("cloud"));
         assert_eq!(cloud.rows.len(), 1);
         assert_eq!(cloud.rows[0].account_id, "cloud");
         assert!(cloud.accounts[2].selected && !cloud.accounts[0].selected);
         assert_eq!(cloud.tooltip, "Porthole — term o ends in 20 min");
         // An account that was removed: every account's sessions again.
-        let gone = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts, Some("x"));
+        let gone = TrayModel::build(&sessions, t0(), &accounts, Some("x"));
         assert_eq!(gone.rows.len(), 2);
         assert!(gone.accounts[0].selected);
         // One account: no switcher.
-        let one = TrayModel::build(&sessions, t0(), Duration::minutes(10), &accounts[..1], None);
+        let one = TrayModel::build(&sessions, t0(), &accounts[..1], None);
         assert!(one.accounts.is_empty());
+        // A filter hides rows, never danger: a session of another account about to end still
+        // turns the icon to its warning.
+        let mut ending = s("e", SessionState::Expiring, Some(2));
+        ending.account_id = "cloud".into();
+        let filtered = TrayModel::build(
+            &[s("a", SessionState::Ready, Some(30)), ending],
+            t0(),
+            &accounts,
+            Some("local"),
+        );
+        assert_eq!(filtered.rows.len(), 1);
+        assert!(filtered.warning);
     }
 
     #[test]
