@@ -6,7 +6,7 @@ SHELL := /bin/bash
 APP := target/debug/porthole-desktop
 BINDINGS := ui/src/lib/backend/bindings.ts
 
-# Smaller, faster debug builds on small machines (see shared/TAURI-NOTES.md).
+# Smaller, faster debug builds on small machines (no debug info: half the target folder).
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
@@ -51,6 +51,7 @@ clippy: ui
 
 check-crates:
 	scripts/check-crates-without-tauri.sh
+	scripts/check-no-outside-refs.sh
 
 bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file differs.
 	cargo test -q -p porthole-desktop --lib tests::export_bindings

@@ -10,7 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 
-# Debian packages (shared/TAURI-NOTES.md). Kept in one list so make run and make test agree.
+# Debian packages: WebKitGTK and the tray for Tauri, the Secret Service, Xvfb and the E2E tools. Kept in one list so make run and make test agree.
 PKGS=(
   build-essential pkg-config curl wget file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev

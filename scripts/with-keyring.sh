@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command inside a private D-Bus session with an unlocked gnome-keyring: the real Secret
-# Service, with a fresh store unless the caller chose XDG_DATA_HOME. See shared/TAURI-NOTES.md:
-# the password must be a newline (`echo ""`), and an old login keyring must not be reused.
+# Service, with a fresh store unless the caller chose XDG_DATA_HOME. The password must be a
+# newline (`echo ""`), and an old login keyring must not be reused (it stays locked).
 set -euo pipefail
 if [ -z "${XDG_DATA_HOME:-}" ]; then
   store=$(mktemp -d /tmp/porthole-keyring.XXXXXX)

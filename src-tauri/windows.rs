@@ -110,7 +110,7 @@ pub fn open_remote<R: Runtime>(
     title: &str,
     menu: Option<Menu<R>>,
 ) -> tauri::Result<WebviewWindow<R>> {
-    // The proxy answers on both loopback names; anything else leaves for the browser.
+    // The session's proxy origin (its own loopback address); anything else leaves for the browser.
     let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();

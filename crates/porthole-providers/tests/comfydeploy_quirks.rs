@@ -1,4 +1,4 @@
-//! The ComfyDeploy client against a fake that reproduces shared/specs/comfydeploy-api.md §8, one
+//! The ComfyDeploy client against a fake that reproduces docs/providers/comfydeploy.md §8, one
 //! test per quirk.
 #![allow(clippy::unwrap_used)]
 

@@ -11,7 +11,7 @@ use porthole_secrets::Sensitive;
 use rustls::pki_types::CertificateDer;
 use url::Url;
 
-/// The longest connect timeout allowed (shared/DESIGN.md §6: "time out upstream connects quickly").
+/// The longest connect timeout allowed (a window must learn fast that its tunnel is down).
 pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Adds headers to every request sent upstream, for providers whose tunnels need auth. It runs

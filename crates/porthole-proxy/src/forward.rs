@@ -1,5 +1,5 @@
 //! One request: the gate, the proxy's own routes, then forwarding with the header rules of
-//! shared/DESIGN.md §6. Bodies are passed along as streams in both directions; nothing here reads a
+//! docs/ARCHITECTURE.md (security model). Bodies are passed along as streams in both directions; nothing here reads a
 //! body into memory.
 
 use std::convert::Infallible;

@@ -1,6 +1,6 @@
 //! Porthole's loopback tunnel proxy: one authenticated reverse proxy per open session, so a session
 //! window has a stable local address across tunnel URL changes, and traffic can be observed for
-//! keep-alive and the UI. Never depends on tauri. See shared/DESIGN.md §5 and §6.
+//! keep-alive and the UI. Never depends on tauri. See docs/ARCHITECTURE.md (security model).
 //!
 //! # Use
 //!

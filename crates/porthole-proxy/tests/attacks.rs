@@ -1,4 +1,4 @@
-//! The attack set of shared/DESIGN.md §5, each refused, each its own test. Every test also checks
+//! The attack set of docs/ARCHITECTURE.md (security model), each refused, each its own test. Every test also checks
 //! that the refused request never reached the upstream.
 
 #![allow(clippy::unwrap_used)]

@@ -10,7 +10,7 @@ use porthole_core::Error;
 use porthole_secrets::Sensitive;
 use serde::Deserialize;
 
-/// Upstream's per-machine concurrency limit (spec §4.2 step 3).
+/// Upstream's per-machine concurrency limit (docs/providers/comfydeploy.md §4.2 step 3).
 pub const DEFAULT_MAX_SESSIONS: u32 = 5;
 /// Seconds between SIGTERM and SIGKILL when a session is stopped (before time scaling).
 pub const DEFAULT_GRACE_SECONDS: f64 = 5.0;

@@ -1,5 +1,5 @@
 //! The API's errors, in FastAPI's envelope: `{"detail": "<string>"}`, and for invalid bodies
-//! `{"detail": [{"loc", "msg", "type"}]}` with status 422 (spec §4.1).
+//! `{"detail": [{"loc", "msg", "type"}]}` with status 422 (docs/providers/comfydeploy.md §4.1).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,4 +1,4 @@
-//! GPU discovery with nvidia-smi, and the spec's names for the cards (spec §5.6 MachineGPU).
+//! GPU discovery with nvidia-smi, and the API's names for the cards (docs/providers/comfydeploy.md §5.6 MachineGPU).
 
 use std::process::Stdio;
 use std::time::Duration;

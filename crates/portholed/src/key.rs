@@ -1,7 +1,7 @@
 //! The API key: generated on first start, kept in the OS keychain when one is usable (otherwise
 //! a 0600 file in the data folder), compared in constant time, never logged.
 //!
-//! The key is shaped like a ComfyDeploy key, an HS256-style JWT `{user_id, iat}` (spec §2.4), so
+//! The key is shaped like a ComfyDeploy key, an HS256-style JWT `{user_id, iat}` (docs/providers/comfydeploy.md §2.4), so
 //! a client that decodes its key to learn its `user_id` works unchanged. Its "signature" is 32
 //! random bytes: the whole string is the secret, and portholed only compares it.
 

@@ -1,5 +1,5 @@
 //! portholed: Porthole's self-hosted session server. It speaks the ComfyDeploy sessions API
-//! (shared/specs/comfydeploy-api.md) over local processes, so Porthole's ComfyDeploy client
+//! (docs/providers/comfydeploy.md) over local processes, so Porthole's ComfyDeploy client
 //! drives it unchanged.
 //!
 //! Embedding (the desktop app's "Local" account):

@@ -19,11 +19,11 @@ use crate::store::{SessionRow, Store};
 use crate::wire::{self, CreateSessionBody, CreateSessionResponse, GpuItem, SessionResponse};
 use crate::{logs, process};
 
-/// Upstream's default when `timeout` is null or 0 (spec §5.1).
+/// Upstream's default when `timeout` is null or 0 (docs/providers/comfydeploy.md §5.1).
 pub const DEFAULT_TIMEOUT_MIN: i64 = 15;
 /// portholed's ceiling for a timeout and for what an extension may leave (upstream has none).
 pub const MAX_MINUTES: i64 = 24 * 60;
-/// Upstream gives a session 10 minutes to come up (spec §6 step 2).
+/// Upstream gives a session 10 minutes to come up (docs/providers/comfydeploy.md §6 step 2).
 pub const STARTUP_MINUTES: u32 = 10;
 pub const CONCURRENCY_DETAIL: &str =
     "You have reached the maximum number of concurrent sessions. Please close some sessions and try again.";

@@ -1,21 +1,21 @@
-//! The exact JSON shapes of the ComfyDeploy sessions API (shared/specs/comfydeploy-api.md §5),
+//! The exact JSON shapes of the ComfyDeploy sessions API (docs/providers/comfydeploy.md §5),
 //! as portholed sends and accepts them. Field names and null-ness follow the spec; nothing else in
 //! the crate builds these bodies by hand.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// `timeout_end` is naive UTC with no offset (spec §5.4): `2025-06-01T12:34:56.789012`.
+/// `timeout_end` is naive UTC with no offset (docs/providers/comfydeploy.md §5.4): `2025-06-01T12:34:56.789012`.
 pub fn naive_utc(t: DateTime<Utc>) -> String {
     t.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
-/// `created_at` is timezone-aware and printed with `Z` (spec §5.4).
+/// `created_at` is timezone-aware and printed with `Z` (docs/providers/comfydeploy.md §5.4).
 pub fn zulu(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// S1 request (spec §5.1). Unknown keys (for example `machine_version_id`) are ignored, as
+/// S1 request (docs/providers/comfydeploy.md §5.1). Unknown keys (for example `machine_version_id`) are ignored, as
 /// pydantic does upstream.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreateSessionBody {
@@ -28,14 +28,14 @@ pub struct CreateSessionBody {
     pub wait_for_server: Option<bool>,
 }
 
-/// S1 response (spec §5.3): `url` is always present, null until the session answers.
+/// S1 response (docs/providers/comfydeploy.md §5.3): `url` is always present, null until the session answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateSessionResponse {
     pub session_id: String,
     pub url: Option<String>,
 }
 
-/// S2 body and S3 items (spec §5.4).
+/// S2 body and S3 items (docs/providers/comfydeploy.md §5.4).
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionResponse {
     pub id: String,
@@ -82,7 +82,7 @@ pub struct GpuItem {
     pub model: String,
 }
 
-/// M1 items (spec §5.10) plus portholed's extensions (`porthole_kind`, `status_reason`,
+/// M1 items (docs/providers/comfydeploy.md §5.10) plus portholed's extensions (`porthole_kind`, `status_reason`,
 /// `gpus`). A template that cannot run here has `status: "error"` and the reason.
 #[derive(Debug, Clone, Serialize)]
 pub struct MachineListItem {
@@ -109,7 +109,7 @@ pub struct MachineListItem {
     pub concurrency_limit: u32,
 }
 
-/// M3 (spec §5.11): the list item plus the detail fields that mean something here.
+/// M3 (docs/providers/comfydeploy.md §5.11): the list item plus the detail fields that mean something here.
 #[derive(Debug, Clone, Serialize)]
 pub struct MachineDetail {
     #[serde(flatten)]
@@ -136,7 +136,7 @@ pub struct MachineDetail {
     pub docker_command_steps: Option<serde_json::Value>,
 }
 
-/// One line of the S10 stream (spec §5.13).
+/// One line of the S10 stream (docs/providers/comfydeploy.md §5.13).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LogLine {
     pub message: String,

@@ -1,4 +1,4 @@
-//! HTTP-level tests of every route, every error and the applicable quirks of the spec's §8.
+//! HTTP-level tests of every route, every error and the applicable quirks of docs/providers/comfydeploy.md §8.
 #![allow(clippy::unwrap_used)]
 
 mod common;

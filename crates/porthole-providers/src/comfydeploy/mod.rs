@@ -1,4 +1,4 @@
-//! The ComfyDeploy sessions API client (shared/specs/comfydeploy-api.md). portholed speaks the same
+//! The ComfyDeploy sessions API client (docs/providers/comfydeploy.md). portholed speaks the same
 //! dialect, so the Local account uses this client too, tagged [`ProviderKind::Portholed`].
 
 mod map;

@@ -1,4 +1,4 @@
-//! ComfyDeploy's JSON as the client reads and writes it (shared/specs/comfydeploy-api.md §5).
+//! ComfyDeploy's JSON as the client reads and writes it (docs/providers/comfydeploy.md §5).
 //! Reading is lenient where the spec says the server is sloppy; every optional field defaults.
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};

@@ -1,5 +1,5 @@
 //! A fake ComfyDeploy API on 127.0.0.1:0 that reproduces the quirks of
-//! shared/specs/comfydeploy-api.md §8 (naive `timeout_end`, `org_id: "None"`, `status` always
+//! docs/providers/comfydeploy.md §8 (naive `timeout_end`, `org_id: "None"`, `status` always
 //! "running", 404 after the end, legacy sessions, org-wide lists, FastAPI error shapes…), plus a
 //! fault script to inject 5xx bursts, 429s, slow answers and truncated bodies.
 #![allow(dead_code, clippy::unwrap_used, clippy::result_large_err)]

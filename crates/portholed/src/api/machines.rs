@@ -22,7 +22,7 @@ fn item(state: &AppState, m: &Machine) -> MachineListItem {
         name: m.name.clone(),
         created_at: created.clone(),
         updated_at: created,
-        // The type and builder version that clients keep as sessionable (spec §5.14).
+        // The type and builder version that clients keep as sessionable (docs/providers/comfydeploy.md §5.14).
         kind: "comfy-deploy-serverless".to_owned(),
         org_id: None,
         status: if m.available.is_ok() {

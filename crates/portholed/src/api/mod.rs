@@ -1,4 +1,4 @@
-//! The HTTP API under `/api` (spec §3): routes, Bearer auth, and FastAPI-shaped errors for
+//! The HTTP API under `/api` (docs/providers/comfydeploy.md §3): routes, Bearer auth, and FastAPI-shaped errors for
 //! everything, unknown routes and methods included.
 
 mod body;
@@ -30,7 +30,7 @@ pub struct AppState {
     pub started: chrono::DateTime<chrono::Utc>,
 }
 
-/// The only route without auth, as upstream (spec §4.11).
+/// The only route without auth, as upstream (docs/providers/comfydeploy.md §4.11).
 const PUBLIC_PATH: &str = "/api/platform/gpu-pricing";
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -68,7 +68,7 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
 }
 
-/// The token from `Authorization: Bearer …` or `x-api-key` (spec §2.4).
+/// The token from `Authorization: Bearer …` or `x-api-key` (docs/providers/comfydeploy.md §2.4).
 fn presented_key(req: &Request) -> Option<&str> {
     let headers = req.headers();
     if let Some(v) = headers

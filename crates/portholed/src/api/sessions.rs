@@ -63,7 +63,7 @@ pub async fn increase_timeout(
     }))
 }
 
-/// S6 body (legacy, spec §4.7).
+/// S6 body (legacy, docs/providers/comfydeploy.md §4.7).
 #[derive(Debug, Deserialize)]
 pub struct LegacyIncreaseBody {
     #[serde(rename = "machine_id")]

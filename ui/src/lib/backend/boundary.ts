@@ -2,7 +2,7 @@
 const TAURI_IMPORT =
   /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)["'`]@tauri-apps\//;
 
-/** The only folder allowed to import `@tauri-apps/*` (DESIGN.md §4 rule 8). */
+/** The only folder allowed to import `@tauri-apps/*` (docs/ARCHITECTURE.md, rules). */
 export const BACKEND_DIR = "/src/lib/backend/";
 
 /** The files, among `sources` (path → text), that import `@tauri-apps/*` outside the backend folder. */
