@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
+use tokio::time::{timeout_at, Instant};
 
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
@@ -189,6 +189,15 @@ impl HttpClient {
         req
     }
 
+    /// The time and the attempts of one request.
+    fn budget(&self, timeout: Duration) -> Budget {
+        Budget {
+            deadline: Instant::now() + timeout,
+            timeout,
+            attempt: 0,
+        }
+    }
+
     /// GET and decode JSON, retrying network errors, 5xx, 429 and answers cut off.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
@@ -196,27 +205,28 @@ impl HttpClient {
         query: &[(&str, &str)],
         auth: bool,
     ) -> Result<T, HttpError> {
-        let deadline = Instant::now() + self.policy.request_timeout;
-        let mut attempt = 0u32;
+        let mut budget = self.budget(self.policy.request_timeout);
         loop {
-            attempt += 1;
             let response = self
-                .execute_until(deadline, true, || {
+                .execute(&mut budget, true, || {
                     self.request(Method::GET, path, auth).query(query)
                 })
                 .await?;
-            match decode(response).await {
-                Err(Cut(err)) => {
-                    let delay = self.backoff(attempt);
-                    if attempt >= self.policy.max_attempts || Instant::now() + delay >= deadline {
-                        return Err(err);
-                    }
-                    tracing::debug!(attempt, ?delay, host = %self.host, "answer cut off: retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(Whole(err)) => return Err(err),
-                Ok(value) => return Ok(value),
+            let err = match timeout_at(budget.deadline, decode(response)).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(Whole(err))) => return Err(err),
+                Ok(Err(Cut(err))) => err,
+                // A body that stalls is cut off too, and there is no time left to ask again.
+                Err(_) => return Err(self.timed_out(&budget, true)),
+            };
+            let delay = self.backoff(budget.attempt);
+            if budget.attempt >= self.policy.max_attempts
+                || Instant::now() + delay >= budget.deadline
+            {
+                return Err(err);
             }
+            tracing::debug!(attempt = budget.attempt, ?delay, host = %self.host, "answer cut off: retrying");
+            tokio::time::sleep(delay).await;
         }
     }
 
@@ -229,9 +239,9 @@ impl HttpClient {
         body: Option<&B>,
         timeout: Option<Duration>,
     ) -> Result<T, HttpError> {
-        let deadline = Instant::now() + timeout.unwrap_or(self.policy.request_timeout);
+        let mut budget = self.budget(timeout.unwrap_or(self.policy.request_timeout));
         let response = self
-            .execute_until(deadline, false, || {
+            .execute(&mut budget, false, || {
                 let req = self.request(method.clone(), path, true);
                 match body {
                     Some(b) => req.json(b),
@@ -239,18 +249,21 @@ impl HttpClient {
                 }
             })
             .await?;
-        decode(response).await.map_err(Decoded::into_inner)
+        match timeout_at(budget.deadline, decode(response)).await {
+            Ok(decoded) => decoded.map_err(Decoded::into_inner),
+            Err(_) => Err(self.timed_out(&budget, false)),
+        }
     }
 
-    /// A GET whose body is read as a stream (server-sent events): no overall timeout.
+    /// A GET whose body is read as a stream (server-sent events): its head within the request
+    /// timeout, the stream itself without one.
     pub async fn get_stream(
         &self,
         path: &str,
         query: &[(&str, &str)],
     ) -> Result<Response, HttpError> {
-        // The answer's head within the request timeout; the stream itself has none.
-        let deadline = Instant::now() + self.policy.request_timeout;
-        self.execute_until(deadline, true, || {
+        let mut budget = self.budget(self.policy.request_timeout);
+        self.execute(&mut budget, true, || {
             self.request(Method::GET, path, true)
                 .query(query)
                 .header("accept", "text/event-stream")
@@ -258,27 +271,28 @@ impl HttpClient {
         .await
     }
 
-    /// Sends the request, retrying what is safe to retry, until `deadline`: each attempt gets
-    /// the time left, and no retry starts that could not finish before it.
-    async fn execute_until(
+    /// Sends the request, retrying what is safe to retry, within `budget`: each attempt gets the
+    /// time left, no retry starts that could not finish in it, and the attempts are counted
+    /// across the whole request (a retried body read included).
+    async fn execute(
         &self,
-        deadline: Instant,
+        budget: &mut Budget,
         idempotent: bool,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, HttpError> {
-        let mut attempt = 0u32;
         loop {
-            attempt += 1;
-            let left = deadline.saturating_duration_since(Instant::now());
-            let last = attempt >= self.policy.max_attempts;
-            let sent = tokio::time::timeout(left, build().send()).await;
+            budget.attempt += 1;
+            let last = budget.attempt >= self.policy.max_attempts;
+            let sent = timeout_at(budget.deadline, build().send()).await;
             let (delay, err) = match sent {
-                Err(_elapsed) => return Err(self.timed_out()),
+                Err(_elapsed) => return Err(self.timed_out(budget, idempotent)),
                 Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
                 Ok(Ok(resp)) => {
                     let status = resp.status();
                     let retry_after = retry_after(&resp);
-                    let err = status_error(resp).await;
+                    let Ok(err) = timeout_at(budget.deadline, status_error(resp)).await else {
+                        return Err(self.timed_out(budget, idempotent));
+                    };
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || (idempotent && status.is_server_error());
                     if last || !retryable {
@@ -287,41 +301,50 @@ impl HttpClient {
                     match retry_after {
                         Some(wait) if wait > self.policy.max_retry_after => return Err(err),
                         Some(wait) => (wait, err),
-                        None => (self.backoff(attempt), err),
+                        None => (self.backoff(budget.attempt), err),
                     }
                 }
                 Ok(Err(err)) => {
-                    if let Some(other) = redirected_to(&err) {
-                        return Err(HttpError::Redirected(format!(
-                            "{} redirected the request to {other}, which Porthole does not \
-                             follow (the API key is never sent to another host). Check the \
-                             account's base URL.",
-                            self.host
-                        )));
+                    if let Some(refused) = refused_redirect(&err) {
+                        return Err(HttpError::Redirected(refused.message(&self.host)));
                     }
                     // A refused connection never reached the server: safe to repeat any method.
                     if last || !(idempotent || err.is_connect()) {
                         return Err(self.network_error(&err));
                     }
-                    (self.backoff(attempt), self.network_error(&err))
+                    (self.backoff(budget.attempt), self.network_error(&err))
                 }
             };
             // No retry that could not finish in time: the last answer is the one to report.
-            if Instant::now() + delay >= deadline {
+            if Instant::now() + delay >= budget.deadline {
                 return Err(err);
             }
-            tracing::debug!(attempt, ?delay, host = %self.host, "retrying request");
+            tracing::debug!(attempt = budget.attempt, ?delay, host = %self.host, "retrying request");
             tokio::time::sleep(delay).await;
         }
     }
 
-    fn timed_out(&self) -> HttpError {
-        HttpError::Network(format!(
-            "Cannot reach {}: it did not answer within {} s. Check the network, or the account's \
-             base URL.",
-            self.host,
-            self.policy.request_timeout.as_secs()
-        ))
+    /// The request's time ran out. A request that is not safe to repeat may have reached the
+    /// server: the message says so.
+    fn timed_out(&self, budget: &Budget, idempotent: bool) -> HttpError {
+        let within = if budget.timeout < Duration::from_secs(1) {
+            format!("{} ms", budget.timeout.as_millis())
+        } else {
+            format!("{} s", budget.timeout.as_secs())
+        };
+        HttpError::Network(if idempotent {
+            format!(
+                "Cannot reach {}: it did not answer within {within}. Check the network, or the \
+                 account's base URL.",
+                self.host
+            )
+        } else {
+            format!(
+                "{} did not answer within {within}. The request may have reached it: check \
+                 before trying again.",
+                self.host
+            )
+        })
     }
 
     /// Exponential backoff with equal jitter: half fixed, half random.
@@ -451,6 +474,13 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Decoded> {
     })
 }
 
+/// One request's time and attempts: every try, every retry and the body's read come out of it.
+struct Budget {
+    deadline: Instant,
+    timeout: Duration,
+    attempt: u32,
+}
+
 /// The redirect policy: follow up to 5 redirects on the base URL's own origin; refuse any other.
 fn same_origin_redirects(base: &url::Url) -> reqwest::redirect::Policy {
     let origin = base.origin();
@@ -461,32 +491,52 @@ fn same_origin_redirects(base: &url::Url) -> reqwest::redirect::Policy {
                 .host_str()
                 .unwrap_or("another host")
                 .to_owned();
-            attempt.error(OtherHost(other))
+            attempt.error(RefusedRedirect::OtherHost(other))
         } else if attempt.previous().len() >= 5 {
-            attempt.error(OtherHost("a redirect loop".to_owned()))
+            attempt.error(RefusedRedirect::Loop)
         } else {
             attempt.follow()
         }
     })
 }
 
-/// The error a refused redirect carries: where it pointed.
-#[derive(Debug)]
-struct OtherHost(String);
+/// A redirect the client does not follow.
+#[derive(Debug, Clone)]
+enum RefusedRedirect {
+    OtherHost(String),
+    Loop,
+}
 
-impl std::fmt::Display for OtherHost {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "redirected to {}", self.0)
+impl RefusedRedirect {
+    fn message(&self, host: &str) -> String {
+        match self {
+            RefusedRedirect::OtherHost(other) => format!(
+                "{host} redirected the request to {other}, which Porthole does not follow (the \
+                 API key is never sent to another host). Check the account's base URL."
+            ),
+            RefusedRedirect::Loop => format!(
+                "{host} redirected the request more than 5 times. Check the account's base URL."
+            ),
+        }
     }
 }
 
-impl std::error::Error for OtherHost {}
+impl std::fmt::Display for RefusedRedirect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RefusedRedirect::OtherHost(other) => write!(f, "redirected to {other}"),
+            RefusedRedirect::Loop => write!(f, "too many redirects"),
+        }
+    }
+}
 
-fn redirected_to(err: &reqwest::Error) -> Option<String> {
+impl std::error::Error for RefusedRedirect {}
+
+fn refused_redirect(err: &reqwest::Error) -> Option<RefusedRedirect> {
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
-        if let Some(other) = s.downcast_ref::<OtherHost>() {
-            return Some(other.0.clone());
+        if let Some(refused) = s.downcast_ref::<RefusedRedirect>() {
+            return Some(refused.clone());
         }
         source = s.source();
     }

@@ -160,6 +160,35 @@ async fn a_server_that_never_answers_costs_one_request_timeout() {
     assert_eq!(fake.hits("GET /sessions"), 1);
 }
 
+/// A server that sends its headers, then stalls in the body, costs the request timeout too: the
+/// deadline covers reading the answer, not only its head.
+#[tokio::test]
+async fn a_body_that_stalls_costs_one_request_timeout() {
+    let fake = Fake::start().await;
+    fake.fault("GET /sessions", &[Fault::StallBody; 4]);
+    let mut policy = fast_policy();
+    policy.request_timeout = Duration::from_millis(600);
+    let started = std::time::Instant::now();
+    let err = client_for(&fake.base, &jwt_for(ME), policy)
+        .list()
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
+    assert!(err.message.contains("600 ms"), "{}", err.message);
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // And a POST whose answer stalls says the request may have reached the server.
+    fake.fault("POST /session", &[Fault::StallBody]);
+    let mut policy = fast_policy();
+    policy.request_timeout = Duration::from_millis(600);
+    let err = client_for(&fake.base, &jwt_for(ME), policy)
+        .launch(&launch())
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("may have reached it"), "{}", err.message);
+    assert_eq!(fake.hits("POST /session"), 1);
+}
+
 /// A redirect to another host is not followed (the key would go with it): a coded error that
 /// names the host. One on the same origin is followed.
 #[tokio::test]

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
+use futures::StreamExt;
 use chrono::{DateTime, Duration as Minutes, NaiveDateTime, Utc};
 use porthole_core::model::ProviderKind;
 use porthole_providers::http::RetryPolicy;
@@ -50,6 +51,8 @@ pub enum Fault {
     NotJson,
     /// 307 to this URL.
     Redirect(&'static str),
+    /// 200, its headers and the start of its body, then nothing, ever.
+    StallBody,
 }
 
 #[derive(Debug, Clone)]
@@ -282,6 +285,13 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
             "<html><body>Sign in</body></html>",
         )
             .into_response(),
+        Some(Fault::StallBody) => {
+            let start = futures::stream::once(async {
+                Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"[{\"id\": \"a"))
+            });
+            let body = axum::body::Body::from_stream(start.chain(futures::stream::pending()));
+            (StatusCode::OK, [("content-type", "application/json")], body).into_response()
+        }
         Some(Fault::Redirect(to)) => {
             (StatusCode::TEMPORARY_REDIRECT, [("location", to)], "").into_response()
         }
