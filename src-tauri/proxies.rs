@@ -58,7 +58,10 @@ pub fn on_event(app: &AppHandle, event: &WatchEvent) {
                 .unwrap_or_else(|p| p.into_inner())
                 .remove(&label);
             windows::close_session_window(app, session_id);
-            if let Some(proxy) = removed {
+            // A proxy that fell back to 127.0.0.1 shares it with others: nothing of it is its own.
+            if let Some(proxy) =
+                removed.filter(|p| p.local_addr().ip() != std::net::Ipv4Addr::LOCALHOST)
+            {
                 crate::webdata::forget_session(app, proxy.local_addr().ip());
             }
         }

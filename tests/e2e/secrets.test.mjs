@@ -50,18 +50,17 @@ test("secrets scan: no key in the folders, the logs, the notifications, any outp
       const text = readFileSync(file, "latin1");
       for (const secret of secrets) assert.ok(!text.includes(secret), `a key is written in ${file}`);
     }
-    // Private: no file in either folder can be read by another user (its mode, or a folder on the
-    // way that others cannot enter).
+    // Private: both folders are 0700, and every file the app and portholed write in them is
+    // 0600 (WebKit's own files are kept in webkit/, a 0700 folder of their own).
     for (const root of [process.env.PORTHOLE_CONFIG_DIR, process.env.PORTHOLE_DATA_DIR]) {
-      assert.equal(statSync(root).mode & 0o077, 0, `${root} is open to others`);
+      assert.equal(statSync(root).mode & 0o777, 0o700, `${root} is open to others`);
       for (const file of filesUnder(root)) {
-        let open = (statSync(file).mode & 0o044) !== 0;
-        for (let dir = join(file, ".."); open && dir.startsWith(root); dir = join(dir, "..")) {
-          open = (statSync(dir).mode & 0o011) !== 0;
-        }
-        assert.ok(!open, `${file} can be read by other users`);
+        if (file.startsWith(join(root, "webkit") + "/")) continue;
+        assert.equal(statSync(file).mode & 0o077, 0, `${file} can be read by other users`);
       }
     }
+    const webkit = join(process.env.PORTHOLE_DATA_DIR, "webkit");
+    assert.equal(statSync(webkit).mode & 0o777, 0o700, "WebKit's folder is open to others");
     await app.driver.switchTo(app.mainHandle);
     const stored = await app.driver.execute(
       `return [localStorage, sessionStorage].map((s) => JSON.stringify(Object.entries(s))).join("")`,

@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::args::{Cli, Command, LaunchArgs, SessionsCommand};
 use crate::output::{self, print, print_json, print_json_line};
-use crate::{table, target, wait};
+use crate::{browser, table, target, wait};
 
 /// How long `list` and `show` give a session's URL to answer before calling it "connecting".
 const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -226,7 +226,7 @@ async fn open(
         )));
     };
     if !only_print {
-        open_in_browser(&url)?;
+        browser::open(&url)?;
     }
     if json {
         print_json(&json!({ "id": id, "url": url, "opened": !only_print }))
@@ -234,41 +234,5 @@ async fn open(
         print(&format!("{url}\n"))
     } else {
         print(&format!("Opened {id} in the browser.\n"))
-    }
-}
-
-/// Hands the URL to the system's opener and waits for it to accept it.
-fn open_in_browser(url: &str) -> Result<(), Error> {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    let program = format!("{:?}", command.get_program());
-    let status = command
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(|e| {
-            Error::new(
-                ErrorCode::Io,
-                format!(
-                    "Cannot run {program} to open a browser ({e}); use --print to see the URL."
-                ),
-            )
-        })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorCode::Io,
-            format!("{program} could not open the URL ({status}); use --print to see it."),
-        ))
     }
 }

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod args;
+mod browser;
 mod commands;
 mod output;
 mod table;

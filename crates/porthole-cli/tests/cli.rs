@@ -131,6 +131,7 @@ fn a_session_launches_extends_stops_and_is_gone(ctx: &Ctx) {
 
     let printed = ctx.run(&["sessions", "open", &id, "--print"]).ok();
     assert_eq!(printed.stdout.trim(), url);
+    opening_keeps_the_url_off_every_command_line(ctx, &id, &url);
 
     let stopped = ctx.run(&["sessions", "stop", &id, "--json"]).ok().json();
     assert_eq!(stopped["stopped"], true);
@@ -420,6 +421,57 @@ const TESTS: &[(&str, TestFn)] = &[
         keys_never_appear_in_any_output,
     ),
 ];
+
+/// `sessions open` hands the opener a private page that redirects to the URL, never the URL
+/// itself (its token would be on the opener's and the browser's command line).
+fn opening_keeps_the_url_off_every_command_line(ctx: &Ctx, id: &str, url: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = ctx.porthole_data.with_file_name("opener");
+    let bin = scratch.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let args_file = scratch.join("args");
+    let opener = bin.join("xdg-open");
+    std::fs::write(
+        &opener,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\n",
+            args_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let data = scratch.join("data");
+    let opened = porthole(
+        &["--base-url", &ctx.base, "sessions", "open", id],
+        &[
+            ("PORTHOLE_API_KEY", &ctx.key),
+            ("PATH", &path),
+            ("PORTHOLE_DATA_DIR", &data.display().to_string()),
+        ],
+    )
+    .ok();
+    assert!(opened.stdout.contains("Opened"), "{}", opened.stdout);
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    let page = args.trim();
+    assert!(
+        !args.contains("token"),
+        "the opener was given the URL: {args}"
+    );
+    assert!(page.ends_with(".html"), "{page}");
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(
+        html.contains(&serde_json::to_string(url).unwrap()),
+        "{html}"
+    );
+    let mode = std::fs::metadata(page).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
 
 /// A machine whose process never listens: launches that wait for it must give up.
 const CONFIG: &str = r#"

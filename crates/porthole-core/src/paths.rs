@@ -118,8 +118,15 @@ fn restrict(path: &Path, mode: u32) -> Result<()> {
     if current & 0o077 == 0 {
         return Ok(());
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io(&format!("cannot make {} private", path.display()), &e))
+    // A file or folder this user cannot change (another owner, a file system without modes) is
+    // still usable: say so in the log, and go on.
+    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        tracing::warn!(
+            "cannot make {} private ({e}); others may be able to read it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]

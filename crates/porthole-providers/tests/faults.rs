@@ -185,7 +185,11 @@ async fn a_body_that_stalls_costs_one_request_timeout() {
         .launch(&launch())
         .await
         .unwrap_err();
-    assert!(err.message.contains("may have reached it"), "{}", err.message);
+    assert!(
+        err.message.contains("may have reached it"),
+        "{}",
+        err.message
+    );
     assert_eq!(fake.hits("POST /session"), 1);
 }
 

@@ -10,8 +10,8 @@
 //! A proxy may also have a *standing* token (the way Jupyter's token works): `?token=T` on any
 //! `GET` hands out the cookie and redirects to the same URL without the token. portholed fronts
 //! ComfyUI, which has no token of its own, with such a proxy. Its cookie is named
-//! `porthole_gate_*`, which other proxies forward (so a desktop proxy in front of it works), and
-//! which it removes itself before forwarding.
+//! `porthole_gate_*`; a desktop proxy in front of it forwards it because that proxy's upstream
+//! set it ([`strip_foreign_cookies`]), and the standing proxy removes it itself before forwarding.
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, RwLock};

@@ -44,7 +44,7 @@
 //! - **Gate** (403 otherwise): the listener rules of [`access`] (exactly one `Host`, ours; `Origin`
 //!   absent or ours; `Sec-Fetch-Site` not `cross-site`/`same-site`); the request carries the
 //!   session's cookie. At most [`ProxyConfig::max_unverified`] connections without that cookie are
-//!   held at once ([`admission`]); more are closed at accept. `GET /__porthole/auth?token=T[&next=/path]` with a pending single-use token (valid
+//!   held at once ([`admission`]); past that the oldest of them is closed. `GET /__porthole/auth?token=T[&next=/path]` with a pending single-use token (valid
 //!   5 minutes) sets that cookie (`HttpOnly; SameSite=Strict; Path=/`, value a separate secret)
 //!   and redirects to `next` (same-origin paths only) or to the upstream URL's path and query.
 //!   Absolute-form targets and `CONNECT` get 400: this is not a forward proxy.

@@ -98,6 +98,7 @@ async fn connection<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let watch_place = place.clone();
     let handler = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(place.clone());
         let upgrade_attempt = request.headers().contains_key(UPGRADE);
@@ -121,6 +122,8 @@ async fn connection<S, B>(
         .with_upgrades();
     tokio::pin!(connection);
     tokio::select! {
+        // Closed to make room for a newer connection (see `admission`).
+        () = watch_place.evicted() => return,
         result = connection.as_mut() => {
             if let Err(err) = result {
                 tracing::debug!(error = %err, "connection ended");

@@ -132,6 +132,7 @@ fn connection(
     mut shutdown: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
+        let watch_place = place.clone();
         let service = service_fn(move |request| handle(shared.clone(), place.clone(), request));
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
@@ -145,6 +146,8 @@ fn connection(
                 }
             }
             _ = shutdown.wait_for(|stop| *stop) => {}
+            // Closed to make room for a newer connection (see `admission`).
+            () = watch_place.evicted() => {}
         }
     });
 }

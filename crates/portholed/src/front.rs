@@ -10,6 +10,7 @@
 //! session's `url`) waits for the program itself. The front lives in the session's process group
 //! with the program: portholed's SIGTERM reaches both, and the front exits when the program does.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -23,6 +24,12 @@ use crate::process;
 
 /// The placeholder for the program's own port, replaced by the front (not by portholed).
 pub const UPSTREAM_PORT: &str = "{upstream_port}";
+
+/// The placeholder for the program's own address: a loopback address of its own (127.A.B.C at
+/// random), so a local program or a rebinding page cannot find the program behind the front by
+/// scanning 127.0.0.1's ports (the program itself has no token). 127.0.0.1 where the system
+/// routes no other loopback address.
+pub const UPSTREAM_HOST: &str = "{upstream_host}";
 
 /// How long the program has to stop after the front is told to stop, before SIGKILL.
 const GRACE: Duration = Duration::from_secs(5);
@@ -75,11 +82,20 @@ pub fn parse_args(args: &[String], token: Option<String>) -> Result<FrontArgs> {
 /// Runs the program behind the front until it exits or SIGTERM arrives; the program's exit
 /// status is the front's.
 pub async fn serve(args: FrontArgs) -> Result<std::process::ExitStatus> {
-    let upstream_port = process::free_port(&[args.port].into())?;
+    let taken = [args.port].into();
+    let own = porthole_proxy::own_loopback_address();
+    let (upstream_ip, upstream_port) = match process::free_port_on(own, &taken) {
+        Ok(port) => (own, port),
+        Err(_) => (Ipv4Addr::LOCALHOST, process::free_port(&taken)?),
+    };
+    let upstream_addr = SocketAddr::from((upstream_ip, upstream_port));
     let program_args: Vec<String> = args
         .args
         .iter()
-        .map(|a| a.replace(UPSTREAM_PORT, &upstream_port.to_string()))
+        .map(|a| {
+            a.replace(UPSTREAM_PORT, &upstream_port.to_string())
+                .replace(UPSTREAM_HOST, &upstream_ip.to_string())
+        })
         .collect();
     let mut child = tokio::process::Command::new(&args.program)
         .args(&program_args)
@@ -101,7 +117,7 @@ pub async fn serve(args: FrontArgs) -> Result<std::process::ExitStatus> {
         tokio::select! {
             status = child.wait() => return status.map_err(|e| Error::io("the program", &e)),
             _ = term.recv() => return stop(&mut child).await,
-            answers = process::probe(upstream_port, "/") => {
+            answers = process::probe_at(upstream_addr, "/") => {
                 if answers {
                     break;
                 }
@@ -110,7 +126,7 @@ pub async fn serve(args: FrontArgs) -> Result<std::process::ExitStatus> {
         }
     }
 
-    let upstream = url::Url::parse(&format!("http://127.0.0.1:{upstream_port}/"))
+    let upstream = url::Url::parse(&format!("http://{upstream_addr}/"))
         .map_err(|e| Error::new(ErrorCode::Internal, format!("bad upstream URL: {e}")))?;
     let mut config = ProxyConfig::new(upstream, format!("portholed-{}", args.port));
     config.listen_port = args.port;

@@ -16,13 +16,13 @@ pub fn path(dir: &Path, session_id: &str) -> PathBuf {
     dir.join(format!("{session_id}.log"))
 }
 
-/// Appends a lifecycle line. Failures are only logged: a log must never stop a session.
 /// Opens a session's log for appending, creating it owner-only: a session's output can hold its
 /// token (Jupyter prints its URL).
 pub(crate) fn open(path: &Path) -> std::io::Result<std::fs::File> {
     porthole_core::paths::open_private_append(path)
 }
 
+/// Appends a lifecycle line. Failures are only logged: a log must never stop a session.
 pub fn append(dir: &Path, session_id: &str, level: &str, message: &str) {
     let line = LogLine {
         message: message.to_owned(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::{CommandLine, FileConfig, MachineConfig, DEFAULT_MAX_SESSIONS};
-use crate::front::UPSTREAM_PORT;
+use crate::front::{UPSTREAM_HOST, UPSTREAM_PORT};
 use crate::gpu::CPU;
 
 /// The hidden subcommand that serves the terminal template.
@@ -258,7 +258,13 @@ fn comfyui(
     // ComfyUI has no token of its own: the front gives it one (and listens only once it answers).
     let exe = helper(helper_exe)?;
     let front = [FRONT_SUBCOMMAND, "--port", "{port}", "--"];
-    let comfy = ["main.py", "--listen", "127.0.0.1", "--port", UPSTREAM_PORT];
+    let comfy = [
+        "main.py",
+        "--listen",
+        UPSTREAM_HOST,
+        "--port",
+        UPSTREAM_PORT,
+    ];
     let python = python.display().to_string();
     let (url, probe_path) = url_and_probe(mc, TOKEN_URL);
     Ok(LaunchSpec {
@@ -294,13 +300,16 @@ fn custom(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
     if !mentions_port {
         return Err("the command has no {port} placeholder".to_owned());
     }
-    if std::iter::once(&program)
-        .chain(&args)
-        .any(|s| s.contains("{token}"))
-    {
+    // Every local user can read a process's argv (`ps`): a token must not be there, whether
+    // portholed puts it there or a shell expands it there.
+    let exposes = |s: &String| {
+        s.contains("{token}") || s.contains("$PORTHOLE_TOKEN") || s.contains("${PORTHOLE_TOKEN}")
+    };
+    if std::iter::once(&program).chain(&args).any(exposes) {
         return Err(
-            "the command puts {token} on its command line, where every local user can read it: \
-             read it from $PORTHOLE_TOKEN (or an env entry) instead"
+            "the command puts the session's token on a command line, where every local user \
+             can read it: the program must read PORTHOLE_TOKEN from its environment itself (or \
+             take {token} in an env entry)"
                 .to_owned(),
         );
     }
@@ -380,10 +389,13 @@ mod tests {
             [machines.missing]
             command = ["no-such-program-xyz", "{port}"]
             [machines.shell]
-            command = "serve --port {port} --token \"$PORTHOLE_TOKEN\""
+            command = "serve --port {port}"
             url = "http://127.0.0.1:{port}/app?t={token}"
+            env = { SERVE_TOKEN = "{token}" }
             [machines.argv_token]
             command = ["sh", "-c", "serve {port}", "--token", "{token}"]
+            [machines.expanded_token]
+            command = "serve --port {port} --token \"$PORTHOLE_TOKEN\""
             [machines.terminal]
             enabled = false
             "#,
@@ -409,15 +421,15 @@ mod tests {
             .expect("shell ok")
             .render(4242, "tok");
         assert_eq!(spec.program, "/bin/sh");
-        assert_eq!(
-            spec.args,
-            ["-c", "serve --port 4242 --token \"$PORTHOLE_TOKEN\""]
-        );
-        assert!(by("argv_token")
-            .available
-            .as_ref()
-            .expect_err("a token in argv")
-            .contains("PORTHOLE_TOKEN"));
+        assert_eq!(spec.args, ["-c", "serve --port 4242"]);
+        assert_eq!(spec.env["SERVE_TOKEN"], "tok");
+        for exposed in ["argv_token", "expanded_token"] {
+            assert!(by(exposed)
+                .available
+                .as_ref()
+                .expect_err("a token in argv")
+                .contains("PORTHOLE_TOKEN"));
+        }
         assert_eq!(spec.url, "http://127.0.0.1:4242/app?t=tok");
         assert_eq!(spec.probe_path, "/app?t=tok");
     }

@@ -164,8 +164,13 @@ pub async fn terminate_tagged(id: &str, grace: Duration) {
 
 /// A free loopback port not in `taken`. The caller passes it to the child, which binds it.
 pub fn free_port(taken: &std::collections::HashSet<u16>) -> Result<u16> {
+    free_port_on(std::net::Ipv4Addr::LOCALHOST, taken)
+}
+
+/// A free port on the loopback address `ip`, not in `taken`.
+pub fn free_port_on(ip: std::net::Ipv4Addr, taken: &std::collections::HashSet<u16>) -> Result<u16> {
     for _ in 0..64 {
-        let listener = std::net::TcpListener::bind(("127.0.0.1", 0))
+        let listener = std::net::TcpListener::bind((ip, 0))
             .map_err(|e| Error::io("cannot find a free port", &e))?;
         let port = listener
             .local_addr()
@@ -181,10 +186,14 @@ pub fn free_port(taken: &std::collections::HashSet<u16>) -> Result<u16> {
 /// One HTTP GET of `path` on 127.0.0.1:`port`: true when something answers with an HTTP status
 /// line, whatever the status.
 pub async fn probe(port: u16, path: &str) -> bool {
+    probe_at((std::net::Ipv4Addr::LOCALHOST, port).into(), path).await
+}
+
+/// [`probe`] on any address.
+pub async fn probe_at(addr: std::net::SocketAddr, path: &str) -> bool {
     let attempt = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 5];
         stream.read_exact(&mut head).await.ok()?;

@@ -99,6 +99,18 @@ async fn comfyui_sessions_need_their_token_and_leave_nothing_behind() {
         .parse()
         .unwrap();
     assert!(session_processes(&id).contains(&comfy_pid));
+    // ...on a loopback address of its own, not 127.0.0.1 where a port scan would find it.
+    let argv = std::fs::read(format!("/proc/{comfy_pid}/cmdline")).unwrap();
+    let argv: Vec<String> = argv
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let listen = &argv[argv.iter().position(|a| a == "--listen").unwrap() + 1];
+    let ip: std::net::Ipv4Addr = listen.parse().unwrap();
+    assert!(
+        ip.is_loopback() && ip != std::net::Ipv4Addr::LOCALHOST,
+        "{listen}"
+    );
 
     let (s, _) = h.delete(&format!("/session/{id}")).await;
     assert_eq!(s, StatusCode::OK);

@@ -205,7 +205,8 @@ async fn index(State(term): State<Arc<Term>>) -> Response {
 }
 
 /// Readiness probes (the ComfyDeploy dashboard sends `OPTIONS` to a session's url): 200 with the
-/// token, 403 without (from [`guard`]).
+/// token, 403 without (from [`guard`]). A browser's CORS preflight from another page carries that
+/// page's `Origin` and is refused like any other request from another page.
 async fn preflight() -> Response {
     StatusCode::OK.into_response()
 }
