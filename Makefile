@@ -52,6 +52,7 @@ clippy: ui
 check-crates:
 	scripts/check-crates-without-tauri.sh
 	scripts/check-no-outside-refs.sh
+	scripts/check-shell-imports.py
 
 bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file differs.
 	cargo test -q -p porthole-desktop --lib tests::export_bindings

@@ -6,8 +6,11 @@ use tauri::Manager;
 mod autoextend;
 mod commands;
 mod error;
+mod fanout;
+mod labels;
 mod links;
 mod local;
+mod menus;
 mod notify;
 mod proxies;
 mod state;
@@ -117,8 +120,9 @@ pub fn run() -> Result<(), String> {
             windows::create_main(app.handle())?;
             webdata::forget_all_sessions(app.handle());
             builder.mount_events(app);
-            let state = app.state::<state::AppState>();
-            state.attach(app.handle());
+            app.state::<state::AppState>().attach(app.handle());
+            // Every consumer subscribes before any account is watched.
+            fanout::start(app.handle());
             // Cloud accounts need no local server: watch them at once (the keychain blocks).
             let handle = app.handle().clone();
             tauri::async_runtime::spawn_blocking(move || {

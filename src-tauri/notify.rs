@@ -1,5 +1,4 @@
-//! Desktop notifications for watcher events (porthole_core::alerts decides which, once each),
-//! and the tray redrawn on every change.
+//! Desktop notifications for watcher events (porthole_core::alerts decides which, once each).
 
 use porthole_core::watcher::WatchEvent;
 use tauri::{AppHandle, Manager};
@@ -7,14 +6,12 @@ use tauri_plugin_notification::NotificationExt;
 
 use crate::state::AppState;
 
-/// Called for every watcher event, after it went to the window.
+/// Called for every watcher event (a consumer of the hub's channel, see `fanout`).
 pub fn on_event(app: &AppHandle, event: &WatchEvent) {
-    crate::proxies::on_event(app, event);
     let state = app.state::<AppState>();
     if let Some(notice) = state.alert_for(event) {
         show(app, &notice.title, &notice.body);
     }
-    crate::tray::refresh(app);
 }
 
 /// Something the user should hear about even without the window open (a failure, an automatic

@@ -7,8 +7,8 @@ use porthole_proxy::{Proxy, ProxyConfig};
 use porthole_secrets::Sensitive;
 use tauri::{AppHandle, Manager};
 
+use crate::labels::session_label;
 use crate::state::AppState;
-use crate::windows;
 
 /// A fresh one-time entry URL for the session's window, starting its proxy if needed.
 pub async fn entry_url(
@@ -45,19 +45,18 @@ fn existing(
     )
 }
 
-/// Keeps the proxies in step with the watchers: a new URL retargets, an end stops.
+/// Keeps the proxies in step with the watchers (a consumer of the hub's channel, see `fanout`): a
+/// new URL retargets; an end stops the session's proxy and removes what WebKit kept for it.
 pub fn on_event(app: &AppHandle, event: &WatchEvent) {
     match event {
         WatchEvent::Updated { session } | WatchEvent::Ready { session } => retarget(app, session),
         WatchEvent::Ended { session_id, .. } => {
-            let label = windows::session_label(session_id);
             let state = app.state::<AppState>();
             let removed = state
                 .proxies
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&label);
-            windows::close_session_window(app, session_id);
+                .remove(&session_label(session_id));
             // A proxy that fell back to 127.0.0.1 shares it with others: nothing of it is its own.
             if let Some(proxy) =
                 removed.filter(|p| p.local_addr().ip() != std::net::Ipv4Addr::LOCALHOST)
@@ -75,7 +74,7 @@ fn retarget(app: &AppHandle, session: &Session) {
     };
     let state = app.state::<AppState>();
     let proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(proxy) = proxies.get(&windows::session_label(&session.id)) {
+    if let Some(proxy) = proxies.get(&session_label(&session.id)) {
         if let Err(e) = proxy.retarget(url) {
             tracing::warn!(code = ?e.code, "cannot retarget a session proxy: {}", e.message);
         }

@@ -11,7 +11,6 @@ use porthole_core::watcher::{Hub, WatchConfig, WatchEvent};
 use porthole_providers::accounts::Accounts;
 use porthole_providers::probe::HttpProbe;
 use porthole_secrets::Keychain;
-use tauri_specta::Event;
 
 use crate::local::LocalServer;
 
@@ -25,7 +24,6 @@ pub struct AppState {
     pub local: LocalServer,
     /// Every connected account's watcher; the UI's sessions come from its events.
     pub hub: Hub,
-    app: Arc<OnceLock<tauri::AppHandle>>,
     /// Notifications already sent (kept across restarts) and the user's alert settings.
     alerts: Mutex<Alerts>,
     settings: Mutex<AlertSettings>,
@@ -37,6 +35,8 @@ pub struct AppState {
     pub proxies: Mutex<std::collections::HashMap<String, porthole_proxy::ProxyHandle>>,
     /// The tray's account switcher: whose sessions the tray lists (`None`: everyone's).
     tray_account: Mutex<Option<String>>,
+    /// The app, for the commands that reach windows, the tray or plugins (set once it exists).
+    app: OnceLock<tauri::AppHandle>,
 }
 
 impl AppState {
@@ -52,22 +52,7 @@ impl AppState {
             warn_before: SettingsStore::warn_before(&settings),
             ..WatchConfig::default()
         };
-        let app: Arc<OnceLock<tauri::AppHandle>> = Arc::default();
-        let emit_to = Arc::clone(&app);
-        let hub = Hub::new(
-            Arc::new(HttpProbe::default()),
-            Arc::new(SystemClock),
-            watch,
-            Arc::new(move |event| {
-                // Only the main window: session windows are remote content.
-                if let Some(app) = emit_to.get() {
-                    crate::notify::on_event(app, &event);
-                    if let Err(e) = SessionEvent(event).emit_to(app, "main") {
-                        tracing::debug!("session event not delivered: {e}");
-                    }
-                }
-            }),
-        );
+        let hub = Hub::new(Arc::new(HttpProbe::default()), Arc::new(SystemClock), watch);
         Self {
             alerts: Mutex::new(Alerts::load(&dirs.data.join("alerts.json"))),
             settings: Mutex::new(settings),
@@ -78,13 +63,8 @@ impl AppState {
             dirs,
             local: LocalServer::default(),
             hub,
-            app,
+            app: OnceLock::new(),
         }
-    }
-
-    /// Called once the app exists, so watcher events can reach the window.
-    pub fn attach(&self, app: &tauri::AppHandle) {
-        let _ = self.app.set(app.clone());
     }
 
     /// The notification an event deserves, once.
@@ -126,7 +106,7 @@ impl AppState {
     /// When the session's window last saw traffic through its proxy (none: no window opened).
     pub fn window_activity(&self, session_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         let proxies = self.proxies.lock().unwrap_or_else(|p| p.into_inner());
-        let proxy = proxies.get(&crate::windows::session_label(session_id))?;
+        let proxy = proxies.get(&crate::labels::session_label(session_id))?;
         let last = proxy.activity().borrow().last_activity;
         last
     }
@@ -140,6 +120,11 @@ impl AppState {
 
     pub fn set_tray_account(&self, account_id: Option<String>) {
         *self.tray_account.lock().unwrap_or_else(|p| p.into_inner()) = account_id;
+    }
+
+    /// Called once the app exists.
+    pub fn attach(&self, app: &tauri::AppHandle) {
+        let _ = self.app.set(app.clone());
     }
 
     pub fn app_handle(&self) -> Option<tauri::AppHandle> {

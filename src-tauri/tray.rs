@@ -6,17 +6,17 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use porthole_core::accounts::AccountStore;
-use porthole_core::tray::{TrayAction, TrayItem, TrayModel};
+use porthole_core::tray::{TrayAction, TrayModel};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager};
 
+use crate::menus::{append_items, OPEN};
 use crate::state::AppState;
 use crate::windows;
 
 const TRAY: &str = "main";
-pub const OPEN: &str = "open-porthole";
 const QUIT: &str = "quit";
 const QUIT_KEEP: &str = "quit-keep";
 const QUIT_STOP: &str = "quit-stop";
@@ -93,55 +93,6 @@ fn icon(app: &AppHandle, warning: bool) -> Option<Image<'static>> {
     } else {
         icon.clone().to_owned()
     })
-}
-
-/// A session's actions as menu entries; an entry that asks first becomes a submenu with one
-/// confirming entry. Used by the tray and by the session windows' menus.
-pub fn append_items(
-    app: &AppHandle,
-    to: &impl MenuAppend,
-    items: &[TrayItem],
-) -> tauri::Result<()> {
-    for item in items {
-        match &item.confirm {
-            None => to.add(&MenuItem::with_id(
-                app,
-                &item.id,
-                &item.label,
-                item.enabled,
-                None::<&str>,
-            )?)?,
-            Some(confirm) => {
-                let sub = Submenu::new(app, &item.label, item.enabled)?;
-                sub.append(&MenuItem::with_id(
-                    app,
-                    &item.id,
-                    confirm,
-                    item.enabled,
-                    None::<&str>,
-                )?)?;
-                to.add(&sub)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `Menu` and `Submenu` both take items.
-pub trait MenuAppend {
-    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()>;
-}
-
-impl MenuAppend for Menu<tauri::Wry> {
-    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()> {
-        self.append(item)
-    }
-}
-
-impl MenuAppend for Submenu<tauri::Wry> {
-    fn add(&self, item: &dyn tauri::menu::IsMenuItem<tauri::Wry>) -> tauri::Result<()> {
-        self.append(item)
-    }
 }
 
 fn menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<tauri::Wry>> {

@@ -43,7 +43,7 @@ fn forget<R: Runtime>(app: &AppHandle<R>, matches: impl Fn(&str) -> bool + Send 
     // Any window reaches the one store (the main one first: a session window may be closing);
     // with none open there is nothing to ask now, and the next start removes what is left.
     let Some(window) = app
-        .get_webview_window(crate::windows::MAIN)
+        .get_webview_window(crate::labels::MAIN)
         .or_else(|| app.webview_windows().into_values().next())
     else {
         return;

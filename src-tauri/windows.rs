@@ -9,7 +9,7 @@ use porthole_core::tray::{session_items, window_title, TrayAction, TrayItem};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
-pub const MAIN: &str = "main";
+use crate::labels::{session_label, MAIN};
 
 /// Creates the main window (its size and position are restored by the window-state plugin).
 pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
@@ -152,22 +152,6 @@ fn with_private_store<'a, R: Runtime, M: Manager<R>>(
     }
 }
 
-/// The label of a session's window: `session-` and the id, with anything a label cannot hold
-/// replaced (labels allow letters, digits, `-`, `/`, `:` and `_`).
-pub fn session_label(session_id: &str) -> String {
-    let id: String = session_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("session-{id}")
-}
-
 /// Opens (or focuses) a session's window. The window loads the session's own loopback proxy
 /// through its one-time token handshake; the proxy (and so the window's address) outlives the
 /// window, so reopening lands on the same port.
@@ -240,7 +224,7 @@ fn menu_items(session: &Session) -> Vec<TrayItem> {
 
 /// A session window's menu: "Session" with Extend +5/15/30/60 min and Stop (confirmed), "Open
 /// Porthole" and "Close Window" (Ctrl+W). Its events reach the tray's handler, which serves every
-/// menu of the app.
+/// menu of the app (Tauri delivers them all there).
 fn session_menu(
     app: &AppHandle,
     session: &Session,
@@ -249,11 +233,11 @@ fn session_menu(
     let build = || -> tauri::Result<Menu<tauri::Wry>> {
         let menu = Menu::new(app)?;
         let sub = Submenu::new(app, "Session", true)?;
-        crate::tray::append_items(app, &sub, items)?;
+        crate::menus::append_items(app, &sub, items)?;
         sub.append(&PredefinedMenuItem::separator(app)?)?;
         sub.append(&MenuItem::with_id(
             app,
-            crate::tray::OPEN,
+            crate::menus::OPEN,
             "Open Porthole",
             true,
             None::<&str>,

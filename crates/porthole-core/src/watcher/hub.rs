@@ -1,5 +1,9 @@
 //! The watchers of every account, in one registry: what the app shows comes from here. Each
 //! account's watcher is an owned handle; unwatching an account drops it, which stops its task.
+//!
+//! Every watcher's events are published on one broadcast channel ([`Hub::subscribe`]): each
+//! consumer (the main window, notifications, the tray, the session proxies and windows)
+//! subscribes on its own, in order, and none knows of the others.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +18,7 @@ use crate::provider::{LogStream, Provider};
 struct Watched {
     provider: Arc<dyn Provider>,
     handle: WatcherHandle,
-    /// Forwards this watcher's events to the sink; aborted with the entry.
+    /// Publishes this watcher's events; aborted with the entry.
     forward: tokio::task::AbortHandle,
 }
 
@@ -24,33 +28,34 @@ impl Drop for Watched {
     }
 }
 
-/// Where events go (the shell emits them to the UI and the tray).
-pub type EventSink = Arc<dyn Fn(WatchEvent) + Send + Sync>;
+/// Events a slow consumer may fall behind by before it misses some (it is told how many).
+pub const EVENT_BACKLOG: usize = 1024;
 
 pub struct Hub {
     watched: Mutex<BTreeMap<String, Watched>>,
     probe: Arc<dyn UrlProbe>,
     clock: Arc<dyn Clock>,
     config: Mutex<WatchConfig>,
-    sink: EventSink,
+    events: tokio::sync::broadcast::Sender<WatchEvent>,
     history: History,
 }
 
 impl Hub {
-    pub fn new(
-        probe: Arc<dyn UrlProbe>,
-        clock: Arc<dyn Clock>,
-        config: WatchConfig,
-        sink: EventSink,
-    ) -> Self {
+    pub fn new(probe: Arc<dyn UrlProbe>, clock: Arc<dyn Clock>, config: WatchConfig) -> Self {
         Self {
             watched: Mutex::new(BTreeMap::new()),
             probe,
             clock,
             config: Mutex::new(config),
-            sink,
+            events: tokio::sync::broadcast::Sender::new(EVENT_BACKLOG),
             history: History::default(),
         }
+    }
+
+    /// Every watcher's events from now on, in order. A receiver that falls more than
+    /// [`EVENT_BACKLOG`] events behind is told how many it missed (`RecvError::Lagged`).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<WatchEvent> {
+        self.events.subscribe()
     }
 
     fn watched(&self) -> MutexGuard<'_, BTreeMap<String, Watched>> {
@@ -70,10 +75,11 @@ impl Hub {
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
         );
-        let sink = Arc::clone(&self.sink);
+        let publish = self.events.clone();
         let forward = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                sink(event);
+                // No subscriber yet is not an error: the state is in `sessions()` all the same.
+                let _ = publish.send(event);
             }
         })
         .abort_handle();

@@ -22,7 +22,7 @@ use serde::Serialize;
 use crate::app_info::Problem;
 use crate::model::{EndReason, Session};
 
-pub use hub::{EventSink, Hub};
+pub use hub::{Hub, EVENT_BACKLOG};
 pub use runner::{spawn, UrlProbe, WatcherHandle};
 pub use tracker::{Tick, Tracker};
 

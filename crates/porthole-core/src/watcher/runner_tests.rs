@@ -389,13 +389,19 @@ async fn a_hanging_probe_holds_up_neither_warnings_nor_refreshes() {
 #[tokio::test(start_paused = true)]
 async fn the_hub_forwards_each_accounts_events_and_unwatch_stops_them() {
     let seen: Arc<Mutex<Vec<WatchEvent>>> = Arc::default();
-    let sink_seen = Arc::clone(&seen);
     let hub = Hub::new(
         Arc::new(Answers(false)),
         Arc::new(FakeClock::new(t0())),
         WatchConfig::default(),
-        Arc::new(move |e| sink_seen.lock().unwrap().push(e)),
     );
+    // A consumer of the hub's channel, as the shell's are.
+    let mut events = hub.subscribe();
+    let consumer_seen = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok(e) = events.recv().await {
+            consumer_seen.lock().unwrap().push(e);
+        }
+    });
     let one = Memory::with(vec![session("a", None, t0() + Duration::hours(1))]);
     let two = Memory::with(vec![session("b", None, t0() + Duration::hours(1))]);
     hub.watch("one", one.clone());
@@ -417,13 +423,19 @@ async fn the_hub_forwards_each_accounts_events_and_unwatch_stops_them() {
     hub.unwatch("two");
     assert!(!hub.is_watching("two"));
     assert!(hub.sessions(Some("two")).is_empty());
-    let added = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| matches!(e, WatchEvent::Added { .. }))
-        .count();
-    assert_eq!(added, 2);
+    let added = |events: &Vec<WatchEvent>| {
+        events
+            .iter()
+            .filter(|e| matches!(e, WatchEvent::Added { .. }))
+            .count()
+    };
+    for _ in 0..100 {
+        if added(&seen.lock().unwrap()) == 2 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert_eq!(added(&seen.lock().unwrap()), 2);
     let stopping = |events: &Vec<WatchEvent>| {
         events.iter().any(
             |e| matches!(e, WatchEvent::Updated { session } if session.state == SessionState::Stopping),
