@@ -7,8 +7,6 @@ use std::io::{BufRead, IsTerminal};
 use porthole_core::accounts::{AccountView, KeyState};
 use porthole_core::model::ProviderKind;
 use porthole_core::Error;
-use porthole_providers::accounts::provider_name;
-use porthole_providers::comfydeploy::DEFAULT_BASE_URL;
 use porthole_secrets::Sensitive;
 use serde_json::json;
 
@@ -36,20 +34,23 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
                 ProviderArg::Comfydeploy => ProviderKind::ComfyDeploy,
                 ProviderArg::Portholed => ProviderKind::Portholed,
             };
-            let url = match (url, kind) {
+            let descriptor = kind.descriptor();
+            let url = match (url, descriptor.default_base_url) {
                 (Some(u), _) => u,
-                (None, ProviderKind::ComfyDeploy) => DEFAULT_BASE_URL.to_owned(),
-                (None, _) => {
-                    return Err(Error::invalid_input(
-                        "A portholed account needs its address: --url http://HOST:7788/api",
-                    ))
+                (None, Some(default)) => default.to_owned(),
+                (None, None) => {
+                    return Err(Error::invalid_input(format!(
+                        "A {} account needs its address: --url {}",
+                        descriptor.label,
+                        descriptor.example_base_url.unwrap_or("https://HOST/api")
+                    )))
                 }
             };
             // The accounts file and the name first: no key asked for, and no server contacted,
             // for an account that could not be saved.
             accounts.store().check_new(&name, &url)?;
             let key = read_key(&format!("API key for {name}: "))?;
-            eprintln!("Checking the key with {}…", provider_name(kind));
+            eprintln!("Checking the key with {}…", kind.label());
             let account = accounts
                 .add(&name, kind, &url, BTreeMap::new(), key)
                 .await?;
@@ -138,7 +139,7 @@ pub fn accounts_table(views: &[AccountView]) -> String {
             vec![
                 format!("{}{}", v.account.name, if v.is_default { " *" } else { "" }),
                 v.account.id.clone(),
-                provider_name(v.account.provider).to_owned(),
+                v.account.provider.label().to_owned(),
                 v.account.base_url.clone(),
                 key_state(&v.key),
             ]

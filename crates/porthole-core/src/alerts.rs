@@ -345,13 +345,10 @@ pub fn auto_extend_minutes(
     if !active {
         return None;
     }
-    let by = Duration::minutes(i64::from(settings.extend_by_minutes));
-    let new_deadline = deadline + by;
-    if let Some(max) = max_minutes {
-        if new_deadline - session.created_at > Duration::minutes(i64::from(max)) {
-            return None;
-        }
+    if !crate::descriptor::extension_fits(session, settings.extend_by_minutes, max_minutes) {
+        return None;
     }
+    let new_deadline = deadline + Duration::minutes(i64::from(settings.extend_by_minutes));
     if let Some(per_hour) = session.price_per_hour {
         let hours = (new_deadline - session.created_at).num_seconds() as f64 / 3600.0;
         if per_hour * hours > settings.spend_cap_usd {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod app_info;
 pub mod clock;
+pub mod descriptor;
 pub mod error;
 pub mod history;
 pub mod links;

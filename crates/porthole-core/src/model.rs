@@ -18,17 +18,6 @@ pub enum ProviderKind {
     Airplane,
 }
 
-impl ProviderKind {
-    /// The longest a session may last in all, where the provider has such a limit (the UI's
-    /// `ui/src/lib/providers.ts` shows the same limits).
-    pub fn max_session_minutes(self) -> Option<u32> {
-        match self {
-            ProviderKind::ComfyDeploy | ProviderKind::Portholed => Some(24 * 60),
-            ProviderKind::IbmQuantum | ProviderKind::Airplane => None,
-        }
-    }
-}
-
 /// What a session runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]

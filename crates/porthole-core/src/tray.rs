@@ -5,10 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::descriptor::extension_fits;
 use crate::model::{Session, SessionState};
-
-/// The extensions the tray and the window offer.
-pub const EXTEND_CHOICES: [u32; 4] = [5, 15, 30, 60];
 
 /// One clickable entry of a session's menu (in the tray and in the session's window).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -82,7 +80,8 @@ pub fn window_title(s: &Session, now: DateTime<Utc>) -> String {
     format!("{} — {} — Porthole", s.name, status_phrase(s, now))
 }
 
-/// A session's actions: Open, Extend by each of [`EXTEND_CHOICES`], Stop (confirmed).
+/// A session's actions: Open, Extend by each of its provider's steps (those past its
+/// session-length ceiling disabled), Stop (confirmed).
 pub fn session_items(s: &Session) -> Vec<TrayItem> {
     let (account_id, session_id) = (s.account_id.clone(), s.id.clone());
     let can_open =
@@ -105,7 +104,8 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
         "Open".to_owned(),
         can_open,
     )];
-    for minutes in EXTEND_CHOICES {
+    let max = s.provider.max_session_minutes();
+    for minutes in s.provider.descriptor().extend_steps {
         items.push(item(
             TrayAction::Extend {
                 account_id: account_id.clone(),
@@ -113,7 +113,7 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
                 minutes,
             },
             format!("Extend +{minutes} min"),
-            can_extend,
+            can_extend && extension_fits(s, minutes, max),
         ));
     }
     let mut stop = item(
@@ -286,8 +286,9 @@ impl TrayAction {
             }),
             v => {
                 let minutes = v.strip_prefix("extend-")?.parse().ok()?;
-                EXTEND_CHOICES
-                    .contains(&minutes)
+                crate::descriptor::all()
+                    .iter()
+                    .any(|d| d.extend_steps.contains(&minutes))
                     .then_some(TrayAction::Extend {
                         account_id,
                         session_id,
@@ -383,6 +384,29 @@ mod tests {
             .find(|i| i.id.starts_with(&format!("{verb}\u{1f}")))
             .unwrap_or_else(|| panic!("no {verb} item"))
             .enabled
+    }
+
+    /// Extensions past the provider's session-length ceiling (24 h from creation) are offered
+    /// disabled; the rest stay.
+    #[test]
+    fn extensions_past_the_ceiling_are_disabled() {
+        let mut old = s("a", SessionState::Ready, Some(5));
+        old.created_at = t0() - Duration::hours(24) + Duration::minutes(20);
+        let items = session_items(&old);
+        let extend: Vec<(String, bool)> = items
+            .iter()
+            .filter(|i| i.label.starts_with("Extend"))
+            .map(|i| (i.label.clone(), i.enabled))
+            .collect();
+        assert_eq!(
+            extend,
+            [
+                ("Extend +5 min".to_owned(), true),
+                ("Extend +15 min".to_owned(), true),
+                ("Extend +30 min".to_owned(), false),
+                ("Extend +60 min".to_owned(), false)
+            ]
+        );
     }
 
     #[test]

@@ -28,17 +28,8 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
         }
         ProviderKind::IbmQuantum | ProviderKind::Airplane => Err(Error::invalid_input(format!(
             "{} accounts are not supported by this version of Porthole yet.",
-            provider_name(account.provider)
+            account.provider.label()
         ))),
-    }
-}
-
-pub fn provider_name(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::ComfyDeploy => "ComfyDeploy",
-        ProviderKind::Portholed => "portholed",
-        ProviderKind::IbmQuantum => "IBM Quantum",
-        ProviderKind::Airplane => "Airplane",
     }
 }
 

@@ -1,5 +1,6 @@
 // Small pure formatters for sessions: countdowns, money, memory, durations. `now` is always
 // passed in (the shared clock), so they are easy to test.
+import type { KeyState } from "./backend";
 
 /** Whole seconds from `now` (ms) to `deadline` (ISO), rounded up; `null` when there is none. */
 export function remainingSeconds(deadline: string | null, now: number): number | null {
@@ -99,4 +100,18 @@ export function formatClock(iso: string, now: number, seconds = false): string {
     at.getDate() === today.getDate()
     ? time
     : `${dateTimeFormat(DATE).format(at)} ${time}`;
+}
+
+/** What the key badge says for each state of a key. */
+export function keyStateLabel(key: KeyState): string {
+  switch (key.state) {
+    case "set":
+      return "Key set";
+    case "missing":
+      return "Key missing — set it again";
+    case "keychain_unavailable":
+      return `Keychain unavailable: ${key.message}`;
+    case "builtin":
+      return "Built in";
+  }
 }

@@ -1,8 +1,10 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { MOCK_CLOUD_MACHINES, MOCK_CLOUD_RESOURCES, MOCK_LOCAL_MACHINES, MOCK_LOCAL_RESOURCES } from "./backend";
+import { PROVIDERS } from "./backend/providers";
 import { loadLaunchDefaults, pickChoice, resourceFor, saveLaunchDefaults } from "./launchDefaults";
 
-const TIMEOUTS = [5, 15, 30, 60, 120, 240];
+// The choices and the default come from the provider's descriptor (defined in Rust).
+const TIMEOUTS = PROVIDERS.comfy_deploy.lifetime;
 
 describe("launch defaults", () => {
   beforeEach(() => localStorage.clear());
@@ -30,7 +32,7 @@ describe("launch defaults", () => {
     expect(pickChoice(MOCK_LOCAL_MACHINES, MOCK_LOCAL_RESOURCES, null, TIMEOUTS)).toEqual({
       machineId: "terminal",
       resourceId: "CPU",
-      timeoutMinutes: 15,
+      timeoutMinutes: TIMEOUTS.default_minutes,
     });
   });
 
@@ -45,7 +47,7 @@ describe("launch defaults", () => {
     expect(pickChoice(MOCK_CLOUD_MACHINES, MOCK_CLOUD_RESOURCES, stale, TIMEOUTS)).toEqual({
       machineId: "flux-dev-machine",
       resourceId: "A10G",
-      timeoutMinutes: 15,
+      timeoutMinutes: TIMEOUTS.default_minutes,
     });
   });
 

@@ -1,7 +1,6 @@
 // The launch dialog's defaults: what was launched last on each account (machine, resource,
 // timeout; never anything secret), kept in localStorage, and how they meet what is offered now.
-import type { LaunchRequest, Machine, Resource } from "./backend";
-import { DEFAULT_TIMEOUT_MINUTES } from "./sessionView";
+import type { LaunchRequest, Lifetime, Machine, Resource } from "./backend";
 
 /** What the launch form holds. */
 export interface LaunchChoice {
@@ -69,21 +68,24 @@ export function resourceFor(
 }
 
 /** The form's starting values: the remembered launch where it is still possible, else the
- * first machine that can launch, its default resource and the default timeout. */
+ * first machine that can launch, its default resource and the provider's default lifetime
+ * (`lifetime`: the provider's, from its descriptor; `null` while no account is chosen). */
 export function pickChoice(
   machines: Machine[],
   resources: Resource[],
   remembered: LaunchRequest | null,
-  timeouts: number[],
+  lifetime: Lifetime | null,
 ): LaunchChoice {
   const launchable = machines.filter((m) => m.can_launch);
   const machine = launchable.find((m) => m.id === remembered?.machine_id) ?? launchable[0];
-  const wantedTimeout = remembered?.timeout_minutes ?? DEFAULT_TIMEOUT_MINUTES;
+  const timeouts = lifetime?.choices ?? [];
+  const fallback = lifetime?.default_minutes ?? timeouts[0] ?? 0;
+  const wantedTimeout = remembered?.timeout_minutes ?? fallback;
   const timeoutMinutes = timeouts.includes(wantedTimeout)
     ? wantedTimeout
-    : timeouts.includes(DEFAULT_TIMEOUT_MINUTES)
-      ? DEFAULT_TIMEOUT_MINUTES
-      : (timeouts[0] ?? DEFAULT_TIMEOUT_MINUTES);
+    : timeouts.includes(fallback)
+      ? fallback
+      : (timeouts[0] ?? fallback);
   return {
     machineId: machine?.id ?? "",
     resourceId: resourceFor(machine, resources, remembered?.resource ?? null),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { PROVIDERS } from "./backend/providers";
 import { makeEntry, minutesFrom, NOW } from "../test/sessions";
 import {
   availabilityText,
@@ -9,7 +10,6 @@ import {
   historyText,
   relaunchRequest,
   sortEntries,
-  timeoutChoices,
 } from "./sessionView";
 
 const entries = [
@@ -83,17 +83,21 @@ describe("what can be done", () => {
       .session)).toBe(false);
   });
 
-  it("keeps timeouts and extensions within the provider's limit", () => {
-    expect(timeoutChoices(null)).toEqual([5, 15, 30, 60, 120, 240]);
-    expect(timeoutChoices(60)).toEqual([5, 15, 30, 60]);
-    const near = extendChoices(minutesFrom(24 * 60 - 20), NOW, 24 * 60);
+  it("keeps extensions within the provider's limit, counted from the session's creation", () => {
+    const steps = PROVIDERS.comfy_deploy.extend_steps;
+    // Created 23 h 40 min ago, ending in 5 minutes: 20 minutes are left under the 24 h ceiling.
+    const created = minutesFrom(-(24 * 60 - 20));
+    const near = extendChoices(minutesFrom(5), created, steps, 24 * 60);
     expect(near).toEqual([
       { minutes: 5, allowed: true },
       { minutes: 15, allowed: true },
       { minutes: 30, allowed: false },
       { minutes: 60, allowed: false },
     ]);
-    expect(extendChoices(minutesFrom(10), NOW, null).every((c) => c.allowed)).toBe(true);
+    // Measured from now instead, +60 would pass: the ceiling is the creation's.
+    expect(extendChoices(minutesFrom(5), minutesFrom(0), steps, 24 * 60).every((c) => c.allowed)).toBe(true);
+    expect(extendChoices(minutesFrom(10), created, steps, null).every((c) => c.allowed)).toBe(true);
+    expect(PROVIDERS.comfy_deploy.lifetime.choices.every((m) => m <= 24 * 60)).toBe(true);
   });
 
   it("relaunches with the request it was launched with, else what the session says", () => {

@@ -173,33 +173,23 @@ export function relaunchRequest(entry: SessionEntry): LaunchRequest | null {
   };
 }
 
-/** The timeouts the launch dialog offers, in minutes. */
-export const TIMEOUT_MINUTES = [5, 15, 30, 60, 120, 240];
-
-/** The timeout a launch gets when nothing was remembered. */
-export const DEFAULT_TIMEOUT_MINUTES = 15;
-
-/** The timeouts within a provider's limit (`null`: none known). */
-export function timeoutChoices(maxMinutes: number | null): number[] {
-  return TIMEOUT_MINUTES.filter((m) => maxMinutes === null || m <= maxMinutes);
-}
-
-/** What Extend offers, in minutes. */
-export const EXTEND_MINUTES = [5, 15, 30, 60];
-
-/** Each extension, and whether it keeps the deadline within `maxMinutes` from now. */
+/** Each of the provider's extension `steps`, and whether it keeps the session within
+ * `maxMinutes` of its creation (the provider's session-length ceiling, measured as
+ * `porthole_core::descriptor::extension_fits` measures it; `null`: no limit). */
 export function extendChoices(
   deadline: string | null,
-  now: number,
+  createdAt: string,
+  steps: number[],
   maxMinutes: number | null,
 ): { minutes: number; allowed: boolean }[] {
   const at = deadline === null ? NaN : Date.parse(deadline);
-  return EXTEND_MINUTES.map((minutes) => ({
+  const created = Date.parse(createdAt);
+  return steps.map((minutes) => ({
     minutes,
     allowed:
       maxMinutes === null ||
       Number.isNaN(at) ||
-      at + minutes * 60_000 - now <= maxMinutes * 60_000,
+      at + minutes * 60_000 - created <= maxMinutes * 60_000,
   }));
 }
 

@@ -22,9 +22,6 @@ use wire::{
     MachineListItem, MessageResponse, SessionResponse,
 };
 
-/// ComfyDeploy's production API.
-pub const DEFAULT_BASE_URL: &str = "https://api.comfydeploy.com/api";
-
 /// How long GPU prices are reused before being fetched again.
 const PRICING_TTL: Duration = Duration::from_secs(600);
 

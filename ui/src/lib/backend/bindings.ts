@@ -281,6 +281,35 @@ export type LaunchRequest_Serialize = {
 	timeout_minutes: number | null,
 };
 
+/**  How long a session may be launched for. */
+export type Lifetime = Lifetime_Serialize | Lifetime_Deserialize;
+
+/**  How long a session may be launched for. */
+export type Lifetime_Deserialize = {
+	/**  What a launch gets when the person chose nothing (the provider's own default). */
+	default_minutes: number,
+	/**  What the launch dialog offers, within `max_minutes`. */
+	choices: number[],
+	/**
+	 *  The longest a session may last in all, counted from its creation, where the provider has
+	 *  such a limit: launches and extensions past it are not offered.
+	 */
+	max_minutes?: number | null,
+};
+
+/**  How long a session may be launched for. */
+export type Lifetime_Serialize = {
+	/**  What a launch gets when the person chose nothing (the provider's own default). */
+	default_minutes: number,
+	/**  What the launch dialog offers, within `max_minutes`. */
+	choices: number[],
+	/**
+	 *  The longest a session may last in all, counted from its creation, where the provider has
+	 *  such a limit: launches and extensions past it are not offered.
+	 */
+	max_minutes: number | null,
+};
+
 /**  The embedded portholed that backs the "Local" account. */
 export type LocalServerStatus = { state: "starting" } | { state: "running"; 
 /**  `http://127.0.0.1:PORT/api`: where the CLI and other clients reach it. */
@@ -357,6 +386,47 @@ export type NewAccount_Serialize = {
 export type Problem = {
 	code: ErrorCode,
 	message: string,
+};
+
+/**  One provider, as everything that shows or launches its sessions needs it. */
+export type ProviderDescriptor = ProviderDescriptor_Serialize | ProviderDescriptor_Deserialize;
+
+/**  One provider, as everything that shows or launches its sessions needs it. */
+export type ProviderDescriptor_Deserialize = {
+	kind: ProviderKind,
+	/**  What the app calls it. */
+	label: string,
+	/**  A few words on what it is (after the label in the Add account form). */
+	hint: string,
+	/**  The base URL a new account starts with, where there is a usual one. */
+	default_base_url?: string | null,
+	/**  An example base URL (a placeholder for the field). */
+	example_base_url?: string | null,
+	/**  Whether accounts of this kind can be added in this version. */
+	supported: boolean,
+	/**  What a launch may ask for. */
+	lifetime: Lifetime_Deserialize,
+	/**  What Extend offers, in minutes (empty: sessions cannot be extended). */
+	extend_steps: number[],
+};
+
+/**  One provider, as everything that shows or launches its sessions needs it. */
+export type ProviderDescriptor_Serialize = {
+	kind: ProviderKind,
+	/**  What the app calls it. */
+	label: string,
+	/**  A few words on what it is (after the label in the Add account form). */
+	hint: string,
+	/**  The base URL a new account starts with, where there is a usual one. */
+	default_base_url: string | null,
+	/**  An example base URL (a placeholder for the field). */
+	example_base_url: string | null,
+	/**  Whether accounts of this kind can be added in this version. */
+	supported: boolean,
+	/**  What a launch may ask for. */
+	lifetime: Lifetime_Serialize,
+	/**  What Extend offers, in minutes (empty: sessions cannot be extended). */
+	extend_steps: number[],
 };
 
 /**  Which API an account speaks. */

@@ -19,6 +19,7 @@ import {
   type Session,
   type WatchEvent,
 } from "./types";
+import { PROVIDERS } from "./providers";
 
 /** How the simulated watchers behave; read on every use, so `configure` applies at once. */
 export interface MockSessionSettings {
@@ -37,7 +38,7 @@ export interface MockSessionSettings {
 export const MOCK_WARN_MINUTES = [10, 2];
 
 /** The longest a session may run from now, in minutes (portholed's and ComfyDeploy's 24 h). */
-export const MOCK_MAX_MINUTES = 24 * 60;
+export const MOCK_MAX_MINUTES = PROVIDERS.portholed.lifetime.max_minutes ?? Number.POSITIVE_INFINITY;
 
 /** At most this many history entries per session, the oldest going first (porthole-core's). */
 export const MOCK_HISTORY_PER_SESSION = 100;

@@ -9,9 +9,11 @@ import type {
   ErrorCode,
   HistoryEntry as HistoryEntry_Binding,
   LaunchRequest_Serialize,
+  Lifetime_Serialize,
   LogLine_Serialize,
   Machine_Serialize,
   NewAccount_Deserialize,
+  ProviderDescriptor_Serialize,
   Resource_Serialize,
   Session_Serialize,
   WatchEvent_Serialize,
@@ -35,6 +37,12 @@ export type {
   ResourceKind,
   SessionState,
 } from "./bindings";
+
+/** What a provider is and offers (`porthole_core::descriptor`; the values in `providers.ts`). */
+export type ProviderDescriptor = ProviderDescriptor_Serialize;
+
+/** How long a provider's sessions may be launched for. */
+export type Lifetime = Lifetime_Serialize;
 
 /** An account profile as the backend sends it (never with its key). */
 export type Account = Account_Serialize;

@@ -1,13 +1,17 @@
 import { fireEvent, render, screen } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
+import { PROVIDERS } from "../backend/providers";
 import ExtendMenu from "./ExtendMenu.svelte";
 
+const STEPS = PROVIDERS.comfy_deploy.extend_steps;
 const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
 
 describe("ExtendMenu", () => {
   it("is a menu the keyboard can drive, and Escape gives focus back", async () => {
     const onextend = vi.fn();
-    render(ExtendMenu, { props: { name: "shell", deadline: inMinutes(20), maxMinutes: 1440, onextend } });
+    render(ExtendMenu, {
+      props: { name: "shell", deadline: inMinutes(20), createdAt: inMinutes(0), steps: STEPS, maxMinutes: 1440, onextend },
+    });
     const button = screen.getByRole("button", { name: "Extend shell" });
     expect(button.getAttribute("aria-haspopup")).toBe("menu");
     await fireEvent.click(button);
@@ -31,9 +35,10 @@ describe("ExtendMenu", () => {
     expect(screen.queryByRole("menu")).toBeNull();
   });
 
-  it("disables extensions past the provider's limit", async () => {
+  it("disables extensions past the provider's limit, counted from the session's creation", async () => {
     render(ExtendMenu, {
-      props: { name: "shell", deadline: inMinutes(1430), maxMinutes: 1440, onextend: () => {} },
+      props: { name: "shell", deadline: inMinutes(10), createdAt: inMinutes(-1420), steps: STEPS, maxMinutes: 1440,
+        onextend: () => {} },
     });
     await fireEvent.click(screen.getByTestId("session-extend"));
     const disabled = screen.getAllByRole("menuitem").map((i) => (i as HTMLButtonElement).disabled);
