@@ -1,7 +1,6 @@
 //! `porthole accounts …`: the same accounts file and keychain entries as the app. Keys are read
 //! from a hidden prompt, or from stdin when it is not a terminal; never from an argument.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 
 use porthole_core::accounts::{AccountView, KeyState};
@@ -29,6 +28,7 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             name,
             provider,
             url,
+            fields,
         } => {
             let kind = match provider {
                 ProviderArg::Comfydeploy => ProviderKind::ComfyDeploy,
@@ -52,7 +52,7 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             let key = read_key(&format!("API key for {name}: "))?;
             eprintln!("Checking the key with {}…", kind.label());
             let account = accounts
-                .add(&name, kind, &url, BTreeMap::new(), key)
+                .add(&name, kind, &url, fields.into_iter().collect(), key)
                 .await?;
             if json {
                 return print_json(&account);

@@ -102,6 +102,9 @@ pub enum AccountsCommand {
         /// Its API base URL [default: ComfyDeploy's for comfydeploy; required for portholed]
         #[arg(long = "url", value_name = "URL")]
         url: Option<String>,
+        /// One of the provider's account settings (repeatable)
+        #[arg(long = "field", value_name = "KEY=VALUE", value_parser = key_value)]
+        fields: Vec<(String, String)>,
     },
     /// Replace an account's key (read from a hidden prompt or stdin, checked first)
     SetKey { name: String },
@@ -149,9 +152,17 @@ pub struct LaunchArgs {
     #[arg(long)]
     pub machine: Option<String>,
 
-    /// The GPU (resource) to run on [default: the machine's]
+    /// The resource to run on: a GPU, a QPU backend… [default: the machine's]
+    #[arg(long, visible_alias = "gpu")]
+    pub resource: Option<String>,
+
+    /// How the session runs, for providers that have modes
     #[arg(long)]
-    pub gpu: Option<String>,
+    pub mode: Option<String>,
+
+    /// A parameter, for providers that take them (repeatable)
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub params: Vec<(String, String)>,
 
     /// Minutes before the server ends the session [default: the server's]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
@@ -164,6 +175,16 @@ pub struct LaunchArgs {
     /// How long to wait for the session's URL to answer
     #[arg(long, default_value_t = 600, value_name = "SECS")]
     pub timeout_secs: u64,
+}
+
+/// `KEY=VALUE`, the key not empty.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
 }
 
 #[cfg(test)]
@@ -198,13 +219,68 @@ mod tests {
         assert_eq!(cli.global.base_url.as_deref(), Some("http://x/api"));
         match cli.command {
             Command::Sessions(SessionsCommand::Launch(a)) => {
-                assert_eq!(a.gpu.as_deref(), Some("CPU"));
+                assert_eq!(a.resource.as_deref(), Some("CPU"));
                 assert_eq!(a.minutes, Some(5));
                 assert!(!a.no_wait);
                 assert_eq!(a.timeout_secs, 600);
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn launches_take_a_resource_parameters_and_a_mode() {
+        let parsed = |args: &[&str]| {
+            let mut all = vec!["porthole", "sessions", "launch"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        let Ok(cli) = parsed(&[
+            "--resource",
+            "ibm_torino",
+            "--mode",
+            "batch",
+            "--param",
+            "shots=100",
+            "--param",
+            "note=a=b",
+        ]) else {
+            panic!("did not parse");
+        };
+        let Command::Sessions(SessionsCommand::Launch(a)) = cli.command else {
+            panic!("not a launch");
+        };
+        assert_eq!(a.resource.as_deref(), Some("ibm_torino"));
+        assert_eq!(a.mode.as_deref(), Some("batch"));
+        assert_eq!(
+            a.params,
+            [
+                ("shots".to_owned(), "100".to_owned()),
+                ("note".to_owned(), "a=b".to_owned())
+            ]
+        );
+        let err = parsed(&["--param", "novalue"])
+            .map(|_| ())
+            .expect_err("KEY=VALUE");
+        assert_eq!(err.exit_code(), 2);
+        let Ok(fields) = Cli::try_parse_from([
+            "porthole",
+            "accounts",
+            "add",
+            "Q",
+            "--provider",
+            "portholed",
+            "--url",
+            "http://x/api",
+            "--field",
+            "instance=crn:v1",
+        ]) else {
+            panic!("did not parse");
+        };
+        let Command::Accounts(AccountsCommand::Add { fields, .. }) = fields.command else {
+            panic!("not accounts add");
+        };
+        assert_eq!(fields, [("instance".to_owned(), "crn:v1".to_owned())]);
     }
 
     #[test]

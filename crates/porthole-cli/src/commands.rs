@@ -156,9 +156,12 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
     };
     let request = LaunchRequest {
         machine_id,
-        resource: args.gpu,
+        resource: args.resource,
         timeout_minutes: args.minutes,
+        mode: args.mode,
+        params: args.params.into_iter().collect(),
     };
+    provider.kind().descriptor().check_launch(&request)?;
     let session = provider.launch(&request).await?;
     eprintln!(
         "launched {} on {machine_name} ({})",

@@ -263,6 +263,24 @@ fn a_bad_base_url_is_invalid_input(ctx: &Ctx) {
     assert_eq!(run.code, 6, "{}", run.stderr);
 }
 
+/// What the provider's descriptor says it cannot take is refused before anything is launched:
+/// exit 6, the parameter or mode named, no session left behind.
+fn a_launch_the_provider_cannot_take_is_refused_by_name(ctx: &Ctx) {
+    let before = ctx.run(&["sessions", "list", "--json"]).ok().json();
+    for (args, words) in [
+        (&["--param", "shots=100"][..], "shots"),
+        (&["--mode", "batch"][..], "\"batch\""),
+    ] {
+        let mut all = vec!["sessions", "launch", "--machine", "terminal", "--no-wait"];
+        all.extend_from_slice(args);
+        let run = ctx.run(&all);
+        assert_eq!(run.code, 6, "{}", run.stderr);
+        assert!(run.stderr.contains(words), "{}", run.stderr);
+    }
+    let after = ctx.run(&["sessions", "list", "--json"]).ok().json();
+    assert_eq!(before, after, "a refused launch started a session");
+}
+
 fn the_local_key_is_found_without_the_environment(ctx: &Ctx) {
     let data = ctx.porthole_data.to_str().unwrap();
     let run = porthole(
@@ -386,6 +404,10 @@ const TESTS: &[(&str, TestFn)] = &[
     (
         "a_bad_base_url_is_invalid_input",
         a_bad_base_url_is_invalid_input,
+    ),
+    (
+        "a_launch_the_provider_cannot_take_is_refused_by_name",
+        a_launch_the_provider_cannot_take_is_refused_by_name,
     ),
     (
         "the_local_key_is_found_without_the_environment",

@@ -7,7 +7,8 @@
 use chrono::Duration;
 use serde::Serialize;
 
-use crate::model::{ProviderKind, Session};
+use crate::error::Error;
+use crate::model::{LaunchRequest, ProviderKind, Session};
 
 /// One provider, as everything that shows or launches its sessions needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -27,6 +28,19 @@ pub struct ProviderDescriptor {
     pub lifetime: Lifetime,
     /// What Extend offers, in minutes (empty: sessions cannot be extended).
     pub extend_steps: Vec<u32>,
+    /// What a launch takes besides the lifetime.
+    pub launch: LaunchShape,
+}
+
+/// What a launch takes besides its lifetime.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct LaunchShape {
+    /// Whether a template (a machine) must be chosen.
+    pub template_required: bool,
+    /// The modes a session may run in (empty: none to choose).
+    pub modes: Vec<&'static str>,
+    /// Whether the provider takes parameters.
+    pub takes_parameters: bool,
 }
 
 /// How long a session may be launched for.
@@ -81,6 +95,7 @@ impl ProviderKind {
                 supported: true,
                 lifetime: gpu_lifetime(),
                 extend_steps: vec![5, 15, 30, 60],
+                launch: template_launch(),
             },
             ProviderKind::Portholed => ProviderDescriptor {
                 kind: self,
@@ -91,6 +106,7 @@ impl ProviderKind {
                 supported: true,
                 lifetime: gpu_lifetime(),
                 extend_steps: vec![5, 15, 30, 60],
+                launch: template_launch(),
             },
             ProviderKind::IbmQuantum => coming(self, "IBM Quantum"),
             ProviderKind::Airplane => coming(self, "Airplane"),
@@ -137,6 +153,60 @@ fn coming(kind: ProviderKind, label: &'static str) -> ProviderDescriptor {
             max_minutes: None,
         },
         extend_steps: Vec::new(),
+        launch: LaunchShape {
+            template_required: false,
+            modes: Vec::new(),
+            takes_parameters: false,
+        },
+    }
+}
+
+/// A launch from a template (a machine), with no modes and no parameters (ComfyDeploy's).
+fn template_launch() -> LaunchShape {
+    LaunchShape {
+        template_required: true,
+        modes: Vec::new(),
+        takes_parameters: false,
+    }
+}
+
+impl ProviderDescriptor {
+    /// Refuses, with a coded `invalid_input` that names what is wrong, a launch this provider
+    /// cannot take: before anything is sent, for the app and the CLI alike.
+    pub fn check_launch(&self, request: &LaunchRequest) -> crate::error::Result<()> {
+        let label = self.label;
+        if self.launch.template_required && request.machine_id.trim().is_empty() {
+            return Err(Error::invalid_input(format!(
+                "{label} sessions are launched from a template: choose a machine."
+            )));
+        }
+        if let Some(mode) = &request.mode {
+            if !self.launch.modes.contains(&mode.as_str()) {
+                return Err(Error::invalid_input(if self.launch.modes.is_empty() {
+                    format!("{label} sessions have no modes to choose (asked for \"{mode}\").")
+                } else {
+                    format!(
+                        "{label} sessions run in one of these modes: {} (not \"{mode}\").",
+                        self.launch.modes.join(", ")
+                    )
+                }));
+            }
+        }
+        if !request.params.is_empty() && !self.launch.takes_parameters {
+            let names: Vec<&str> = request.params.keys().map(String::as_str).collect();
+            return Err(Error::invalid_input(format!(
+                "{label} sessions take no parameters (given: {}).",
+                names.join(", ")
+            )));
+        }
+        if let (Some(minutes), Some(max)) = (request.timeout_minutes, self.lifetime.max_minutes) {
+            if minutes == 0 || minutes > max {
+                return Err(Error::invalid_input(format!(
+                    "A {label} session lasts 1 to {max} minutes (asked for {minutes})."
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -168,5 +238,51 @@ mod tests {
         assert_eq!(ProviderKind::Portholed.max_session_minutes(), Some(24 * 60));
         assert_eq!(ProviderKind::Airplane.max_session_minutes(), None);
         assert_eq!(ProviderKind::ComfyDeploy.label(), "ComfyDeploy");
+    }
+
+    #[test]
+    fn launches_a_provider_cannot_take_are_refused_by_name() {
+        let d = ProviderKind::Portholed.descriptor();
+        let ok = LaunchRequest {
+            machine_id: "terminal".into(),
+            resource: None,
+            timeout_minutes: Some(30),
+            mode: None,
+            params: Default::default(),
+        };
+        assert!(d.check_launch(&ok).is_ok());
+        let refused = |request: LaunchRequest, words: &str| {
+            let err = d.check_launch(&request).expect_err(words);
+            assert_eq!(err.code, crate::ErrorCode::InvalidInput);
+            assert!(err.message.contains(words), "{}", err.message);
+        };
+        refused(
+            LaunchRequest {
+                machine_id: " ".into(),
+                ..ok.clone()
+            },
+            "template",
+        );
+        refused(
+            LaunchRequest {
+                mode: Some("batch".into()),
+                ..ok.clone()
+            },
+            "\"batch\"",
+        );
+        refused(
+            LaunchRequest {
+                params: [("shots".to_owned(), "100".to_owned())].into(),
+                ..ok.clone()
+            },
+            "shots",
+        );
+        refused(
+            LaunchRequest {
+                timeout_minutes: Some(24 * 60 + 1),
+                ..ok.clone()
+            },
+            "1 to 1440",
+        );
     }
 }

@@ -225,14 +225,23 @@ pub struct Account {
     pub fields: std::collections::BTreeMap<String, String>,
 }
 
-/// What the user asks for when launching.
+/// What the user asks for when launching, for any provider: a template where the provider has
+/// them (`machine_id`, empty for none), a resource, a lifetime, a mode and parameters. What a
+/// provider accepts is in its descriptor ([`crate::descriptor::ProviderDescriptor::check_launch`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct LaunchRequest {
+    /// The template (a machine); empty for a provider without templates.
     pub machine_id: String,
     /// The resource (GPU name, backend); `None` takes the machine's default.
     pub resource: Option<String>,
     /// Minutes before the provider ends it; `None` takes the provider's default.
     pub timeout_minutes: Option<u32>,
+    /// How the session runs, for providers that have modes; `None` takes the default.
+    #[serde(default)]
+    pub mode: Option<String>,
+    /// Parameters, by name, as text (the provider reads them as its schema says).
+    #[serde(default)]
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// One line of a session's start-up or run log.

@@ -160,6 +160,8 @@ async fn a_terminal_session_launches_answers_extends_and_stops() {
             machine_id: terminal.id.clone(),
             resource: None,
             timeout_minutes: Some(20),
+            mode: None,
+            params: Default::default(),
         })
         .await
         .unwrap();
@@ -225,6 +227,8 @@ async fn unknown_sessions_and_gpus_are_clear_errors() {
             machine_id: "terminal".to_owned(),
             resource: Some("H100".to_owned()),
             timeout_minutes: None,
+            mode: None,
+            params: Default::default(),
         })
         .await
         .unwrap_err();
@@ -260,6 +264,8 @@ async fn the_watcher_sees_a_session_become_ready_and_end() {
             machine_id: terminal.id.clone(),
             resource: None,
             timeout_minutes: Some(30),
+            mode: None,
+            params: Default::default(),
         })
         .await
         .unwrap();

@@ -17,6 +17,8 @@ fn launch_on(machine: &str, gpu: Option<&str>, minutes: Option<u32>) -> LaunchRe
         machine_id: machine.to_owned(),
         resource: gpu.map(str::to_owned),
         timeout_minutes: minutes,
+        mode: None,
+        params: Default::default(),
     }
 }
 

@@ -17,6 +17,8 @@ fn launch() -> LaunchRequest {
         machine_id: "m-ready".to_owned(),
         resource: None,
         timeout_minutes: None,
+        mode: None,
+        params: Default::default(),
     }
 }
 

@@ -260,25 +260,57 @@ export type KeychainStatus_Serialize = {
 	error: Problem | null,
 };
 
-/**  What the user asks for when launching. */
+/**
+ *  What the user asks for when launching, for any provider: a template where the provider has
+ *  them (`machine_id`, empty for none), a resource, a lifetime, a mode and parameters. What a
+ *  provider accepts is in its descriptor ([`crate::descriptor::ProviderDescriptor::check_launch`]).
+ */
 export type LaunchRequest = LaunchRequest_Serialize | LaunchRequest_Deserialize;
 
-/**  What the user asks for when launching. */
+/**
+ *  What the user asks for when launching, for any provider: a template where the provider has
+ *  them (`machine_id`, empty for none), a resource, a lifetime, a mode and parameters. What a
+ *  provider accepts is in its descriptor ([`crate::descriptor::ProviderDescriptor::check_launch`]).
+ */
 export type LaunchRequest_Deserialize = {
+	/**  The template (a machine); empty for a provider without templates. */
 	machine_id: string,
 	/**  The resource (GPU name, backend); `None` takes the machine's default. */
 	resource?: string | null,
 	/**  Minutes before the provider ends it; `None` takes the provider's default. */
 	timeout_minutes?: number | null,
+	/**  How the session runs, for providers that have modes; `None` takes the default. */
+	mode?: string | null,
+	/**  Parameters, by name, as text (the provider reads them as its schema says). */
+	params?: { [key in string]: string },
 };
 
-/**  What the user asks for when launching. */
+/**
+ *  What the user asks for when launching, for any provider: a template where the provider has
+ *  them (`machine_id`, empty for none), a resource, a lifetime, a mode and parameters. What a
+ *  provider accepts is in its descriptor ([`crate::descriptor::ProviderDescriptor::check_launch`]).
+ */
 export type LaunchRequest_Serialize = {
+	/**  The template (a machine); empty for a provider without templates. */
 	machine_id: string,
 	/**  The resource (GPU name, backend); `None` takes the machine's default. */
 	resource: string | null,
 	/**  Minutes before the provider ends it; `None` takes the provider's default. */
 	timeout_minutes: number | null,
+	/**  How the session runs, for providers that have modes; `None` takes the default. */
+	mode: string | null,
+	/**  Parameters, by name, as text (the provider reads them as its schema says). */
+	params: { [key in string]: string },
+};
+
+/**  What a launch takes besides its lifetime. */
+export type LaunchShape = {
+	/**  Whether a template (a machine) must be chosen. */
+	template_required: boolean,
+	/**  The modes a session may run in (empty: none to choose). */
+	modes: string[],
+	/**  Whether the provider takes parameters. */
+	takes_parameters: boolean,
 };
 
 /**  How long a session may be launched for. */
@@ -408,6 +440,8 @@ export type ProviderDescriptor_Deserialize = {
 	lifetime: Lifetime_Deserialize,
 	/**  What Extend offers, in minutes (empty: sessions cannot be extended). */
 	extend_steps: number[],
+	/**  What a launch takes besides the lifetime. */
+	launch: LaunchShape,
 };
 
 /**  One provider, as everything that shows or launches its sessions needs it. */
@@ -427,6 +461,8 @@ export type ProviderDescriptor_Serialize = {
 	lifetime: Lifetime_Serialize,
 	/**  What Extend offers, in minutes (empty: sessions cannot be extended). */
 	extend_steps: number[],
+	/**  What a launch takes besides the lifetime. */
+	launch: LaunchShape,
 };
 
 /**  Which API an account speaks. */

@@ -11,6 +11,11 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "hint": "coming soon",
     "kind": "airplane",
     "label": "Airplane",
+    "launch": {
+      "modes": [],
+      "takes_parameters": false,
+      "template_required": false
+    },
     "lifetime": {
       "choices": [],
       "default_minutes": 15,
@@ -30,6 +35,11 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "hint": "cloud GPUs",
     "kind": "comfy_deploy",
     "label": "ComfyDeploy",
+    "launch": {
+      "modes": [],
+      "takes_parameters": false,
+      "template_required": true
+    },
     "lifetime": {
       "choices": [
         5,
@@ -51,6 +61,11 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "hint": "coming soon",
     "kind": "ibm_quantum",
     "label": "IBM Quantum",
+    "launch": {
+      "modes": [],
+      "takes_parameters": false,
+      "template_required": false
+    },
     "lifetime": {
       "choices": [],
       "default_minutes": 15,
@@ -70,6 +85,11 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "hint": "your own server",
     "kind": "portholed",
     "label": "portholed",
+    "launch": {
+      "modes": [],
+      "takes_parameters": false,
+      "template_required": true
+    },
     "lifetime": {
       "choices": [
         5,

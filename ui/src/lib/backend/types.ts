@@ -8,7 +8,7 @@ import type {
   ApiError,
   ErrorCode,
   HistoryEntry as HistoryEntry_Binding,
-  LaunchRequest_Serialize,
+  LaunchRequest_Deserialize,
   Lifetime_Serialize,
   LogLine_Serialize,
   Machine_Serialize,
@@ -62,8 +62,9 @@ export interface AccountChanges {
 /** One session, provider-neutral, as the watchers last saw it. */
 export type Session = Session_Serialize;
 
-/** What a launch asks for: the machine, and the resource and timeout (`null`: the defaults). */
-export type LaunchRequest = LaunchRequest_Serialize;
+/** What a launch asks for: the machine (template), and the resource, timeout, mode and parameters
+ * (left out or `null`: the defaults). */
+export type LaunchRequest = LaunchRequest_Deserialize;
 
 /** A session template (ComfyDeploy machine, portholed template, runbook). */
 export type Machine = Machine_Serialize;
