@@ -1,11 +1,14 @@
-//! Waiting for a launched session to be usable: its URL must exist and answer. Progress goes to
+//! Waiting for a launched session to be usable: its URL must exist and answer, as the watcher's
+//! tracker decides. Progress goes to
 //! stderr: a redrawn line on a terminal, one line per change otherwise (logs, CI).
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use porthole_core::model::{Session, SessionState};
 use porthole_core::provider::Provider;
+use porthole_core::watcher::{Tracker, WatchConfig, WatchEvent};
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
 
@@ -19,12 +22,10 @@ const SLOW_POLL: Duration = Duration::from_secs(2);
 const FAST_PHASE: Duration = Duration::from_secs(10);
 /// How often the terminal line is redrawn between polls.
 const REDRAW: Duration = Duration::from_millis(100);
-/// `get` saying "no such session" this many times in a row means it has ended (right after a
-/// launch a provider may briefly not know it yet).
-const GONE_AFTER: u32 = 3;
-
 /// Polls until `first`'s URL answers, `limit` passes, or the session ends. Returns the session
-/// marked ready.
+/// marked ready. Whether it is ready, and whether it is gone, are the watcher's rules
+/// ([`Tracker`]), the same as in the app: ready once its current URL answers a probe, gone once
+/// the provider no longer has it (with the reason the tracker gives: stopped, timed out, …).
 pub async fn until_ready(
     provider: &dyn Provider,
     first: Session,
@@ -34,36 +35,52 @@ pub async fn until_ready(
     let deadline = started + limit;
     let client = probe::probe_client();
     let mut progress = Progress::new(&first.id);
-    let mut session = first;
-    let mut missing = 0u32;
+    let id = first.id.clone();
+    let mut tracker = Tracker::new(first.account_id.clone(), WatchConfig::default());
+    let mut events = tracker.track(Utc::now(), first);
     let mut last_problem: Option<String> = None;
     loop {
-        if let SessionState::Ended(reason) = &session.state {
-            progress.clear();
-            return Err(Error::new(
-                ErrorCode::SessionGone,
-                format!(
-                    "Session {} {} before it was ready.",
-                    session.id,
-                    reason.describe()
-                ),
-            ));
+        for event in events.drain(..) {
+            match event {
+                WatchEvent::Ready { session } if session.id == id => {
+                    progress.finish(started.elapsed());
+                    return Ok(session);
+                }
+                WatchEvent::Ended {
+                    session_id, reason, ..
+                } if session_id == id => {
+                    progress.clear();
+                    return Err(Error::new(
+                        ErrorCode::SessionGone,
+                        format!(
+                            "Session {id} {} before it was ready; see `porthole sessions logs \
+                             {id}`.",
+                            reason.describe()
+                        ),
+                    ));
+                }
+                _ => {}
+            }
         }
-        if let Some(url) = session.url.clone() {
+        for (session_id, url) in tracker.needs_probe() {
             let probe_limit = PROBE_TIMEOUT
                 .min(deadline.saturating_duration_since(Instant::now()))
                 .max(Duration::from_millis(100));
-            if probe::url_answers(&client, &url, probe_limit).await {
-                session.state = SessionState::Ready;
-                progress.finish(started.elapsed());
-                return Ok(session);
-            }
+            let answered = probe::url_answers(&client, &url, probe_limit).await;
+            events.extend(tracker.apply_probe(&session_id, &url, answered));
         }
-        let phase = match (&session.state, &last_problem) {
+        if !events.is_empty() {
+            continue;
+        }
+        let session = tracker.sessions().into_iter().find(|s| s.id == id);
+        let phase = match (session.as_ref().map(|s| &s.state), &last_problem) {
             (_, Some(problem)) => format!("retrying ({problem})"),
-            (SessionState::Starting, None) => "starting".to_owned(),
-            (_, None) if session.url.is_some() => "waiting for its URL to answer".to_owned(),
-            (state, None) => output::state(state),
+            (Some(SessionState::Starting), None) => "starting".to_owned(),
+            (_, None) if session.as_ref().is_some_and(|s| s.url.is_some()) => {
+                "waiting for its URL to answer".to_owned()
+            }
+            (Some(state), None) => output::state(state),
+            (None, None) => "waiting".to_owned(),
         };
         let interval = if started.elapsed() < FAST_PHASE {
             FAST_POLL
@@ -82,7 +99,6 @@ pub async fn until_ready(
                         "Session {id} was not ready after {secs}s ({phase}). It is still \
                          running: wait longer with `porthole sessions show {id}`, or stop it \
                          with `porthole sessions stop {id}`.",
-                        id = session.id,
                         secs = limit.as_secs(),
                     ),
                 ));
@@ -94,32 +110,20 @@ pub async fn until_ready(
             tokio::time::sleep(step.min(next_poll - now).min(deadline - now)).await;
         }
         // The provider's own retries must not carry the wait past its deadline.
-        let polled = tokio::time::timeout_at(deadline.into(), provider.get(&session.id)).await;
+        let polled = tokio::time::timeout_at(deadline.into(), provider.get(&id)).await;
         let Ok(polled) = polled else {
             continue; // the deadline check above ends the wait
         };
         match polled {
-            Ok(Some(s)) => {
-                missing = 0;
+            Ok(found) => {
                 last_problem = None;
-                session = s;
-            }
-            Ok(None) => {
-                missing += 1;
-                if missing >= GONE_AFTER {
-                    progress.clear();
-                    return Err(Error::new(
-                        ErrorCode::SessionGone,
-                        format!(
-                            "Session {id} ended before it was ready; see `porthole sessions \
-                             logs {id}`.",
-                            id = session.id
-                        ),
-                    ));
-                }
+                events = tracker.apply_get(Utc::now(), &id, found);
             }
             // The provider is having trouble: keep trying until the deadline.
-            Err(e) if e.code.is_retryable() => last_problem = Some(e.code.to_string()),
+            Err(e) if e.code.is_retryable() => {
+                last_problem = Some(e.code.to_string());
+                tracker.apply_error(&e);
+            }
             Err(e) => {
                 progress.clear();
                 return Err(e);

@@ -186,6 +186,33 @@ fn logs_follow_a_live_session_until_it_ends(ctx: &Ctx) {
     assert_eq!(gone.code, 4, "{}", gone.stderr);
 }
 
+/// A session that ends while `launch` waits for it: the tracker's reason (its deadline passed),
+/// exit 4, and the wait stops at once.
+fn a_launch_that_ends_before_it_is_ready_says_why(ctx: &Ctx) {
+    // One API minute is one second on this server; `silent` never answers.
+    let args = [
+        "--base-url",
+        ctx.fast_base.as_str(),
+        "sessions",
+        "launch",
+        "--machine",
+        "silent",
+        "--minutes",
+        "1",
+        "--timeout-secs",
+        "60",
+    ];
+    let started = Instant::now();
+    let run = porthole(&args, &[("PORTHOLE_API_KEY", ctx.fast_key.as_str())]);
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("timed out before it was ready"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "waited on");
+}
+
 fn a_launch_that_never_answers_times_out(ctx: &Ctx) {
     let run = ctx.run(&[
         "sessions",
@@ -404,6 +431,10 @@ const TESTS: &[(&str, TestFn)] = &[
     (
         "a_bad_base_url_is_invalid_input",
         a_bad_base_url_is_invalid_input,
+    ),
+    (
+        "a_launch_that_ends_before_it_is_ready_says_why",
+        a_launch_that_ends_before_it_is_ready_says_why,
     ),
     (
         "a_launch_the_provider_cannot_take_is_refused_by_name",
