@@ -49,11 +49,11 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             // The accounts file and the name first: no key asked for, and no server contacted,
             // for an account that could not be saved.
             accounts.store().check_new(&name, &url)?;
+            let fields = fields.into_iter().collect();
+            descriptor.check_account_fields(&fields)?;
             let key = read_key(&format!("API key for {name}: "))?;
             eprintln!("Checking the key with {}…", kind.label());
-            let account = accounts
-                .add(&name, kind, &url, fields.into_iter().collect(), key)
-                .await?;
+            let account = accounts.add(&name, kind, &url, fields, key).await?;
             if json {
                 return print_json(&account);
             }

@@ -465,6 +465,10 @@ const TESTS: &[(&str, TestFn)] = &[
         accounts::a_corrupt_accounts_file_exits_1_before_anything_else,
     ),
     (
+        "an_unknown_account_setting_is_refused_first",
+        accounts::an_unknown_account_setting_is_refused_first,
+    ),
+    (
         "porthole_log_shows_retries",
         accounts::porthole_log_shows_retries,
     ),

@@ -30,6 +30,20 @@ pub struct ProviderDescriptor {
     pub extend_steps: Vec<u32>,
     /// What a launch takes besides the lifetime.
     pub launch: LaunchShape,
+    /// The account's settings besides its base URL and key (none secret: the key is the only
+    /// secret, and it goes to the keychain).
+    pub account_fields: Vec<AccountField>,
+}
+
+/// One of an account's settings, as the Add account form and `accounts add --field` take it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AccountField {
+    /// Its name in the accounts file and on the command line (`--field KEY=VALUE`).
+    pub key: &'static str,
+    pub label: &'static str,
+    /// What to put there.
+    pub help: &'static str,
+    pub required: bool,
 }
 
 /// What a launch takes besides its lifetime.
@@ -96,6 +110,7 @@ impl ProviderKind {
                 lifetime: gpu_lifetime(),
                 extend_steps: vec![5, 15, 30, 60],
                 launch: template_launch(),
+                account_fields: Vec::new(),
             },
             ProviderKind::Portholed => ProviderDescriptor {
                 kind: self,
@@ -107,9 +122,43 @@ impl ProviderKind {
                 lifetime: gpu_lifetime(),
                 extend_steps: vec![5, 15, 30, 60],
                 launch: template_launch(),
+                account_fields: Vec::new(),
             },
-            ProviderKind::IbmQuantum => coming(self, "IBM Quantum"),
-            ProviderKind::Airplane => coming(self, "Airplane"),
+            ProviderKind::IbmQuantum => ProviderDescriptor {
+                account_fields: vec![
+                    AccountField {
+                        key: "instance",
+                        label: "Instance CRN",
+                        help: "The CRN of your Quantum instance (crn:v1:bluemix:…); its region \
+                               picks the API.",
+                        required: true,
+                    },
+                    AccountField {
+                        key: "iam_url",
+                        label: "IAM URL",
+                        help: "Only for a private deployment: where API keys are exchanged.",
+                        required: false,
+                    },
+                ],
+                ..coming(self, "IBM Quantum")
+            },
+            ProviderKind::Airplane => ProviderDescriptor {
+                account_fields: vec![
+                    AccountField {
+                        key: "team_id",
+                        label: "Team ID",
+                        help: "Only when the key can reach more than one team.",
+                        required: false,
+                    },
+                    AccountField {
+                        key: "env",
+                        label: "Environment",
+                        help: "The environment's slug; empty for the default one.",
+                        required: false,
+                    },
+                ],
+                ..coming(self, "Airplane")
+            },
         }
     }
 
@@ -158,6 +207,7 @@ fn coming(kind: ProviderKind, label: &'static str) -> ProviderDescriptor {
             modes: Vec::new(),
             takes_parameters: false,
         },
+        account_fields: Vec::new(),
     }
 }
 
@@ -171,6 +221,40 @@ fn template_launch() -> LaunchShape {
 }
 
 impl ProviderDescriptor {
+    /// Refuses, with a coded `invalid_input` that names the field, account settings this
+    /// provider does not have, or a required one left out: before any key is checked.
+    pub fn check_account_fields(
+        &self,
+        fields: &std::collections::BTreeMap<String, String>,
+    ) -> crate::error::Result<()> {
+        let label = self.label;
+        if let Some(unknown) = fields
+            .keys()
+            .find(|k| !self.account_fields.iter().any(|f| f.key == k.as_str()))
+        {
+            let known: Vec<&str> = self.account_fields.iter().map(|f| f.key).collect();
+            return Err(Error::invalid_input(if known.is_empty() {
+                format!("{label} accounts have no setting \"{unknown}\".")
+            } else {
+                format!(
+                    "{label} accounts have no setting \"{unknown}\" (they have: {}).",
+                    known.join(", ")
+                )
+            }));
+        }
+        if let Some(missing) = self
+            .account_fields
+            .iter()
+            .find(|f| f.required && fields.get(f.key).is_none_or(|v| v.trim().is_empty()))
+        {
+            return Err(Error::invalid_input(format!(
+                "{label} accounts need their {} (--field {}=…).",
+                missing.label, missing.key
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuses, with a coded `invalid_input` that names what is wrong, a launch this provider
     /// cannot take: before anything is sent, for the app and the CLI alike.
     pub fn check_launch(&self, request: &LaunchRequest) -> crate::error::Result<()> {
@@ -238,6 +322,26 @@ mod tests {
         assert_eq!(ProviderKind::Portholed.max_session_minutes(), Some(24 * 60));
         assert_eq!(ProviderKind::Airplane.max_session_minutes(), None);
         assert_eq!(ProviderKind::ComfyDeploy.label(), "ComfyDeploy");
+    }
+
+    #[test]
+    fn account_settings_are_checked_against_the_provider() {
+        let none = std::collections::BTreeMap::new();
+        assert!(ProviderKind::ComfyDeploy
+            .descriptor()
+            .check_account_fields(&none)
+            .is_ok());
+        let bogus = [("region".to_owned(), "x".to_owned())].into();
+        let err = ProviderKind::ComfyDeploy
+            .descriptor()
+            .check_account_fields(&bogus)
+            .expect_err("unknown");
+        assert!(err.message.contains("\"region\""), "{}", err.message);
+        let ibm = ProviderKind::IbmQuantum.descriptor();
+        let err = ibm.check_account_fields(&none).expect_err("required");
+        assert!(err.message.contains("instance"), "{}", err.message);
+        let crn = [("instance".to_owned(), "crn:v1:x".to_owned())].into();
+        assert!(ibm.check_account_fields(&crn).is_ok());
     }
 
     #[test]

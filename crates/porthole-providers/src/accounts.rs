@@ -160,8 +160,9 @@ impl Accounts {
             return Err(Error::invalid_input("Paste the account's API key."));
         }
         let key = Sensitive::new(key.expose().trim().to_owned());
-        // Name and URL first: a typo should not cost a network round trip.
+        // Name, URL and settings first: a typo should not cost a network round trip.
         self.store.check_new(name, base_url)?;
+        provider.descriptor().check_account_fields(&fields)?;
         let draft = Account {
             id: "draft".to_owned(),
             name: name.to_owned(),

@@ -174,3 +174,25 @@ pub fn porthole_log_shows_retries(_ctx: &Ctx) {
     assert_eq!(loud.code, 5, "{}", loud.stderr);
     assert!(loud.stderr.contains("retrying request"), "{}", loud.stderr);
 }
+
+/// A setting the provider does not have is refused by name, before the key is asked for or the
+/// server contacted (the key on stdin is right: only the setting can fail the command).
+pub fn an_unknown_account_setting_is_refused_first(ctx: &Ctx) {
+    let env = accounts_env(ctx, "fields", "disabled:");
+    let env = as_refs(&env);
+    let add = [
+        "accounts",
+        "add",
+        "Box",
+        "--provider",
+        "portholed",
+        "--url",
+        &ctx.base,
+        "--field",
+        "region=eu",
+    ];
+    let run = porthole_with_input(&add, &env, Some(&format!("{}\n", ctx.key)));
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.stderr.contains("\"region\""), "{}", run.stderr);
+    assert!(!run.stderr.contains("Checking the key"), "{}", run.stderr);
+}

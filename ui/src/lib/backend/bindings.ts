@@ -66,6 +66,16 @@ export const events = {
  */
 export type Account = Account_Serialize | Account_Deserialize;
 
+/**  One of an account's settings, as the Add account form and `accounts add --field` take it. */
+export type AccountField = {
+	/**  Its name in the accounts file and on the command line (`--field KEY=VALUE`). */
+	key: string,
+	label: string,
+	/**  What to put there. */
+	help: string,
+	required: boolean,
+};
+
 /**  An account as listed: its profile, its key's state, and whether it is the default. */
 export type AccountView = AccountView_Serialize | AccountView_Deserialize;
 
@@ -442,6 +452,11 @@ export type ProviderDescriptor_Deserialize = {
 	extend_steps: number[],
 	/**  What a launch takes besides the lifetime. */
 	launch: LaunchShape,
+	/**
+	 *  The account's settings besides its base URL and key (none secret: the key is the only
+	 *  secret, and it goes to the keychain).
+	 */
+	account_fields: AccountField[],
 };
 
 /**  One provider, as everything that shows or launches its sessions needs it. */
@@ -463,6 +478,11 @@ export type ProviderDescriptor_Serialize = {
 	extend_steps: number[],
 	/**  What a launch takes besides the lifetime. */
 	launch: LaunchShape,
+	/**
+	 *  The account's settings besides its base URL and key (none secret: the key is the only
+	 *  secret, and it goes to the keychain).
+	 */
+	account_fields: AccountField[],
 };
 
 /**  Which API an account speaks. */

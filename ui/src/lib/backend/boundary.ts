@@ -12,3 +12,23 @@ export function tauriImportsOutsideBackend(sources: Record<string, string>): str
     .map(([path]) => path)
     .sort();
 }
+
+/** A provider kind written as a string literal (`"comfy_deploy"`, `'portholed'`, …). */
+function providerLiteral(kinds: string[]): RegExp {
+  return new RegExp(`["'\`](?:${kinds.join("|")})["'\`]`);
+}
+
+/** Test fixtures (sessions of some provider) may name one. */
+const TEST_SUPPORT_DIR = "/src/test/";
+
+/** The files, among `sources`, outside the backend folder (where the generated descriptors live)
+ * and the test fixtures that name a provider kind: components, stores and helpers render from
+ * the descriptors, so a new provider needs no change there. */
+export function providerNamesOutsideBackend(sources: Record<string, string>, kinds: string[]): string[] {
+  const literal = providerLiteral(kinds);
+  return Object.entries(sources)
+    .filter(([path]) => !path.startsWith(BACKEND_DIR) && !path.startsWith(TEST_SUPPORT_DIR))
+    .filter(([, text]) => literal.test(text))
+    .map(([path]) => path)
+    .sort();
+}

@@ -5,6 +5,20 @@ import type { ProviderDescriptor_Serialize as ProviderDescriptor, ProviderKind }
 /** What each provider is and offers, as the Rust side defines it. */
 export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
   "airplane": {
+    "account_fields": [
+      {
+        "help": "Only when the key can reach more than one team.",
+        "key": "team_id",
+        "label": "Team ID",
+        "required": false
+      },
+      {
+        "help": "The environment's slug; empty for the default one.",
+        "key": "env",
+        "label": "Environment",
+        "required": false
+      }
+    ],
     "default_base_url": null,
     "example_base_url": null,
     "extend_steps": [],
@@ -24,6 +38,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "supported": false
   },
   "comfy_deploy": {
+    "account_fields": [],
     "default_base_url": "https://api.comfydeploy.com/api",
     "example_base_url": "https://api.comfydeploy.com/api",
     "extend_steps": [
@@ -55,6 +70,20 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "supported": true
   },
   "ibm_quantum": {
+    "account_fields": [
+      {
+        "help": "The CRN of your Quantum instance (crn:v1:bluemix:…); its region picks the API.",
+        "key": "instance",
+        "label": "Instance CRN",
+        "required": true
+      },
+      {
+        "help": "Only for a private deployment: where API keys are exchanged.",
+        "key": "iam_url",
+        "label": "IAM URL",
+        "required": false
+      }
+    ],
     "default_base_url": null,
     "example_base_url": null,
     "extend_steps": [],
@@ -74,6 +103,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "supported": false
   },
   "portholed": {
+    "account_fields": [],
     "default_base_url": null,
     "example_base_url": "http://gpu-box:7788/api",
     "extend_steps": [
