@@ -108,7 +108,12 @@ pub fn accounts_keep_their_keys_in_the_keychain(ctx: &Ctx) {
 
 /// `accounts add Box` for the test server, with its key on stdin.
 fn add_box_with_the_right_key(ctx: &Ctx, env: &[(&str, &str)]) -> Run {
-    let add = [
+    add_box_with(ctx, env, &[])
+}
+
+/// The same, with `extra` arguments.
+fn add_box_with(ctx: &Ctx, env: &[(&str, &str)], extra: &[&str]) -> Run {
+    let mut add = vec![
         "accounts",
         "add",
         "Box",
@@ -117,6 +122,7 @@ fn add_box_with_the_right_key(ctx: &Ctx, env: &[(&str, &str)]) -> Run {
         "--url",
         &ctx.base,
     ];
+    add.extend_from_slice(extra);
     porthole_with_input(&add, env, Some(&format!("{}\n", ctx.key)))
 }
 
@@ -180,18 +186,7 @@ pub fn porthole_log_shows_retries(_ctx: &Ctx) {
 pub fn an_unknown_account_setting_is_refused_first(ctx: &Ctx) {
     let env = accounts_env(ctx, "fields", "disabled:");
     let env = as_refs(&env);
-    let add = [
-        "accounts",
-        "add",
-        "Box",
-        "--provider",
-        "portholed",
-        "--url",
-        &ctx.base,
-        "--field",
-        "region=eu",
-    ];
-    let run = porthole_with_input(&add, &env, Some(&format!("{}\n", ctx.key)));
+    let run = add_box_with(ctx, &env, &["--field", "region=eu"]);
     assert_eq!(run.code, 6, "{}", run.stderr);
     assert!(run.stderr.contains("\"region\""), "{}", run.stderr);
     assert!(!run.stderr.contains("Checking the key"), "{}", run.stderr);
