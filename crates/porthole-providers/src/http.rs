@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio::time::{timeout_at, Instant};
 
+use crate::redirects::{refused_redirect, same_origin_redirects};
+
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -479,68 +481,6 @@ struct Budget {
     deadline: Instant,
     timeout: Duration,
     attempt: u32,
-}
-
-/// The redirect policy: follow up to 5 redirects on the base URL's own origin; refuse any other.
-fn same_origin_redirects(base: &url::Url) -> reqwest::redirect::Policy {
-    let origin = base.origin();
-    reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.url().origin() != origin {
-            let other = attempt
-                .url()
-                .host_str()
-                .unwrap_or("another host")
-                .to_owned();
-            attempt.error(RefusedRedirect::OtherHost(other))
-        } else if attempt.previous().len() >= 5 {
-            attempt.error(RefusedRedirect::Loop)
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
-/// A redirect the client does not follow.
-#[derive(Debug, Clone)]
-enum RefusedRedirect {
-    OtherHost(String),
-    Loop,
-}
-
-impl RefusedRedirect {
-    fn message(&self, host: &str) -> String {
-        match self {
-            RefusedRedirect::OtherHost(other) => format!(
-                "{host} redirected the request to {other}, which Porthole does not follow (the \
-                 API key is never sent to another host). Check the account's base URL."
-            ),
-            RefusedRedirect::Loop => format!(
-                "{host} redirected the request more than 5 times. Check the account's base URL."
-            ),
-        }
-    }
-}
-
-impl std::fmt::Display for RefusedRedirect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RefusedRedirect::OtherHost(other) => write!(f, "redirected to {other}"),
-            RefusedRedirect::Loop => write!(f, "too many redirects"),
-        }
-    }
-}
-
-impl std::error::Error for RefusedRedirect {}
-
-fn refused_redirect(err: &reqwest::Error) -> Option<RefusedRedirect> {
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        if let Some(refused) = s.downcast_ref::<RefusedRedirect>() {
-            return Some(refused.clone());
-        }
-        source = s.source();
-    }
-    None
 }
 
 #[cfg(test)]

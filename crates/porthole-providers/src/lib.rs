@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod comfydeploy;
 pub mod http;
 pub mod probe;
+mod redirects;
 mod sse;
 
 pub use comfydeploy::{ComfyDeploy, ComfyDeployConfig};
