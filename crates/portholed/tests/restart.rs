@@ -34,10 +34,23 @@ async fn restart_readopts_living_sessions_and_ends_the_others() {
         !session_processes(&keep).is_empty(),
         "left running for re-adoption"
     );
-    for pid in session_processes(&lost) {
-        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    let killed = session_processes(&lost);
+    assert!(!killed.is_empty(), "the lost session has processes to kill");
+    for pid in &killed {
+        let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
     }
     wait_no_processes(&lost, Duration::from_secs(10)).await;
+    // A process that is still exiting has no environment left to find it by, but is not a
+    // zombie yet either: wait until each killed one is a zombie or gone, as the restart will
+    // judge them (under load this took long enough for the restart to adopt one).
+    let dead = common::poll(Duration::from_secs(10), || async {
+        killed
+            .iter()
+            .all(|pid| portholed::process::start_time(*pid).is_none())
+            .then_some(())
+    })
+    .await;
+    assert!(dead.is_some(), "the killed processes did not die");
 
     let b = Harness::start_with(c).await;
     assert_eq!(
