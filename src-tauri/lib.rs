@@ -124,6 +124,10 @@ pub fn run() -> Result<(), String> {
     }
     let state = state::AppState::load().map_err(|e| e.message)?;
     init_logging(&state.dirs);
+    // Read before the log existed: said again now that it does.
+    if let Some(problem) = state.settings_problem() {
+        tracing::warn!("{}", problem.message);
+    }
     let builder = specta_builder();
 
     tauri::Builder::default()
