@@ -156,7 +156,6 @@ fn with_private_store<'a, R: Runtime, M: Manager<R>>(
 /// through its one-time token handshake; the proxy (and so the window's address) outlives the
 /// window, so reopening lands on the same port.
 pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), porthole_core::Error> {
-    use porthole_core::model::SessionState;
     let label = session_label(&session.id);
     if let Some(window) = app.get_webview_window(&label) {
         let _ = window.unminimize();
@@ -164,14 +163,13 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
         let _ = window.set_focus();
         return Ok(());
     }
-    if !matches!(session.state, SessionState::Ready | SessionState::Expiring) {
+    if !session.can_open() {
         return Err(porthole_core::Error::invalid_input(
-            "This session is not ready yet: it can be opened once its page answers.",
-        ));
-    }
-    if !session.capabilities.has_ui {
-        return Err(porthole_core::Error::invalid_input(
-            "This session has no web UI to open.",
+            if session.capabilities.has_ui {
+                "This session is not ready yet: it can be opened once its page answers."
+            } else {
+                "This session has no web UI to open."
+            },
         ));
     }
     let upstream = url::Url::parse(session.url.as_deref().unwrap_or_default()).map_err(|e| {

@@ -195,6 +195,13 @@ impl Session {
         }
     }
 
+    /// Whether its window can be opened now: it has a web UI and it answers (ready, or ready and
+    /// about to end). The tray, the window menus and the shell's `open_session` ask this.
+    pub fn can_open(&self) -> bool {
+        self.capabilities.has_ui
+            && matches!(self.state, SessionState::Ready | SessionState::Expiring)
+    }
+
     /// Time left before the deadline, negative once past; `None` without a deadline.
     pub fn remaining(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
         self.deadline.map(|d| d - now)

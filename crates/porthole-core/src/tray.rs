@@ -84,8 +84,7 @@ pub fn window_title(s: &Session, now: DateTime<Utc>) -> String {
 /// session-length ceiling disabled), Stop (confirmed).
 pub fn session_items(s: &Session) -> Vec<TrayItem> {
     let (account_id, session_id) = (s.account_id.clone(), s.id.clone());
-    let can_open =
-        s.capabilities.has_ui && matches!(s.state, SessionState::Ready | SessionState::Expiring);
+    let can_open = s.can_open();
     let can_extend =
         s.capabilities.can_extend && s.state.is_live() && s.state != SessionState::Stopping;
     let can_stop =

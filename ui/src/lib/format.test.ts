@@ -45,10 +45,13 @@ describe("countdowns", () => {
 
 describe("money", () => {
   it("costs price × time since creation, never negative", () => {
-    expect(costSoFar("2025-06-01T11:00:00Z", 3.5, NOW)).toBeCloseTo(3.5);
-    expect(costSoFar("2025-06-01T11:30:00Z", 1.1, NOW)).toBeCloseTo(0.55);
-    expect(costSoFar("2025-06-01T13:00:00Z", 2, NOW)).toBe(0);
-    expect(costSoFar("2025-06-01T11:00:00Z", null, NOW)).toBeNull();
+    expect(costSoFar("2025-06-01T11:00:00Z", 3.5, null, NOW)).toBeCloseTo(3.5);
+    expect(costSoFar("2025-06-01T11:30:00Z", 1.1, null, NOW)).toBeCloseTo(0.55);
+    expect(costSoFar("2025-06-01T13:00:00Z", 2, null, NOW)).toBe(0);
+    expect(costSoFar("2025-06-01T11:00:00Z", null, null, NOW)).toBeNull();
+    // Nothing past the deadline (an ended row keeps its last figure), as the Rust side counts.
+    expect(costSoFar("2025-06-01T11:00:00Z", 3.5, "2025-06-01T11:30:00Z", NOW)).toBeCloseTo(1.75);
+    expect(costSoFar("2025-06-01T11:00:00Z", 3.5, "2025-06-01T13:00:00Z", NOW)).toBeCloseTo(3.5);
   });
 
   it("formats costs and prices", () => {

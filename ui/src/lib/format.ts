@@ -30,12 +30,16 @@ export function countdown(deadline: string | null, now: number): string {
 export function costSoFar(
   createdAt: string,
   pricePerHour: number | null,
+  deadline: string | null,
   until: number,
 ): number | null {
   if (pricePerHour === null) return null;
   const started = Date.parse(createdAt);
   if (Number.isNaN(started)) return null;
-  return (pricePerHour * Math.max(0, until - started)) / 3_600_000;
+  // Nothing is billed past the deadline (as `Session::cost_so_far` in Rust counts it).
+  const end = deadline === null ? NaN : Date.parse(deadline);
+  const stop = Number.isNaN(end) ? until : Math.min(until, end);
+  return (pricePerHour * Math.max(0, stop - started)) / 3_600_000;
 }
 
 /** "$1.23", "< $0.01", "$0.00", or "—" when unknown. */
