@@ -88,10 +88,7 @@ fn each_notice_is_sent_once_in_order() {
 /// would drop "a…" keys first, however new).
 #[test]
 fn the_oldest_keys_are_forgotten_first() {
-    let dir = std::env::temp_dir().join(format!("porthole-alerts-keep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("alerts.json");
-    let _ = std::fs::remove_file(&path);
+    let (dir, path) = fresh_alerts_file("keep");
     let s = AlertSettings::default();
     let mut a = Alerts::load(&path);
     let event = |account: &str, n: usize| WatchEvent::Warning {
@@ -121,12 +118,18 @@ fn the_oldest_keys_are_forgotten_first() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn nothing_is_repeated_across_a_restart() {
-    let dir = std::env::temp_dir().join(format!("porthole-alerts-{}", std::process::id()));
+/// A folder of its own for a test's alerts file, and the file's path (not there yet).
+fn fresh_alerts_file(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("porthole-alerts-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("alerts.json");
     let _ = std::fs::remove_file(&path);
+    (dir, path)
+}
+
+#[test]
+fn nothing_is_repeated_across_a_restart() {
+    let (dir, path) = fresh_alerts_file("restart");
     let s = AlertSettings::default();
     let mut first = Alerts::load(&path);
     assert!(first.on_event(&warning(10), &s).is_some());

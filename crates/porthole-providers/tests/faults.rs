@@ -142,20 +142,29 @@ async fn a_whole_body_that_is_not_the_json_asked_for_is_an_invalid_response() {
     assert_eq!(fake.hits("GET /sessions"), 1);
 }
 
+/// A client of `fake` whose requests may take 600 ms in all.
+fn impatient(fake: &Fake) -> porthole_providers::ComfyDeploy {
+    let mut policy = fast_policy();
+    policy.request_timeout = Duration::from_millis(600);
+    client_for(&fake.base, &jwt_for(ME), policy)
+}
+
+/// How `list` fails through `client`, and how long it took to.
+async fn timed_list_error(
+    client: &porthole_providers::ComfyDeploy,
+) -> (porthole_core::Error, Duration) {
+    let started = std::time::Instant::now();
+    let err = client.list().await.unwrap_err();
+    (err, started.elapsed())
+}
+
 /// A server that accepts and never answers costs the request timeout in all, not the timeout
 /// times the attempts plus the backoff.
 #[tokio::test]
 async fn a_server_that_never_answers_costs_one_request_timeout() {
     let fake = Fake::start().await;
     fake.fault("GET /sessions", &[Fault::Delay(Duration::from_secs(30)); 4]);
-    let mut policy = fast_policy();
-    policy.request_timeout = Duration::from_millis(600);
-    let started = std::time::Instant::now();
-    let err = client_for(&fake.base, &jwt_for(ME), policy)
-        .list()
-        .await
-        .unwrap_err();
-    let took = started.elapsed();
+    let (err, took) = timed_list_error(&impatient(&fake)).await;
     assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
     assert!(err.message.contains("did not answer"), "{}", err.message);
     assert!(took < Duration::from_secs(2), "took {took:?}");
@@ -168,25 +177,13 @@ async fn a_server_that_never_answers_costs_one_request_timeout() {
 async fn a_body_that_stalls_costs_one_request_timeout() {
     let fake = Fake::start().await;
     fake.fault("GET /sessions", &[Fault::StallBody; 4]);
-    let mut policy = fast_policy();
-    policy.request_timeout = Duration::from_millis(600);
-    let started = std::time::Instant::now();
-    let err = client_for(&fake.base, &jwt_for(ME), policy)
-        .list()
-        .await
-        .unwrap_err();
-    let took = started.elapsed();
+    let (err, took) = timed_list_error(&impatient(&fake)).await;
     assert_eq!(err.code, ErrorCode::UpstreamUnavailable);
     assert!(err.message.contains("600 ms"), "{}", err.message);
     assert!(took < Duration::from_secs(2), "took {took:?}");
     // And a POST whose answer stalls says the request may have reached the server.
     fake.fault("POST /session", &[Fault::StallBody]);
-    let mut policy = fast_policy();
-    policy.request_timeout = Duration::from_millis(600);
-    let err = client_for(&fake.base, &jwt_for(ME), policy)
-        .launch(&launch())
-        .await
-        .unwrap_err();
+    let err = impatient(&fake).launch(&launch()).await.unwrap_err();
     assert!(
         err.message.contains("may have reached it"),
         "{}",
