@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 APP := target/debug/porthole-desktop
-BINDINGS := ui/src/lib/backend/bindings.ts ui/src/lib/backend/providers.ts
+BINDINGS := ui/src/lib/backend/bindings.ts ui/src/lib/backend/providers.ts ui/src/lib/backend/vocabulary.ts
 
 # Smaller, faster debug builds on small machines (no debug info: half the target folder).
 export CARGO_PROFILE_DEV_DEBUG ?= 0

@@ -6,8 +6,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use porthole_core::machine_names::MachineNames;
-use porthole_core::model::{LaunchRequest, Session, SessionState};
+use porthole_core::model::{LaunchRequest, Session};
 use porthole_core::provider::Provider;
+use porthole_core::watcher::{Tracker, WatchConfig};
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
 use serde_json::json;
@@ -127,24 +128,32 @@ async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Resu
     print(&output::session_fields(&session, Utc::now()))
 }
 
-/// Providers report "connecting" as soon as a URL exists; a URL that answers means ready.
+/// The sessions as the watcher's tracker sees them now: a URL that answers is ready, and each
+/// clock inside a warning window carries its warning (the same rules as the app's).
 async fn mark_answering(sessions: &mut [Session]) {
+    let now = Utc::now();
+    let Some(account) = sessions.first().map(|s| s.account_id.clone()) else {
+        return;
+    };
+    let mut tracker = Tracker::new(account, WatchConfig::default());
+    tracker.apply_list(now, sessions.to_vec());
     let client = probe::probe_client();
-    let checks = sessions.iter().map(|s| {
+    let checks = tracker.needs_probe().into_iter().map(|(id, url)| {
         let client = &client;
         async move {
-            match (&s.state, &s.url) {
-                (SessionState::Connecting, Some(url)) => {
-                    probe::url_answers(client, url, READY_PROBE_TIMEOUT).await
-                }
-                _ => false,
-            }
+            let answered = probe::url_answers(client, &url, READY_PROBE_TIMEOUT).await;
+            (id, url, answered)
         }
     });
-    let answered = futures::future::join_all(checks).await;
-    for (session, ok) in sessions.iter_mut().zip(answered) {
-        if ok {
-            session.state = SessionState::Ready;
+    for (id, url, answered) in futures::future::join_all(checks).await {
+        tracker.apply_probe(&id, &url, answered);
+    }
+    tracker.tick(now);
+    let seen = tracker.sessions();
+    for session in sessions.iter_mut() {
+        if let Some(s) = seen.iter().find(|s| s.id == session.id) {
+            session.state = s.state.clone();
+            session.warning = s.warning;
         }
     }
 }

@@ -37,15 +37,13 @@ pub fn print_json_line<T: Serialize + ?Sized>(value: &T) -> Result<(), Error> {
     print(&format!("{text}\n"))
 }
 
-/// The state in a few words: `ready`, `starting`, `ended: timed out`.
+/// The state in a few words: `ready`, `waiting for your input`, `ended: timed out: its deadline
+/// passed`; a state Porthole does not know as the provider wrote it.
 pub fn state(state: &SessionState) -> String {
     match state {
-        SessionState::Starting => "starting".to_owned(),
-        SessionState::Connecting => "connecting".to_owned(),
-        SessionState::Ready => "ready".to_owned(),
-        SessionState::Expiring => "expiring".to_owned(),
-        SessionState::Stopping => "stopping".to_owned(),
         SessionState::Ended(reason) => format!("ended: {}", reason.describe()),
+        SessionState::Other(_) => state.label(),
+        other => other.label().to_lowercase(),
     }
 }
 
@@ -232,6 +230,8 @@ mod tests {
             created_at: t0(),
             deadline: Some(t0() + chrono::Duration::seconds(42 * 60 + 10)),
             idle_deadline: None,
+            unused_deadline: None,
+            warning: None,
             url: url.map(str::to_owned),
             price_per_hour: Some(0.0),
             capabilities: Capabilities {

@@ -53,8 +53,8 @@ pub async fn until_ready(
                     return Err(Error::new(
                         ErrorCode::SessionGone,
                         format!(
-                            "Session {id} {} before it was ready; see `porthole sessions logs \
-                             {id}`.",
+                            "Session {id} ended before it was ready (it {}); see `porthole \
+                             sessions logs {id}`.",
                             reason.describe()
                         ),
                     ));

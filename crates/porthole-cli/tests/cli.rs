@@ -206,7 +206,8 @@ fn a_launch_that_ends_before_it_is_ready_says_why(ctx: &Ctx) {
     let run = porthole(&args, &[("PORTHOLE_API_KEY", ctx.fast_key.as_str())]);
     assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(
-        run.stderr.contains("timed out before it was ready"),
+        run.stderr
+            .contains("ended before it was ready (it timed out"),
         "{}",
         run.stderr
     );

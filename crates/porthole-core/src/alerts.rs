@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EndReason, Session};
+use crate::model::{ClockKind, EndReason, Session};
 use crate::watcher::WatchEvent;
 
 /// The user's choices (stored with the accounts config).
@@ -141,15 +141,35 @@ impl Alerts {
                 account_id,
                 session_id,
                 name,
+                clock,
                 remaining_seconds,
                 threshold_minutes,
             } => (
-                format!("{account_id}/{session_id}/warn-{threshold_minutes}"),
+                // The hard clock keeps the key it had before sessions had several clocks, so an
+                // upgrade repeats no warning.
+                match clock {
+                    ClockKind::Hard => {
+                        format!("{account_id}/{session_id}/warn-{threshold_minutes}")
+                    }
+                    other => format!(
+                        "{account_id}/{session_id}/warn-{}-{threshold_minutes}",
+                        other.label()
+                    ),
+                },
                 Notice {
                     account_id: account_id.clone(),
                     session_id: session_id.clone(),
-                    title: format!("{name} ends in {}", minutes_left(*remaining_seconds)),
-                    body: "Extend it from Porthole to keep working.".to_owned(),
+                    title: format!(
+                        "{name} {} in {}",
+                        clock.warning_phrase(),
+                        minutes_left(*remaining_seconds)
+                    ),
+                    body: match clock {
+                        ClockKind::Hard => "Extend it from Porthole to keep working.",
+                        ClockKind::Idle => "Give it work to keep it.",
+                        ClockKind::Unused => "Give it its first work, or it closes unused.",
+                    }
+                    .to_owned(),
                 },
             ),
             // The user stopped it: they know.
@@ -169,6 +189,7 @@ impl Alerts {
                     session_id: session_id.clone(),
                     title: match reason {
                         EndReason::Timeout => format!("{name} timed out"),
+                        EndReason::Cancelled => format!("{name} was cancelled"),
                         _ => format!("{name} has ended"),
                     },
                     body: format!("The session {}.", reason.describe()),

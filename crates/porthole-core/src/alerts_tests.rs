@@ -23,6 +23,8 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
         created_at: t0(),
         deadline: Some(t0() + Duration::minutes(deadline_in)),
         idle_deadline: None,
+        unused_deadline: None,
+        warning: None,
         url: Some("http://127.0.0.1:1/".into()),
         price_per_hour: price,
         capabilities: Capabilities {
@@ -39,6 +41,7 @@ fn warning(threshold: i32) -> WatchEvent {
         account_id: "local".into(),
         session_id: "s1".into(),
         name: "terminal s1".into(),
+        clock: ClockKind::Hard,
         remaining_seconds: threshold * 60,
         threshold_minutes: threshold,
     }
@@ -95,6 +98,7 @@ fn the_oldest_keys_are_forgotten_first() {
         account_id: account.to_owned(),
         session_id: format!("s{n}"),
         name: "x".to_owned(),
+        clock: ClockKind::Hard,
         remaining_seconds: 60,
         threshold_minutes: 2,
     };

@@ -13,6 +13,7 @@ pub mod machine_names;
 pub mod model;
 pub mod paths;
 pub mod provider;
+pub mod states;
 pub mod tray;
 pub mod watcher;
 

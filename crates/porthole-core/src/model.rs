@@ -71,61 +71,7 @@ pub struct Machine {
     pub default_resource: Option<String>,
 }
 
-/// Why a session is over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum EndReason {
-    /// The deadline passed.
-    Timeout,
-    /// Someone stopped it (this app or elsewhere).
-    Stopped,
-    /// It failed; the detail is the provider's or the logs' explanation.
-    Failed(String),
-    /// The account ran out of credit or quota.
-    OutOfCredit,
-    /// It finished its work (runbooks, drained QPU sessions).
-    Completed,
-    /// It disappeared from the provider without a known reason.
-    Vanished,
-}
-
-impl EndReason {
-    /// One line for a person.
-    pub fn describe(&self) -> String {
-        match self {
-            EndReason::Timeout => "timed out".to_owned(),
-            EndReason::Stopped => "stopped".to_owned(),
-            EndReason::Failed(why) => format!("failed: {why}"),
-            EndReason::OutOfCredit => "ended: out of credit".to_owned(),
-            EndReason::Completed => "completed".to_owned(),
-            EndReason::Vanished => "ended (the provider no longer lists it)".to_owned(),
-        }
-    }
-}
-
-/// Where a session is in its life, as Porthole derives it (providers' own status fields are often
-/// useless: ComfyDeploy's is always "running").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
-#[serde(tag = "state", content = "reason", rename_all = "snake_case")]
-pub enum SessionState {
-    /// Created; no URL yet.
-    Starting,
-    /// A URL exists but does not answer yet.
-    Connecting,
-    /// Usable.
-    Ready,
-    /// Usable, inside a warning window before its deadline.
-    Expiring,
-    /// A stop was asked for and the provider has not confirmed it.
-    Stopping,
-    Ended(EndReason),
-}
-
-impl SessionState {
-    pub fn is_live(&self) -> bool {
-        !matches!(self, SessionState::Ended(_))
-    }
-}
+pub use crate::states::{Clock, ClockKind, ClockWarning, EndReason, SessionState};
 
 /// What the UI may offer for a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -167,6 +113,13 @@ pub struct Session {
     pub deadline: Option<DateTime<Utc>>,
     /// When it ends if left idle (QPU sessions).
     pub idle_deadline: Option<DateTime<Utc>>,
+    /// When it ends if it never gets any work (QPU sessions before their first job).
+    #[serde(default)]
+    pub unused_deadline: Option<DateTime<Utc>>,
+    /// The most urgent warning the watcher has given for one of its clocks (the watcher sets
+    /// it; a provider leaves it `None`).
+    #[serde(default)]
+    pub warning: Option<ClockWarning>,
     /// The session's own URL (a tunnel). A bearer secret for some providers (with a token in it
     /// for portholed's): never logged, and never serialized with the session, so it cannot reach
     /// a webview (the shell's proxy is the only way a window reaches it) or a file by accident.
@@ -198,8 +151,22 @@ impl Session {
     /// Whether its window can be opened now: it has a web UI and it answers (ready, or ready and
     /// about to end). The tray, the window menus and the shell's `open_session` ask this.
     pub fn can_open(&self) -> bool {
-        self.capabilities.has_ui
-            && matches!(self.state, SessionState::Ready | SessionState::Expiring)
+        self.capabilities.has_ui && self.state.is_up()
+    }
+
+    /// The clocks that can end it, soonest first: the hard deadline, the idle and the unused
+    /// deadline, where the provider has them.
+    pub fn clocks(&self) -> Vec<Clock> {
+        let mut clocks: Vec<Clock> = [
+            (ClockKind::Hard, self.deadline),
+            (ClockKind::Idle, self.idle_deadline),
+            (ClockKind::Unused, self.unused_deadline),
+        ]
+        .into_iter()
+        .filter_map(|(kind, at)| at.map(|at| Clock { kind, at }))
+        .collect();
+        clocks.sort_by_key(|c| (c.at, c.kind));
+        clocks
     }
 
     /// Time left before the deadline, negative once past; `None` without a deadline.
@@ -284,6 +251,8 @@ mod tests {
             created_at: created,
             deadline,
             idle_deadline: None,
+            unused_deadline: None,
+            warning: None,
             url: None,
             price_per_hour: Some(3.6),
             capabilities: Capabilities {
@@ -339,21 +308,5 @@ mod tests {
         let late = t0 + chrono::Duration::hours(2);
         let capped = s.cost_so_far(late).expect("priced");
         assert!((capped - 1.8).abs() < 1e-9, "{capped}");
-    }
-
-    #[test]
-    fn states_serialise_with_their_reason() {
-        let ended = SessionState::Ended(EndReason::Failed("oom".into()));
-        let json = serde_json::to_value(&ended).expect("json");
-        assert_eq!(
-            json,
-            serde_json::json!({"state": "ended", "reason": {"kind": "failed", "detail": "oom"}})
-        );
-        assert!(!ended.is_live());
-        assert!(SessionState::Stopping.is_live());
-        assert_eq!(
-            serde_json::to_value(SessionState::Ready).expect("json"),
-            serde_json::json!({"state": "ready"})
-        );
     }
 }

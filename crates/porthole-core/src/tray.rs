@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::descriptor::extension_fits;
-use crate::model::{Session, SessionState};
+use crate::model::{ClockKind, Session, SessionState};
 
 /// One clickable entry of a session's menu (in the tray and in the session's window).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
@@ -64,15 +64,28 @@ pub fn time_left(left: Duration) -> String {
     }
 }
 
-/// Where a session stands, in a few words: "starting…", "12 min left", "ended"…
+/// Where a session stands, in a few words: "starting…", "12 min left", "Waiting for your input,
+/// Idle limit in 4 min", "ended"… Its soonest clock is the one shown.
 pub fn status_phrase(s: &Session, now: DateTime<Utc>) -> String {
-    match (&s.state, s.remaining(now)) {
-        (SessionState::Starting | SessionState::Connecting, _) => "starting…".to_owned(),
-        (SessionState::Stopping, _) => "stopping…".to_owned(),
-        (SessionState::Ended(_), _) => "ended".to_owned(),
-        (_, Some(left)) => format!("{} left", time_left(left)),
-        (_, None) => "no deadline".to_owned(),
+    match &s.state {
+        state if state.is_opening() => return "starting…".to_owned(),
+        SessionState::Stopping => return "stopping…".to_owned(),
+        SessionState::Ended(_) => return "ended".to_owned(),
+        _ => {}
     }
+    let mut parts = Vec::new();
+    if !s.state.is_up() {
+        parts.push(s.state.label());
+    }
+    match s.clocks().first() {
+        Some(c) if c.kind == ClockKind::Hard => {
+            parts.push(format!("{} left", time_left(c.at - now)))
+        }
+        Some(c) => parts.push(format!("{} in {}", c.kind.label(), time_left(c.at - now))),
+        None if parts.is_empty() => parts.push("no deadline".to_owned()),
+        None => {}
+    }
+    parts.join(", ")
 }
 
 /// A session window's title: "name — 12 min left — Porthole".
@@ -129,7 +142,7 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
 }
 
 impl TrayModel {
-    /// "Warning" is the watcher's decision (a session in [`SessionState::Expiring`]), for every
+    /// "Warning" is the watcher's decision (a live session with a [`Session::warning`]), for every
     /// account whatever `shown` is: a filter may hide rows, never danger.
     /// `accounts`: (id, name) of every account; `shown`: the account whose sessions are listed
     /// (`None`, or an id no longer in `accounts`: all of them).
@@ -145,13 +158,11 @@ impl TrayModel {
             .filter(|s| s.state.is_live())
             .filter(|s| shown.is_none_or(|id| s.account_id == id))
             .collect();
-        // Soonest deadline first; sessions without a deadline last, by name.
+        // Soonest clock first; sessions without one last, by name.
+        let soonest = |s: &Session| s.clocks().first().map(|c| c.at);
         live.sort_by(|a, b| {
-            (a.deadline.is_none(), a.deadline, &a.name).cmp(&(
-                b.deadline.is_none(),
-                b.deadline,
-                &b.name,
-            ))
+            let (ta, tb) = (soonest(a), soonest(b));
+            (ta.is_none(), ta, &a.name).cmp(&(tb.is_none(), tb, &b.name))
         });
         let rows = live
             .iter()
@@ -169,15 +180,20 @@ impl TrayModel {
                 }
             })
             .collect();
-        let nearest = live.iter().find_map(|s| Some((s, s.remaining(now)?)));
+        let nearest = live.iter().find_map(|s| Some((s, *s.clocks().first()?)));
         let tooltip = match nearest {
-            Some((s, left)) => format!("Porthole — {} ends in {}", s.name, time_left(left)),
+            Some((s, c)) => format!(
+                "Porthole — {} {} in {}",
+                s.name,
+                c.kind.warning_phrase(),
+                time_left(c.at - now)
+            ),
             None if live.is_empty() => "Porthole — no sessions running".to_owned(),
             None => format!("Porthole — {} sessions running", live.len()),
         };
         let warning = sessions
             .iter()
-            .any(|s| matches!(s.state, SessionState::Expiring));
+            .any(|s| s.state.is_live() && s.warning.is_some());
         let accounts = if accounts.len() < 2 {
             Vec::new()
         } else {
@@ -303,7 +319,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::model::{Capabilities, EndReason, ProviderKind};
+    use crate::model::{Capabilities, ClockWarning, EndReason, ProviderKind};
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
@@ -311,7 +327,12 @@ mod tests {
             .unwrap()
     }
 
+    /// A session as the watcher shows it: one ending soon carries its warning.
     fn s(id: &str, state: SessionState, minutes: Option<i64>) -> Session {
+        let warning = matches!(state, SessionState::Expiring).then_some(ClockWarning {
+            clock: ClockKind::Hard,
+            threshold_minutes: 10,
+        });
         Session {
             id: id.into(),
             account_id: "local".into(),
@@ -325,6 +346,8 @@ mod tests {
             created_at: t0(),
             deadline: minutes.map(|m| t0() + Duration::minutes(m)),
             idle_deadline: None,
+            unused_deadline: None,
+            warning,
             url: None,
             price_per_hour: None,
             capabilities: Capabilities {
@@ -363,6 +386,26 @@ mod tests {
         assert!(!m.warning);
         let close = TrayModel::build(&[s("a", SessionState::Expiring, Some(9))], t0(), &[], None);
         assert!(close.warning);
+        // Every clock counts: an idle session whose idle clock is sooner shows that one, and its
+        // warning (decided by the watcher) turns the icon too.
+        let mut idle = s("q", SessionState::Idle, Some(120));
+        idle.idle_deadline = Some(t0() + Duration::minutes(4));
+        idle.warning = Some(ClockWarning {
+            clock: ClockKind::Idle,
+            threshold_minutes: 10,
+        });
+        let m = TrayModel::build(&[idle.clone()], t0(), &[], None);
+        assert_eq!(m.rows[0].label, "term q · CPU · Idle, Idle limit in 4 min");
+        assert_eq!(
+            m.tooltip,
+            "Porthole — term q reaches its idle limit in 4 min"
+        );
+        assert!(m.warning);
+        idle.state = SessionState::Ended(EndReason::IdleTimeout);
+        assert!(
+            !TrayModel::build(&[idle], t0(), &[], None).warning,
+            "ended: no danger"
+        );
         let none = TrayModel::build(&[], t0(), &[], None);
         assert_eq!(none.tooltip, "Porthole — no sessions running");
         assert!(none.rows.is_empty());

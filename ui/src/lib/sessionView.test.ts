@@ -6,10 +6,12 @@ import {
   canOpen,
   endReasonText,
   extendChoices,
+  extraClocks,
   filterEntries,
   historyText,
   relaunchRequest,
   sortEntries,
+  stateLabel,
 } from "./sessionView";
 
 const entries = [
@@ -64,6 +66,25 @@ describe("words", () => {
     expect(endReasonText({ kind: "out_of_credit" })).toMatch(/credit/);
     expect(endReasonText({ kind: "completed" })).toMatch(/Completed/);
     expect(endReasonText({ kind: "vanished" })).toMatch(/Disappeared/);
+    expect(endReasonText({ kind: "idle_timeout" })).toBe("Ended: idle too long");
+    expect(endReasonText({ kind: "cancelled" })).toBe("Cancelled");
+    expect(endReasonText({ kind: "failed", detail: "" })).toBe("Failed");
+  });
+
+  it("names states by kind, and an unknown one as its provider wrote it", () => {
+    expect(stateLabel({ state: "waiting_for_input" })).toBe("Waiting for your input");
+    expect(stateLabel({ state: "queued" })).toBe("Waiting for first work");
+    expect(stateLabel({ state: "other", reason: "PAUSED_BY_ADMIN" })).toBe("PAUSED_BY_ADMIN");
+    expect(stateLabel({ state: "other", reason: "" })).toBe("Unknown state");
+  });
+
+  it("lists a session's idle and unused clocks soonest first, and neither when it has none", () => {
+    const s = makeEntry({ idle_deadline: minutesFrom(30), unused_deadline: minutesFrom(10) }).session;
+    expect(extraClocks(s)).toEqual([
+      { kind: "unused", at: minutesFrom(10) },
+      { kind: "idle", at: minutesFrom(30) },
+    ]);
+    expect(extraClocks(makeEntry({}).session)).toEqual([]);
   });
 
   it("says how available a resource is", () => {

@@ -1,7 +1,13 @@
 // How the UI names, filters, sorts and relaunches sessions. Pure functions over the store's
 // entries, so the list and the tests agree on one definition of each.
+import {
+  END_REASONS,
+  STATE_LABELS,
+  UP_STATES,
+} from "./backend/vocabulary";
 import type {
   Availability,
+  ClockKind,
   EndReason,
   HistoryEntry,
   LaunchRequest,
@@ -28,41 +34,42 @@ export function sessionKey(accountId: string, sessionId: string): string {
 
 export type StateName = SessionState["state"];
 
-export const STATE_LABELS: Record<StateName, string> = {
-  starting: "Starting",
-  connecting: "Connecting",
-  ready: "Ready",
-  expiring: "Ending soon",
-  stopping: "Stopping",
-  ended: "Ended",
-};
+export { STATE_LABELS };
 
-/** Why a session ended, in a few words. */
+/** The state's label: the Rust side's words for its kind, and a state Porthole does not know as
+ * its provider wrote it. */
+export function stateLabel(state: SessionState): string {
+  if (state.state === "other" && state.reason !== "") return state.reason;
+  return STATE_LABELS[state.state];
+}
+
+/** Why a session ended, in a few words (the Rust side's, capitalised). */
 export function endReasonText(reason: EndReason): string {
-  switch (reason.kind) {
-    case "timeout":
-      return "Timed out: its deadline passed";
-    case "stopped":
-      return "Stopped";
-    case "failed":
-      return `Failed: ${reason.detail}`;
-    case "out_of_credit":
-      return "Out of credit or quota";
-    case "completed":
-      return "Completed its work";
-    case "vanished":
-      return "Disappeared from the provider";
-  }
+  const words = END_REASONS[reason.kind];
+  const text = words.charAt(0).toUpperCase() + words.slice(1);
+  return reason.kind === "failed" && reason.detail !== "" ? `${text}: ${reason.detail}` : text;
 }
 
 /** Usable now: its page answers. */
 export function isUp(state: SessionState): boolean {
-  return state.state === "ready" || state.state === "expiring";
+  return UP_STATES.includes(state.state);
 }
 
-/** Whether it has a page that can be opened now. */
+/** Whether it has a page that can be opened now (as `Session::can_open` decides in Rust). */
 export function canOpen(session: Session): boolean {
   return isUp(session.state) && session.capabilities.has_ui;
+}
+
+/** Its clocks other than the hard deadline (idle, unused), soonest first, as `Session::clocks`
+ * lists them in Rust. */
+export function extraClocks(session: Session): { kind: ClockKind; at: string }[] {
+  const clocks: { kind: ClockKind; at: string | null }[] = [
+    { kind: "idle", at: session.idle_deadline },
+    { kind: "unused", at: session.unused_deadline ?? null },
+  ];
+  return clocks
+    .filter((c): c is { kind: ClockKind; at: string } => c.at !== null)
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
 export type StateFilter = "all" | "starting" | "ready" | "stopping" | "ended";
@@ -70,15 +77,15 @@ export type StateFilter = "all" | "starting" | "ready" | "stopping" | "ended";
 export const STATE_FILTERS: { value: StateFilter; label: string }[] = [
   { value: "all", label: "All states" },
   { value: "starting", label: "Starting" },
-  { value: "ready", label: "Ready" },
+  { value: "ready", label: "Ready or running" },
   { value: "stopping", label: "Stopping" },
   { value: "ended", label: "Ended" },
 ];
 
 const FILTER_STATES: Record<StateFilter, StateName[] | null> = {
   all: null,
-  starting: ["starting", "connecting"],
-  ready: ["ready", "expiring"],
+  starting: ["starting", "queued", "connecting"],
+  ready: ["ready", "expiring", "idle", "draining", "waiting_for_input", "other"],
   stopping: ["stopping"],
   ended: ["ended"],
 };

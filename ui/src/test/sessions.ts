@@ -22,6 +22,8 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     created_at: minutesFrom(-10),
     deadline: minutesFrom(20),
     idle_deadline: null,
+    unused_deadline: null,
+    warning: null,
     price_per_hour: 0,
     capabilities: { can_extend: true, can_stop: true, has_ui: true },
     ...overrides,

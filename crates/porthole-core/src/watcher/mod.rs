@@ -6,6 +6,8 @@
 //! clock; [`spawn`] runs it against a [`Provider`](crate::provider::Provider) on a short
 //! wall-clock tick, never sleeping until a deadline (timers stop while a laptop sleeps).
 
+#[cfg(test)]
+mod clock_tests;
 mod hub;
 mod runner;
 #[cfg(test)]
@@ -20,7 +22,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use crate::app_info::Problem;
-use crate::model::{EndReason, Session};
+use crate::model::{ClockKind, EndReason, Session};
 
 pub use hub::{Hub, EVENT_BACKLOG};
 pub use runner::{spawn, UrlProbe, WatcherHandle};
@@ -29,7 +31,8 @@ pub use tracker::{Tick, Tracker};
 /// How the watcher paces itself.
 #[derive(Debug, Clone)]
 pub struct WatchConfig {
-    /// Warn this long before a deadline, once each (default T-10 and T-2 minutes).
+    /// Warn this long before each of a session's clocks runs out, once each (default T-10 and
+    /// T-2 minutes).
     pub warn_before: Vec<Duration>,
     /// How often wall-clock time is re-read.
     pub tick: StdDuration,
@@ -67,11 +70,13 @@ pub enum WatchEvent {
     Updated { session: Session },
     /// The session's URL answers: it can be opened.
     Ready { session: Session },
-    /// The deadline is near; emitted once per threshold.
+    /// One of the session's clocks is near its end; emitted once per clock and threshold.
     Warning {
         account_id: String,
         session_id: String,
         name: String,
+        /// Which clock.
+        clock: ClockKind,
         /// Seconds left when the warning was decided.
         remaining_seconds: i32,
         /// The threshold that was crossed, in minutes.

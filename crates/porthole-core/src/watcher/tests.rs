@@ -31,6 +31,8 @@ pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> S
         created_at: t0(),
         deadline: Some(deadline),
         idle_deadline: None,
+        unused_deadline: None,
+        warning: None,
         url: url.map(str::to_owned),
         price_per_hour: None,
         capabilities: Capabilities {

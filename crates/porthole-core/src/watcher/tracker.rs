@@ -8,19 +8,44 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{WatchConfig, WatchEvent};
 use crate::error::Error;
-use crate::model::{EndReason, Session, SessionState};
+use crate::model::{Clock, ClockKind, ClockWarning, EndReason, Session, SessionState};
 
 #[derive(Debug, Clone)]
 struct Tracked {
     session: Session,
     /// The URL that answered a probe (a new URL must answer again).
     answered: Option<String>,
-    /// Indexes into `warn_before` that have fired for the current deadline.
-    fired: BTreeSet<usize>,
+    /// Per clock, the indexes into `warn_before` that have fired for its current time.
+    fired: BTreeSet<(ClockKind, usize)>,
     /// A stop was asked for by us.
     stopping: bool,
-    /// Past the deadline and a refetch was already asked for.
-    overdue_asked: bool,
+    /// Clocks (kind and time) that have run out and for which a refetch was already asked.
+    overdue_asked: BTreeSet<Clock>,
+}
+
+impl Tracked {
+    /// Sets the session's warning from the warnings fired (the soonest clock that has one, at
+    /// its most urgent threshold), and "ending soon" for a ready session that has one.
+    fn settle_warning(&mut self, warn_before: &[Duration]) {
+        let clocks = self.session.clocks();
+        self.session.warning = clocks.iter().find_map(|clock| {
+            let most_urgent = self
+                .fired
+                .iter()
+                .filter(|(kind, _)| *kind == clock.kind)
+                .map(|(_, i)| *i)
+                .max()?;
+            Some(ClockWarning {
+                clock: clock.kind,
+                threshold_minutes: clamp_i32(warn_before.get(most_urgent)?.num_minutes()),
+            })
+        });
+        self.session.state = match &self.session.state {
+            SessionState::Ready if self.session.warning.is_some() => SessionState::Expiring,
+            SessionState::Expiring if self.session.warning.is_none() => SessionState::Ready,
+            other => other.clone(),
+        };
+    }
 }
 
 /// What a tick decided.
@@ -164,10 +189,12 @@ impl Tracker {
         let Some(t) = self.sessions.remove(id) else {
             return;
         };
-        let reason = match reported {
-            Some(reason) if reason != EndReason::Vanished => reason,
+        // The first clock that ran out says why, when the provider did not.
+        let ran_out = t.session.clocks().into_iter().find(|c| c.at <= now);
+        let reason = match (reported, ran_out) {
+            (Some(reason), _) if reason != EndReason::Vanished => reason,
             _ if t.stopping => EndReason::Stopped,
-            _ if t.session.deadline.is_some_and(|d| d <= now) => EndReason::Timeout,
+            (_, Some(clock)) => clock.kind.end_reason(),
             _ => EndReason::Vanished,
         };
         events.push(WatchEvent::Ended {
@@ -213,15 +240,9 @@ impl Tracker {
             return Vec::new();
         }
         t.answered = Some(url.to_owned());
-        if matches!(
-            t.session.state,
-            SessionState::Starting | SessionState::Connecting
-        ) {
-            t.session.state = if t.fired.is_empty() {
-                SessionState::Ready
-            } else {
-                SessionState::Expiring
-            };
+        if t.session.state.is_opening() {
+            t.session.state = SessionState::Ready;
+            t.settle_warning(&self.config.warn_before);
         }
         vec![WatchEvent::Ready {
             session: t.session.clone(),
@@ -253,59 +274,57 @@ impl Tracker {
             self.refetch_pending = None;
         }
         let mut out = Tick::default();
+        let warn_before = &self.config.warn_before;
         for t in self.sessions.values_mut() {
-            let Some(deadline) = t.session.deadline else {
-                continue;
-            };
-            let remaining = deadline - now;
-            // Nobody can act on a session that has not opened yet: its warning waits for
-            // "ready" (the deadline itself still triggers a refetch).
-            let waiting = matches!(
-                t.session.state,
-                SessionState::Starting | SessionState::Connecting
-            );
-            if waiting && remaining > Duration::zero() {
-                continue;
-            }
-            if remaining <= Duration::zero() {
-                if !t.overdue_asked {
-                    t.overdue_asked = true;
-                    out.refetch = true;
+            // Nobody can act on a session that has not opened yet, and its user is stopping a
+            // stopping one: their warnings wait (a clock that runs out still triggers a refetch).
+            let quiet = t.session.state.is_opening()
+                || t.stopping
+                || matches!(t.session.state, SessionState::Stopping);
+            let mut warned = false;
+            for clock in t.session.clocks() {
+                let remaining = clock.at - now;
+                if remaining <= Duration::zero() {
+                    if t.overdue_asked.insert(clock) {
+                        out.refetch = true;
+                    }
+                    continue;
                 }
-                continue;
-            }
-            // Its user is stopping it: "extend it" would be noise.
-            if t.stopping || matches!(t.session.state, SessionState::Stopping) {
-                continue;
-            }
-            let crossed: Vec<usize> = self
-                .config
-                .warn_before
-                .iter()
-                .enumerate()
-                .filter(|(_, before)| remaining <= **before)
-                .map(|(i, _)| i)
-                .collect();
-            let Some(&most_urgent) = crossed.last() else {
-                continue;
-            };
-            if t.fired.contains(&most_urgent) {
-                continue;
-            }
-            // A late tick that crossed several thresholds at once warns once, the most urgent.
-            t.fired.extend(crossed.iter().copied());
-            out.events.push(WatchEvent::Warning {
-                account_id: self.account_id.clone(),
-                session_id: t.session.id.clone(),
-                name: t.session.name.clone(),
-                remaining_seconds: clamp_i32(remaining.num_seconds()),
-                threshold_minutes: clamp_i32(self.config.warn_before[most_urgent].num_minutes()),
-            });
-            if matches!(t.session.state, SessionState::Ready) {
-                t.session.state = SessionState::Expiring;
-                out.events.push(WatchEvent::Updated {
-                    session: t.session.clone(),
+                if quiet {
+                    continue;
+                }
+                let crossed: Vec<usize> = warn_before
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, before)| remaining <= **before)
+                    .map(|(i, _)| i)
+                    .collect();
+                let Some(&most_urgent) = crossed.last() else {
+                    continue;
+                };
+                if t.fired.contains(&(clock.kind, most_urgent)) {
+                    continue;
+                }
+                // A late tick that crossed several thresholds at once warns once, the most urgent.
+                t.fired.extend(crossed.iter().map(|i| (clock.kind, *i)));
+                warned = true;
+                out.events.push(WatchEvent::Warning {
+                    account_id: self.account_id.clone(),
+                    session_id: t.session.id.clone(),
+                    name: t.session.name.clone(),
+                    clock: clock.kind,
+                    remaining_seconds: clamp_i32(remaining.num_seconds()),
+                    threshold_minutes: clamp_i32(warn_before[most_urgent].num_minutes()),
                 });
+            }
+            if warned {
+                let before = t.session.clone();
+                t.settle_warning(warn_before);
+                if t.session != before {
+                    out.events.push(WatchEvent::Updated {
+                        session: t.session.clone(),
+                    });
+                }
             }
         }
         out
@@ -332,13 +351,10 @@ impl Tracker {
                 .min(self.config.max_backoff);
         }
         let moving = !self.missing.is_empty()
-            || self.sessions.values().any(|t| {
-                t.stopping
-                    || matches!(
-                        t.session.state,
-                        SessionState::Starting | SessionState::Connecting
-                    )
-            });
+            || self
+                .sessions
+                .values()
+                .any(|t| t.stopping || t.session.state.is_opening());
         if moving {
             self.config.fast_poll
         } else {
@@ -360,7 +376,7 @@ impl Tracker {
             answered: None,
             fired: BTreeSet::new(),
             stopping: false,
-            overdue_asked: false,
+            overdue_asked: BTreeSet::new(),
         });
         if t.answered.is_some() && t.answered != session.url {
             t.answered = None;
@@ -376,19 +392,16 @@ impl Tracker {
             }
             other => other.clone(),
         };
-        if t.session.deadline != session.deadline {
-            t.overdue_asked = false;
-        }
+        // A clock that moved (an extension) may run out again.
+        let clocks = session.clocks();
+        t.overdue_asked.retain(|c| clocks.contains(c));
         t.session = session;
         let id = t.session.id.clone();
         self.sessions.insert(id.clone(), t);
         self.rearm(&id, now);
-        let Some(t) = self.sessions.get_mut(&id) else {
+        let Some(t) = self.sessions.get(&id) else {
             return;
         };
-        if matches!(t.session.state, SessionState::Ready) && !t.fired.is_empty() {
-            t.session.state = SessionState::Expiring;
-        }
         match previous {
             None => events.push(WatchEvent::Added {
                 session: t.session.clone(),
@@ -400,22 +413,19 @@ impl Tracker {
         }
     }
 
-    /// A deadline moved later (an extension): thresholds it is now above can fire again.
+    /// A clock moved later (an extension) or went: thresholds it is now above can fire again.
     fn rearm(&mut self, id: &str, now: DateTime<Utc>) {
         let Some(t) = self.sessions.get_mut(id) else {
             return;
         };
-        let Some(deadline) = t.session.deadline else {
-            t.fired.clear();
-            return;
-        };
-        let remaining = deadline - now;
+        let clocks = t.session.clocks();
         let before = &self.config.warn_before;
-        t.fired
-            .retain(|i| before.get(*i).is_some_and(|b| remaining <= *b));
-        if t.fired.is_empty() && matches!(t.session.state, SessionState::Expiring) {
-            t.session.state = SessionState::Ready;
-        }
+        t.fired.retain(|(kind, i)| {
+            clocks
+                .iter()
+                .any(|c| c.kind == *kind && before.get(*i).is_some_and(|b| c.at - now <= *b))
+        });
+        t.settle_warning(before);
     }
 }
 

@@ -96,6 +96,8 @@ pub fn session(
         created_at,
         deadline: Some(deadline),
         idle_deadline: None,
+        unused_deadline: None,
+        warning: None,
         url: wire.url.clone(),
         price_per_hour: price_per_hour(prices, wire.gpu.as_deref()),
         capabilities: Capabilities {

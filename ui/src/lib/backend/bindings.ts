@@ -193,12 +193,38 @@ export type Capabilities = {
 	has_ui: boolean,
 };
 
+/**  The clocks that can end a session. */
+export type ClockKind = 
+/**
+ *  The hard deadline: the session ends then whatever it does (extendable where the provider
+ *  allows).
+ */
+"hard" | 
+/**  Ends it (or costs it its priority) after this long without work. */
+"idle" | 
+/**  Ends it if it never got any work. */
+"unused";
+
+/**
+ *  The most urgent warning the watcher has given for a session, as it decided it (the tray,
+ *  the window titles and the list show this; none recomputes it).
+ */
+export type ClockWarning = {
+	clock: ClockKind,
+	/**  The threshold crossed, in minutes before the clock runs out. */
+	threshold_minutes: number,
+};
+
 /**  Why a session is over. */
 export type EndReason = 
-/**  The deadline passed. */
+/**  Its hard deadline passed. */
 { kind: "timeout" } | 
-/**  Someone stopped it (this app or elsewhere). */
+/**  Its idle or unused deadline passed: left without work too long. */
+{ kind: "idle_timeout" } | 
+/**  Someone stopped or closed it (this app or elsewhere). */
 { kind: "stopped" } | 
+/**  Someone cancelled it: its running work was abandoned. */
+{ kind: "cancelled" } | 
 /**  It failed; the detail is the provider's or the logs' explanation. */
 { kind: "failed"; detail: string } | 
 /**  The account ran out of credit or quota. */
@@ -546,16 +572,29 @@ export type SessionEvent_Serialize = WatchEvent_Serialize;
  *  useless: ComfyDeploy's is always "running").
  */
 export type SessionState = 
-/**  Created; no URL yet. */
+/**  Created, not running yet. */
 { state: "starting" } | 
+/**
+ *  Accepted and waiting for its first work (a QPU session before its first job, a runbook
+ *  before it is picked up).
+ */
+{ state: "queued" } | 
 /**  A URL exists but does not answer yet. */
 { state: "connecting" } | 
-/**  Usable. */
+/**  Usable, or running its work. */
 { state: "ready" } | 
-/**  Usable, inside a warning window before its deadline. */
+/**  Usable, inside a warning window before one of its clocks ends it. */
 { state: "expiring" } | 
+/**  Alive with no work running (it may lose its priority, or end when an idle clock runs out). */
+{ state: "idle" } | 
+/**  Takes no new work; finishing what it has. */
+{ state: "draining" } | 
+/**  Waiting for a person: a prompt or an approval. */
+{ state: "waiting_for_input" } | 
 /**  A stop was asked for and the provider has not confirmed it. */
-{ state: "stopping" } | { state: "ended"; reason: EndReason };
+{ state: "stopping" } | { state: "ended"; reason: EndReason } | 
+/**  A state the provider reported that Porthole does not know, as the provider wrote it. */
+{ state: "other"; reason: string };
 
 /**  One session, provider-neutral. */
 export type Session_Deserialize = {
@@ -578,6 +617,13 @@ export type Session_Deserialize = {
 	deadline?: string | null,
 	/**  When it ends if left idle (QPU sessions). */
 	idle_deadline?: string | null,
+	/**  When it ends if it never gets any work (QPU sessions before their first job). */
+	unused_deadline?: string | null,
+	/**
+	 *  The most urgent warning the watcher has given for one of its clocks (the watcher sets
+	 *  it; a provider leaves it `None`).
+	 */
+	warning?: ClockWarning | null,
 	price_per_hour?: number | null,
 	capabilities: Capabilities,
 };
@@ -603,6 +649,13 @@ export type Session_Serialize = {
 	deadline: string | null,
 	/**  When it ends if left idle (QPU sessions). */
 	idle_deadline: string | null,
+	/**  When it ends if it never gets any work (QPU sessions before their first job). */
+	unused_deadline: string | null,
+	/**
+	 *  The most urgent warning the watcher has given for one of its clocks (the watcher sets
+	 *  it; a provider leaves it `None`).
+	 */
+	warning: ClockWarning | null,
 	price_per_hour: number | null,
 	capabilities: Capabilities,
 };
@@ -697,8 +750,10 @@ export type WatchEvent_Deserialize =
 { kind: "updated"; session: Session_Deserialize } | 
 /**  The session's URL answers: it can be opened. */
 { kind: "ready"; session: Session_Deserialize } | 
-/**  The deadline is near; emitted once per threshold. */
+/**  One of the session's clocks is near its end; emitted once per clock and threshold. */
 { kind: "warning"; account_id: string; session_id: string; name: string; 
+/**  Which clock. */
+clock: ClockKind; 
 /**  Seconds left when the warning was decided. */
 remaining_seconds: number; 
 /**  The threshold that was crossed, in minutes. */
@@ -721,8 +776,10 @@ export type WatchEvent_Serialize =
 { kind: "updated"; session: Session_Serialize } | 
 /**  The session's URL answers: it can be opened. */
 { kind: "ready"; session: Session_Serialize } | 
-/**  The deadline is near; emitted once per threshold. */
+/**  One of the session's clocks is near its end; emitted once per clock and threshold. */
 { kind: "warning"; account_id: string; session_id: string; name: string; 
+/**  Which clock. */
+clock: ClockKind; 
 /**  Seconds left when the warning was decided. */
 remaining_seconds: number; 
 /**  The threshold that was crossed, in minutes. */

@@ -170,6 +170,8 @@ export function demoSessions(now: number): Session[] {
     created_at: at(-d.age),
     deadline: d.left === null ? null : at(d.left),
     idle_deadline: null,
+    unused_deadline: null,
+    warning: null,
     price_per_hour: d.price,
     capabilities: d.capabilities ?? ALL,
   }));

@@ -132,6 +132,8 @@ export class MockSessions {
       created_at: new Date(now).toISOString(),
       deadline: new Date(now + minutes * 60_000).toISOString(),
       idle_deadline: null,
+      unused_deadline: null,
+      warning: null,
       price_per_hour: resource?.price_per_hour ?? null,
       capabilities: { can_extend: true, can_stop: true, has_ui: true },
     };
@@ -171,6 +173,8 @@ export class MockSessions {
     session.deadline = new Date(deadline).toISOString();
     const left = this.#remainingMs(session) ?? Infinity;
     for (const m of [...tracked.warned]) if (left > m * 60_000) tracked.warned.delete(m);
+    session.warning =
+      tracked.warned.size === 0 ? null : { clock: "hard", threshold_minutes: Math.min(...tracked.warned) };
     if (session.state.state === "expiring" && tracked.warned.size === 0) {
       session.state = { state: "ready" };
     }
@@ -268,15 +272,15 @@ export class MockSessions {
       const crossed = this.#warnMinutes().filter((m) => left <= m * 60_000 && !tracked.warned.has(m));
       if (crossed.length === 0) continue;
       for (const m of crossed) tracked.warned.add(m);
-      if (session.state.state === "ready") {
-        session.state = { state: "expiring" };
-        this.#emit({ kind: "updated", session });
-      }
+      session.warning = { clock: "hard", threshold_minutes: Math.min(...crossed) };
+      if (session.state.state === "ready") session.state = { state: "expiring" };
+      this.#emit({ kind: "updated", session });
       this.#emit({
         kind: "warning",
         account_id: session.account_id,
         session_id: session.id,
         name: session.name,
+        clock: "hard",
         remaining_seconds: Math.floor(left / 1000),
         threshold_minutes: Math.min(...crossed),
       });

@@ -26,6 +26,8 @@ export type {
   AutoExtend,
   Availability,
   Capabilities,
+  ClockKind,
+  ClockWarning,
   EndReason,
   ErrorCode,
   HistoryKind,

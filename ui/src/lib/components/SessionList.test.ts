@@ -57,6 +57,31 @@ describe("SessionList", () => {
     expect(within(rows[2]!).getByTestId("session-end-reason").textContent).toBe("Failed: exit 1");
   });
 
+  it("counts down every clock, marks the one the watcher warned about, and names any state", () => {
+    renderList({
+      entries: [
+        makeEntry({ id: "q1", name: "qpu", state: { state: "idle" }, deadline: minutesFrom(120, now),
+          idle_deadline: minutesFrom(4, now), unused_deadline: null,
+          warning: { clock: "idle", threshold_minutes: 10 },
+          capabilities: { can_extend: false, can_stop: true, has_ui: false } }),
+        makeEntry({ id: "r1", name: "runbook", state: { state: "other", reason: "ON_HOLD" }, deadline: null,
+          unused_deadline: minutesFrom(25, now) }),
+      ],
+    });
+    const [qpu, runbook] = screen.getAllByTestId("session-row").map((row) => within(row));
+    expect(qpu!.getByTestId("session-state").textContent?.trim()).toBe("Idle");
+    expect(qpu!.getByTestId("session-remaining").textContent).toMatch(/^(2h 00m|1h 59m) left$/);
+    const idle = qpu!.getByTestId("session-clock");
+    expect(idle.dataset.clock).toBe("idle");
+    expect(idle.textContent).toMatch(/^Idle limit: [34]:\d\d left$/);
+    expect(idle.classList.contains("warned")).toBe(true);
+    expect(qpu!.queryByTestId("session-open")).toBeNull();
+    expect(runbook!.getByTestId("session-state").textContent?.trim()).toBe("ON_HOLD");
+    const unused = runbook!.getByTestId("session-clock");
+    expect(unused.textContent).toMatch(/^Unused limit: 2[45]:\d\d left$/);
+    expect(unused.classList.contains("warned")).toBe(false);
+  });
+
   it("offers only what each state and provider allows", () => {
     renderList({ entries });
     const [ready, starting, ended] = screen.getAllByTestId("session-row").map((r) => within(r));

@@ -1,3 +1,4 @@
+import { CLOCK_WARNINGS } from "../backend/vocabulary";
 import {
   type Backend,
   type BackendError,
@@ -112,12 +113,11 @@ export class SessionStore {
         this.#upsert(event.session, event.kind === "ready");
         return;
       case "warning": {
-        const entry = this.#entry(event.account_id, event.session_id);
-        if (entry?.session.state.state === "ready") {
-          this.#put({ ...entry, session: { ...entry.session, state: { state: "expiring" } } });
-        }
+        // The state ("ending soon") and the session's warning come with the watcher's update;
+        // the warning itself is only said.
         const minutes = Math.max(1, Math.ceil(event.remaining_seconds / 60));
-        this.announcement = `${event.name} ends in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+        this.announcement =
+          `${event.name} ${CLOCK_WARNINGS[event.clock]} in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
         return;
       }
       case "ended": {

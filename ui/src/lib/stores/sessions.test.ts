@@ -40,7 +40,7 @@ describe("SessionStore events", () => {
     expect(entry.session.state).toEqual({ state: "ended", reason: { kind: "out_of_credit" } });
     expect(entry.endedAt).toBe(NOW);
     expect(entry.session.name).toBe("terminal-1");
-    expect(store.announcement).toBe("terminal-1 ended: Out of credit or quota.");
+    expect(store.announcement).toBe("terminal-1 ended: Ran out of credit or quota.");
 
     store.apply({ kind: "updated", session });
     expect(store.get("local", "s1")?.session.state.state).toBe("ended");
@@ -49,13 +49,19 @@ describe("SessionStore events", () => {
     expect(store.list()).toEqual([]);
   });
 
-  it("marks a warned session as ending soon and announces it", () => {
+  it("announces a warning in its clock's words and takes the state from the watcher, not the warning", () => {
     const store = new SessionStore(new MockBackend(), () => NOW);
     store.apply({ kind: "added", session: makeSession({ deadline: minutesFrom(9) }) });
-    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1",
+    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "hard",
       remaining_seconds: 540, threshold_minutes: 10 });
-    expect(store.get("local", "s1")?.session.state.state).toBe("expiring");
     expect(store.announcement).toBe("terminal-1 ends in 9 minutes.");
+    expect(store.get("local", "s1")?.session.state.state).toBe("ready");
+    store.apply({ kind: "updated", session: makeSession({ deadline: minutesFrom(9), state: { state: "expiring" },
+      warning: { clock: "hard", threshold_minutes: 10 } }) });
+    expect(store.get("local", "s1")?.session.state.state).toBe("expiring");
+    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "idle",
+      remaining_seconds: 60, threshold_minutes: 2 });
+    expect(store.announcement).toBe("terminal-1 reaches its idle limit in 1 minute.");
   });
 
   it("tracks offline accounts and forgets them when they answer again", () => {
