@@ -6,6 +6,14 @@ SHELL := /bin/bash
 APP := target/debug/porthole-desktop
 BINDINGS := ui/src/lib/backend/bindings.ts ui/src/lib/backend/providers.ts ui/src/lib/backend/vocabulary.ts
 
+# The scripted test provider (crates/porthole-providers/src/scripted/) is compiled into what the
+# checks build: the same features for clippy, the Rust tests, the app the end-to-end suite drives
+# and the package it installs, so nothing is compiled twice. `make run` and `make package` leave
+# it out: no build a person runs has it.
+APP_FEATURES ?=
+comma := ,
+test clippy bindings rust-test e2e package-debug package-test: APP_FEATURES := --features scripted
+
 # Smaller, faster debug builds on small machines (no debug info: half the target folder).
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
@@ -41,13 +49,13 @@ ui-web: ## Build the UI for the browser with the mock backend (ui/dist-web).
 	npm --prefix ui run build:web --silent
 
 build: ui ## Build the desktop app.
-	cargo build -p porthole-desktop
+	cargo build -p porthole-desktop $(APP_FEATURES)
 
 fmt:
 	cargo fmt --all -- --check
 
 clippy: ui
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features porthole-desktop/scripted,porthole-cli/scripted -- -D warnings
 
 check-crates:
 	scripts/check-crates-without-tauri.sh
@@ -55,7 +63,7 @@ check-crates:
 	scripts/check-shell-imports.py
 
 bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file differs.
-	cargo test -q -p porthole-desktop --lib tests::export_bindings
+	cargo test -q -p porthole-desktop --lib $(APP_FEATURES) tests::export_bindings
 	git ls-files --error-unmatch $(BINDINGS) >/dev/null
 	git diff --exit-code -- $(BINDINGS)
 
@@ -65,7 +73,7 @@ rust-test: ui ## The Rust tests, inside a D-Bus session with a real (fresh) Secr
 	@scripts/with-keyring.sh dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
 	  org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets | grep -q "boolean true" || \
 	  { echo "rust-test: the Secret Service was not up when the command started" >&2; exit 1; }
-	scripts/with-keyring.sh cargo test --workspace
+	scripts/with-keyring.sh cargo test --workspace --features porthole-desktop/scripted,porthole-cli/scripted
 
 ui-check:
 	npm --prefix ui run check
@@ -103,8 +111,8 @@ package: deps-run ui ## A release .deb in target/release/bundle/deb/ (desktop en
 	$(TAURI) build --bundles deb --config '{"build":{"beforeBuildCommand":""}}'
 
 package-debug: ui ## The same .deb from the debug build (what the package test installs).
-	cargo build -p porthole-desktop -p porthole-cli -p portholed
-	$(TAURI) build --debug --bundles deb --config '$(DEBUG_FILES)'
+	cargo build -p porthole-desktop -p porthole-cli -p portholed $(subst scripted,porthole-desktop/scripted$(comma)porthole-cli/scripted,$(APP_FEATURES))
+	$(TAURI) build --debug --bundles deb --config '$(DEBUG_FILES)' $(APP_FEATURES)
 
 package-test: package-debug ## Install the .deb for real, check entry, URL handler, window, deep links; remove it.
 	tests/package/run.sh

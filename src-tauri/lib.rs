@@ -115,7 +115,11 @@ fn pretty<T: serde::Serialize>(value: &T) -> Result<String, String> {
 
 /// The providers' descriptors as TypeScript, by kind, in the order the Add account form lists them.
 fn providers_ts() -> Result<String, String> {
-    let all = porthole_core::descriptor::all();
+    // The scripted test provider is compiled into test builds only: never in the UI's files.
+    let all: Vec<_> = porthole_core::descriptor::all()
+        .into_iter()
+        .filter(|d| !d.test_only)
+        .collect();
     let mut by_kind = serde_json::Map::new();
     let mut kinds = Vec::new();
     for d in &all {

@@ -4,12 +4,11 @@
 use std::io::{BufRead, IsTerminal};
 
 use porthole_core::accounts::{AccountView, KeyState};
-use porthole_core::model::ProviderKind;
 use porthole_core::Error;
 use porthole_secrets::Sensitive;
 use serde_json::json;
 
-use crate::args::{AccountsCommand, ProviderArg};
+use crate::args::AccountsCommand;
 use crate::output::{print, print_json};
 use crate::table;
 use crate::target::accounts;
@@ -30,10 +29,7 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             url,
             fields,
         } => {
-            let kind = match provider {
-                ProviderArg::Comfydeploy => ProviderKind::ComfyDeploy,
-                ProviderArg::Portholed => ProviderKind::Portholed,
-            };
+            let kind = provider;
             let descriptor = kind.descriptor();
             let url = match (url, descriptor.default_base_url) {
                 (Some(u), _) => u,

@@ -1,6 +1,7 @@
 //! The command line, as clap sees it. Parsing only: what each command does is in `commands`.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use porthole_core::model::ProviderKind;
 
 /// The exit codes, for `porthole --help` and the README.
 pub const EXIT_CODES_HELP: &str = "\
@@ -59,18 +60,24 @@ pub struct GlobalArgs {
     pub base_url: Option<String>,
 
     /// Which API the server speaks [default: comfydeploy for *.comfydeploy.com, else portholed]
-    #[arg(long, global = true, env = "PORTHOLE_PROVIDER", value_enum)]
-    pub provider: Option<ProviderArg>,
+    #[arg(long, global = true, env = "PORTHOLE_PROVIDER", value_parser = provider_kind, value_name = "PROVIDER")]
+    pub provider: Option<ProviderKind>,
 
     /// Print one JSON document on stdout instead of a table (logs: one JSON object per line)
     #[arg(long, global = true)]
     pub json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProviderArg {
-    Comfydeploy,
-    Portholed,
+/// A provider by name, as its descriptor names it (`comfydeploy`, `portholed`…).
+fn provider_kind(text: &str) -> Result<ProviderKind, String> {
+    porthole_core::descriptor::find(text).ok_or_else(|| {
+        let names: Vec<String> = porthole_core::descriptor::all()
+            .iter()
+            .filter(|d| !d.test_only)
+            .map(|d| d.kind.name().replace('_', ""))
+            .collect();
+        format!("no provider {text:?}; one of: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,9 +103,9 @@ pub enum AccountsCommand {
     Add {
         /// A name for the account
         name: String,
-        /// Which API it speaks
-        #[arg(long, value_enum)]
-        provider: ProviderArg,
+        /// Which API it speaks: comfydeploy, portholed
+        #[arg(long, value_parser = provider_kind, value_name = "PROVIDER")]
+        provider: ProviderKind,
         /// Its API base URL [default: ComfyDeploy's for comfydeploy; required for portholed]
         #[arg(long = "url", value_name = "URL")]
         url: Option<String>,
@@ -124,7 +131,7 @@ pub enum SessionsCommand {
     List,
     /// One session in detail
     Show { id: String },
-    /// Launch a session and wait until its URL answers
+    /// Launch a session and wait until it is ready (its URL answers, or it has accepted work)
     Launch(LaunchArgs),
     /// Move a session's deadline later
     Extend {
@@ -133,8 +140,24 @@ pub enum SessionsCommand {
         #[arg(long, short = 'm', value_parser = clap::value_parser!(u32).range(1..))]
         minutes: u32,
     },
-    /// Stop a session (an already-ended session counts as stopped)
-    Stop { id: String },
+    /// Stop (or close) a session; an already-ended session counts as stopped
+    Stop {
+        id: String,
+        /// Cancel it instead: abandon the work it runs, for providers that can
+        #[arg(long)]
+        cancel: bool,
+    },
+    /// What a session waits on you for
+    Prompts { id: String },
+    /// Answer one of a session's prompts
+    Respond {
+        id: String,
+        /// The prompt's id (from `sessions prompts`)
+        prompt: String,
+        /// One value of the answer (repeatable)
+        #[arg(long = "value", value_name = "KEY=VALUE", value_parser = key_value)]
+        values: Vec<(String, String)>,
+    },
     /// Print a session's start-up and run log, following it until the session ends
     Logs { id: String },
     /// Open a session's URL in the system browser

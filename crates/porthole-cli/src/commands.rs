@@ -7,7 +7,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use porthole_core::machine_names::MachineNames;
 use porthole_core::model::{LaunchRequest, Session};
-use porthole_core::provider::Provider;
+use porthole_core::provider::{checked_launch, Provider};
 use porthole_core::watcher::{Tracker, WatchConfig};
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
@@ -91,12 +91,35 @@ async fn sessions(
             let unit = if minutes == 1 { "minute" } else { "minutes" };
             print(&format!("Extended {id} by {minutes} {unit}{ends}.\n"))
         }
-        SessionsCommand::Stop { id } => {
-            provider.stop(&id).await?;
-            if json {
-                print_json(&json!({ "id": id, "stopped": true }))
+        SessionsCommand::Stop { id, cancel } => {
+            if cancel {
+                provider.cancel(&id).await?;
             } else {
-                print(&format!("Stopped {id}.\n"))
+                provider.stop(&id).await?;
+            }
+            let done = if cancel { "Cancelled" } else { "Stopped" };
+            if json {
+                print_json(&json!({ "id": id, "stopped": !cancel, "cancelled": cancel }))
+            } else {
+                print(&format!("{done} {id}.\n"))
+            }
+        }
+        SessionsCommand::Prompts { id } => {
+            let prompts = provider.prompts(&id).await?;
+            if json {
+                print_json(&prompts)
+            } else {
+                print(&output::prompts(&id, &prompts))
+            }
+        }
+        SessionsCommand::Respond { id, prompt, values } => {
+            provider
+                .respond(&id, &prompt, &values.into_iter().collect())
+                .await?;
+            if json {
+                print_json(&json!({ "id": id, "prompt": prompt, "answered": true }))
+            } else {
+                print(&format!("Answered {prompt} of {id}.\n"))
             }
         }
         SessionsCommand::Logs { id } => logs(provider, &id, json).await,
@@ -159,9 +182,11 @@ async fn mark_answering(sessions: &mut [Session]) {
 }
 
 async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result<(), Error> {
+    let descriptor = provider.kind().descriptor();
     let (machine_id, machine_name) = match args.machine {
         Some(m) => (m.clone(), m),
-        None => default_machine(provider).await?,
+        None if descriptor.launch.template_required => default_machine(provider).await?,
+        None => (String::new(), descriptor.label.to_owned()),
     };
     let request = LaunchRequest {
         machine_id,
@@ -170,7 +195,7 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
         mode: args.mode,
         params: args.params.into_iter().collect(),
     };
-    provider.kind().descriptor().check_launch(&request)?;
+    let request = checked_launch(provider, &request).await?;
     let session = provider.launch(&request).await?;
     eprintln!(
         "launched {} on {machine_name} ({})",

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use chrono::{DateTime, Local, Utc};
+use porthole_core::inputs::Prompt;
 use porthole_core::model::{
     Availability, LogLine, Machine, Resource, ResourceKind, Session, SessionState,
 };
@@ -102,18 +103,21 @@ pub fn session_fields(s: &Session, now: DateTime<Utc>) -> String {
         fields.push(("status", label.clone()));
     }
     fields.push(("created", local_time(s.created_at)));
-    if let Some(deadline) = s.deadline {
+    // Every clock, in the app's words ("Ends", "Idle limit"), the one warned about marked.
+    for clock in s.clocks() {
+        let warned = s
+            .warning
+            .filter(|w| w.clock == clock.kind)
+            .map(|w| format!(", warned at {} min", w.threshold_minutes))
+            .unwrap_or_default();
         fields.push((
-            "deadline",
+            clock.kind.label(),
             format!(
-                "{} ({} left)",
-                local_time(deadline),
-                table::remaining(s.remaining(now))
+                "{} ({} left{warned})",
+                local_time(clock.at),
+                table::remaining(Some(clock.at - now))
             ),
         ));
-    }
-    if let Some(idle) = s.idle_deadline {
-        fields.push(("idle deadline", local_time(idle)));
     }
     fields.push(("url", or_dash(s.url.as_deref())));
     fields.push(("price", table::price(s.price_per_hour)));
@@ -195,6 +199,25 @@ pub fn machines_table(machines: &[Machine]) -> String {
     table::render(&["ID", "NAME", "GPU", "LAUNCHABLE", "NOTE"], &rows)
 }
 
+/// A session's prompts for a person: each id, question and the values its answer takes.
+pub fn prompts(id: &str, prompts: &[Prompt]) -> String {
+    if prompts.is_empty() {
+        return format!("{id} waits for nothing.\n");
+    }
+    let mut out = String::new();
+    for p in prompts {
+        out.push_str(&format!("{}: {}\n", p.id, p.message));
+        for field in &p.parameters {
+            let required = if field.required { ", required" } else { "" };
+            out.push_str(&format!(
+                "  --value {}=…  {} ({:?}{required})\n",
+                field.name, field.label, field.kind
+            ));
+        }
+    }
+    out
+}
+
 /// One log line for a person: `12:03:04 info  message`.
 pub fn log_line(line: &LogLine) -> String {
     let at = line
@@ -238,6 +261,7 @@ mod tests {
                 can_extend: true,
                 can_stop: true,
                 has_ui: true,
+                can_cancel: false,
             },
             raw: serde_json::Value::Null,
         }

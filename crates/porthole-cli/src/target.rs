@@ -13,7 +13,7 @@ use porthole_core::{Error, ErrorCode};
 use porthole_providers::accounts::Accounts;
 use porthole_secrets::{Keychain, Sensitive};
 
-use crate::args::{GlobalArgs, ProviderArg};
+use crate::args::GlobalArgs;
 
 pub const API_KEY_ENV: &str = "PORTHOLE_API_KEY";
 
@@ -73,8 +73,7 @@ impl Target {
             .to_owned();
         let host = host_of(&base_url)?;
         let kind = match global.provider {
-            Some(ProviderArg::Comfydeploy) => ProviderKind::ComfyDeploy,
-            Some(ProviderArg::Portholed) => ProviderKind::Portholed,
+            Some(kind) => kind,
             None if host == "comfydeploy.com" || host.ends_with(".comfydeploy.com") => {
                 ProviderKind::ComfyDeploy
             }
@@ -177,7 +176,11 @@ fn local_portholed_dir() -> Result<PathBuf, Error> {
     ))
 }
 
+/// The base URL's host; none for a folder (`file:///…`, the scripted test provider's).
 fn host_of(base_url: &str) -> Result<String, Error> {
+    if base_url.starts_with("file:///") {
+        return Ok(String::new());
+    }
     porthole_providers::http::parse_base_url(base_url)?
         .host_str()
         .map(|h| {
@@ -199,7 +202,7 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn target(base_url: Option<&str>, provider: Option<ProviderArg>) -> Result<Target, Error> {
+    fn target(base_url: Option<&str>, provider: Option<ProviderKind>) -> Result<Target, Error> {
         Target::from_args(&GlobalArgs {
             account: None,
             base_url: base_url.map(str::to_owned),
@@ -227,7 +230,7 @@ mod tests {
         assert!(own.loopback);
         let named = target(
             Some("http://localhost:9000/api"),
-            Some(ProviderArg::Comfydeploy),
+            Some(ProviderKind::ComfyDeploy),
         )
         .expect("target");
         assert_eq!(named.kind, ProviderKind::ComfyDeploy);

@@ -1,5 +1,5 @@
-//! Waiting for a launched session to be usable: its URL must exist and answer, as the watcher's
-//! tracker decides. Progress goes to
+//! Waiting for a launched session to be usable: its URL must exist and answer, or, for a session
+//! without a web page, the provider must have accepted it, as the watcher's tracker decides. Progress goes to
 //! stderr: a redrawn line on a terminal, one line per change otherwise (logs, CI).
 
 use std::io::{IsTerminal, Write};
@@ -73,6 +73,11 @@ pub async fn until_ready(
             continue;
         }
         let session = tracker.sessions().into_iter().find(|s| s.id == id);
+        // A session without a web page is ready once the provider has accepted it.
+        if let Some(s) = session.as_ref().filter(|s| s.is_ready_for_work()) {
+            progress.finish(started.elapsed());
+            return Ok(s.clone());
+        }
         let phase = match (session.as_ref().map(|s| &s.state), &last_problem) {
             (_, Some(problem)) => format!("retrying ({problem})"),
             (Some(SessionState::Starting), None) => "starting".to_owned(),

@@ -31,6 +31,7 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
             can_extend: true,
             can_stop: true,
             has_ui: true,
+            can_cancel: false,
         },
         raw: serde_json::Value::Null,
     }

@@ -33,6 +33,31 @@ pub struct ProviderDescriptor {
     /// The account's settings besides its base URL and key (none secret: the key is the only
     /// secret, and it goes to the keychain).
     pub account_fields: Vec<AccountField>,
+    /// What can be done to its sessions besides extending them.
+    pub actions: Actions,
+    /// Its sessions end by themselves once their work is done (runbooks): `sessions launch`
+    /// waits for the end and exits by how it went.
+    pub runs_to_completion: bool,
+    /// Compiled in for tests only (the scripted provider): never offered to people.
+    pub test_only: bool,
+}
+
+/// What can be done to a provider's sessions, and what they have to show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Actions {
+    /// The graceful end, as the provider calls it ("Stop", "Close"): the session finishes what
+    /// it runs. `None`: it cannot be ended from here.
+    pub stop: Option<&'static str>,
+    /// Ending it now, abandoning its work ("Cancel"), where the provider has that.
+    pub cancel: Option<&'static str>,
+    /// Its sessions have a web page of their own, opened in a window.
+    pub web_ui: bool,
+    /// A start-up and run log.
+    pub logs: bool,
+    /// Jobs inside the session (QPU sessions).
+    pub jobs: bool,
+    /// Prompts that wait for a person.
+    pub prompts: bool,
 }
 
 /// One of an account's settings, as the Add account form and `accounts add --field` take it.
@@ -69,17 +94,42 @@ pub struct Lifetime {
     pub max_minutes: Option<u32>,
 }
 
-/// What every kind is, in the order the Add account form lists them.
+/// What every kind is, in the order the Add account form lists them (the scripted test provider
+/// last, where it is compiled in).
 pub fn all() -> Vec<ProviderDescriptor> {
     [
         ProviderKind::ComfyDeploy,
         ProviderKind::Portholed,
         ProviderKind::IbmQuantum,
         ProviderKind::Airplane,
+        #[cfg(feature = "scripted")]
+        ProviderKind::Scripted,
     ]
     .into_iter()
     .map(ProviderKind::descriptor)
     .collect()
+}
+
+/// The kind whose name is `name`: its wire name (`comfy_deploy`) or that name without
+/// separators, in any case (`comfydeploy`, `ComfyDeploy`), as the CLI takes it.
+pub fn find(name: &str) -> Option<ProviderKind> {
+    let squash = |s: &str| s.replace(['_', '-'], "").to_ascii_lowercase();
+    all()
+        .into_iter()
+        .map(|d| d.kind)
+        .find(|kind| squash(kind.name()) == squash(name))
+}
+
+/// GPU sessions: stopped, with a web page and a log (ComfyDeploy's, which portholed follows).
+fn gpu_actions() -> Actions {
+    Actions {
+        stop: Some("Stop"),
+        cancel: None,
+        web_ui: true,
+        logs: true,
+        jobs: false,
+        prompts: false,
+    }
 }
 
 /// Sessions that run on a GPU until their deadline, extendable (ComfyDeploy's rules, which
@@ -111,6 +161,9 @@ impl ProviderKind {
                 extend_steps: vec![5, 15, 30, 60],
                 launch: template_launch(),
                 account_fields: Vec::new(),
+                actions: gpu_actions(),
+                runs_to_completion: false,
+                test_only: false,
             },
             ProviderKind::Portholed => ProviderDescriptor {
                 kind: self,
@@ -123,6 +176,9 @@ impl ProviderKind {
                 extend_steps: vec![5, 15, 30, 60],
                 launch: template_launch(),
                 account_fields: Vec::new(),
+                actions: gpu_actions(),
+                runs_to_completion: false,
+                test_only: false,
             },
             ProviderKind::IbmQuantum => ProviderDescriptor {
                 account_fields: vec![
@@ -159,6 +215,20 @@ impl ProviderKind {
                 ],
                 ..coming(self, "Airplane")
             },
+            #[cfg(feature = "scripted")]
+            ProviderKind::Scripted => scripted(),
+        }
+    }
+
+    /// Its wire name (`"comfy_deploy"`), as accounts.json and the bindings write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProviderKind::ComfyDeploy => "comfy_deploy",
+            ProviderKind::Portholed => "portholed",
+            ProviderKind::IbmQuantum => "ibm_quantum",
+            ProviderKind::Airplane => "airplane",
+            #[cfg(feature = "scripted")]
+            ProviderKind::Scripted => "scripted",
         }
     }
 
@@ -208,6 +278,52 @@ fn coming(kind: ProviderKind, label: &'static str) -> ProviderDescriptor {
             takes_parameters: false,
         },
         account_fields: Vec::new(),
+        actions: Actions {
+            stop: None,
+            cancel: None,
+            web_ui: false,
+            logs: false,
+            jobs: false,
+            prompts: false,
+        },
+        runs_to_completion: false,
+        test_only: false,
+    }
+}
+
+/// The scripted test provider (`porthole_providers::scripted`): no templates, no web page,
+/// parameters, an idle and an unused clock, prompts, close and cancel, no extension.
+#[cfg(feature = "scripted")]
+fn scripted() -> ProviderDescriptor {
+    ProviderDescriptor {
+        kind: ProviderKind::Scripted,
+        label: "Scripted",
+        hint: "tests only",
+        default_base_url: None,
+        example_base_url: Some("file:///tmp/scripted"),
+        supported: true,
+        lifetime: Lifetime {
+            default_minutes: 60,
+            choices: vec![30, 60, 120],
+            max_minutes: Some(8 * 60),
+        },
+        extend_steps: Vec::new(),
+        launch: LaunchShape {
+            template_required: false,
+            modes: Vec::new(),
+            takes_parameters: true,
+        },
+        account_fields: Vec::new(),
+        actions: Actions {
+            stop: Some("Close"),
+            cancel: Some("Cancel"),
+            web_ui: false,
+            logs: false,
+            jobs: false,
+            prompts: true,
+        },
+        runs_to_completion: false,
+        test_only: true,
     }
 }
 
@@ -300,7 +416,11 @@ mod tests {
 
     #[test]
     fn every_kind_is_described_once_in_order() {
-        let kinds: Vec<ProviderKind> = all().iter().map(|d| d.kind).collect();
+        let kinds: Vec<ProviderKind> = all()
+            .iter()
+            .filter(|d| !d.test_only)
+            .map(|d| d.kind)
+            .collect();
         assert_eq!(
             kinds,
             [
@@ -322,6 +442,14 @@ mod tests {
         assert_eq!(ProviderKind::Portholed.max_session_minutes(), Some(24 * 60));
         assert_eq!(ProviderKind::Airplane.max_session_minutes(), None);
         assert_eq!(ProviderKind::ComfyDeploy.label(), "ComfyDeploy");
+        for d in all() {
+            let wire = serde_json::to_value(d.kind).expect("json");
+            assert_eq!(wire, d.kind.name(), "the name is the wire name");
+            assert_eq!(find(d.kind.name()), Some(d.kind));
+        }
+        assert_eq!(find("comfydeploy"), Some(ProviderKind::ComfyDeploy));
+        assert_eq!(find("IBM-Quantum"), Some(ProviderKind::IbmQuantum));
+        assert_eq!(find("nope"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod descriptor;
 pub mod error;
 pub mod history;
+pub mod inputs;
 pub mod links;
 pub mod machine_names;
 pub mod model;

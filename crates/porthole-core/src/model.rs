@@ -16,6 +16,11 @@ pub enum ProviderKind {
     Portholed,
     IbmQuantum,
     Airplane,
+    /// The scripted test provider (`porthole_providers::scripted`): compiled in for tests only,
+    /// and never in the UI's bindings.
+    #[cfg(feature = "scripted")]
+    #[specta(skip)]
+    Scripted,
 }
 
 /// What a session runs on.
@@ -80,6 +85,9 @@ pub struct Capabilities {
     pub can_stop: bool,
     /// The session has a web UI to open through the proxy.
     pub has_ui: bool,
+    /// It can be cancelled (its work abandoned), besides stopped.
+    #[serde(default)]
+    pub can_cancel: bool,
 }
 
 /// A session serialized with its URL and raw fields: see [`Session::with_url`].
@@ -152,6 +160,18 @@ impl Session {
     /// about to end). The tray, the window menus and the shell's `open_session` ask this.
     pub fn can_open(&self) -> bool {
         self.capabilities.has_ui && self.state.is_up()
+    }
+
+    /// Ready for the kind of session it is: a session with a web page once it answers, one
+    /// without once the provider has accepted it (waiting for first work, running, idle or
+    /// waiting for a person). `sessions launch` waits for this.
+    pub fn is_ready_for_work(&self) -> bool {
+        if self.capabilities.has_ui {
+            return self.state.is_up();
+        }
+        self.state.is_live()
+            && !self.state.is_opening()
+            && !matches!(self.state, SessionState::Stopping)
     }
 
     /// The clocks that can end it, soonest first: the hard deadline, the idle and the unused
@@ -259,6 +279,7 @@ mod tests {
                 can_extend: true,
                 can_stop: true,
                 has_ui: true,
+                can_cancel: false,
             },
             raw: serde_json::Value::Null,
         }

@@ -3,8 +3,31 @@
 
 use futures::stream::BoxStream;
 
-use crate::error::Result;
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::inputs::{Parameter, Prompt};
 use crate::model::{LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
+
+/// `request` as the provider will take it, or a coded `invalid_input` that names what is wrong:
+/// the descriptor's rules (a template where one is needed, modes, the lifetime's ceiling), then
+/// the parameters against the provider's schema for the chosen resource, defaults filled. The
+/// app's hub and the CLI both launch through this, before anything is sent.
+pub async fn checked_launch(
+    provider: &dyn Provider,
+    request: &LaunchRequest,
+) -> Result<LaunchRequest> {
+    let descriptor = provider.kind().descriptor();
+    descriptor.check_launch(request)?;
+    let mut request = request.clone();
+    if descriptor.launch.takes_parameters {
+        let schema = provider
+            .parameters(request.resource.as_deref().unwrap_or_default())
+            .await?;
+        request.params = crate::inputs::check_values(&schema, &request.params)?;
+    }
+    Ok(request)
+}
 
 /// A stream of log lines; it ends when the provider says the log is complete.
 pub type LogStream = BoxStream<'static, Result<LogLine>>;
@@ -36,4 +59,40 @@ pub trait Provider: Send + Sync {
 
     /// The session's start-up and run log, from the beginning.
     async fn logs(&self, id: &str) -> Result<LogStream>;
+
+    /// Cancels the session: the work it runs is abandoned (where `stop` lets it finish). Only
+    /// providers whose descriptor offers a cancel have one.
+    async fn cancel(&self, id: &str) -> Result<()> {
+        let _ = id;
+        Err(Error::invalid_input(format!(
+            "{} sessions cannot be cancelled; stop them instead.",
+            self.kind().label()
+        )))
+    }
+
+    /// What a launch on `resource` takes (none for most providers).
+    async fn parameters(&self, resource: &str) -> Result<Vec<Parameter>> {
+        let _ = resource;
+        Ok(Vec::new())
+    }
+
+    /// What the session waits on a person for now (none for most providers).
+    async fn prompts(&self, id: &str) -> Result<Vec<Prompt>> {
+        let _ = id;
+        Ok(Vec::new())
+    }
+
+    /// Answers one of the session's prompts.
+    async fn respond(
+        &self,
+        id: &str,
+        prompt_id: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let _ = (id, prompt_id, values);
+        Err(Error::invalid_input(format!(
+            "{} sessions do not ask for input.",
+            self.kind().label()
+        )))
+    }
 }

@@ -354,6 +354,7 @@ mod tests {
                 can_extend: true,
                 can_stop: true,
                 has_ui: true,
+                can_cancel: false,
             },
             raw: serde_json::Value::Null,
         }

@@ -26,6 +26,11 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
                 policy: RetryPolicy::default(),
             })?))
         }
+        #[cfg(feature = "scripted")]
+        ProviderKind::Scripted => Ok(Arc::new(crate::scripted::Scripted::new(
+            &account.id,
+            &account.base_url,
+        )?)),
         ProviderKind::IbmQuantum | ProviderKind::Airplane => Err(Error::invalid_input(format!(
             "{} accounts are not supported by this version of Porthole yet.",
             account.provider.label()

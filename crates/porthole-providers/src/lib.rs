@@ -6,6 +6,8 @@ pub mod comfydeploy;
 pub mod http;
 pub mod probe;
 mod redirects;
+#[cfg(feature = "scripted")]
+pub mod scripted;
 mod sse;
 
 pub use comfydeploy::{ComfyDeploy, ComfyDeployConfig};

@@ -100,7 +100,7 @@ describe("what can be done", () => {
     expect(canOpen(makeEntry().session)).toBe(true);
     expect(canOpen(makeEntry({ state: { state: "expiring" } }).session)).toBe(true);
     expect(canOpen(makeEntry({ state: { state: "connecting" } }).session)).toBe(false);
-    expect(canOpen(makeEntry({ capabilities: { can_extend: true, can_stop: true, has_ui: false } })
+    expect(canOpen(makeEntry({ capabilities: { can_extend: true, can_stop: true, has_ui: false, can_cancel: false } })
       .session)).toBe(false);
   });
 

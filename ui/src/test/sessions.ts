@@ -25,7 +25,7 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     unused_deadline: null,
     warning: null,
     price_per_hour: 0,
-    capabilities: { can_extend: true, can_stop: true, has_ui: true },
+    capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
     ...overrides,
   };
 }

@@ -142,8 +142,8 @@ impl Hub {
 
     pub async fn launch(&self, account_id: &str, request: &LaunchRequest) -> Result<Session> {
         let provider = self.provider(account_id)?;
-        provider.kind().descriptor().check_launch(request)?;
-        let session = provider.launch(request).await?;
+        let request = crate::provider::checked_launch(provider.as_ref(), request).await?;
+        let session = provider.launch(&request).await?;
         self.record(account_id, &session.id, HistoryKind::Launched);
         self.with_handle(account_id, |h| h.track(session.clone()));
         Ok(session)

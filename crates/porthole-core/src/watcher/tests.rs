@@ -39,6 +39,7 @@ pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> S
             can_extend: true,
             can_stop: true,
             has_ui: true,
+            can_cancel: false,
         },
         raw: serde_json::Value::Null,
     }

@@ -105,6 +105,7 @@ pub fn session(
             can_extend: server_deadline.is_some(),
             can_stop: true,
             has_ui: true,
+            can_cancel: false,
         },
         raw: serde_json::to_value(&wire).unwrap_or(serde_json::Value::Null),
         id: wire.id,

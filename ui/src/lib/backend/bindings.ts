@@ -119,6 +119,47 @@ export type Account_Serialize = {
 	fields: { [key in string]: string },
 };
 
+/**  What can be done to a provider's sessions, and what they have to show. */
+export type Actions = Actions_Serialize | Actions_Deserialize;
+
+/**  What can be done to a provider's sessions, and what they have to show. */
+export type Actions_Deserialize = {
+	/**
+	 *  The graceful end, as the provider calls it ("Stop", "Close"): the session finishes what
+	 *  it runs. `None`: it cannot be ended from here.
+	 */
+	stop?: string | null,
+	/**  Ending it now, abandoning its work ("Cancel"), where the provider has that. */
+	cancel?: string | null,
+	/**  Its sessions have a web page of their own, opened in a window. */
+	web_ui: boolean,
+	/**  A start-up and run log. */
+	logs: boolean,
+	/**  Jobs inside the session (QPU sessions). */
+	jobs: boolean,
+	/**  Prompts that wait for a person. */
+	prompts: boolean,
+};
+
+/**  What can be done to a provider's sessions, and what they have to show. */
+export type Actions_Serialize = {
+	/**
+	 *  The graceful end, as the provider calls it ("Stop", "Close"): the session finishes what
+	 *  it runs. `None`: it cannot be ended from here.
+	 */
+	stop: string | null,
+	/**  Ending it now, abandoning its work ("Cancel"), where the provider has that. */
+	cancel: string | null,
+	/**  Its sessions have a web page of their own, opened in a window. */
+	web_ui: boolean,
+	/**  A start-up and run log. */
+	logs: boolean,
+	/**  Jobs inside the session (QPU sessions). */
+	jobs: boolean,
+	/**  Prompts that wait for a person. */
+	prompts: boolean,
+};
+
 /**  The user's choices (stored with the accounts config). */
 export type AlertSettings = {
 	notifications: boolean,
@@ -186,11 +227,26 @@ export type Availability = { status: "available" } |
 { status: "unknown" };
 
 /**  What the UI may offer for a session. */
-export type Capabilities = {
+export type Capabilities = Capabilities_Serialize | Capabilities_Deserialize;
+
+/**  What the UI may offer for a session. */
+export type Capabilities_Deserialize = {
 	can_extend: boolean,
 	can_stop: boolean,
 	/**  The session has a web UI to open through the proxy. */
 	has_ui: boolean,
+	/**  It can be cancelled (its work abandoned), besides stopped. */
+	can_cancel?: boolean,
+};
+
+/**  What the UI may offer for a session. */
+export type Capabilities_Serialize = {
+	can_extend: boolean,
+	can_stop: boolean,
+	/**  The session has a web UI to open through the proxy. */
+	has_ui: boolean,
+	/**  It can be cancelled (its work abandoned), besides stopped. */
+	can_cancel: boolean,
 };
 
 /**  The clocks that can end a session. */
@@ -483,6 +539,15 @@ export type ProviderDescriptor_Deserialize = {
 	 *  secret, and it goes to the keychain).
 	 */
 	account_fields: AccountField[],
+	/**  What can be done to its sessions besides extending them. */
+	actions: Actions_Deserialize,
+	/**
+	 *  Its sessions end by themselves once their work is done (runbooks): `sessions launch`
+	 *  waits for the end and exits by how it went.
+	 */
+	runs_to_completion: boolean,
+	/**  Compiled in for tests only (the scripted provider): never offered to people. */
+	test_only: boolean,
 };
 
 /**  One provider, as everything that shows or launches its sessions needs it. */
@@ -509,6 +574,15 @@ export type ProviderDescriptor_Serialize = {
 	 *  secret, and it goes to the keychain).
 	 */
 	account_fields: AccountField[],
+	/**  What can be done to its sessions besides extending them. */
+	actions: Actions_Serialize,
+	/**
+	 *  Its sessions end by themselves once their work is done (runbooks): `sessions launch`
+	 *  waits for the end and exits by how it went.
+	 */
+	runs_to_completion: boolean,
+	/**  Compiled in for tests only (the scripted provider): never offered to people. */
+	test_only: boolean,
 };
 
 /**  Which API an account speaks. */
@@ -625,7 +699,7 @@ export type Session_Deserialize = {
 	 */
 	warning?: ClockWarning | null,
 	price_per_hour?: number | null,
-	capabilities: Capabilities,
+	capabilities: Capabilities_Deserialize,
 };
 
 /**  One session, provider-neutral. */
@@ -657,7 +731,7 @@ export type Session_Serialize = {
 	 */
 	warning: ClockWarning | null,
 	price_per_hour: number | null,
-	capabilities: Capabilities,
+	capabilities: Capabilities_Serialize,
 };
 
 /**  An entry of the tray's account switcher: which account's sessions the tray lists. */

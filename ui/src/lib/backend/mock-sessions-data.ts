@@ -119,7 +119,7 @@ export function startupLog(account: Account, machine: Machine, resource: string 
 /** The line after which a launch is `connecting`, and the last one (then `ready`). */
 export const CONNECTING_AFTER_LINE = 3;
 
-const ALL: Capabilities = { can_extend: true, can_stop: true, has_ui: true };
+const ALL: Capabilities = { can_extend: true, can_stop: true, has_ui: true, can_cancel: false };
 
 interface DemoSeed {
   id: string;
@@ -149,7 +149,7 @@ const DEMO: DemoSeed[] = [
     resource: "A10G", state: { state: "starting" }, age: 0.5, left: 30, price: 1.1 },
   { id: "demo-legacy", account_id: "studio-gpus", name: "legacy-runner",
     machine_id: "flux-dev-machine", resource: "T4", state: { state: "ready" }, age: 125,
-    left: null, price: 0.59, capabilities: { can_extend: false, can_stop: true, has_ui: true } },
+    left: null, price: 0.59, capabilities: { can_extend: false, can_stop: true, has_ui: true, can_cancel: false } },
 ];
 
 /** The sessions of `?mock-sessions=demo`, across Local and "Studio GPUs", relative to `now`. */

@@ -135,7 +135,7 @@ export class MockSessions {
       unused_deadline: null,
       warning: null,
       price_per_hour: resource?.price_per_hour ?? null,
-      capabilities: { can_extend: true, can_stop: true, has_ui: true },
+      capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
     };
     this.#track(session);
     this.#record(account.id, id, { kind: "launched" });

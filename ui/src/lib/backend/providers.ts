@@ -19,6 +19,14 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
         "required": false
       }
     ],
+    "actions": {
+      "cancel": null,
+      "jobs": false,
+      "logs": false,
+      "prompts": false,
+      "stop": null,
+      "web_ui": false
+    },
     "default_base_url": null,
     "example_base_url": null,
     "extend_steps": [],
@@ -35,10 +43,20 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       "default_minutes": 15,
       "max_minutes": null
     },
-    "supported": false
+    "runs_to_completion": false,
+    "supported": false,
+    "test_only": false
   },
   "comfy_deploy": {
     "account_fields": [],
+    "actions": {
+      "cancel": null,
+      "jobs": false,
+      "logs": true,
+      "prompts": false,
+      "stop": "Stop",
+      "web_ui": true
+    },
     "default_base_url": "https://api.comfydeploy.com/api",
     "example_base_url": "https://api.comfydeploy.com/api",
     "extend_steps": [
@@ -67,7 +85,9 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       "default_minutes": 15,
       "max_minutes": 1440
     },
-    "supported": true
+    "runs_to_completion": false,
+    "supported": true,
+    "test_only": false
   },
   "ibm_quantum": {
     "account_fields": [
@@ -84,6 +104,14 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
         "required": false
       }
     ],
+    "actions": {
+      "cancel": null,
+      "jobs": false,
+      "logs": false,
+      "prompts": false,
+      "stop": null,
+      "web_ui": false
+    },
     "default_base_url": null,
     "example_base_url": null,
     "extend_steps": [],
@@ -100,10 +128,20 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       "default_minutes": 15,
       "max_minutes": null
     },
-    "supported": false
+    "runs_to_completion": false,
+    "supported": false,
+    "test_only": false
   },
   "portholed": {
     "account_fields": [],
+    "actions": {
+      "cancel": null,
+      "jobs": false,
+      "logs": true,
+      "prompts": false,
+      "stop": "Stop",
+      "web_ui": true
+    },
     "default_base_url": null,
     "example_base_url": "http://gpu-box:7788/api",
     "extend_steps": [
@@ -132,7 +170,9 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       "default_minutes": 15,
       "max_minutes": 1440
     },
-    "supported": true
+    "runs_to_completion": false,
+    "supported": true,
+    "test_only": false
   }
 };
 

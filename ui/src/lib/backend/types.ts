@@ -16,6 +16,7 @@ import type {
   ProviderDescriptor_Serialize,
   Resource_Serialize,
   Session_Serialize,
+  Capabilities_Serialize,
   WatchEvent_Serialize,
 } from "./bindings";
 
@@ -25,7 +26,6 @@ export type {
   AppInfo,
   AutoExtend,
   Availability,
-  Capabilities,
   ClockKind,
   ClockWarning,
   EndReason,
@@ -63,6 +63,8 @@ export interface AccountChanges {
 
 /** One session, provider-neutral, as the watchers last saw it. */
 export type Session = Session_Serialize;
+/** What the UI may offer for a session, as the Rust side sends it. */
+export type Capabilities = Capabilities_Serialize;
 
 /** What a launch asks for: the machine (template), and the resource, timeout, mode and parameters
  * (left out or `null`: the defaults). */

@@ -63,7 +63,7 @@ describe("SessionList", () => {
         makeEntry({ id: "q1", name: "qpu", state: { state: "idle" }, deadline: minutesFrom(120, now),
           idle_deadline: minutesFrom(4, now), unused_deadline: null,
           warning: { clock: "idle", threshold_minutes: 10 },
-          capabilities: { can_extend: false, can_stop: true, has_ui: false } }),
+          capabilities: { can_extend: false, can_stop: true, has_ui: false, can_cancel: false } }),
         makeEntry({ id: "r1", name: "runbook", state: { state: "other", reason: "ON_HOLD" }, deadline: null,
           unused_deadline: minutesFrom(25, now) }),
       ],
