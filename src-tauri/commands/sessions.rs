@@ -1,8 +1,12 @@
 //! Sessions: what the watchers know, and launch / extend / stop / logs through them. The UI's
 //! list comes from `session-event`s; these commands only act, or give the current snapshot.
 
+use std::collections::BTreeMap;
+
 use futures::StreamExt;
+use porthole_core::descriptor::ProviderDescriptor;
 use porthole_core::history::HistoryEntry;
+use porthole_core::inputs::{Parameter, Prompt};
 use porthole_core::model::{LaunchRequest, LogLine, Machine, Resource, Session};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -51,6 +55,63 @@ pub async fn stop_session(
     session_id: String,
 ) -> Result<(), ApiError> {
     Ok(state.hub.stop(&account_id, &session_id).await?)
+}
+
+/// Cancels a session: its work is abandoned (providers whose descriptor offers it).
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_session(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Result<(), ApiError> {
+    Ok(state.hub.cancel(&account_id, &session_id).await?)
+}
+
+/// What a launch on `resource` takes (the form is generated from it).
+#[tauri::command]
+#[specta::specta]
+pub async fn launch_parameters(
+    state: State<'_, AppState>,
+    account_id: String,
+    resource: String,
+) -> Result<Vec<Parameter>, ApiError> {
+    Ok(state.hub.parameters(&account_id, &resource).await?)
+}
+
+/// What a session waits on you for.
+#[tauri::command]
+#[specta::specta]
+pub async fn session_prompts(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Result<Vec<Prompt>, ApiError> {
+    Ok(state.hub.prompts(&account_id, &session_id).await?)
+}
+
+/// Answers one of a session's prompts.
+#[tauri::command]
+#[specta::specta]
+pub async fn respond_to_prompt(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+    prompt_id: String,
+    values: BTreeMap<String, String>,
+) -> Result<(), ApiError> {
+    Ok(state
+        .hub
+        .respond(&account_id, &session_id, &prompt_id, &values)
+        .await?)
+}
+
+/// Every provider this build has, as the UI renders from them (a test build's scripted
+/// provider included).
+#[tauri::command]
+#[specta::specta]
+pub fn provider_descriptors() -> Vec<ProviderDescriptor> {
+    porthole_core::descriptor::all()
 }
 
 #[tauri::command]
@@ -124,8 +185,8 @@ pub async fn open_session(
         .map_err(ApiError::from)
 }
 
-/// What this app did to a session (launched, extended by hand or automatically, stop asked),
-/// oldest first.
+/// What happened to a session while this app watched it (launched, its states and warnings,
+/// extended by hand or automatically, stop or cancel asked, prompts answered), oldest first.
 #[tauri::command]
 #[specta::specta]
 pub fn session_history(

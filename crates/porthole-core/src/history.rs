@@ -1,11 +1,14 @@
-//! What happened to each session while this app watched it: launched, extended (by hand or
-//! automatically), stop asked. Kept in memory for the app's lifetime, a bounded list per session.
+//! What happened to each session while this app watched it: launched, each state it went
+//! through, each warning, extended (by hand or automatically), stop or cancel asked, prompts
+//! answered. Kept in memory for the app's lifetime, a bounded list per session.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use crate::model::{ClockKind, SessionState};
 
 /// At most this many entries per session (the oldest go first).
 const PER_SESSION: usize = 100;
@@ -20,6 +23,20 @@ pub enum HistoryKind {
         automatic: bool,
     },
     StopRequested,
+    CancelRequested,
+    /// A prompt was answered from this app.
+    Answered {
+        prompt: String,
+    },
+    /// The session's state changed (recorded once per change).
+    State {
+        state: SessionState,
+    },
+    /// The watcher warned about one of its clocks.
+    Warned {
+        clock: ClockKind,
+        threshold_minutes: i32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
@@ -45,6 +62,28 @@ impl History {
             list.remove(0);
         }
         list.push(HistoryEntry { at, kind });
+    }
+
+    /// Records the session's state if it differs from the last state recorded for it.
+    pub fn record_state(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        at: DateTime<Utc>,
+        state: &SessionState,
+    ) {
+        let last = self
+            .of(account_id, session_id)
+            .into_iter()
+            .rev()
+            .find_map(|e| match e.kind {
+                HistoryKind::State { state } => Some(state),
+                _ => None,
+            });
+        if last.as_ref() != Some(state) {
+            let state = state.clone();
+            self.record(account_id, session_id, at, HistoryKind::State { state });
+        }
     }
 
     /// Oldest first.
@@ -98,5 +137,42 @@ mod tests {
         assert!(h.of("local", "b").is_empty());
         let json = serde_json::to_value(&h.of("cloud", "a")[0]).unwrap();
         assert_eq!(json["kind"], "stop_requested");
+    }
+
+    #[test]
+    fn a_state_is_recorded_once_per_change() {
+        let t0 = Utc::now();
+        let h = History::default();
+        for state in [
+            SessionState::Queued,
+            SessionState::Queued,
+            SessionState::WaitingForInput,
+            SessionState::WaitingForInput,
+            SessionState::Queued,
+        ] {
+            h.record_state("local", "a", t0, &state);
+            h.record("local", "a", t0, HistoryKind::CancelRequested);
+        }
+        let states: Vec<SessionState> = h
+            .of("local", "a")
+            .into_iter()
+            .filter_map(|e| match e.kind {
+                HistoryKind::State { state } => Some(state),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [
+                SessionState::Queued,
+                SessionState::WaitingForInput,
+                SessionState::Queued
+            ]
+        );
+        let json = serde_json::to_value(&h.of("local", "a")[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"at": json["at"], "kind": "state", "state": {"state": "queued"}})
+        );
     }
 }

@@ -1,6 +1,7 @@
 // How the UI names, filters, sorts and relaunches sessions. Pure functions over the store's
 // entries, so the list and the tests agree on one definition of each.
 import {
+  CLOCK_LABELS,
   END_REASONS,
   STATE_LABELS,
   UP_STATES,
@@ -60,16 +61,22 @@ export function canOpen(session: Session): boolean {
   return isUp(session.state) && session.capabilities.has_ui;
 }
 
-/** Its clocks other than the hard deadline (idle, unused), soonest first, as `Session::clocks`
- * lists them in Rust. */
-export function extraClocks(session: Session): { kind: ClockKind; at: string }[] {
-  const clocks: { kind: ClockKind; at: string | null }[] = [
+/** The clocks that can end it, soonest first: the hard deadline, the idle and the unused one, where
+ * the provider has them (as `Session::clocks` lists them in Rust). */
+export function sessionClocks(session: Session): { kind: ClockKind; at: string }[] {
+  const clocks: { kind: ClockKind; at: string | null | undefined }[] = [
+    { kind: "hard", at: session.deadline },
     { kind: "idle", at: session.idle_deadline },
-    { kind: "unused", at: session.unused_deadline ?? null },
+    { kind: "unused", at: session.unused_deadline },
   ];
   return clocks
-    .filter((c): c is { kind: ClockKind; at: string } => c.at !== null)
+    .filter((c): c is { kind: ClockKind; at: string } => typeof c.at === "string")
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+/** Its clocks other than the hard deadline (which the list shows on its own), soonest first. */
+export function extraClocks(session: Session): { kind: ClockKind; at: string }[] {
+  return sessionClocks(session).filter((c) => c.kind !== "hard");
 }
 
 export type StateFilter = "all" | "starting" | "ready" | "stopping" | "ended";
@@ -224,5 +231,13 @@ export function historyText(entry: HistoryEntry): string {
       return `${entry.automatic ? "Auto-extended" : "Extended"} +${formatMinutes(entry.minutes)}`;
     case "stop_requested":
       return "Stop requested";
+    case "cancel_requested":
+      return "Cancel requested";
+    case "answered":
+      return `Answered ${entry.prompt}`;
+    case "state":
+      return entry.state.state === "ended" ? endReasonText(entry.state.reason) : stateLabel(entry.state);
+    case "warned":
+      return `Warned: ${CLOCK_LABELS[entry.clock].toLowerCase()} within ${formatMinutes(entry.threshold_minutes)}`;
   }
 }

@@ -12,6 +12,7 @@ use super::{spawn, UrlProbe, WatchConfig, WatchEvent, WatcherHandle};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::history::{History, HistoryEntry, HistoryKind};
+use crate::inputs::{Parameter, Prompt};
 use crate::model::{LaunchRequest, Machine, Resource, Session};
 use crate::provider::{LogStream, Provider};
 
@@ -37,7 +38,7 @@ pub struct Hub {
     clock: Arc<dyn Clock>,
     config: Mutex<WatchConfig>,
     events: tokio::sync::broadcast::Sender<WatchEvent>,
-    history: History,
+    history: Arc<History>,
 }
 
 impl Hub {
@@ -48,7 +49,7 @@ impl Hub {
             clock,
             config: Mutex::new(config),
             events: tokio::sync::broadcast::Sender::new(EVENT_BACKLOG),
-            history: History::default(),
+            history: Arc::new(History::default()),
         }
     }
 
@@ -76,8 +77,11 @@ impl Hub {
                 .clone(),
         );
         let publish = self.events.clone();
+        let history = Arc::clone(&self.history);
+        let clock = Arc::clone(&self.clock);
         let forward = tokio::spawn(async move {
             while let Some(event) = events.recv().await {
+                remember(&history, clock.now(), &event);
                 // No subscriber yet is not an error: the state is in `sessions()` all the same.
                 let _ = publish.send(event);
             }
@@ -194,11 +198,30 @@ impl Hub {
     }
 
     /// Asks for the stop; the session shows "stopping" until the provider confirms it ended.
+    /// Stops (closes) a session: it is shown stopping until the provider confirms.
     pub async fn stop(&self, account_id: &str, session_id: &str) -> Result<()> {
+        self.end(account_id, session_id, false).await
+    }
+
+    /// Cancels a session (its work abandoned), for providers that can.
+    pub async fn cancel(&self, account_id: &str, session_id: &str) -> Result<()> {
+        self.end(account_id, session_id, true).await
+    }
+
+    async fn end(&self, account_id: &str, session_id: &str, cancel: bool) -> Result<()> {
         let provider = self.provider(account_id)?;
-        self.record(account_id, session_id, HistoryKind::StopRequested);
+        let asked = if cancel {
+            HistoryKind::CancelRequested
+        } else {
+            HistoryKind::StopRequested
+        };
+        self.record(account_id, session_id, asked);
         self.with_handle(account_id, |h| h.stopping(session_id));
-        let result = provider.stop(session_id).await;
+        let result = if cancel {
+            provider.cancel(session_id).await
+        } else {
+            provider.stop(session_id).await
+        };
         self.with_handle(account_id, |h| {
             if result.is_err() {
                 h.stop_failed(session_id);
@@ -206,6 +229,37 @@ impl Hub {
             h.refresh();
         });
         result
+    }
+
+    /// What a launch on `resource` takes.
+    pub async fn parameters(&self, account_id: &str, resource: &str) -> Result<Vec<Parameter>> {
+        self.provider(account_id)?.parameters(resource).await
+    }
+
+    /// What the session waits on a person for.
+    pub async fn prompts(&self, account_id: &str, session_id: &str) -> Result<Vec<Prompt>> {
+        self.provider(account_id)?.prompts(session_id).await
+    }
+
+    /// Answers a prompt, then has the watcher look again (the session moves on).
+    pub async fn respond(
+        &self,
+        account_id: &str,
+        session_id: &str,
+        prompt_id: &str,
+        values: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        let provider = self.provider(account_id)?;
+        provider.respond(session_id, prompt_id, values).await?;
+        self.record(
+            account_id,
+            session_id,
+            HistoryKind::Answered {
+                prompt: prompt_id.to_owned(),
+            },
+        );
+        self.with_handle(account_id, WatcherHandle::refresh);
+        Ok(())
     }
 
     pub async fn machines(&self, account_id: &str) -> Result<Vec<Machine>> {
@@ -225,5 +279,43 @@ impl Hub {
         for w in self.watched().values() {
             w.handle.refresh();
         }
+    }
+}
+
+/// What an event adds to its session's history: a new state, an end, a warning.
+fn remember(history: &History, at: chrono::DateTime<chrono::Utc>, event: &WatchEvent) {
+    match event {
+        WatchEvent::Added { session }
+        | WatchEvent::Updated { session }
+        | WatchEvent::Ready { session } => {
+            history.record_state(&session.account_id, &session.id, at, &session.state)
+        }
+        WatchEvent::Ended {
+            account_id,
+            session_id,
+            reason,
+            ..
+        } => history.record_state(
+            account_id,
+            session_id,
+            at,
+            &crate::model::SessionState::Ended(reason.clone()),
+        ),
+        WatchEvent::Warning {
+            account_id,
+            session_id,
+            clock,
+            threshold_minutes,
+            ..
+        } => history.record(
+            account_id,
+            session_id,
+            at,
+            HistoryKind::Warned {
+                clock: *clock,
+                threshold_minutes: *threshold_minutes,
+            },
+        ),
+        WatchEvent::Offline { .. } | WatchEvent::Online { .. } => {}
     }
 }

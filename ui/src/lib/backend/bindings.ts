@@ -29,6 +29,19 @@ export const commands = {
 	launchSession: (accountId: string, request: LaunchRequest_Deserialize) => typedError<Session_Serialize, ApiError>(__TAURI_INVOKE("launch_session", { accountId, request })),
 	extendSession: (accountId: string, sessionId: string, minutes: number) => typedError<null, ApiError>(__TAURI_INVOKE("extend_session", { accountId, sessionId, minutes })),
 	stopSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("stop_session", { accountId, sessionId })),
+	/**  Cancels a session: its work is abandoned (providers whose descriptor offers it). */
+	cancelSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("cancel_session", { accountId, sessionId })),
+	/**  What a launch on `resource` takes (the form is generated from it). */
+	launchParameters: (accountId: string, resource: string) => typedError<Parameter_Serialize[], ApiError>(__TAURI_INVOKE("launch_parameters", { accountId, resource })),
+	/**  What a session waits on you for. */
+	sessionPrompts: (accountId: string, sessionId: string) => typedError<Prompt_Serialize[], ApiError>(__TAURI_INVOKE("session_prompts", { accountId, sessionId })),
+	/**  Answers one of a session's prompts. */
+	respondToPrompt: (accountId: string, sessionId: string, promptId: string, values: { [key in string]: string }) => typedError<null, ApiError>(__TAURI_INVOKE("respond_to_prompt", { accountId, sessionId, promptId, values })),
+	/**
+	 *  Every provider this build has, as the UI renders from them (a test build's scripted
+	 *  provider included).
+	 */
+	providerDescriptors: () => __TAURI_INVOKE<ProviderDescriptor_Serialize[]>("provider_descriptors"),
 	listMachines: (accountId: string) => typedError<Machine_Serialize[], ApiError>(__TAURI_INVOKE("list_machines", { accountId })),
 	listResources: (accountId: string) => typedError<Resource_Serialize[], ApiError>(__TAURI_INVOKE("list_resources", { accountId })),
 	/**  Streams a session's log to the window, line by line, until the log ends. */
@@ -38,8 +51,8 @@ export const commands = {
 	/**  Opens the session's own UI in its window (`session-<id>`), or focuses it if open already. */
 	openSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("open_session", { accountId, sessionId })),
 	/**
-	 *  What this app did to a session (launched, extended by hand or automatically, stop asked),
-	 *  oldest first.
+	 *  What happened to a session while this app watched it (launched, its states and warnings,
+	 *  extended by hand or automatically, stop or cancel asked, prompts answered), oldest first.
 	 */
 	sessionHistory: (accountId: string, sessionId: string) => __TAURI_INVOKE<HistoryEntry[]>("session_history", { accountId, sessionId }),
 	getSettings: () => __TAURI_INVOKE<AlertSettings>("get_settings"),
@@ -319,7 +332,13 @@ export type HistoryEntry = {
 
 export type HistoryKind = { kind: "launched" } | { kind: "extended"; minutes: number; 
 /**  Auto-extend did it (the window was in use and little time was left). */
-automatic: boolean } | { kind: "stop_requested" };
+automatic: boolean } | { kind: "stop_requested" } | { kind: "cancel_requested" } | 
+/**  A prompt was answered from this app. */
+{ kind: "answered"; prompt: string } | 
+/**  The session's state changed (recorded once per change). */
+{ kind: "state"; state: SessionState } | 
+/**  The watcher warned about one of its clocks. */
+{ kind: "warned"; clock: ClockKind; threshold_minutes: number };
 
 /**
  *  Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key
@@ -506,10 +525,67 @@ export type NewAccount_Serialize = {
 	fields: { [key in string]: string },
 };
 
+/**  What kind of value a parameter takes. */
+export type ParamKind = "text" | "number" | "boolean" | 
+/**  Nested objects and lists, written as JSON. */
+"json";
+
+/**  One parameter of a launch or a prompt. */
+export type Parameter = Parameter_Serialize | Parameter_Deserialize;
+
+/**  One parameter of a launch or a prompt. */
+export type Parameter_Deserialize = {
+	/**  Its name in the request (`--param NAME=VALUE`). */
+	name: string,
+	/**  What to show a person. */
+	label: string,
+	kind: ParamKind,
+	required: boolean,
+	/**  Filled in when the person gives nothing. */
+	default?: string | null,
+	/**  What to put there. */
+	help?: string | null,
+};
+
+/**  One parameter of a launch or a prompt. */
+export type Parameter_Serialize = {
+	/**  Its name in the request (`--param NAME=VALUE`). */
+	name: string,
+	/**  What to show a person. */
+	label: string,
+	kind: ParamKind,
+	required: boolean,
+	/**  Filled in when the person gives nothing. */
+	default: string | null,
+	/**  What to put there. */
+	help: string | null,
+};
+
 /**  A coded reason something does not work, and what to do about it. */
 export type Problem = {
 	code: ErrorCode,
 	message: string,
+};
+
+/**  Something a session waits on a person for: an approval or a question with fields. */
+export type Prompt = Prompt_Serialize | Prompt_Deserialize;
+
+/**  Something a session waits on a person for: an approval or a question with fields. */
+export type Prompt_Deserialize = {
+	id: string,
+	/**  The question, in the provider's words. */
+	message: string,
+	/**  What the answer holds (none: a plain confirmation). */
+	parameters: Parameter_Deserialize[],
+};
+
+/**  Something a session waits on a person for: an approval or a question with fields. */
+export type Prompt_Serialize = {
+	id: string,
+	/**  The question, in the provider's words. */
+	message: string,
+	/**  What the answer holds (none: a plain confirmation). */
+	parameters: Parameter_Serialize[],
 };
 
 /**  One provider, as everything that shows or launches its sessions needs it. */

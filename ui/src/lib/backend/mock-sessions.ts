@@ -14,7 +14,9 @@ import {
   type LaunchRequest,
   type LogLine,
   type Machine,
+  type Parameter,
   type Problem,
+  type Prompt,
   type Resource,
   type Session,
   type WatchEvent,
@@ -65,6 +67,9 @@ export class MockSessions {
   #tracked = new Map<string, Tracked>();
   /** By `account/session`; kept after the session ended, as the Rust side keeps it. */
   #history = new Map<string, HistoryEntry[]>();
+  /** Seeded by tests: launch parameters by `account/resource`, the prompt a session waits on. */
+  #parameters = new Map<string, Parameter[]>();
+  #prompts = new Map<string, Prompt>();
   #listeners = new Set<Listener>();
   #offline = new Map<string, Problem>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -191,6 +196,58 @@ export class MockSessions {
     session.state = { state: "stopping" };
     this.#emit({ kind: "updated", session });
     this.#later(this.#settings().speedMs, () => this.#end(session, { kind: "stopped" }));
+  }
+
+  /** Cancels a session that can be: it ends at once, cancelled. */
+  cancel(accountId: string, sessionId: string): void {
+    this.#reachable(accountId);
+    const { session } = this.#get(accountId, sessionId);
+    if (!session.capabilities.can_cancel) throw invalid(`${session.name} cannot be cancelled; stop it instead.`);
+    this.calls.push(`cancel ${accountId} ${sessionId}`);
+    this.#record(accountId, sessionId, { kind: "cancel_requested" });
+    this.#end(session, { kind: "cancelled" });
+  }
+
+  /** The launch parameters seeded for an account's resource (none unless a test seeds some). */
+  parameters(accountId: string, resource: string): Parameter[] {
+    this.#reachable(accountId);
+    return this.#parameters.get(`${accountId}/${resource}`) ?? [];
+  }
+
+  /** For tests: what a launch on `resource` takes. */
+  seedParameters(accountId: string, resource: string, parameters: Parameter[]): void {
+    this.#parameters.set(`${accountId}/${resource}`, parameters);
+  }
+
+  /** For tests: the session asks `prompt` and waits for its answer. */
+  ask(accountId: string, sessionId: string, prompt: Prompt): void {
+    const tracked = this.#get(accountId, sessionId);
+    this.#prompts.set(tracked.session.id, prompt);
+    tracked.session.state = { state: "waiting_for_input" };
+    tracked.session.status_label = prompt.message;
+    this.#emit({ kind: "updated", session: tracked.session });
+  }
+
+  prompts(accountId: string, sessionId: string): Prompt[] {
+    this.#reachable(accountId);
+    const prompt = this.#prompts.get(this.#get(accountId, sessionId).session.id);
+    return prompt ? [prompt] : [];
+  }
+
+  /** Answers the session's prompt: required fields are checked, then it runs again. */
+  respond(accountId: string, sessionId: string, promptId: string, values: Record<string, string>): void {
+    this.#reachable(accountId);
+    const { session } = this.#get(accountId, sessionId);
+    const prompt = this.#prompts.get(session.id);
+    if (!prompt || prompt.id !== promptId) throw invalid(`Session ${sessionId} is not waiting for an answer to "${promptId}".`);
+    const missing = prompt.parameters.filter((p) => p.required && !(values[p.name] ?? "").trim()).map((p) => p.label);
+    if (missing.length > 0) throw invalid(`Required: ${missing.join(", ")}.`);
+    this.calls.push(`respond ${accountId} ${sessionId} ${promptId}`);
+    this.#record(accountId, sessionId, { kind: "answered", prompt: promptId });
+    this.#prompts.delete(session.id);
+    session.state = { state: "ready" };
+    session.status_label = null;
+    this.#emit({ kind: "updated", session });
   }
 
   open(accountId: string, sessionId: string): void {

@@ -17,10 +17,14 @@ import {
   type LogLine,
   type Machine,
   type NewAccount,
+  type Parameter,
+  type Prompt,
+  type ProviderDescriptor,
   type Resource,
   type Session,
   type WatchEvent,
 } from "./types";
+import { PROVIDERS } from "./providers";
 
 export {
   MOCK_DEMO_ACCOUNTS,
@@ -249,6 +253,36 @@ export class MockBackend implements Backend {
   async stopSession(accountId: string, sessionId: string): Promise<void> {
     await this.#delay();
     this.sessions.stop(accountId, sessionId);
+  }
+
+  async cancelSession(accountId: string, sessionId: string): Promise<void> {
+    await this.#delay();
+    this.sessions.cancel(accountId, sessionId);
+  }
+
+  async launchParameters(accountId: string, resource: string): Promise<Parameter[]> {
+    await this.#delay();
+    return this.sessions.parameters(accountId, resource);
+  }
+
+  async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
+    await this.#delay();
+    return this.sessions.prompts(accountId, sessionId);
+  }
+
+  async respondToPrompt(
+    accountId: string,
+    sessionId: string,
+    promptId: string,
+    values: Record<string, string>,
+  ): Promise<void> {
+    await this.#delay();
+    this.sessions.respond(accountId, sessionId, promptId, values);
+  }
+
+  async providerDescriptors(): Promise<ProviderDescriptor[]> {
+    await this.#delay();
+    return Object.values(PROVIDERS);
   }
 
   async listMachines(accountId: string): Promise<Machine[]> {

@@ -11,6 +11,9 @@ import {
   type LogLine,
   type Machine,
   type NewAccount,
+  type Parameter,
+  type Prompt,
+  type ProviderDescriptor,
   type Resource,
   type Session,
   type WatchEvent,
@@ -67,6 +70,32 @@ export class TauriBackend implements Backend {
 
   async stopSession(accountId: string, sessionId: string): Promise<void> {
     unwrap(await call(() => commands.stopSession(accountId, sessionId)));
+  }
+
+  async cancelSession(accountId: string, sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.cancelSession(accountId, sessionId)));
+  }
+
+  async launchParameters(accountId: string, resource: string): Promise<Parameter[]> {
+    return unwrap(await call(() => commands.launchParameters(accountId, resource)));
+  }
+
+  async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
+    return unwrap(await call(() => commands.sessionPrompts(accountId, sessionId)));
+  }
+
+  async respondToPrompt(
+    accountId: string,
+    sessionId: string,
+    promptId: string,
+    values: Record<string, string>,
+  ): Promise<void> {
+    unwrap(await call(() => commands.respondToPrompt(accountId, sessionId, promptId, values)));
+  }
+
+  async providerDescriptors(): Promise<ProviderDescriptor[]> {
+    // Not a `Result`: the list is compiled in.
+    return call(commands.providerDescriptors);
   }
 
   async listMachines(accountId: string): Promise<Machine[]> {

@@ -13,6 +13,8 @@ import type {
   LogLine_Serialize,
   Machine_Serialize,
   NewAccount_Deserialize,
+  Parameter,
+  Prompt,
   ProviderDescriptor_Serialize,
   Resource_Serialize,
   Session_Serialize,
@@ -22,6 +24,9 @@ import type {
 
 export type {
   AlertSettings,
+  ParamKind,
+  Parameter,
+  Prompt,
   ApiError,
   AppInfo,
   AutoExtend,
@@ -143,6 +148,21 @@ export interface Backend {
   extendSession(accountId: string, sessionId: string, minutes: number): Promise<void>;
   /** Asks the provider to stop it: the session is `stopping` until it confirms, then `ended`. */
   stopSession(accountId: string, sessionId: string): Promise<void>;
+  /** Asks the provider to cancel it (its work abandoned); `invalid_input` where it cannot. */
+  cancelSession(accountId: string, sessionId: string): Promise<void>;
+  /** What a launch on `resource` takes (empty for most providers). */
+  launchParameters(accountId: string, resource: string): Promise<Parameter[]>;
+  /** What the session waits on a person for now. */
+  sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]>;
+  /** Answers one of its prompts; `invalid_input` naming what is missing or wrong. */
+  respondToPrompt(
+    accountId: string,
+    sessionId: string,
+    promptId: string,
+    values: Record<string, string>,
+  ): Promise<void>;
+  /** Every provider this build has (a test build's scripted one too). */
+  providerDescriptors(): Promise<ProviderDescriptor[]>;
   /** The machines (templates) of an account, with whether each can launch now. */
   listMachines(accountId: string): Promise<Machine[]>;
   /** The resources (GPUs, QPU backends, runbooks) of an account, with price and availability. */

@@ -75,7 +75,8 @@ describe("SessionList", () => {
     expect(idle.dataset.clock).toBe("idle");
     expect(idle.textContent).toMatch(/^Idle limit: [34]:\d\d left$/);
     expect(idle.classList.contains("warned")).toBe(true);
-    expect(qpu!.queryByTestId("session-open")).toBeNull();
+    // No web page: "Open" opens the detail view under the row, not a window.
+    expect(qpu!.getByTestId("session-open").getAttribute("aria-expanded")).toBe("false");
     expect(runbook!.getByTestId("session-state").textContent?.trim()).toBe("ON_HOLD");
     const unused = runbook!.getByTestId("session-clock");
     expect(unused.textContent).toMatch(/^Unused limit: 2[45]:\d\d left$/);

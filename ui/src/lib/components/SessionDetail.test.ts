@@ -1,0 +1,91 @@
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import { BACKEND_CONTEXT, MockBackend, type ProviderDescriptor } from "../backend";
+import { PROVIDERS } from "../backend/providers";
+import { makeSession, minutesFrom } from "../../test/sessions";
+import { PROVIDER_CATALOG_CONTEXT, ProviderCatalog } from "../stores/providers.svelte";
+import { SessionStore } from "../stores/sessions.svelte";
+import SessionsScreen from "./SessionsScreen.svelte";
+
+// A provider shaped like the runbook and QPU ones: no web page, prompts, close and cancel. The
+// UI renders from its descriptor, so the Local account's is given that shape here.
+const shaped: ProviderDescriptor = {
+  ...PROVIDERS.portholed,
+  actions: { stop: "Close", cancel: "Cancel", web_ui: false, logs: false, jobs: false, prompts: true },
+};
+
+let stops: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stops) stop();
+  stops = [];
+});
+
+async function renderWith() {
+  const now = Date.now();
+  const session = makeSession({
+    id: "run-1", name: "deploy", state: { state: "queued" }, machine_id: null, resource: "runner",
+    created_at: minutesFrom(-1, now), deadline: minutesFrom(60, now), idle_deadline: null,
+    unused_deadline: minutesFrom(7, now), warning: { clock: "unused", threshold_minutes: 10 },
+    capabilities: { can_extend: false, can_stop: true, has_ui: false, can_cancel: true },
+  });
+  const backend = new MockBackend({ sessions: [session], sessionSpeedMs: 10 });
+  const catalog = new ProviderCatalog();
+  await catalog.load({ providerDescriptors: async () => [shaped] } as unknown as MockBackend);
+  const store = new SessionStore(backend);
+  stops.push(store.start());
+  render(SessionsScreen, {
+    props: { store },
+    context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),
+  });
+  await waitFor(() => expect(screen.getAllByTestId("session-row").length).toBe(1));
+  return { backend, row: within(screen.getByTestId("session-row")) };
+}
+
+describe("a session without a web page", () => {
+  it("opens as a detail view with its clocks, answers its prompt, and closes by the provider's word", async () => {
+    const { backend, row } = await renderWith();
+    expect(row.getByTestId("session-state").textContent?.trim()).toBe("Waiting for first work");
+    expect(row.getByRole("button", { name: "Close deploy" })).toBeTruthy();
+    await fireEvent.click(row.getByTestId("session-open"));
+    const detail = within(await screen.findByTestId("session-detail"));
+    const clocks = detail.getAllByTestId("session-detail-clock");
+    expect(clocks.map((c) => c.dataset.clock)).toEqual(["unused", "hard"]);
+    expect(clocks[0]!.classList.contains("warned")).toBe(true);
+    expect(detail.getByTestId("session-prompts-none")).toBeTruthy();
+
+    backend.sessions.ask("local", "run-1", {
+      id: "p2",
+      message: "Ship it?",
+      parameters: [{ name: "note", label: "Note", kind: "text", required: true, default: null, help: null }],
+    });
+    const prompt = within(await detail.findByTestId("session-prompt"));
+    expect(prompt.getByText("Ship it?")).toBeTruthy();
+    await waitFor(() =>
+      expect(within(screen.getByTestId("session-row")).getByTestId("session-state").textContent?.trim())
+        .toBe("Waiting for your input"));
+    // A required field left empty: the backend names it, nothing is sent.
+    await fireEvent.submit(prompt.getByTestId("session-prompt-form"));
+    await waitFor(() => expect(prompt.getByTestId("session-prompt-form-error").textContent).toContain("Note"));
+    expect(backend.sessions.calls.filter((c) => c.startsWith("respond"))).toEqual([]);
+    await fireEvent.input(prompt.getByTestId("prompt-p2-param-note"), { target: { value: "ship" } });
+    await fireEvent.submit(prompt.getByTestId("session-prompt-form"));
+    await waitFor(() => expect(detail.queryByTestId("session-prompt")).toBeNull());
+    expect(backend.sessions.calls).toContain("respond local run-1 p2");
+  });
+
+  it("cancels only after asking, with a way to keep it", async () => {
+    const { backend, row } = await renderWith();
+    await fireEvent.click(row.getByTestId("session-cancel"));
+    const question = within(await screen.findByTestId("session-cancel-question"));
+    expect(question.getByText("Cancel deploy?")).toBeTruthy();
+    await fireEvent.click(question.getByRole("button", { name: "Keep it" }));
+    expect(screen.queryByTestId("session-cancel-question")).toBeNull();
+    expect(backend.sessions.calls.some((c) => c.startsWith("cancel"))).toBe(false);
+
+    await fireEvent.click(row.getByTestId("session-cancel"));
+    await fireEvent.click(await screen.findByTestId("session-cancel-confirm"));
+    await waitFor(() =>
+      expect(within(screen.getByTestId("session-row")).getByTestId("session-end-reason").textContent).toBe("Cancelled"));
+    expect(backend.sessions.calls).toContain("cancel local run-1");
+  });
+});
