@@ -103,7 +103,9 @@ fn vocabulary_ts() -> Result<String, String> {
          /** States on their way somewhere by themselves (starting, connecting, stopping). */\n\
          export const MOVING_STATES: StateKind[] = {};\n\n\
          /** States not open to anyone yet. */\n\
-         export const OPENING_STATES: StateKind[] = {};\n",
+         export const OPENING_STATES: StateKind[] = {};\n\n\
+         /** States a session without a web page is ready in (accepted, not on its way out). */\n\
+         export const ACCEPTED_STATES: StateKind[] = {};\n",
         pretty(&v.states)?,
         pretty(&v.end_reasons)?,
         pretty(&v.clocks)?,
@@ -111,6 +113,7 @@ fn vocabulary_ts() -> Result<String, String> {
         serde_json::to_string(&v.up).map_err(|e| e.to_string())?,
         serde_json::to_string(&v.moving).map_err(|e| e.to_string())?,
         serde_json::to_string(&v.opening).map_err(|e| e.to_string())?,
+        serde_json::to_string(&v.accepted).map_err(|e| e.to_string())?,
     ))
 }
 

@@ -167,11 +167,10 @@ impl Session {
     /// waiting for a person). `sessions launch` waits for this.
     pub fn is_ready_for_work(&self) -> bool {
         if self.capabilities.has_ui {
-            return self.state.is_up();
+            self.state.is_up()
+        } else {
+            self.state.is_accepted()
         }
-        self.state.is_live()
-            && !self.state.is_opening()
-            && !matches!(self.state, SessionState::Stopping)
     }
 
     /// The clocks that can end it, soonest first: the hard deadline, the idle and the unused

@@ -141,6 +141,12 @@ impl SessionState {
         matches!(self, SessionState::Starting | SessionState::Connecting)
     }
 
+    /// Accepted by the provider and not on its way out: waiting for first work, running, idle,
+    /// draining or waiting for a person. A session without a web page is ready once it is.
+    pub fn is_accepted(&self) -> bool {
+        self.is_live() && !self.is_opening() && !matches!(self, SessionState::Stopping)
+    }
+
     /// The machine-readable kind (the serde tag): `"ready"`, `"waiting_for_input"`…
     pub fn kind(&self) -> String {
         tag(self, "state")
@@ -256,10 +262,11 @@ pub struct Vocabulary {
     pub clocks: serde_json::Map<String, serde_json::Value>,
     /// Clock kind → how its warning reads.
     pub clock_warnings: serde_json::Map<String, serde_json::Value>,
-    /// State kinds that are usable now, moving by themselves, and opening.
+    /// State kinds that are usable now, moving by themselves, opening, and accepted.
     pub up: Vec<String>,
     pub moving: Vec<String>,
     pub opening: Vec<String>,
+    pub accepted: Vec<String>,
 }
 
 /// Every label this module defines, by kind.
@@ -292,6 +299,7 @@ pub fn vocabulary() -> Vocabulary {
         up: kinds(SessionState::is_up),
         moving: kinds(SessionState::is_moving),
         opening: kinds(SessionState::is_opening),
+        accepted: kinds(SessionState::is_accepted),
     }
 }
 

@@ -1,6 +1,7 @@
 // How the UI names, filters, sorts and relaunches sessions. Pure functions over the store's
 // entries, so the list and the tests agree on one definition of each.
 import {
+  ACCEPTED_STATES,
   CLOCK_LABELS,
   END_REASONS,
   STATE_LABELS,
@@ -54,6 +55,12 @@ export function endReasonText(reason: EndReason): string {
 /** Usable now: its page answers. */
 export function isUp(state: SessionState): boolean {
   return UP_STATES.includes(state.state);
+}
+
+/** Ready for the kind of session it is (as `Session::is_ready_for_work` decides in Rust): a
+ * session with a web page once it answers, one without once the provider has accepted it. */
+export function isReadyForWork(session: Session): boolean {
+  return session.capabilities.has_ui ? isUp(session.state) : ACCEPTED_STATES.includes(session.state.state);
 }
 
 /** Whether it has a page that can be opened now (as `Session::can_open` decides in Rust). */

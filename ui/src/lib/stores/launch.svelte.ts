@@ -44,10 +44,13 @@ export class LaunchFlow {
   #backend: Backend;
   #store: SessionStore;
   #cancelled = false;
+  #hasLogs: (accountId: string) => boolean;
 
-  constructor(backend: Backend, store: SessionStore) {
+  /** `hasLogs`: whether the account's provider keeps a log to follow (its descriptor says). */
+  constructor(backend: Backend, store: SessionStore, hasLogs: (accountId: string) => boolean = () => true) {
     this.#backend = backend;
     this.#store = store;
+    this.#hasLogs = hasLogs;
   }
 
   get busy(): boolean {
@@ -77,13 +80,15 @@ export class LaunchFlow {
     }
     if (this.#cancelled) return;
     this.phase = { step: "starting", accountId, sessionId };
-    this.#backend
-      .followLogs(accountId, sessionId, (line) => {
-        if (!this.#cancelled) this.logs.push(line);
-      })
-      .catch((error: unknown) => {
-        if (!this.#cancelled) this.logError = toBackendError(error);
-      });
+    if (this.#hasLogs(accountId)) {
+      this.#backend
+        .followLogs(accountId, sessionId, (line) => {
+          if (!this.#cancelled) this.logs.push(line);
+        })
+        .catch((error: unknown) => {
+          if (!this.#cancelled) this.logError = toBackendError(error);
+        });
+    }
     const outcome = await this.#store.outcome(accountId, sessionId);
     if (this.#cancelled) return;
     if (outcome.kind === "ended") {

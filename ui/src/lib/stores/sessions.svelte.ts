@@ -11,6 +11,7 @@ import {
 } from "../backend";
 import {
   endReasonText,
+  isReadyForWork,
   isUp,
   type SessionEntry,
   sessionKey,
@@ -215,7 +216,7 @@ export class SessionStore {
   #settle(entry: SessionEntry): void {
     const { state } = entry.session;
     let outcome: LaunchOutcome | undefined;
-    if (isUp(state)) outcome = { kind: "ready", session: entry.session };
+    if (isReadyForWork(entry.session)) outcome = { kind: "ready", session: entry.session };
     else if (state.state === "ended") outcome = { kind: "ended", reason: state.reason };
     if (!outcome) return;
     for (const waiter of [...this.#waiters]) {

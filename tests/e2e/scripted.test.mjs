@@ -1,0 +1,220 @@
+// End to end: the scripted test provider (docs/providers/scripted.md) in the real app, a session
+// of the shape QPU and runbook sessions have: no template, no web page, parameters, an unused and
+// an idle clock, a prompt that waits for a person, close and cancel. `make e2e` builds the app
+// with the `scripted` feature; a build without it fails here, saying so.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { E2EApp, poll } from "./harness.mjs";
+
+let app;
+let driver;
+const folder = mkdtempSync(join(tmpdir(), "porthole-scripted-e2e-"));
+const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
+
+// Waits for first work 1.5 s, runs, asks "Ship it?" (a required note), goes idle once answered.
+// Unused after 7 minutes, idle after 5: inside the first warning threshold (10 minutes), so the
+// watcher warns about each as soon as the session shows.
+const text = (name, label, required) => ({ name, label, kind: "text", required, default: null, help: null });
+writeFileSync(
+  join(folder, "script.json"),
+  JSON.stringify({
+    resources: [{ id: "runner", label: "Scripted runner" }],
+    parameters: [text("who", "Who", true), { ...text("count", "Count", false), kind: "number", default: "1" }],
+    unused_seconds: 420,
+    idle_seconds: 300,
+    drain_ms: 300,
+    steps: [
+      { after_ms: 0, state: { state: "queued" } },
+      { after_ms: 1500, state: { state: "ready" } },
+      { after_ms: 1000, state: { state: "waiting_for_input" }, prompt: "Ship it?", fields: [text("note", "Note", true)] },
+      { after_ms: 300, state: { state: "idle" } },
+    ],
+  }),
+);
+
+before(async () => {
+  app = await E2EApp.start();
+  driver = app.driver;
+});
+
+after(async () => {
+  await app?.stop();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+async function inMain(script, args = []) {
+  await driver.switchTo(app.mainHandle);
+  return driver.execute(script, args);
+}
+
+const click = (css) => inMain(`document.querySelector(arguments[0]).click(); return true;`, [css]);
+
+/** Sets a field as typing would (Svelte listens to input, or change for a select). */
+const setField = (css, value) =>
+  inMain(
+    `const f = document.querySelector(arguments[0]); f.value = arguments[1];
+     f.dispatchEvent(new Event(f.tagName === "SELECT" ? "change" : "input", { bubbles: true })); return true;`,
+    [css, value],
+  );
+
+/** Fills a labelled field of a form. */
+const fill = (formTestId, label, value) =>
+  inMain(
+    `const [formId, label, value] = arguments;
+     const form = document.querySelector('[data-testid="' + formId + '"]');
+     const l = [...form.querySelectorAll("label")].find((x) => x.textContent.trim() === label);
+     const field = document.getElementById(l.htmlFor);
+     field.value = value;
+     field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
+     return true;`,
+    [formTestId, label, value],
+  );
+
+/** The row of the session called `name`: its state, end reason and clocks, as shown. */
+function rowOf(name) {
+  return inMain(
+    `const r = [...document.querySelectorAll('[data-testid="session-row"]')]
+       .find((x) => x.querySelector('[data-testid="session-name"]')?.textContent === arguments[0]);
+     if (!r) return null;
+     return {
+       state: r.dataset.state,
+       label: r.querySelector('[data-testid="session-state"]')?.textContent.trim(),
+       reason: r.querySelector('[data-testid="session-end-reason"]')?.textContent ?? null,
+       clocks: [...r.querySelectorAll('[data-testid="session-clock"]')].map((c) =>
+         ({ clock: c.dataset.clock, text: c.textContent.trim(), warned: c.classList.contains("warned") })),
+       id: r.dataset.sessionId,
+     };`,
+    [name],
+  );
+}
+
+/** Polls the row until `ok`. A session that waits (for first work, for a person) is polled by
+ * its watcher every 15 s, so a change may take that long to show. */
+function rowWhere(name, what, ok) {
+  return poll(`${name}: ${what}`, 45000, async () => {
+    const r = await rowOf(name);
+    return r && ok(r) ? r : undefined;
+  });
+}
+
+/** Summaries of the notifications that name `name`, in order. */
+function notified(name) {
+  return readFileSync(log, "utf8")
+    .split(/^method call/m)
+    .filter((call) => call.includes("member=Notify"))
+    .map((call) => [...call.matchAll(/^\s*string "(.*)"$/gm)].map((m) => m[1]).find((a) => a.startsWith(name)))
+    .filter(Boolean);
+}
+
+test("a scripted session launches with parameters, counts every clock down, warns, asks for input and closes", () =>
+  app.withScreenshot("scripted-session", async () => {
+    await driver.switchTo(app.mainHandle);
+    const kinds = await poll("the providers", 20000, async () => {
+      const reply = await app.invoke("provider_descriptors");
+      return reply.ok ? reply.value.map((d) => d.kind) : undefined;
+    });
+    assert.ok(kinds.includes("scripted"), `the app was built without the scripted test provider (${kinds})`);
+
+    // Added in the window, like any account: the folder is its base URL.
+    await click('[data-testid="view-accounts"]');
+    await click('[data-testid="add-account-open"]');
+    await driver.waitFor('[data-testid="add-account"] select');
+    await fill("add-account", "Name", "Scripted");
+    await fill("add-account", "Provider", "scripted");
+    await fill("add-account", "Base URL", `file://${folder}`);
+    await fill("add-account", "API key", "scripted-e2e-key");
+    await click('[data-testid="add-account-form-submit"]');
+    const account = await poll("the scripted account", 20000, async () => {
+      const reply = await app.invoke("list_accounts");
+      return reply.ok ? reply.value.find((v) => v.account.provider === "scripted")?.account : undefined;
+    });
+
+    // The launch form renders from its descriptor: no machine, the parameters' fields.
+    await click('[data-testid="view-sessions"]');
+    await click('[data-testid="launch-open"]');
+    await driver.waitFor('[data-testid="launch-account"]');
+    await setField('[data-testid="launch-account"]', account.id);
+    await driver.waitFor('[data-testid="launch-param-who"]');
+    assert.equal(await inMain(`return document.querySelector('[data-testid="launch-machine"]')`), null);
+    assert.equal(await inMain(`return document.querySelector('[data-testid="launch-param-count"]').value`), "1");
+    await setField('[data-testid="launch-param-who"]', "ada");
+    await click('[data-testid="launch-submit"]');
+
+    // Accepted and waiting for first work: the unused clock counts down, warned at once.
+    const name = "scripted-1";
+    const queued = await rowWhere(name, "the unused clock warned", (r) =>
+      r.clocks.some((c) => c.clock === "unused" && c.warned));
+    assert.match(queued.clocks.find((c) => c.clock === "unused").text, /^Unused limit: [67]:\d\d left$/);
+    const first = await inMain(`return document.querySelector('[data-testid="session-remaining"]')?.textContent`);
+    assert.match(first, /left$/, "the hard clock counts down too");
+
+    // It asks for input: the row says so, and its detail view takes the answer.
+    await rowWhere(name, "waiting for input", (r) => r.state === "waiting_for_input");
+    const { id } = await rowOf(name);
+    await click(`[data-testid="session-row"][data-session-id="${id}"] [data-testid="session-open"]`);
+    await driver.waitFor('[data-testid="session-prompt"]');
+    const message = await inMain(`return document.querySelector('[data-testid="session-prompt"]').textContent`);
+    assert.match(message, /Ship it\?/);
+    await setField('[data-testid="prompt-p2-param-note"]', "ship");
+    await click('[data-testid="session-prompt-form-submit"]');
+
+    // Idle now: the idle clock counts down, warned, in the list and in the tray.
+    const idle = await rowWhere(name, "the idle clock warned", (r) =>
+      r.state === "idle" && r.clocks.some((c) => c.clock === "idle" && c.warned));
+    assert.match(idle.clocks.find((c) => c.clock === "idle").text, /^Idle limit: [45]:\d\d left$/);
+    const tray = await app.invoke("tray_menu");
+    assert.equal(tray.ok, true, tray.error);
+    const trayRow = tray.value.rows.find((r) => r.session_id === id);
+    assert.match(trayRow.label, /^scripted-1 · runner · Idle, Idle limit in [45] min$/);
+    assert.equal(tray.value.warning, true, "the icon shows the warning");
+    const history = await inMain(`return document.querySelector('[data-testid="session-detail"]').textContent`);
+    assert.match(history, /Waiting for first work/);
+    assert.match(history, /Answered p2/);
+
+    // Each clock's warning was a notification, once, in its own words.
+    if (log) {
+      const seen = await poll("the idle warning's notification", 20000, async () => {
+        const mine = notified(name);
+        return mine.some((s) => s.includes("idle limit")) ? mine : undefined;
+      });
+      assert.deepEqual(
+        seen.filter((s) => / in \d+ minutes?$/.test(s)).map((s) => s.replace(/\d+ minutes?$/, "N")),
+        [`${name} closes unused in N`, `${name} reaches its idle limit in N`],
+      );
+    }
+
+    // Close, as the provider calls it: confirmed, then it drains and completes.
+    await click(`[data-testid="session-row"][data-session-id="${id}"] [data-testid="session-stop"]`);
+    assert.match(await inMain(`return document.querySelector('[data-testid="session-stop"]').textContent`), /Close/);
+    await click('[data-testid="session-stop-confirm"]');
+    const ended = await rowWhere(name, "completed", (r) => r.state === "ended");
+    assert.equal(ended.reason, "Completed its work");
+  }));
+
+test("a scripted session is cancelled after a question, and shows why it ended", () =>
+  app.withScreenshot("scripted-cancel", async () => {
+    const accounts = await app.invoke("list_accounts");
+    const account = accounts.value.find((v) => v.account.provider === "scripted").account;
+    const launched = await app.invoke("launch_session", {
+      accountId: account.id,
+      request: { machine_id: "", resource: null, timeout_minutes: null, params: { who: "bo" } },
+    });
+    assert.equal(launched.ok, true, launched.error);
+    const missing = await app.invoke("launch_session", {
+      accountId: account.id,
+      request: { machine_id: "", resource: null, timeout_minutes: null, params: {} },
+    });
+    assert.equal(missing.ok, false, "a launch without its required parameter is refused");
+    assert.match(missing.error, /Who/);
+    const name = launched.value.name;
+    const shown = await rowWhere(name, "shown", (r) => r.state !== "starting");
+    await click(`[data-testid="session-row"][data-session-id="${shown.id}"] [data-testid="session-cancel"]`);
+    await driver.waitFor('[data-testid="session-cancel-question"]');
+    await click('[data-testid="session-cancel-confirm"]');
+    const ended = await rowWhere(name, "cancelled", (r) => r.state === "ended");
+    assert.equal(ended.reason, "Cancelled");
+  }));
