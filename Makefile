@@ -61,6 +61,8 @@ check-crates:
 	scripts/check-crates-without-tauri.sh
 	scripts/check-no-outside-refs.sh
 	scripts/check-shell-imports.py
+	scripts/check-no-provider-names.py --self-test
+	scripts/check-no-provider-names.py
 
 bindings: ui ## Regenerate the typed IPC bindings and fail if the committed file differs.
 	cargo test -q -p porthole-desktop --lib $(APP_FEATURES) tests::export_bindings

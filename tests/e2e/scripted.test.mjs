@@ -42,6 +42,11 @@ before(async () => {
 });
 
 after(async () => {
+  // The next file's app shares this config folder: leave no account behind.
+  const accounts = await app?.invoke("list_accounts");
+  for (const view of accounts?.ok ? accounts.value : []) {
+    if (view.account.provider === "scripted") await app.invoke("remove_account", { id: view.account.id });
+  }
   await app?.stop();
   rmSync(folder, { recursive: true, force: true });
 });
@@ -135,6 +140,11 @@ test("a scripted session launches with parameters, counts every clock down, warn
 
     // The launch form renders from its descriptor: no machine, the parameters' fields.
     await click('[data-testid="view-sessions"]');
+    // The button waits for the accounts to load (they reload on this screen).
+    await poll("the launch button", 20000, async () =>
+      (await inMain(`const b = document.querySelector('[data-testid="launch-open"]'); return !!b && !b.disabled;`))
+        ? true
+        : undefined);
     await click('[data-testid="launch-open"]');
     await driver.waitFor('[data-testid="launch-account"]');
     await setField('[data-testid="launch-account"]', account.id);

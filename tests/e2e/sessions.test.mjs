@@ -233,10 +233,16 @@ test("auto-extend extends a session in use that is about to end, records it and 
         const s = await localSession();
         return s && Date.parse(s.deadline) - before === 15 * 60 * 1000 ? true : undefined;
       });
+      // What was done to it, in order; its states and warnings are in the same timeline.
+      const acts = (entries) => entries.filter((h) => h.kind !== "state" && h.kind !== "warned");
       const history = await call("session_history", { accountId: "local", sessionId });
       assert.deepEqual(
-        history.map((h) => [h.kind, h.minutes, h.automatic]),
+        acts(history).map((h) => [h.kind, h.minutes, h.automatic]),
         [["launched", undefined, undefined], ["extended", 15, true]],
+      );
+      assert.ok(
+        history.some((h) => h.kind === "warned" && h.clock === "hard"),
+        "the warning that came before the extension is in its timeline",
       );
       const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
       assert.ok(log, "run through tests/e2e/run.sh, which records notifications");
@@ -244,8 +250,12 @@ test("auto-extend extends a session in use that is about to end, records it and 
         readFileSync(log, "utf8").includes(`string "${ready.name} extended by 15 min"`) ? true : undefined);
       await call("stop_session", { accountId: "local", sessionId });
       await poll("the session to end", 30000, async () => ((await localSession()) ? undefined : true));
-      const stopped = await call("session_history", { accountId: "local", sessionId });
-      assert.equal(stopped.at(-1).kind, "stop_requested");
+      const stopped = await poll("the end in the timeline", 10000, async () => {
+        const entries = await call("session_history", { accountId: "local", sessionId });
+        return entries.at(-1)?.state?.state === "ended" ? entries : undefined;
+      });
+      assert.equal(acts(stopped).at(-1).kind, "stop_requested");
+      assert.equal(stopped.at(-1).state.reason.kind, "stopped");
     } finally {
       await call("save_settings", { settings: saved });
     }
