@@ -25,7 +25,8 @@ Exit codes:
   4  not found: the session does not exist or has ended
   5  the server could not be reached, failed, or asked to slow down
   6  the server refused the request (invalid input, unknown machine or GPU, quota)
-  7  the server answered something porthole cannot read";
+  7  the server answered something porthole cannot read
+  8  a session that runs to completion (a runbook) ended without completing";
 
 #[derive(Debug, Parser)]
 #[command(

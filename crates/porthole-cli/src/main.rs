@@ -59,6 +59,7 @@ pub fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::UpstreamUnavailable | ErrorCode::RateLimited => 5,
         ErrorCode::InvalidInput | ErrorCode::QuotaExceeded => 6,
         ErrorCode::InvalidResponse => 7,
+        ErrorCode::SessionFailed => 8,
         ErrorCode::KeychainUnavailable | ErrorCode::Io | ErrorCode::Internal => 1,
     }
 }
@@ -80,6 +81,7 @@ mod tests {
             (ErrorCode::InvalidResponse, 7),
             (ErrorCode::Io, 1),
             (ErrorCode::Internal, 1),
+            (ErrorCode::SessionFailed, 8),
         ] {
             assert_eq!(exit_code(code), status, "{code}");
             assert!(

@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use porthole_core::model::{Session, SessionState};
+use porthole_core::model::{EndReason, Session, SessionState};
 use porthole_core::provider::Provider;
 use porthole_core::watcher::{Tracker, WatchConfig, WatchEvent};
 use porthole_core::{Error, ErrorCode};
@@ -36,15 +36,34 @@ pub async fn until_ready(
     let client = probe::probe_client();
     let mut progress = Progress::new(&first.id);
     let id = first.id.clone();
+    // A runbook's session is waited to its end: completed is success, any other end a failure.
+    let to_completion = provider.kind().descriptor().runs_to_completion;
+    let mut last_seen = first.clone();
     let mut tracker = Tracker::new(first.account_id.clone(), WatchConfig::default());
     let mut events = tracker.track(Utc::now(), first);
     let mut last_problem: Option<String> = None;
     loop {
         for event in events.drain(..) {
             match event {
-                WatchEvent::Ready { session } if session.id == id => {
+                WatchEvent::Ready { session } if session.id == id && !to_completion => {
                     progress.finish(started.elapsed());
                     return Ok(session);
+                }
+                WatchEvent::Ended {
+                    session_id, reason, ..
+                } if session_id == id && to_completion => {
+                    progress.clear();
+                    if reason == EndReason::Completed {
+                        last_seen.state = SessionState::Ended(reason);
+                        return Ok(last_seen);
+                    }
+                    return Err(Error::new(
+                        ErrorCode::SessionFailed,
+                        format!(
+                            "Session {id} {}; see `porthole sessions show {id}`.",
+                            reason.describe()
+                        ),
+                    ));
                 }
                 WatchEvent::Ended {
                     session_id, reason, ..
@@ -73,8 +92,14 @@ pub async fn until_ready(
             continue;
         }
         let session = tracker.sessions().into_iter().find(|s| s.id == id);
+        if let Some(s) = &session {
+            last_seen = s.clone();
+        }
         // A session without a web page is ready once the provider has accepted it.
-        if let Some(s) = session.as_ref().filter(|s| s.is_ready_for_work()) {
+        if let Some(s) = session
+            .as_ref()
+            .filter(|s| !to_completion && s.is_ready_for_work())
+        {
             progress.finish(started.elapsed());
             return Ok(s.clone());
         }
@@ -101,9 +126,10 @@ pub async fn until_ready(
                 return Err(Error::new(
                     ErrorCode::UpstreamUnavailable,
                     format!(
-                        "Session {id} was not ready after {secs}s ({phase}). It is still \
+                        "Session {id} was not {what} after {secs}s ({phase}). It is still \
                          running: wait longer with `porthole sessions show {id}`, or stop it \
                          with `porthole sessions stop {id}`.",
+                        what = if to_completion { "finished" } else { "ready" },
                         secs = limit.as_secs(),
                     ),
                 ));
@@ -199,5 +225,125 @@ impl Progress {
             self.id,
             table::elapsed(elapsed)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use porthole_core::model::{Capabilities, LaunchRequest, Machine, ProviderKind, Resource};
+    use porthole_core::provider::LogStream;
+
+    use super::*;
+
+    /// A runbook provider whose `get` answers each of `states` in turn (the last one repeats).
+    struct Runbook {
+        states: Mutex<Vec<SessionState>>,
+    }
+
+    fn session(state: SessionState) -> Session {
+        Session {
+            id: "run-1".into(),
+            account_id: "runbooks".into(),
+            provider: ProviderKind::Airplane,
+            name: "deploy".into(),
+            machine_id: None,
+            machine_name: None,
+            resource: Some("deploy".into()),
+            state,
+            status_label: None,
+            created_at: Utc::now(),
+            deadline: None,
+            idle_deadline: None,
+            unused_deadline: None,
+            warning: None,
+            url: None,
+            price_per_hour: None,
+            capabilities: Capabilities {
+                can_extend: false,
+                can_stop: true,
+                has_ui: false,
+                can_cancel: true,
+            },
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Provider for Runbook {
+        fn kind(&self) -> ProviderKind {
+            ProviderKind::Airplane
+        }
+        async fn list(&self) -> Result<Vec<Session>, Error> {
+            Ok(Vec::new())
+        }
+        async fn get(&self, _id: &str) -> Result<Option<Session>, Error> {
+            let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+            let state = if states.len() > 1 {
+                states.remove(0)
+            } else {
+                states[0].clone()
+            };
+            Ok(Some(session(state)))
+        }
+        async fn launch(&self, _: &LaunchRequest) -> Result<Session, Error> {
+            unreachable!("not launched here")
+        }
+        async fn extend(&self, _: &str, _: u32) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn stop(&self, _: &str) -> Result<(), Error> {
+            Ok(())
+        }
+        async fn resources(&self) -> Result<Vec<Resource>, Error> {
+            Ok(Vec::new())
+        }
+        async fn machines(&self) -> Result<Vec<Machine>, Error> {
+            Ok(Vec::new())
+        }
+        async fn logs(&self, _: &str) -> Result<LogStream, Error> {
+            Err(Error::invalid_input("no log"))
+        }
+    }
+
+    async fn wait_through(states: Vec<SessionState>) -> Result<Session, Error> {
+        let provider = Runbook {
+            states: Mutex::new(states),
+        };
+        until_ready(
+            &provider,
+            session(SessionState::Queued),
+            Duration::from_secs(20),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_runbook_is_waited_to_its_end_and_only_completion_succeeds() {
+        assert!(ProviderKind::Airplane.descriptor().runs_to_completion);
+        let done = wait_through(vec![
+            SessionState::Ready,
+            SessionState::WaitingForInput,
+            SessionState::Ended(EndReason::Completed),
+        ])
+        .await
+        .expect("completed");
+        assert_eq!(done.state, SessionState::Ended(EndReason::Completed));
+
+        let failed = wait_through(vec![
+            SessionState::Ready,
+            SessionState::Ended(EndReason::Failed("step 3 exited 1".into())),
+        ])
+        .await
+        .expect_err("failed");
+        assert_eq!(failed.code, ErrorCode::SessionFailed);
+        assert!(failed.message.contains("failed: step 3 exited 1"), "{}", failed.message);
+
+        let cancelled = wait_through(vec![SessionState::Ended(EndReason::Cancelled)])
+            .await
+            .expect_err("cancelled");
+        assert_eq!(cancelled.code, ErrorCode::SessionFailed);
+        assert!(cancelled.message.contains("cancelled"), "{}", cancelled.message);
     }
 }

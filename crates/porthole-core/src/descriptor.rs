@@ -213,6 +213,8 @@ impl ProviderKind {
                         required: false,
                     },
                 ],
+                // A runbook session ends by itself once its work is done.
+                runs_to_completion: true,
                 ..coming(self, "Airplane")
             },
             #[cfg(feature = "scripted")]

@@ -26,6 +26,9 @@ pub enum ErrorCode {
     InvalidResponse,
     /// Reading or writing local files failed.
     Io,
+    /// A session that runs to completion ended without completing (failed, cancelled, timed
+    /// out…); the message says how.
+    SessionFailed,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -43,6 +46,7 @@ impl ErrorCode {
             ErrorCode::InvalidInput => "invalid_input",
             ErrorCode::InvalidResponse => "invalid_response",
             ErrorCode::Io => "io",
+            ErrorCode::SessionFailed => "session_failed",
             ErrorCode::Internal => "internal",
         }
     }

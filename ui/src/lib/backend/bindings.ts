@@ -323,6 +323,11 @@ export type ErrorCode =
 "invalid_response" | 
 /**  Reading or writing local files failed. */
 "io" | 
+/**
+ *  A session that runs to completion ended without completing (failed, cancelled, timed
+ *  out…); the message says how.
+ */
+"session_failed" | 
 /**  A bug: something that should not happen did. */
 "internal";
 

@@ -43,7 +43,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       "default_minutes": 15,
       "max_minutes": null
     },
-    "runs_to_completion": false,
+    "runs_to_completion": true,
     "supported": false,
     "test_only": false
   },

@@ -221,6 +221,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   invalid_input: "Invalid input",
   invalid_response: "Unexpected answer from the provider",
   io: "Local file error",
+  session_failed: "The session did not complete",
   internal: "Internal error",
 };
 
