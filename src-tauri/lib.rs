@@ -55,7 +55,10 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::tray::tray_menu,
             commands::tray::activate_menu_item,
         ])
-        .events(tauri_specta::collect_events![state::SessionEvent])
+        .events(tauri_specta::collect_events![
+            state::SessionEvent,
+            state::ShowSession
+        ])
         .typ::<porthole_core::descriptor::ProviderDescriptor>()
 }
 

@@ -18,6 +18,14 @@ use crate::local::LocalServer;
 #[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
 pub struct SessionEvent(pub WatchEvent);
 
+/// Show this session in the main window (`show-session`): "Open" on a session without a web
+/// page, from the tray, a window menu or a link.
+#[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
+pub struct ShowSession {
+    pub account_id: String,
+    pub session_id: String,
+}
+
 pub struct AppState {
     pub dirs: Dirs,
     /// The embedded portholed behind the "Local" account.

@@ -9,6 +9,8 @@ use porthole_core::tray::{session_items, window_title, TrayAction, TrayItem};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
+use tauri_specta::Event;
+
 use crate::labels::{session_label, MAIN};
 
 /// Creates the main window (its size and position are restored by the window-state plugin).
@@ -162,6 +164,20 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
         let _ = window.show();
         let _ = window.set_focus();
         return Ok(());
+    }
+    if session.opens_in_app() {
+        // No page of its own: the main window shows it.
+        show_main(app);
+        let shown = crate::state::ShowSession {
+            account_id: session.account_id.clone(),
+            session_id: session.id.clone(),
+        };
+        return shown.emit_to(app, MAIN).map_err(|e| {
+            porthole_core::Error::new(
+                porthole_core::ErrorCode::Internal,
+                format!("The main window could not be told to show the session: {e}"),
+            )
+        });
     }
     if !session.can_open() {
         return Err(porthole_core::Error::invalid_input(

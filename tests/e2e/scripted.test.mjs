@@ -222,6 +222,19 @@ test("a scripted session is cancelled after a question, and shows why it ended",
     assert.match(missing.error, /Who/);
     const name = launched.value.name;
     const shown = await rowWhere(name, "shown", (r) => r.state !== "starting");
+    // The tray's "Open" shows a session without a web page in the main window, opened.
+    const tray = await app.invoke("tray_menu");
+    const open = tray.value.rows.find((r) => r.session_id === shown.id).items[0];
+    assert.equal(open.enabled, true, "a session without a page opens in the app");
+    const activated = await app.invoke("activate_menu_item", { id: open.id });
+    assert.equal(activated.ok, true, activated.error);
+    await poll("its detail view", 20000, async () =>
+      (await inMain(
+        `return !!document.querySelector('[data-testid="session-history-row"][data-session-id="' + arguments[0] + '"] [data-testid="session-detail"]')`,
+        [shown.id],
+      ))
+        ? true
+        : undefined);
     await click(`[data-testid="session-row"][data-session-id="${shown.id}"] [data-testid="session-cancel"]`);
     await driver.waitFor('[data-testid="session-cancel-question"]');
     await click('[data-testid="session-cancel-confirm"]');

@@ -338,12 +338,20 @@ mod tests {
         .await
         .expect_err("failed");
         assert_eq!(failed.code, ErrorCode::SessionFailed);
-        assert!(failed.message.contains("failed: step 3 exited 1"), "{}", failed.message);
+        assert!(
+            failed.message.contains("failed: step 3 exited 1"),
+            "{}",
+            failed.message
+        );
 
         let cancelled = wait_through(vec![SessionState::Ended(EndReason::Cancelled)])
             .await
             .expect_err("cancelled");
         assert_eq!(cancelled.code, ErrorCode::SessionFailed);
-        assert!(cancelled.message.contains("cancelled"), "{}", cancelled.message);
+        assert!(
+            cancelled.message.contains("cancelled"),
+            "{}",
+            cancelled.message
+        );
     }
 }

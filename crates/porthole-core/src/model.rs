@@ -162,6 +162,12 @@ impl Session {
         self.capabilities.has_ui && self.state.is_up()
     }
 
+    /// It has no web page of its own: "Open" shows it in the app (its detail view), while it
+    /// lives. The tray, the window menus and `open_session` ask this beside [`Session::can_open`].
+    pub fn opens_in_app(&self) -> bool {
+        !self.capabilities.has_ui && self.state.is_live()
+    }
+
     /// Ready for the kind of session it is: a session with a web page once it answers, one
     /// without once the provider has accepted it (waiting for first work, running, idle or
     /// waiting for a person). `sessions launch` waits for this.

@@ -70,6 +70,7 @@ export const commands = {
 /** Events */
 export const events = {
 	sessionEvent: makeEvent<SessionEvent_Serialize, SessionEvent_Deserialize>("session-event"),
+	showSession: makeEvent<ShowSession, ShowSession>("show-session"),
 };
 
 /* Types */
@@ -813,6 +814,15 @@ export type Session_Serialize = {
 	warning: ClockWarning | null,
 	price_per_hour: number | null,
 	capabilities: Capabilities_Serialize,
+};
+
+/**
+ *  Show this session in the main window (`show-session`): "Open" on a session without a web
+ *  page, from the tray, a window menu or a link.
+ */
+export type ShowSession = {
+	account_id: string,
+	session_id: string,
 };
 
 /**  An entry of the tray's account switcher: which account's sessions the tray lists. */

@@ -152,6 +152,7 @@ export class MockBackend implements Backend {
   #startAtLogin: boolean;
   #accounts: MockAccounts;
   #settings: MockSettings;
+  #showListeners = new Set<(accountId: string, sessionId: string) => void>();
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
   readonly sessions: MockSessions;
 
@@ -310,7 +311,18 @@ export class MockBackend implements Backend {
 
   async openSession(accountId: string, sessionId: string): Promise<void> {
     await this.#delay();
+    const session = this.sessions.list(accountId).find((s) => s.id === sessionId);
+    // As the app does: a live session without a web page is shown in the main window.
+    if (session && !session.capabilities.has_ui && session.state.state !== "ended") {
+      for (const listener of this.#showListeners) listener(accountId, sessionId);
+      return;
+    }
     this.sessions.open(accountId, sessionId);
+  }
+
+  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void {
+    this.#showListeners.add(listener);
+    return () => this.#showListeners.delete(listener);
   }
 
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {

@@ -148,25 +148,38 @@ export class TauriBackend implements Backend {
   }
 
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {
-    // `listen` registers asynchronously: an unsubscribe that comes first still takes effect.
-    let unlisten: (() => void) | undefined;
-    let stopped = false;
-    events.sessionEvent
-      .listen((event) => {
-        if (!stopped) listener(event.payload);
-      })
-      .then(
-        (fn) => {
-          if (stopped) fn();
-          else unlisten = fn;
-        },
-        (error: unknown) => console.error("cannot listen to session events", error),
-      );
-    return () => {
-      stopped = true;
-      unlisten?.();
-    };
+    return listenTo(events.sessionEvent, "session events", listener);
   }
+
+  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void {
+    return listenTo(events.showSession, "show-session", (shown) => listener(shown.account_id, shown.session_id));
+  }
+}
+
+/** Listens to a generated event; returns the unsubscribe. `listen` registers asynchronously: an
+ * unsubscribe that comes first still takes effect. */
+function listenTo<T>(
+  event: { listen: (handler: (e: { payload: T }) => void) => Promise<() => void> },
+  what: string,
+  listener: (payload: T) => void,
+): () => void {
+  let unlisten: (() => void) | undefined;
+  let stopped = false;
+  event
+    .listen((e) => {
+      if (!stopped) listener(e.payload);
+    })
+    .then(
+      (fn) => {
+        if (stopped) fn();
+        else unlisten = fn;
+      },
+      (error: unknown) => console.error(`cannot listen to ${what}`, error),
+    );
+  return () => {
+    stopped = true;
+    unlisten?.();
+  };
 }
 
 /** Runs a generated command; IPC failures (thrown, not returned) become `BackendError`s too. */

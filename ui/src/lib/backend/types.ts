@@ -176,6 +176,9 @@ export interface Backend {
   /** What this app did to the session while it ran, oldest first (empty when nothing, or when
    * the session is unknown). Throws a `BackendError` only when the call itself fails. */
   sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]>;
+  /** Calls `listener` whenever the app asks the main window to show a session ("Open" on a
+   * session without a web page, from the tray or a link); returns the unsubscribe. */
+  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void;
   /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */
   onSessionEvent(listener: (event: WatchEvent) => void): () => void;
 

@@ -33,12 +33,13 @@ async function renderWith() {
   await catalog.load({ providerDescriptors: async () => [shaped] } as unknown as MockBackend);
   const store = new SessionStore(backend);
   stops.push(store.start());
+  stops.push(backend.onShowSession((a, s) => store.reveal(a, s)));
   render(SessionsScreen, {
     props: { store },
     context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),
   });
   await waitFor(() => expect(screen.getAllByTestId("session-row").length).toBe(1));
-  return { backend, row: within(screen.getByTestId("session-row")) };
+  return { backend, store, row: within(screen.getByTestId("session-row")) };
 }
 
 describe("a session without a web page", () => {
@@ -87,5 +88,15 @@ describe("a session without a web page", () => {
     await waitFor(() =>
       expect(within(screen.getByTestId("session-row")).getByTestId("session-end-reason").textContent).toBe("Cancelled"));
     expect(backend.sessions.calls).toContain("cancel local run-1");
+  });
+
+  it("opened from outside the window (the tray, a link), it is brought up, focused and open", async () => {
+    const { backend, store } = await renderWith();
+    expect(screen.queryByTestId("session-detail")).toBeNull();
+    // What the app does for "Open" on a session without a page: the main window shows it.
+    await backend.openSession("local", "run-1");
+    await screen.findByTestId("session-detail");
+    expect(document.activeElement).toBe(screen.getByTestId("session-row"));
+    expect(store.revealed).toBeNull();
   });
 });

@@ -59,6 +59,14 @@ export class SessionStore {
   offline: Record<string, Problem> = $state({});
   snapshot: SnapshotState = $state({ status: "loading" });
   filters: SessionFilters = $state({ account: null, text: "", state: "all", sort: "deadline" });
+  /** A session to show in the list (`account/id`), asked for from outside the window ("Open"
+   * on a session without a web page, from the tray or a link); cleared once shown. */
+  revealed: string | null = $state(null);
+
+  reveal(accountId: string, sessionId: string): void {
+    this.revealed = sessionKey(accountId, sessionId);
+  }
+
   /** The latest warning or end, in words, for a live region. */
   announcement = $state("");
   #backend: Backend;
