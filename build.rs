@@ -22,6 +22,7 @@ fn main() {
             "session_prompts",
             "respond_to_prompt",
             "provider_descriptors",
+            "take_shown_session",
             "list_machines",
             "list_resources",
             "follow_logs",

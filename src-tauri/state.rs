@@ -19,7 +19,9 @@ use crate::local::LocalServer;
 pub struct SessionEvent(pub WatchEvent);
 
 /// Show this session in the main window (`show-session`): "Open" on a session without a web
-/// page, from the tray, a window menu or a link.
+/// page, from the tray, a window menu or a link. The event is a nudge: the session waits in
+/// [`AppState::show_session`] until the window takes it, so a main window that is being created
+/// (closed before, or at start) still shows it once its page is up.
 #[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
 pub struct ShowSession {
     pub account_id: String,
@@ -43,6 +45,8 @@ pub struct AppState {
     pub proxies: Mutex<std::collections::HashMap<String, porthole_proxy::ProxyHandle>>,
     /// The tray's account switcher: whose sessions the tray lists (`None`: everyone's).
     tray_account: Mutex<Option<String>>,
+    /// The session the main window is to show next (see [`ShowSession`]).
+    shown_session: Mutex<Option<ShowSession>>,
     /// The app, for the commands that reach windows, the tray or plugins (set once it exists).
     app: OnceLock<tauri::AppHandle>,
 }
@@ -68,11 +72,25 @@ impl AppState {
             keep_sessions: AtomicBool::new(false),
             proxies: Mutex::default(),
             tray_account: Mutex::default(),
+            shown_session: Mutex::default(),
             dirs,
             local: LocalServer::default(),
             hub,
             app: OnceLock::new(),
         }
+    }
+
+    /// Asks the main window to show `shown` (it takes it with [`AppState::take_shown_session`]).
+    pub fn show_session(&self, shown: ShowSession) {
+        *self.shown_session.lock().unwrap_or_else(|p| p.into_inner()) = Some(shown);
+    }
+
+    /// The session the main window is to show, once.
+    pub fn take_shown_session(&self) -> Option<ShowSession> {
+        self.shown_session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// The notification an event deserves, once.

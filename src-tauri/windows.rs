@@ -167,11 +167,13 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
     }
     if session.opens_in_app() {
         // No page of its own: the main window shows it.
-        show_main(app);
         let shown = crate::state::ShowSession {
             account_id: session.account_id.clone(),
             session_id: session.id.clone(),
         };
+        app.state::<crate::state::AppState>()
+            .show_session(shown.clone());
+        show_main(app);
         return shown.emit_to(app, MAIN).map_err(|e| {
             porthole_core::Error::new(
                 porthole_core::ErrorCode::Internal,

@@ -106,6 +106,14 @@ pub async fn respond_to_prompt(
         .await?)
 }
 
+/// The session the main window is to show ("Open" on a session without a web page, from the
+/// tray, a menu or a link), once; the `show-session` event says when there is one.
+#[tauri::command]
+#[specta::specta]
+pub fn take_shown_session(state: State<'_, AppState>) -> Option<crate::state::ShowSession> {
+    state.take_shown_session()
+}
+
 /// Every provider this build has, as the UI renders from them (a test build's scripted
 /// provider included).
 #[tauri::command]

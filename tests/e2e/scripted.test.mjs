@@ -158,7 +158,7 @@ test("a scripted session launches with parameters, counts every clock down, warn
     const name = "scripted-1";
     const queued = await rowWhere(name, "the unused clock warned", (r) =>
       r.clocks.some((c) => c.clock === "unused" && c.warned));
-    assert.match(queued.clocks.find((c) => c.clock === "unused").text, /^Unused limit: [67]:\d\d left$/);
+    assert.match(queued.clocks.find((c) => c.clock === "unused").text, /^Unused limit: [67]:\d\d left \(warned\)$/);
     const first = await inMain(`return document.querySelector('[data-testid="session-remaining"]')?.textContent`);
     assert.match(first, /left$/, "the hard clock counts down too");
 
@@ -175,7 +175,7 @@ test("a scripted session launches with parameters, counts every clock down, warn
     // Idle now: the idle clock counts down, warned, in the list and in the tray.
     const idle = await rowWhere(name, "the idle clock warned", (r) =>
       r.state === "idle" && r.clocks.some((c) => c.clock === "idle" && c.warned));
-    assert.match(idle.clocks.find((c) => c.clock === "idle").text, /^Idle limit: [45]:\d\d left$/);
+    assert.match(idle.clocks.find((c) => c.clock === "idle").text, /^Idle limit: [45]:\d\d left \(warned\)$/);
     const tray = await app.invoke("tray_menu");
     assert.equal(tray.ok, true, tray.error);
     const trayRow = tray.value.rows.find((r) => r.session_id === id);

@@ -69,16 +69,25 @@ pub struct GlobalArgs {
     pub json: bool,
 }
 
-/// A provider by name, as its descriptor names it (`comfydeploy`, `portholed`…).
+/// A provider by name, as its descriptor names it (`comfydeploy`, `portholed`…); one this
+/// version cannot connect to yet is refused here, before any key is asked for.
 fn provider_kind(text: &str) -> Result<ProviderKind, String> {
-    porthole_core::descriptor::find(text).ok_or_else(|| {
+    let kind = porthole_core::descriptor::find(text).ok_or_else(|| {
         let names: Vec<String> = porthole_core::descriptor::all()
             .iter()
-            .filter(|d| !d.test_only)
+            .filter(|d| d.supported && !d.test_only)
             .map(|d| d.kind.name().replace('_', ""))
             .collect();
         format!("no provider {text:?}; one of: {}", names.join(", "))
-    })
+    })?;
+    let descriptor = kind.descriptor();
+    if !descriptor.supported {
+        return Err(format!(
+            "{} accounts are not supported by this version of Porthole yet",
+            descriptor.label
+        ));
+    }
+    Ok(kind)
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +228,21 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn providers_are_named_by_their_descriptor_and_unsupported_ones_refused_first() {
+        let add = |provider: &str| {
+            Cli::try_parse_from(["porthole", "accounts", "add", "x", "--provider", provider])
+        };
+        assert!(add("comfydeploy").is_ok() && add("comfy_deploy").is_ok());
+        let unsupported = add("airplane").expect_err("not yet").to_string();
+        assert!(unsupported.contains("not supported"), "{unsupported}");
+        let unknown = add("nimbus").expect_err("unknown").to_string();
+        assert!(
+            unknown.contains("comfydeploy, portholed") && !unknown.contains("airplane"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -142,18 +142,24 @@ impl Alerts {
                 session_id,
                 name,
                 clock,
+                clock_at,
                 remaining_seconds,
                 threshold_minutes,
             } => (
                 // The hard clock keeps the key it had before sessions had several clocks, so an
-                // upgrade repeats no warning.
+                // upgrade repeats no warning. An idle or unused clock that starts again (the
+                // session went idle once more) is a new clock, warned again.
                 match clock {
                     ClockKind::Hard => {
                         format!("{account_id}/{session_id}/warn-{threshold_minutes}")
                     }
                     other => format!(
-                        "{account_id}/{session_id}/warn-{}-{threshold_minutes}",
-                        other.label()
+                        "{account_id}/{session_id}/warn-{}-{}-{threshold_minutes}",
+                        serde_json::to_value(other)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        clock_at.timestamp()
                     ),
                 },
                 Notice {

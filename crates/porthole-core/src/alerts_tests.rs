@@ -43,6 +43,7 @@ fn warning(threshold: i32) -> WatchEvent {
         session_id: "s1".into(),
         name: "terminal s1".into(),
         clock: ClockKind::Hard,
+        clock_at: t0(),
         remaining_seconds: threshold * 60,
         threshold_minutes: threshold,
     }
@@ -100,6 +101,7 @@ fn the_oldest_keys_are_forgotten_first() {
         session_id: format!("s{n}"),
         name: "x".to_owned(),
         clock: ClockKind::Hard,
+        clock_at: t0(),
         remaining_seconds: 60,
         threshold_minutes: 2,
     };
@@ -312,4 +314,27 @@ fn every_automatic_extension_is_notified_unless_notifications_are_off() {
         ..AlertSettings::default()
     };
     assert_eq!(auto_extended_notice(&off, &s, 15), None);
+}
+
+#[test]
+fn an_idle_clock_is_warned_again_each_time_it_starts_again() {
+    let s = AlertSettings::default();
+    let mut a = Alerts::in_memory();
+    let idle = |at: DateTime<Utc>| WatchEvent::Warning {
+        account_id: "qpu".into(),
+        session_id: "s1".into(),
+        name: "bell".into(),
+        clock: ClockKind::Idle,
+        clock_at: at,
+        remaining_seconds: 120,
+        threshold_minutes: 2,
+    };
+    let first = a.on_event(&idle(t0()), &s).expect("first idle period");
+    assert_eq!(first.title, "bell reaches its idle limit in 2 minutes");
+    assert!(a.on_event(&idle(t0()), &s).is_none(), "once per clock");
+    // It got work, then went idle again: a new idle clock, a new warning.
+    let later = t0() + Duration::minutes(30);
+    assert!(a.on_event(&idle(later), &s).is_some());
+    // The hard clock of the same session is its own.
+    assert!(a.on_event(&warning(2), &s).is_some());
 }

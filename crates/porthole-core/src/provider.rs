@@ -39,7 +39,9 @@ pub trait Provider: Send + Sync {
     /// The account's live sessions.
     async fn list(&self) -> Result<Vec<Session>>;
 
-    /// One session; `Ok(None)` once it has ended (the provider no longer knows it as live).
+    /// One session; `Ok(None)` once the provider no longer knows it. A provider that keeps ended
+    /// sessions may return one with its `Ended` state and reason (the watcher takes the reason;
+    /// the CLI shows it).
     async fn get(&self, id: &str) -> Result<Option<Session>>;
 
     /// Launches a session and returns it as first seen (usually starting, without a URL).

@@ -98,6 +98,8 @@ pub fn window_title(s: &Session, now: DateTime<Utc>) -> String {
 pub fn session_items(s: &Session) -> Vec<TrayItem> {
     let (account_id, session_id) = (s.account_id.clone(), s.id.clone());
     let can_open = s.can_open() || s.opens_in_app();
+    // As the provider calls it ("Stop", "Close").
+    let stop_verb = s.provider.descriptor().actions.stop.unwrap_or("Stop");
     let can_extend =
         s.capabilities.can_extend && s.state.is_live() && s.state != SessionState::Stopping;
     let can_stop =
@@ -133,10 +135,10 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
             account_id,
             session_id,
         },
-        "Stop".to_owned(),
+        stop_verb.to_owned(),
         can_stop,
     );
-    stop.confirm = Some(format!("Stop “{}” now", s.name));
+    stop.confirm = Some(format!("{stop_verb} “{}” now", s.name));
     items.push(stop);
     items
 }

@@ -210,6 +210,14 @@ impl Hub {
 
     async fn end(&self, account_id: &str, session_id: &str, cancel: bool) -> Result<()> {
         let provider = self.provider(account_id)?;
+        let kind = provider.kind();
+        if cancel && kind.descriptor().actions.cancel.is_none() {
+            // Refused before anything is recorded or shown as stopping.
+            return Err(Error::invalid_input(format!(
+                "{} sessions cannot be cancelled; stop them instead.",
+                kind.label()
+            )));
+        }
         let asked = if cancel {
             HistoryKind::CancelRequested
         } else {

@@ -75,8 +75,9 @@ pub enum WatchEvent {
         account_id: String,
         session_id: String,
         name: String,
-        /// Which clock.
+        /// Which clock, and when it runs out (an idle clock that starts again is a new one).
         clock: ClockKind,
+        clock_at: chrono::DateTime<chrono::Utc>,
         /// Seconds left when the warning was decided.
         remaining_seconds: i32,
         /// The threshold that was crossed, in minutes.

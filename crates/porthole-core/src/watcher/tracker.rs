@@ -313,6 +313,7 @@ impl Tracker {
                     session_id: t.session.id.clone(),
                     name: t.session.name.clone(),
                     clock: clock.kind,
+                    clock_at: clock.at,
                     remaining_seconds: clamp_i32(remaining.num_seconds()),
                     threshold_minutes: clamp_i32(warn_before[most_urgent].num_minutes()),
                 });

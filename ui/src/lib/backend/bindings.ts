@@ -42,6 +42,11 @@ export const commands = {
 	 *  provider included).
 	 */
 	providerDescriptors: () => __TAURI_INVOKE<ProviderDescriptor_Serialize[]>("provider_descriptors"),
+	/**
+	 *  The session the main window is to show ("Open" on a session without a web page, from the
+	 *  tray, a menu or a link), once; the `show-session` event says when there is one.
+	 */
+	takeShownSession: () => __TAURI_INVOKE<ShowSession | null>("take_shown_session"),
 	listMachines: (accountId: string) => typedError<Machine_Serialize[], ApiError>(__TAURI_INVOKE("list_machines", { accountId })),
 	listResources: (accountId: string) => typedError<Resource_Serialize[], ApiError>(__TAURI_INVOKE("list_resources", { accountId })),
 	/**  Streams a session's log to the window, line by line, until the log ends. */
@@ -818,7 +823,9 @@ export type Session_Serialize = {
 
 /**
  *  Show this session in the main window (`show-session`): "Open" on a session without a web
- *  page, from the tray, a window menu or a link.
+ *  page, from the tray, a window menu or a link. The event is a nudge: the session waits in
+ *  [`AppState::show_session`] until the window takes it, so a main window that is being created
+ *  (closed before, or at start) still shows it once its page is up.
  */
 export type ShowSession = {
 	account_id: string,
@@ -917,8 +924,8 @@ export type WatchEvent_Deserialize =
 { kind: "ready"; session: Session_Deserialize } | 
 /**  One of the session's clocks is near its end; emitted once per clock and threshold. */
 { kind: "warning"; account_id: string; session_id: string; name: string; 
-/**  Which clock. */
-clock: ClockKind; 
+/**  Which clock, and when it runs out (an idle clock that starts again is a new one). */
+clock: ClockKind; clock_at: string; 
 /**  Seconds left when the warning was decided. */
 remaining_seconds: number; 
 /**  The threshold that was crossed, in minutes. */
@@ -943,8 +950,8 @@ export type WatchEvent_Serialize =
 { kind: "ready"; session: Session_Serialize } | 
 /**  One of the session's clocks is near its end; emitted once per clock and threshold. */
 { kind: "warning"; account_id: string; session_id: string; name: string; 
-/**  Which clock. */
-clock: ClockKind; 
+/**  Which clock, and when it runs out (an idle clock that starts again is a new one). */
+clock: ClockKind; clock_at: string; 
 /**  Seconds left when the warning was decided. */
 remaining_seconds: number; 
 /**  The threshold that was crossed, in minutes. */

@@ -338,6 +338,7 @@ export class MockSessions {
         session_id: session.id,
         name: session.name,
         clock: "hard",
+        clock_at: session.deadline ?? "",
         remaining_seconds: Math.floor(left / 1000),
         threshold_minutes: Math.min(...crossed),
       });

@@ -152,7 +152,8 @@ export class MockBackend implements Backend {
   #startAtLogin: boolean;
   #accounts: MockAccounts;
   #settings: MockSettings;
-  #showListeners = new Set<(accountId: string, sessionId: string) => void>();
+  #showListeners = new Set<() => void>();
+  #shown: { accountId: string; sessionId: string } | null = null;
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
   readonly sessions: MockSessions;
 
@@ -314,15 +315,22 @@ export class MockBackend implements Backend {
     const session = this.sessions.list(accountId).find((s) => s.id === sessionId);
     // As the app does: a live session without a web page is shown in the main window.
     if (session && !session.capabilities.has_ui && session.state.state !== "ended") {
-      for (const listener of this.#showListeners) listener(accountId, sessionId);
+      this.#shown = { accountId, sessionId };
+      for (const listener of this.#showListeners) listener();
       return;
     }
     this.sessions.open(accountId, sessionId);
   }
 
-  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void {
+  onShowSession(listener: () => void): () => void {
     this.#showListeners.add(listener);
     return () => this.#showListeners.delete(listener);
+  }
+
+  async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {
+    const shown = this.#shown;
+    this.#shown = null;
+    return shown;
   }
 
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {

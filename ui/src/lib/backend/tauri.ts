@@ -151,8 +151,14 @@ export class TauriBackend implements Backend {
     return listenTo(events.sessionEvent, "session events", listener);
   }
 
-  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void {
-    return listenTo(events.showSession, "show-session", (shown) => listener(shown.account_id, shown.session_id));
+  onShowSession(listener: () => void): () => void {
+    return listenTo(events.showSession, "show-session", () => listener());
+  }
+
+  async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {
+    // Not a `Result`: there is a session to show, or none.
+    const shown = await call(commands.takeShownSession);
+    return shown ? { accountId: shown.account_id, sessionId: shown.session_id } : null;
   }
 }
 

@@ -177,8 +177,11 @@ export interface Backend {
    * the session is unknown). Throws a `BackendError` only when the call itself fails. */
   sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]>;
   /** Calls `listener` whenever the app asks the main window to show a session ("Open" on a
-   * session without a web page, from the tray or a link); returns the unsubscribe. */
-  onShowSession(listener: (accountId: string, sessionId: string) => void): () => void;
+   * session without a web page, from the tray or a link): then `takeShownSession` says which.
+   * Returns the unsubscribe. */
+  onShowSession(listener: () => void): () => void;
+  /** The session the app asked the main window to show, once (null: none). */
+  takeShownSession(): Promise<{ accountId: string; sessionId: string } | null>;
   /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */
   onSessionEvent(listener: (event: WatchEvent) => void): () => void;
 

@@ -33,7 +33,12 @@ async function renderWith() {
   await catalog.load({ providerDescriptors: async () => [shaped] } as unknown as MockBackend);
   const store = new SessionStore(backend);
   stops.push(store.start());
-  stops.push(backend.onShowSession((a, s) => store.reveal(a, s)));
+  // As the app does: a nudge, then it takes the session to show.
+  stops.push(
+    backend.onShowSession(() =>
+      void backend.takeShownSession().then((shown) => shown && store.reveal(shown.accountId, shown.sessionId)),
+    ),
+  );
   render(SessionsScreen, {
     props: { store },
     context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),

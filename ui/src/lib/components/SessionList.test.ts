@@ -73,7 +73,7 @@ describe("SessionList", () => {
     expect(qpu!.getByTestId("session-remaining").textContent).toMatch(/^(2h 00m|1h 59m) left$/);
     const idle = qpu!.getByTestId("session-clock");
     expect(idle.dataset.clock).toBe("idle");
-    expect(idle.textContent).toMatch(/^Idle limit: [34]:\d\d left$/);
+    expect(idle.textContent).toMatch(/^Idle limit: [34]:\d\d left \(warned\)$/);
     expect(idle.classList.contains("warned")).toBe(true);
     // No web page: "Open" opens the detail view under the row, not a window.
     expect(qpu!.getByTestId("session-open").getAttribute("aria-expanded")).toBe("false");

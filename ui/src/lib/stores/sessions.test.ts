@@ -52,14 +52,14 @@ describe("SessionStore events", () => {
   it("announces a warning in its clock's words and takes the state from the watcher, not the warning", () => {
     const store = new SessionStore(new MockBackend(), () => NOW);
     store.apply({ kind: "added", session: makeSession({ deadline: minutesFrom(9) }) });
-    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "hard",
+    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "hard", clock_at: minutesFrom(9),
       remaining_seconds: 540, threshold_minutes: 10 });
     expect(store.announcement).toBe("terminal-1 ends in 9 minutes.");
     expect(store.get("local", "s1")?.session.state.state).toBe("ready");
     store.apply({ kind: "updated", session: makeSession({ deadline: minutesFrom(9), state: { state: "expiring" },
       warning: { clock: "hard", threshold_minutes: 10 } }) });
     expect(store.get("local", "s1")?.session.state.state).toBe("expiring");
-    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "idle",
+    store.apply({ kind: "warning", account_id: "local", session_id: "s1", name: "terminal-1", clock: "idle", clock_at: minutesFrom(1),
       remaining_seconds: 60, threshold_minutes: 2 });
     expect(store.announcement).toBe("terminal-1 reaches its idle limit in 1 minute.");
   });
