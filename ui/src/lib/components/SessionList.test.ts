@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BACKEND_CONTEXT, BackendError, MockBackend } from "../backend";
 import { makeEntry, minutesFrom } from "../../test/sessions";
 import SessionList from "./SessionList.svelte";
@@ -81,6 +81,18 @@ describe("SessionList", () => {
     const unused = runbook!.getByTestId("session-clock");
     expect(unused.textContent).toMatch(/^Unused limit: 2[45]:\d\d left$/);
     expect(unused.classList.contains("warned")).toBe(false);
+  });
+
+  it("reveals a row asked for from outside once the list has it, and drops one the list never shows", async () => {
+    const onrevealed = vi.fn();
+    const shown = makeEntry({ id: "q1", name: "qpu", deadline: minutesFrom(60, now) });
+    const { rerender } = renderList({ entries: [], snapshot: { status: "loading" }, revealKey: shown.key, onrevealed });
+    expect(onrevealed).not.toHaveBeenCalled();
+    await rerender({ entries: [shown], snapshot: { status: "ready" }, revealKey: shown.key, onrevealed });
+    await waitFor(() => expect(onrevealed).toHaveBeenCalledTimes(1));
+    expect(document.activeElement).toBe(screen.getByTestId("session-row"));
+    await rerender({ entries: [shown], snapshot: { status: "ready" }, revealKey: "local/hidden", onrevealed });
+    await waitFor(() => expect(onrevealed).toHaveBeenCalledTimes(2));
   });
 
   it("offers only what each state and provider allows", () => {
