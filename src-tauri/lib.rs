@@ -106,8 +106,6 @@ fn vocabulary_ts() -> Result<String, String> {
          export const UP_STATES: StateKind[] = {};\n\n\
          /** States on their way somewhere by themselves (starting, connecting, stopping). */\n\
          export const MOVING_STATES: StateKind[] = {};\n\n\
-         /** States not open to anyone yet. */\n\
-         export const OPENING_STATES: StateKind[] = {};\n\n\
          /** States a session without a web page is ready in (accepted, not on its way out). */\n\
          export const ACCEPTED_STATES: StateKind[] = {};\n",
         pretty(&v.states)?,
@@ -116,7 +114,6 @@ fn vocabulary_ts() -> Result<String, String> {
         pretty(&v.clock_warnings)?,
         serde_json::to_string(&v.up).map_err(|e| e.to_string())?,
         serde_json::to_string(&v.moving).map_err(|e| e.to_string())?,
-        serde_json::to_string(&v.opening).map_err(|e| e.to_string())?,
         serde_json::to_string(&v.accepted).map_err(|e| e.to_string())?,
     ))
 }

@@ -113,19 +113,8 @@ function keychainLookup(user) {
   }
 }
 
-/** Fills a labelled field of a form in the page, as typing would (Svelte listens to input). */
-function fill(formTestId, label, value) {
-  return driver.execute(
-    `const [formId, label, value] = arguments;
-     const form = document.querySelector('[data-testid="' + formId + '"]');
-     const l = [...form.querySelectorAll("label")].find((x) => x.textContent.trim() === label);
-     const field = document.getElementById(l.htmlFor);
-     field.value = value;
-     field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
-     return true;`,
-    [formTestId, label, value],
-  );
-}
+/** Fills a labelled field of a form in the page, as typing would. */
+const fill = (formTestId, label, value) => driver.fillLabelled(formTestId, label, value);
 
 function clickCss(css) {
   return driver.execute(`document.querySelector(arguments[0]).click(); return true;`, [css]);

@@ -66,18 +66,11 @@ const setField = (css, value) =>
     [css, value],
   );
 
-/** Fills a labelled field of a form. */
-const fill = (formTestId, label, value) =>
-  inMain(
-    `const [formId, label, value] = arguments;
-     const form = document.querySelector('[data-testid="' + formId + '"]');
-     const l = [...form.querySelectorAll("label")].find((x) => x.textContent.trim() === label);
-     const field = document.getElementById(l.htmlFor);
-     field.value = value;
-     field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
-     return true;`,
-    [formTestId, label, value],
-  );
+/** Fills a labelled field of a form in the main window. */
+async function fill(formTestId, label, value) {
+  await driver.switchTo(app.mainHandle);
+  return driver.fillLabelled(formTestId, label, value);
+}
 
 /** The row of the session called `name`: its state, end reason and clocks, as shown. */
 function rowOf(name) {

@@ -52,6 +52,21 @@ export class WebDriver {
     return this.cmd("POST", `/element/${elementId}/value`, { text });
   }
 
+  /** Fills the field labelled `label` in the form `formTestId` of the current page, as typing
+   * would (Svelte listens to input, or change for a select). */
+  fillLabelled(formTestId, label, value) {
+    return this.execute(
+      `const [formId, label, value] = arguments;
+       const form = document.querySelector('[data-testid="' + formId + '"]');
+       const l = [...form.querySelectorAll("label")].find((x) => x.textContent.trim() === label);
+       const field = document.getElementById(l.htmlFor);
+       field.value = value;
+       field.dispatchEvent(new Event(field.tagName === "SELECT" ? "change" : "input", { bubbles: true }));
+       return true;`,
+      [formTestId, label, value],
+    );
+  }
+
   click(elementId) {
     return this.cmd("POST", `/element/${elementId}/click`, {});
   }

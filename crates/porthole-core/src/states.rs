@@ -262,10 +262,9 @@ pub struct Vocabulary {
     pub clocks: serde_json::Map<String, serde_json::Value>,
     /// Clock kind → how its warning reads.
     pub clock_warnings: serde_json::Map<String, serde_json::Value>,
-    /// State kinds that are usable now, moving by themselves, opening, and accepted.
+    /// State kinds that are usable now, moving by themselves, and accepted.
     pub up: Vec<String>,
     pub moving: Vec<String>,
-    pub opening: Vec<String>,
     pub accepted: Vec<String>,
 }
 
@@ -298,7 +297,6 @@ pub fn vocabulary() -> Vocabulary {
             .collect(),
         up: kinds(SessionState::is_up),
         moving: kinds(SessionState::is_moving),
-        opening: kinds(SessionState::is_opening),
         accepted: kinds(SessionState::is_accepted),
     }
 }
@@ -357,7 +355,9 @@ mod tests {
         assert_eq!(v.clocks["unused"], "Unused limit");
         assert!(v.up.contains(&"expiring".to_owned()));
         assert!(!v.up.contains(&"idle".to_owned()));
-        assert_eq!(v.opening, vec!["starting", "connecting"]);
+        assert_eq!(v.moving, vec!["starting", "connecting", "stopping"]);
+        assert!(v.accepted.contains(&"waiting_for_input".to_owned()));
+        assert!(!v.accepted.contains(&"connecting".to_owned()));
     }
 
     #[test]

@@ -51,8 +51,5 @@ export const UP_STATES: StateKind[] = ["ready","expiring"];
 /** States on their way somewhere by themselves (starting, connecting, stopping). */
 export const MOVING_STATES: StateKind[] = ["starting","connecting","stopping"];
 
-/** States not open to anyone yet. */
-export const OPENING_STATES: StateKind[] = ["starting","connecting"];
-
 /** States a session without a web page is ready in (accepted, not on its way out). */
 export const ACCEPTED_STATES: StateKind[] = ["queued","ready","expiring","idle","draining","waiting_for_input","other"];
