@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 
 APP := target/debug/porthole-desktop
-BINDINGS := ui/src/lib/backend/bindings.ts ui/src/lib/backend/providers.ts ui/src/lib/backend/vocabulary.ts
+BINDINGS := ui/src/lib/backend/bindings.ts ui/src/lib/backend/providers.ts ui/src/lib/backend/vocabulary.ts ui/src/lib/backend/replays.ts
 
 # The scripted test provider (crates/porthole-providers/src/scripted/) is compiled into what the
 # checks build: the same features for clippy, the Rust tests, the app the end-to-end suite drives

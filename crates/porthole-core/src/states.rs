@@ -103,7 +103,7 @@ pub enum SessionState {
 
 impl SessionState {
     /// Every kind of state, for the generated vocabulary.
-    fn all() -> [SessionState; 11] {
+    pub(crate) fn all() -> [SessionState; 11] {
         [
             SessionState::Starting,
             SessionState::Queued,
@@ -225,7 +225,7 @@ impl ClockKind {
     }
 
     /// The serde name (`"hard"`…).
-    fn name(self) -> String {
+    pub(crate) fn name(self) -> String {
         serde_json::to_value(self)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))

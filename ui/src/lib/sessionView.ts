@@ -16,6 +16,7 @@ import type {
   Session,
   SessionState,
 } from "./backend";
+import { sessionClocks } from "./backend/clocks";
 import { formatMinutes } from "./format";
 
 /** A session as the store keeps it: the last known session (ended ones too) and how it began. */
@@ -68,18 +69,8 @@ export function canOpen(session: Session): boolean {
   return isUp(session.state) && session.capabilities.has_ui;
 }
 
-/** The clocks that can end it, soonest first: the hard deadline, the idle and the unused one, where
- * the provider has them (as `Session::clocks` lists them in Rust). */
-export function sessionClocks(session: Session): { kind: ClockKind; at: string }[] {
-  const clocks: { kind: ClockKind; at: string | null | undefined }[] = [
-    { kind: "hard", at: session.deadline },
-    { kind: "idle", at: session.idle_deadline },
-    { kind: "unused", at: session.unused_deadline },
-  ];
-  return clocks
-    .filter((c): c is { kind: ClockKind; at: string } => typeof c.at === "string")
-    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-}
+/** Its clocks, soonest first (one definition, beside the backend's types). */
+export { sessionClocks };
 
 /** Its clocks other than the hard deadline (which the list shows on its own), soonest first. */
 export function extraClocks(session: Session): { kind: ClockKind; at: string }[] {

@@ -9,6 +9,7 @@
 #[cfg(test)]
 mod clock_tests;
 mod hub;
+pub mod replay;
 mod runner;
 #[cfg(test)]
 mod runner_tests;

@@ -22,7 +22,6 @@ export {
   MOCK_SESSION_SPEED_MS,
   MOCK_START_AT_LOGIN_PREFIX,
   MOCK_THRESHOLD_MESSAGE,
-  MOCK_WARN_MINUTES,
   type MockAccountSeed,
   type MockOptions,
 } from "./mock";

@@ -144,7 +144,7 @@ const DEMO: DemoSeed[] = [
     machine_id: "terminal", resource: "CPU", state: { state: "connecting" }, age: 1, left: 14,
     price: 0, status_label: "Waiting for the page to answer" },
   { id: "demo-flux", account_id: "studio-gpus", name: "flux-dev", machine_id: "flux-dev-machine",
-    resource: "A100", state: { state: "expiring" }, age: 65, left: 8, price: 3.5 },
+    resource: "A100", state: { state: "ready" }, age: 65, left: 8, price: 3.5 },
   { id: "demo-sdxl", account_id: "studio-gpus", name: "sdxl-batch", machine_id: "sdxl",
     resource: "A10G", state: { state: "starting" }, age: 0.5, left: 30, price: 1.1 },
   { id: "demo-legacy", account_id: "studio-gpus", name: "legacy-runner",

@@ -120,14 +120,16 @@ describe("MockBackend sessions", () => {
     expect((await backend.listSessions("local")).map((s) => s.id)).toEqual(["demo-notebook"]);
   });
 
-  it("warns at T-10 and T-2 minutes, then ends the session as timed out", async () => {
+  it("replays the watcher: warns at T-10 and T-2 minutes, then ends the session as timed out", async () => {
     const { backend, events } = setup();
     const session = await backend.launchSession("local", { machine_id: "terminal", resource: null, timeout_minutes: 15 });
     await vi.advanceTimersByTimeAsync(5 * 60_000 + 1000);
     expect(events.filter((e) => e.kind === "warning")).toEqual([
       expect.objectContaining({ session_id: session.id, threshold_minutes: 10 }),
     ]);
-    expect(events.at(-2)).toMatchObject({ kind: "updated", session: { state: { state: "expiring" } } });
+    // As the tracker tells it: the warning, then the session it changed.
+    expect(events.at(-2)).toMatchObject({ kind: "warning", threshold_minutes: 10 });
+    expect(events.at(-1)).toMatchObject({ kind: "updated", session: { state: { state: "expiring" } } });
     await vi.advanceTimersByTimeAsync(8 * 60_000);
     expect(events.filter((e) => e.kind === "warning").map((e) => "threshold_minutes" in e && e.threshold_minutes))
       .toEqual([10, 2]);

@@ -1,8 +1,11 @@
-// The mock's sessions: an in-memory stand-in for the providers and the Rust watchers. Launches go
-// starting → connecting → ready with a start-up log, stops go stopping → ended, deadlines warn at
-// the saved thresholds (T-10 and T-2 minutes by default) and end in a timeout. Every change is
-// told as a `WatchEvent`; what the app did (launch, extend, stop) is kept as the session's history.
+// The mock's sessions: an in-memory stand-in for the providers and the Rust watchers. As a
+// provider it launches (starting → connecting → ready with a start-up log), stops (stopping →
+// ended), extends, asks and takes answers. What the watchers decide about clocks (warnings,
+// "ending soon", the end they cause) it replays from the Rust tracker's recording (mock-replay.ts,
+// at the default thresholds: saved thresholds do not change it). Every change is told as a
+// `WatchEvent`; what the app did (launch, extend, stop) is kept as the session's history.
 import type { MockAccounts } from "./mock-accounts";
+import { ClockReplay } from "./mock-replay";
 import { CONNECTING_AFTER_LINE, offerFor, startupLog } from "./mock-sessions-data";
 import {
   type Account,
@@ -19,9 +22,11 @@ import {
   type Prompt,
   type Resource,
   type Session,
+  type SessionState,
   type WatchEvent,
 } from "./types";
 import { PROVIDERS } from "./providers";
+import { UP_STATES } from "./vocabulary";
 
 /** How the simulated watchers behave; read on every use, so `configure` applies at once. */
 export interface MockSessionSettings {
@@ -32,15 +37,12 @@ export interface MockSessionSettings {
   /** An account reported offline as soon as someone listens. */
   offlineAccount?: string;
   now: () => number;
-  /** The warning thresholds, in minutes (`MOCK_WARN_MINUTES` when absent). */
-  warnMinutes?: number[];
 }
 
-/** The warning thresholds, in minutes before the deadline (the Rust default). */
-export const MOCK_WARN_MINUTES = [10, 2];
+const LOCAL_LIFETIME = PROVIDERS.portholed.lifetime;
 
 /** The longest a session may run from now, in minutes (portholed's and ComfyDeploy's 24 h). */
-export const MOCK_MAX_MINUTES = PROVIDERS.portholed.lifetime.max_minutes ?? Number.POSITIVE_INFINITY;
+export const MOCK_MAX_MINUTES = LOCAL_LIFETIME.max_minutes ?? Number.POSITIVE_INFINITY;
 
 /** At most this many history entries per session, the oldest going first (porthole-core's). */
 export const MOCK_HISTORY_PER_SESSION = 100;
@@ -50,7 +52,7 @@ interface Tracked {
   log: LogLine[];
   logDone: boolean;
   followers: Set<() => void>;
-  warned: Set<number>;
+  replay: ClockReplay;
 }
 
 type Listener = (event: WatchEvent) => void;
@@ -82,8 +84,9 @@ export class MockSessions {
     for (const session of seeds) {
       const tracked = this.#track(structuredClone(session));
       tracked.logDone = true;
-      const left = this.#remainingMs(session);
-      for (const m of this.#warnMinutes()) if (left !== null && left <= m * 60_000) tracked.warned.add(m);
+      // Known already: what is due has been told (as the app's watchers had told it).
+      tracked.replay.advance(tracked.session, this.#settings().now());
+      this.#show(tracked);
     }
   }
 
@@ -118,7 +121,7 @@ export class MockSessions {
     if (resource?.availability.status === "unavailable") {
       throw invalid(`${resource.label} is unavailable: ${resource.availability.reason}.`);
     }
-    const minutes = request.timeout_minutes ?? 15;
+    const minutes = request.timeout_minutes ?? LOCAL_LIFETIME.default_minutes ?? MOCK_MAX_MINUTES;
     if (!Number.isInteger(minutes) || minutes < 1 || minutes > MOCK_MAX_MINUTES) {
       throw invalid(`A timeout is 1 to ${MOCK_MAX_MINUTES} minutes.`);
     }
@@ -176,25 +179,20 @@ export class MockSessions {
     this.calls.push(`${automatic ? "auto-extend" : "extend"} ${accountId} ${sessionId} ${minutes}`);
     this.#record(accountId, sessionId, { kind: "extended", minutes, automatic });
     session.deadline = new Date(deadline).toISOString();
-    const left = this.#remainingMs(session) ?? Infinity;
-    for (const m of [...tracked.warned]) if (left > m * 60_000) tracked.warned.delete(m);
-    session.warning =
-      tracked.warned.size === 0 ? null : { clock: "hard", threshold_minutes: Math.min(...tracked.warned) };
-    if (session.state.state === "expiring" && tracked.warned.size === 0) {
-      session.state = { state: "ready" };
-    }
+    tracked.replay.advance(session, this.#settings().now());
+    this.#show(tracked);
     this.#emit({ kind: "updated", session });
   }
 
   stop(accountId: string, sessionId: string): void {
     this.#reachable(accountId);
-    const { session } = this.#get(accountId, sessionId);
+    const tracked = this.#get(accountId, sessionId);
+    const { session } = tracked;
     if (!session.capabilities.can_stop) throw invalid(`${session.name} cannot be stopped.`);
     this.calls.push(`stop ${accountId} ${sessionId}`);
     this.#record(accountId, sessionId, { kind: "stop_requested" });
-    if (session.state.state === "stopping") return;
-    session.state = { state: "stopping" };
-    this.#emit({ kind: "updated", session });
+    if (tracked.replay.base.state === "stopping") return;
+    this.#report(tracked, { state: "stopping" });
     this.#later(this.#settings().speedMs, () => this.#end(session, { kind: "stopped" }));
   }
 
@@ -223,9 +221,8 @@ export class MockSessions {
   ask(accountId: string, sessionId: string, prompt: Prompt): void {
     const tracked = this.#get(accountId, sessionId);
     this.#prompts.set(tracked.session.id, prompt);
-    tracked.session.state = { state: "waiting_for_input" };
     tracked.session.status_label = prompt.message;
-    this.#emit({ kind: "updated", session: tracked.session });
+    this.#report(tracked, { state: "waiting_for_input" });
   }
 
   prompts(accountId: string, sessionId: string): Prompt[] {
@@ -237,7 +234,8 @@ export class MockSessions {
   /** Answers the session's prompt: required fields are checked, then it runs again. */
   respond(accountId: string, sessionId: string, promptId: string, values: Record<string, string>): void {
     this.#reachable(accountId);
-    const { session } = this.#get(accountId, sessionId);
+    const tracked = this.#get(accountId, sessionId);
+    const { session } = tracked;
     const prompt = this.#prompts.get(session.id);
     if (!prompt || prompt.id !== promptId) throw invalid(`Session ${sessionId} is not waiting for an answer to "${promptId}".`);
     const missing = prompt.parameters.filter((p) => p.required && !(values[p.name] ?? "").trim()).map((p) => p.label);
@@ -245,15 +243,13 @@ export class MockSessions {
     this.calls.push(`respond ${accountId} ${sessionId} ${promptId}`);
     this.#record(accountId, sessionId, { kind: "answered", prompt: promptId });
     this.#prompts.delete(session.id);
-    session.state = { state: "ready" };
     session.status_label = null;
-    this.#emit({ kind: "updated", session });
+    this.#report(tracked, { state: "ready" });
   }
 
   open(accountId: string, sessionId: string): void {
     const { session } = this.#get(accountId, sessionId);
-    const state = session.state.state;
-    if (state !== "ready" && state !== "expiring") {
+    if (!UP_STATES.includes(session.state.state)) {
       throw invalid(`${session.name} is not ready yet: it opens once its page answers.`);
     }
     this.calls.push(`open ${accountId} ${sessionId}`);
@@ -315,33 +311,26 @@ export class MockSessions {
     if (this.#offline.delete(accountId)) this.#emit({ kind: "online", account_id: accountId });
   }
 
-  /** Checks every deadline now (the ticker does it every second while someone listens). */
+  /** Replays what the watchers decide about every clock now (the ticker does it every second
+   * while someone listens): warnings, "ending soon", the end a clock causes. */
   tick(): void {
     const now = this.#settings().now();
     for (const tracked of [...this.#tracked.values()]) {
       const { session } = tracked;
-      const left = this.#remainingMs(session, now);
-      if (left === null || session.state.state === "stopping") continue;
-      if (left <= 0) {
-        this.#end(session, { kind: "timeout" });
+      const news = tracked.replay.advance(session, now);
+      if (news.ended) {
+        this.#end(session, news.ended);
         continue;
       }
-      const crossed = this.#warnMinutes().filter((m) => left <= m * 60_000 && !tracked.warned.has(m));
-      if (crossed.length === 0) continue;
-      for (const m of crossed) tracked.warned.add(m);
-      session.warning = { clock: "hard", threshold_minutes: Math.min(...crossed) };
-      if (session.state.state === "ready") session.state = { state: "expiring" };
-      this.#emit({ kind: "updated", session });
+      if (!news.warning) continue;
       this.#emit({
         kind: "warning",
         account_id: session.account_id,
         session_id: session.id,
         name: session.name,
-        clock: "hard",
-        clock_at: session.deadline ?? "",
-        remaining_seconds: Math.floor(left / 1000),
-        threshold_minutes: Math.min(...crossed),
+        ...news.warning,
       });
+      if (this.#show(tracked)) this.#emit({ kind: "updated", session });
     }
   }
 
@@ -358,15 +347,13 @@ export class MockSessions {
       this.#later(index * speedMs, () => {
         const tracked = this.#tracked.get(sessionId);
         if (!tracked || tracked.logDone) return;
-        const { session } = tracked;
         const last = index === lines.length - 1;
         this.#log(tracked, message, last);
-        if (index + 1 === CONNECTING_AFTER_LINE && session.state.state === "starting") {
-          session.state = { state: "connecting" };
-          this.#emit({ kind: "updated", session });
-        } else if (last && session.state.state === "connecting") {
-          session.state = { state: "ready" };
-          this.#emit({ kind: "ready", session });
+        const base = tracked.replay.base.state;
+        if (index + 1 === CONNECTING_AFTER_LINE && base === "starting") {
+          this.#report(tracked, { state: "connecting" });
+        } else if (last && base === "connecting") {
+          this.#report(tracked, { state: "ready" }, "ready");
         }
       });
     });
@@ -400,7 +387,7 @@ export class MockSessions {
       log: [],
       logDone: false,
       followers: new Set(),
-      warned: new Set(),
+      replay: new ClockReplay(session.state),
     };
     this.#tracked.set(session.id, tracked);
     return tracked;
@@ -432,12 +419,22 @@ export class MockSessions {
     return view.account;
   }
 
-  #warnMinutes(): number[] {
-    return this.#settings().warnMinutes ?? MOCK_WARN_MINUTES;
+  /** The provider now reports `state`: the session shows what the watchers make of it. */
+  #report(tracked: Tracked, state: SessionState, kind: "updated" | "ready" = "updated"): void {
+    tracked.replay.base = state;
+    this.#show(tracked);
+    this.#emit({ kind, session: tracked.session });
   }
 
-  #remainingMs(session: Session, now = this.#settings().now()): number | null {
-    return session.deadline === null ? null : Date.parse(session.deadline) - now;
+  /** Sets the state and warning the replay shows now; whether they changed. */
+  #show(tracked: Tracked): boolean {
+    const { session } = tracked;
+    const shown = tracked.replay.shown(session);
+    const changed =
+      JSON.stringify([session.state, session.warning]) !== JSON.stringify([shown.state, shown.warning]);
+    session.state = shown.state;
+    session.warning = shown.warning;
+    return changed;
   }
 
   #emit(event: WatchEvent): void {

@@ -6,7 +6,7 @@ import {
   MockBackend,
   mockOptionsFromQuery,
 } from "./mock";
-import { type AlertSettings, defaultAlertSettings, type WatchEvent } from "./types";
+import { type AlertSettings, defaultAlertSettings } from "./types";
 
 function withChanges(change: (settings: AlertSettings) => void): AlertSettings {
   const settings = defaultAlertSettings();
@@ -147,18 +147,5 @@ describe("MockBackend settings", () => {
       setStartAtLoginFailWith: "internal",
     });
     expect(mockOptionsFromQuery("?mock-start-at-login=0&mock-set-start-at-login-fail=nope")).toEqual({});
-  });
-
-  it("warns the simulated sessions at the saved thresholds", async () => {
-    vi.useFakeTimers({ now: Date.parse("2025-06-01T12:00:00Z") });
-    const mock = new MockBackend({ sessionSpeedMs: 100 });
-    await mock.saveSettings(withChanges((s) => (s.warn_before_minutes = [12, 5])));
-    const warnings: number[] = [];
-    mock.onSessionEvent((event: WatchEvent) => {
-      if (event.kind === "warning") warnings.push(event.threshold_minutes);
-    });
-    await mock.launchSession("local", { machine_id: "terminal", resource: null, timeout_minutes: 15 });
-    await vi.advanceTimersByTimeAsync(14 * 60_000);
-    expect(warnings).toEqual([12, 5]);
   });
 });

@@ -70,11 +70,6 @@ export class MockSettings {
     return structuredClone(this.#saved);
   }
 
-  /** The warning thresholds as saved, for the simulated watchers. */
-  get warnMinutes(): number[] {
-    return this.#saved.warn_before_minutes;
-  }
-
   /** Throws what the Rust side would answer to saving `settings`, without saving them. */
   check(settings: AlertSettings): void {
     checkSettings(settings);

@@ -35,7 +35,6 @@ export {
 export {
   MOCK_HISTORY_PER_SESSION,
   MOCK_MAX_MINUTES,
-  MOCK_WARN_MINUTES,
   MockSessions,
 } from "./mock-sessions";
 export { MOCK_AUTO_EXTEND_MESSAGE, MOCK_THRESHOLD_MESSAGE } from "./mock-settings";
@@ -168,7 +167,6 @@ export class MockBackend implements Backend {
       launchFailWith: this.#options.launchFailWith,
       offlineAccount: this.#options.offlineAccount,
       now: this.#options.now ?? Date.now,
-      warnMinutes: this.#settings.warnMinutes,
     }));
     const by = this.#settings.get().auto_extend.extend_by_minutes;
     for (const id of options.autoExtended ?? []) {

@@ -12,7 +12,6 @@ import {
 import {
   endReasonText,
   isReadyForWork,
-  isUp,
   type SessionEntry,
   sessionKey,
   type SessionSort,
@@ -107,7 +106,7 @@ export class SessionStore {
     if (generation !== this.#generation) return;
     this.#touched = null;
     for (const session of sessions) {
-      if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false, false);
+      if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false);
     }
     this.#changed();
     this.snapshot = { status: "ready" };
@@ -119,7 +118,7 @@ export class SessionStore {
       case "added":
       case "updated":
       case "ready":
-        this.#upsert(event.session, event.kind === "ready");
+        this.#upsert(event.session);
         return;
       case "warning": {
         // The state ("ending soon") and the session's warning come with the watcher's update;
@@ -210,15 +209,14 @@ export class SessionStore {
     return entry;
   }
 
-  #upsert(incoming: Session, ready: boolean, notify = true): void {
+  #upsert(incoming: Session, notify = true): void {
     const key = sessionKey(incoming.account_id, incoming.id);
     this.#touched?.add(key);
     const existing = this.#entries.get(key);
     // An end is final: a late update from before it must not bring the session back.
     if (existing?.session.state.state === "ended") return;
-    const session =
-      ready && !isUp(incoming.state) ? { ...incoming, state: { state: "ready" as const } } : incoming;
-    this.#settle(this.#put({ key, session, endedAt: null, request: existing?.request ?? null }, notify));
+    // The watcher's state is shown as it decided it (a `ready` event carries it too).
+    this.#settle(this.#put({ key, session: incoming, endedAt: null, request: existing?.request ?? null }, notify));
   }
 
   #settle(entry: SessionEntry): void {

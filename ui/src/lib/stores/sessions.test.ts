@@ -23,8 +23,10 @@ describe("SessionStore events", () => {
 
     store.apply({ kind: "updated", session: { ...session, state: { state: "connecting" } } });
     expect(store.get("local", "s1")?.session.state.state).toBe("connecting");
-    // `ready` means it answers, whatever the payload's state says.
-    store.apply({ kind: "ready", session: { ...session, state: { state: "connecting" } } });
+    // A `ready` event carries the state the watcher decided: shown as it is, ending soon included.
+    store.apply({ kind: "ready", session: { ...session, state: { state: "expiring" } } });
+    expect(store.get("local", "s1")?.session.state.state).toBe("expiring");
+    store.apply({ kind: "ready", session: { ...session, state: { state: "ready" } } });
     expect(store.get("local", "s1")?.session.state.state).toBe("ready");
     expect(store.list("studio")).toHaveLength(1);
   });
