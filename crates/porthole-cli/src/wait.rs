@@ -354,4 +354,20 @@ mod tests {
             cancelled.message
         );
     }
+
+    #[tokio::test]
+    async fn a_launch_that_answers_an_ended_session_is_told_at_once() {
+        let provider = Runbook {
+            states: Mutex::new(vec![SessionState::Ended(EndReason::Completed)]),
+        };
+        let done = until_ready(
+            &provider,
+            session(SessionState::Ended(EndReason::Completed)),
+            Duration::from_secs(20),
+        )
+        .await
+        .expect("completed as it launched");
+        // (Before, the tracker ignored it and the wait ran to its limit, then failed.)
+        assert_eq!(done.state, SessionState::Ended(EndReason::Completed));
+    }
 }

@@ -178,16 +178,20 @@ impl Alerts {
                     .to_owned(),
                 },
             ),
-            // The user stopped it: they know.
+            // The user stopped, closed or cancelled it (here, or stopped it elsewhere): they know.
             WatchEvent::Ended {
                 reason: EndReason::Stopped,
                 ..
+            }
+            | WatchEvent::Ended {
+                requested: true, ..
             } => return None,
             WatchEvent::Ended {
                 account_id,
                 session_id,
                 name,
                 reason,
+                ..
             } => (
                 format!("{account_id}/{session_id}/ended"),
                 Notice {

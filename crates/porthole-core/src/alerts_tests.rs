@@ -50,11 +50,16 @@ fn warning(threshold: i32) -> WatchEvent {
 }
 
 fn ended(reason: EndReason) -> WatchEvent {
+    ended_by(reason, false)
+}
+
+fn ended_by(reason: EndReason, requested: bool) -> WatchEvent {
     WatchEvent::Ended {
         account_id: "local".into(),
         session_id: "s1".into(),
         name: "terminal s1".into(),
         reason,
+        requested,
     }
 }
 
@@ -151,13 +156,24 @@ fn nothing_is_repeated_across_a_restart() {
 }
 
 #[test]
-fn a_session_the_user_stopped_gets_no_notice() {
+fn a_session_the_user_stopped_or_cancelled_gets_no_notice() {
     let mut a = Alerts::in_memory();
     assert!(a
         .on_event(&ended(EndReason::Stopped), &AlertSettings::default())
         .is_none());
+    // Cancelled or closed from this app: they know too.
+    assert!(a
+        .on_event(
+            &ended_by(EndReason::Cancelled, true),
+            &AlertSettings::default()
+        )
+        .is_none());
     let vanished = a.on_event(&ended(EndReason::Vanished), &AlertSettings::default());
     assert_eq!(vanished.unwrap().title, "terminal s1 has ended");
+    // Cancelled by someone else: told.
+    let cancelled =
+        Alerts::in_memory().on_event(&ended(EndReason::Cancelled), &AlertSettings::default());
+    assert_eq!(cancelled.unwrap().title, "terminal s1 was cancelled");
 }
 
 #[test]

@@ -90,6 +90,8 @@ pub enum WatchEvent {
         session_id: String,
         name: String,
         reason: EndReason,
+        /// This app asked for the end (a stop, close or cancel): nobody needs telling.
+        requested: bool,
     },
     /// The provider cannot be reached or refused us; sessions are kept as last seen and the
     /// watcher keeps retrying.

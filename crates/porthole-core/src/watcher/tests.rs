@@ -292,20 +292,24 @@ fn a_vanished_session_ends_with_the_right_reason() {
     for id in ["timed", "stopped", "gone"] {
         for e in t.apply_get(later, id, None) {
             if let WatchEvent::Ended {
-                session_id, reason, ..
+                session_id,
+                reason,
+                requested,
+                ..
             } = e
             {
-                reasons.push((session_id, reason));
+                reasons.push((session_id, reason, requested));
             }
         }
     }
     assert_eq!(
         reasons,
         vec![
-            ("timed".to_owned(), EndReason::Timeout),
-            ("stopped".to_owned(), EndReason::Stopped),
-            ("gone".to_owned(), EndReason::Vanished),
-        ]
+            ("timed".to_owned(), EndReason::Timeout, false),
+            ("stopped".to_owned(), EndReason::Stopped, true),
+            ("gone".to_owned(), EndReason::Vanished, false),
+        ],
+        "only the one we stopped was asked for"
     );
     // S2 still knows "late": it stays.
     let kept = session("late", None, deadline + Duration::hours(1));
@@ -509,4 +513,25 @@ fn a_provider_cannot_declare_a_url_ready_before_it_answers() {
         &t.apply_probe("a", "http://u", true)[..],
         [WatchEvent::Ready { session }] if session.state == SessionState::Ready
     ));
+}
+
+#[test]
+fn a_session_that_ended_as_it_launched_ends_at_once() {
+    let mut t = tracker();
+    let mut failed = session("f", None, t0() + Duration::minutes(10));
+    failed.state = SessionState::Ended(EndReason::Failed("no capacity".into()));
+    let events = t.track(t0(), failed);
+    assert!(
+        matches!(
+            events.as_slice(),
+            [WatchEvent::Ended { session_id, reason: EndReason::Failed(_), requested: false, .. }]
+                if session_id == "f"
+        ),
+        "{events:?}"
+    );
+    assert!(t.sessions().is_empty());
+    // Listed ended sessions are history, not news.
+    let mut old = session("old", None, t0());
+    old.state = SessionState::Ended(EndReason::Completed);
+    assert!(t.apply_list(t0(), vec![old]).is_empty());
 }

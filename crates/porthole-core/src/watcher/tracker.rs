@@ -114,8 +114,18 @@ impl Tracker {
             .collect()
     }
 
-    /// A session we just launched (lists can miss it for a moment).
+    /// A session we just launched (lists can miss it for a moment). One that has ended already
+    /// (it failed at once) ends here too, where a listed one would be history.
     pub fn track(&mut self, now: DateTime<Utc>, session: Session) -> Vec<WatchEvent> {
+        if let SessionState::Ended(reason) = &session.state {
+            return vec![WatchEvent::Ended {
+                account_id: self.account_id.clone(),
+                session_id: session.id.clone(),
+                name: session.name.clone(),
+                reason: reason.clone(),
+                requested: false,
+            }];
+        }
         let mut events = Vec::new();
         self.observe(now, session, &mut events);
         events
@@ -202,6 +212,7 @@ impl Tracker {
             session_id: t.session.id.clone(),
             name: t.session.name.clone(),
             reason,
+            requested: t.stopping,
         });
     }
 

@@ -931,7 +931,9 @@ remaining_seconds: number;
 /**  The threshold that was crossed, in minutes. */
 threshold_minutes: number } | 
 /**  The session is over. */
-{ kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason } | 
+{ kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason; 
+/**  This app asked for the end (a stop, close or cancel): nobody needs telling. */
+requested: boolean } | 
 /**
  *  The provider cannot be reached or refused us; sessions are kept as last seen and the
  *  watcher keeps retrying.
@@ -957,7 +959,9 @@ remaining_seconds: number;
 /**  The threshold that was crossed, in minutes. */
 threshold_minutes: number } | 
 /**  The session is over. */
-{ kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason } | 
+{ kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason; 
+/**  This app asked for the end (a stop, close or cancel): nobody needs telling. */
+requested: boolean } | 
 /**
  *  The provider cannot be reached or refused us; sessions are kept as last seen and the
  *  watcher keeps retrying.

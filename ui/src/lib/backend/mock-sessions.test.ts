@@ -116,6 +116,7 @@ describe("MockBackend sessions", () => {
       session_id: "demo-shell",
       name: "shell",
       reason: { kind: "stopped" },
+      requested: true,
     });
     expect((await backend.listSessions("local")).map((s) => s.id)).toEqual(["demo-notebook"]);
   });

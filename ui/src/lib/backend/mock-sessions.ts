@@ -193,7 +193,7 @@ export class MockSessions {
     this.#record(accountId, sessionId, { kind: "stop_requested" });
     if (tracked.replay.base.state === "stopping") return;
     this.#report(tracked, { state: "stopping" });
-    this.#later(this.#settings().speedMs, () => this.#end(session, { kind: "stopped" }));
+    this.#later(this.#settings().speedMs, () => this.#end(session, { kind: "stopped" }, true));
   }
 
   /** Cancels a session that can be: it ends at once, cancelled. */
@@ -203,7 +203,7 @@ export class MockSessions {
     if (!session.capabilities.can_cancel) throw invalid(`${session.name} cannot be cancelled; stop it instead.`);
     this.calls.push(`cancel ${accountId} ${sessionId}`);
     this.#record(accountId, sessionId, { kind: "cancel_requested" });
-    this.#end(session, { kind: "cancelled" });
+    this.#end(session, { kind: "cancelled" }, true);
   }
 
   /** The launch parameters seeded for an account's resource (none unless a test seeds some). */
@@ -319,7 +319,7 @@ export class MockSessions {
       const { session } = tracked;
       const news = tracked.replay.advance(session, now);
       if (news.ended) {
-        this.#end(session, news.ended);
+        this.#end(session, news.ended, false);
         continue;
       }
       if (!news.warning) continue;
@@ -366,7 +366,8 @@ export class MockSessions {
     for (const follower of [...tracked.followers]) follower();
   }
 
-  #end(session: Session, reason: EndReason): void {
+  /** `requested`: the app asked for it (a stop or a cancel). */
+  #end(session: Session, reason: EndReason, requested: boolean): void {
     const tracked = this.#tracked.get(session.id);
     if (!tracked) return;
     this.#tracked.delete(session.id);
@@ -378,6 +379,7 @@ export class MockSessions {
       session_id: session.id,
       name: session.name,
       reason,
+      requested,
     });
   }
 
