@@ -8,7 +8,7 @@ use futures::StreamExt;
 use porthole_core::machine_names::MachineNames;
 use porthole_core::model::{LaunchRequest, Session};
 use porthole_core::provider::{checked_launch, Provider};
-use porthole_core::watcher::{Tracker, WatchConfig};
+use porthole_core::watcher::Tracker;
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::probe;
 use serde_json::json;
@@ -152,13 +152,14 @@ async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Resu
 }
 
 /// The sessions as the watcher's tracker sees them now: a URL that answers is ready, and each
-/// clock inside a warning window carries its warning (the same rules as the app's).
+/// clock inside a warning window carries its warning (the same rules and saved thresholds as the
+/// app's).
 async fn mark_answering(sessions: &mut [Session]) {
     let now = Utc::now();
     let Some(account) = sessions.first().map(|s| s.account_id.clone()) else {
         return;
     };
-    let mut tracker = Tracker::new(account, WatchConfig::default());
+    let mut tracker = Tracker::new(account, crate::target::watch_config());
     tracker.apply_list(now, sessions.to_vec());
     let client = probe::probe_client();
     let checks = tracker.needs_probe().into_iter().map(|(id, url)| {

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use porthole_core::accounts::{AccountStore, LOCAL_ACCOUNT_ID, LOCAL_BASE_URL};
+use porthole_core::alerts::SettingsStore;
 use porthole_core::model::{Account, ProviderKind};
 use porthole_core::provider::Provider;
+use porthole_core::watcher::WatchConfig;
 use porthole_core::{Error, ErrorCode};
 use porthole_providers::accounts::Accounts;
 use porthole_secrets::{Keychain, Sensitive};
@@ -24,6 +26,18 @@ pub fn accounts() -> Result<Accounts, Error> {
         AccountStore::new(&dirs.config),
         Keychain::default(),
     ))
+}
+
+/// The watcher's rules with the thresholds the user saved in the app (the same settings file),
+/// so `list` and `show` warn as the app does; the defaults where there is none.
+pub fn watch_config() -> WatchConfig {
+    let saved = porthole_core::paths::Dirs::from_env()
+        .map(|dirs| SettingsStore::new(&dirs.config).load().0)
+        .unwrap_or_default();
+    WatchConfig {
+        warn_before: SettingsStore::warn_before(&saved),
+        ..WatchConfig::default()
+    }
 }
 
 /// The client the command talks to: `--base-url` directly, else the chosen account.

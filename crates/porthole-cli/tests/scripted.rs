@@ -190,6 +190,19 @@ fn a_scripted_session_launches_with_parameters_asks_for_input_and_closes() {
     );
     let listed = run(&dir, &["sessions", "list"]).ok().stdout;
     assert!(listed.contains(&id) && listed.contains("idle"), "{listed}");
+    // The thresholds saved in the app's settings are the CLI's too.
+    let saved = porthole_core::alerts::AlertSettings {
+        warn_before_minutes: vec![6],
+        ..Default::default()
+    };
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::write(
+        dir.join("config/settings.json"),
+        serde_json::to_vec(&saved).unwrap(),
+    )
+    .unwrap();
+    let shown = run(&dir, &["sessions", "show", &id]).ok().stdout;
+    assert!(shown.contains("warned at 6 min"), "{shown}");
 
     // Close: it drains, then completes, and leaves the live list.
     run(&dir, &["sessions", "stop", &id]).ok();
