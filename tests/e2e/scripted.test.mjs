@@ -177,6 +177,12 @@ test("a scripted session launches with parameters, counts every clock down, warn
     const history = await inMain(`return document.querySelector('[data-testid="session-detail"]').textContent`);
     assert.match(history, /Waiting for first work/);
     assert.match(history, /Answered p2/);
+    // Its log, followed from when the view opened: the question, then the states after it.
+    const logLines = await poll("the log to reach idle", 20000, async () => {
+      const lines = await inMain(`return [...document.querySelectorAll('[data-testid="session-log-line"]')].map((l) => l.textContent)`);
+      return lines.includes("Idle") ? lines : undefined;
+    });
+    assert.match(logLines[0], /^Waiting for your input: Ship it\?$/, logLines.join(" | "));
 
     // Each clock's warning was a notification, once, in its own words.
     if (log) {

@@ -210,6 +210,9 @@ fn a_scripted_session_launches_with_parameters_asks_for_input_and_closes() {
     assert_eq!(ended["state"]["reason"]["kind"], "completed", "{ended}");
     let listed = run(&dir, &["sessions", "list", "--json"]).ok().json();
     assert_eq!(listed, json!([]), "an ended session is not live");
+    // Its log says where it stands, and ends with it.
+    let log = run(&dir, &["sessions", "logs", &id]).ok().stdout;
+    assert!(log.contains("Ended: completed"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -320,7 +320,7 @@ fn scripted() -> ProviderDescriptor {
             stop: Some("Close"),
             cancel: Some("Cancel"),
             web_ui: false,
-            logs: false,
+            logs: true,
             jobs: false,
             prompts: true,
         },

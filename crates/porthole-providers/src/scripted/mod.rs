@@ -10,6 +10,8 @@
 //! CLI, the app) sees the same sessions at the same moments.
 
 mod script;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,8 +19,8 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use porthole_core::inputs::{check_values, Parameter, Prompt};
 use porthole_core::model::{
-    Availability, Capabilities, LaunchRequest, Machine, ProviderKind, Resource, ResourceKind,
-    Session,
+    Availability, Capabilities, LaunchRequest, LogLine, Machine, ProviderKind, Resource,
+    ResourceKind, Session,
 };
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
@@ -33,6 +35,7 @@ struct Launched {
     sessions: Vec<Record>,
 }
 
+#[derive(Clone)]
 pub struct Scripted {
     account_id: String,
     folder: PathBuf,
@@ -134,6 +137,37 @@ impl Scripted {
                 (self.session(r, standing), gone)
             })
             .collect())
+    }
+}
+
+/// How often a followed log looks for a change.
+const LOG_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Scripted {
+    /// Where one session (an ended one too) stands now.
+    fn standing(&self, id: &str) -> Result<Standing, Error> {
+        let script = self.script()?;
+        let launched = self.launched()?;
+        let record = launched
+            .sessions
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| gone(id))?;
+        Ok(script.standing(record, Utc::now()))
+    }
+
+    /// The log's line for where the session stands now, and whether it is over.
+    fn log_line(&self, id: &str) -> Result<(String, bool), Error> {
+        let standing = self.standing(id)?;
+        if standing.gone {
+            return Ok(("One of its clocks ran out".into(), true));
+        }
+        let over = !standing.state.is_live();
+        let message = match &standing.prompt {
+            Some(prompt) => format!("{}: {}", standing.state.label(), prompt.message),
+            None => standing.state.label(),
+        };
+        Ok((message, over))
     }
 }
 
@@ -260,8 +294,33 @@ impl Provider for Scripted {
         Ok(Vec::new())
     }
 
-    async fn logs(&self, _id: &str) -> Result<LogStream, Error> {
-        Err(Error::invalid_input("Scripted sessions keep no log."))
+    /// Where the session stands now, then a line each time that changes, until it is over.
+    async fn logs(&self, id: &str) -> Result<LogStream, Error> {
+        self.log_line(id)?;
+        let start = (self.clone(), id.to_owned(), None::<String>, false);
+        Ok(Box::pin(futures::stream::unfold(
+            start,
+            |(this, id, last, over)| async move {
+                if over {
+                    return None;
+                }
+                loop {
+                    match this.log_line(&id) {
+                        Err(e) => return Some((Err(e), (this, id, last, true))),
+                        Ok((message, ended)) if last.as_ref() != Some(&message) => {
+                            let line = LogLine {
+                                message: message.clone(),
+                                level: "info".into(),
+                                timestamp: Some(Utc::now()),
+                            };
+                            return Some((Ok(line), (this, id, Some(message), ended)));
+                        }
+                        Ok((_, true)) => return None,
+                        Ok(_) => tokio::time::sleep(LOG_POLL).await,
+                    }
+                }
+            },
+        )))
     }
 
     async fn parameters(&self, _resource: &str) -> Result<Vec<Parameter>, Error> {
@@ -269,18 +328,7 @@ impl Provider for Scripted {
     }
 
     async fn prompts(&self, id: &str) -> Result<Vec<Prompt>, Error> {
-        let script = self.script()?;
-        let launched = self.launched()?;
-        let record = launched
-            .sessions
-            .iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| gone(id))?;
-        Ok(script
-            .standing(record, Utc::now())
-            .prompt
-            .into_iter()
-            .collect())
+        Ok(self.standing(id)?.prompt.into_iter().collect())
     }
 
     async fn respond(

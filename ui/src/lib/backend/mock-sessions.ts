@@ -225,6 +225,13 @@ export class MockSessions {
     this.#report(tracked, { state: "waiting_for_input" });
   }
 
+  /** For tests: the provider writes `message` to the session's log (`last`: and ends it). */
+  say(accountId: string, sessionId: string, message: string, last = false): void {
+    const tracked = this.#get(accountId, sessionId);
+    tracked.logDone = false;
+    this.#log(tracked, message, last);
+  }
+
   prompts(accountId: string, sessionId: string): Prompt[] {
     this.#reachable(accountId);
     const prompt = this.#prompts.get(this.#get(accountId, sessionId).session.id);

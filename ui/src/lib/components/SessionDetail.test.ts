@@ -20,7 +20,7 @@ afterEach(() => {
   stops = [];
 });
 
-async function renderWith() {
+async function renderWith(descriptor: ProviderDescriptor = shaped) {
   const now = Date.now();
   const session = makeSession({
     id: "run-1", name: "deploy", state: { state: "queued" }, machine_id: null, resource: "runner",
@@ -30,7 +30,7 @@ async function renderWith() {
   });
   const backend = new MockBackend({ sessions: [session], sessionSpeedMs: 10 });
   const catalog = new ProviderCatalog();
-  await catalog.load({ providerDescriptors: async () => [shaped] } as unknown as MockBackend);
+  await catalog.load({ providerDescriptors: async () => [descriptor] } as unknown as MockBackend);
   const store = new SessionStore(backend);
   stops.push(store.start());
   // As the app does: a nudge, then it takes the session to show.
@@ -103,5 +103,30 @@ describe("a session without a web page", () => {
     await screen.findByTestId("session-detail");
     expect(document.activeElement).toBe(screen.getByTestId("session-row"));
     expect(store.revealed).toBeNull();
+  });
+
+  it("shows its log where the provider keeps one, line by line until it ends", async () => {
+    const { backend, row } = await renderWith({ ...shaped, actions: { ...shaped.actions, logs: true } });
+    backend.sessions.say("local", "run-1", "Queued behind 2 runs");
+    await fireEvent.click(row.getByTestId("session-open"));
+    const log = within(await screen.findByTestId("session-log-view"));
+    await waitFor(() => expect(log.getAllByTestId("session-log-line").map((l) => l.textContent)).toEqual([
+      "Queued behind 2 runs",
+    ]));
+    expect(log.queryByTestId("session-log-ended")).toBeNull();
+    backend.sessions.say("local", "run-1", "Step 1: build");
+    await waitFor(() => expect(log.getAllByTestId("session-log-line")).toHaveLength(2));
+    backend.sessions.say("local", "run-1", "Finished", true);
+    await log.findByTestId("session-log-ended");
+    expect(log.getAllByTestId("session-log-line").map((l) => l.textContent)).toEqual([
+      "Queued behind 2 runs", "Step 1: build", "Finished",
+    ]);
+  });
+
+  it("has no log where the provider keeps none", async () => {
+    const { row } = await renderWith();
+    await fireEvent.click(row.getByTestId("session-open"));
+    await screen.findByTestId("session-detail");
+    expect(screen.queryByTestId("session-log-view")).toBeNull();
   });
 });
