@@ -181,6 +181,35 @@ impl ProviderKind {
                 test_only: false,
             },
             ProviderKind::IbmQuantum => ProviderDescriptor {
+                kind: self,
+                label: "IBM Quantum",
+                hint: "QPU sessions",
+                // us-east's; the provider uses the CRN's region when this one is kept.
+                default_base_url: Some("https://quantum.cloud.ibm.com/api/v1"),
+                example_base_url: Some("https://quantum.cloud.ibm.com/api/v1"),
+                supported: true,
+                // IBM's default max_ttl (8 h); the plan may clamp it, and IBM says so.
+                lifetime: Lifetime {
+                    default_minutes: 8 * 60,
+                    choices: vec![30, 60, 120, 240, 480],
+                    max_minutes: None,
+                },
+                extend_steps: Vec::new(),
+                launch: LaunchShape {
+                    template_required: false,
+                    modes: vec!["dedicated", "batch"],
+                    takes_parameters: false,
+                },
+                actions: Actions {
+                    stop: Some("Close"),
+                    cancel: Some("Cancel"),
+                    web_ui: false,
+                    logs: false,
+                    jobs: true,
+                    prompts: false,
+                },
+                runs_to_completion: false,
+                test_only: false,
                 account_fields: vec![
                     AccountField {
                         key: "instance",
@@ -196,7 +225,6 @@ impl ProviderKind {
                         required: false,
                     },
                 ],
-                ..coming(self, "IBM Quantum")
             },
             ProviderKind::Airplane => ProviderDescriptor {
                 account_fields: vec![

@@ -72,6 +72,12 @@ pub trait Provider: Send + Sync {
         )))
     }
 
+    /// The cheapest call that proves the key (and the account's settings) work, before an
+    /// account is saved: listing sessions, unless the provider has a better one.
+    async fn check_access(&self) -> Result<()> {
+        self.list().await.map(|_| ())
+    }
+
     /// What a launch on `resource` takes (none for most providers).
     async fn parameters(&self, resource: &str) -> Result<Vec<Parameter>> {
         let _ = resource;

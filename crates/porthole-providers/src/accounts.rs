@@ -13,6 +13,7 @@ use porthole_secrets::{Keychain, Sensitive};
 
 use crate::comfydeploy::{ComfyDeploy, ComfyDeployConfig};
 use crate::http::RetryPolicy;
+use crate::ibm_quantum::{IbmQuantum, IbmQuantumConfig};
 
 /// The client for an account, given its key.
 pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Provider>, Error> {
@@ -31,17 +32,47 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
             &account.id,
             &account.base_url,
         )?)),
-        ProviderKind::IbmQuantum | ProviderKind::Airplane => Err(Error::invalid_input(format!(
+        ProviderKind::IbmQuantum => {
+            let field = |k: &str| {
+                account
+                    .fields
+                    .get(k)
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+            };
+            let instance = field("instance").ok_or_else(|| {
+                Error::invalid_input(
+                    "An IBM Quantum account needs its instance CRN (--field instance=crn:v1:…).",
+                )
+            })?;
+            // The usual base follows the CRN's region; any other one is the account's own.
+            let base_url = match account.base_url.trim().trim_end_matches('/') {
+                "" | crate::ibm_quantum::US_EAST_BASE_URL => {
+                    crate::ibm_quantum::regional_base_url(&instance)?
+                }
+                url => url.to_owned(),
+            };
+            Ok(Arc::new(IbmQuantum::new(IbmQuantumConfig {
+                account_id: account.id.clone(),
+                base_url,
+                instance,
+                iam_url: field("iam_url")
+                    .unwrap_or_else(|| crate::ibm_quantum::DEFAULT_IAM_URL.to_owned()),
+                key,
+                policy: RetryPolicy::default(),
+            })?))
+        }
+        ProviderKind::Airplane => Err(Error::invalid_input(format!(
             "{} accounts are not supported by this version of Porthole yet.",
             account.provider.label()
         ))),
     }
 }
 
-/// The cheapest authenticated call: listing sessions. A wrong key fails with the provider's own
-/// reason, coded `unauthorized`.
+/// The cheapest authenticated call ([`Provider::check_access`]). A wrong key fails with the
+/// provider's own reason, coded `unauthorized`.
 pub async fn check_key(provider: &dyn Provider) -> Result<(), Error> {
-    provider.list().await.map(|_| ())
+    provider.check_access().await
 }
 
 /// The accounts file and the keychain, together.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::time::{timeout_at, Instant};
 
+use crate::error_body::{detail_of, fallback_detail};
 use crate::redirects::{refused_redirect, same_origin_redirects};
 
 use porthole_core::{Error, ErrorCode};
@@ -136,6 +137,8 @@ pub struct HttpClient {
     base: String,
     host: String,
     key: Option<Sensitive<String>>,
+    /// Sent on every request besides the key (IBM's instance CRN and API version).
+    headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     policy: RetryPolicy,
 }
 
@@ -170,12 +173,60 @@ impl HttpClient {
             base: parsed.as_str().trim_end_matches('/').to_owned(),
             host,
             key,
+            headers: Vec::new(),
             policy,
         })
     }
 
+    /// The same client, sending these headers on every request too.
+    pub fn with_headers(mut self, headers: &[(&str, &str)]) -> Result<Self, Error> {
+        for (name, value) in headers {
+            let header = |e: &dyn std::fmt::Display| {
+                Error::invalid_input(format!("The {name} header cannot be sent: {e}"))
+            };
+            self.headers.push((
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| header(&e))?,
+                reqwest::header::HeaderValue::from_str(value).map_err(|e| header(&e))?,
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The same client with another Bearer key (a token that changes: IBM's IAM tokens).
+    pub fn with_key(&self, key: Sensitive<String>) -> Self {
+        Self {
+            key: Some(key),
+            ..self.clone()
+        }
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// A link the server gave (a next page), as a path under the base URL; one to another
+    /// origin, or outside the base, is refused (the key is never sent there).
+    pub fn same_origin_path(&self, href: &str) -> Result<String, HttpError> {
+        let refused = || {
+            HttpError::Redirected(format!(
+                "The provider linked to {href:?}, outside {}: not followed.",
+                self.host
+            ))
+        };
+        let base = url::Url::parse(&format!("{}/", self.base)).map_err(|_| refused())?;
+        let target = base.join(href).map_err(|_| refused())?;
+        if target.origin() != base.origin() {
+            return Err(refused());
+        }
+        let rest = target
+            .path()
+            .strip_prefix(base.path())
+            .ok_or_else(refused)?
+            .to_owned();
+        Ok(match target.query() {
+            Some(query) => format!("{rest}?{query}"),
+            None => rest,
+        })
     }
 
     fn request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
@@ -187,6 +238,9 @@ impl HttpClient {
             if let Some(key) = &self.key {
                 req = req.bearer_auth(key.expose());
             }
+        }
+        for (name, value) in &self.headers {
+            req = req.header(name.clone(), value.clone());
         }
         req
     }
@@ -254,6 +308,25 @@ impl HttpClient {
         match timeout_at(budget.deadline, decode(response)).await {
             Ok(decoded) => decoded.map_err(Decoded::into_inner),
             Err(_) => Err(self.timed_out(&budget, false)),
+        }
+    }
+
+    /// POST a form (`application/x-www-form-urlencoded`) without the key: an exchange of a
+    /// credential for a token, which is safe to repeat, so it is retried like a GET.
+    pub async fn post_form<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<T, HttpError> {
+        let mut budget = self.budget(self.policy.request_timeout);
+        let response = self
+            .execute(&mut budget, true, || {
+                self.request(Method::POST, path, false).form(form)
+            })
+            .await?;
+        match timeout_at(budget.deadline, decode(response)).await {
+            Ok(decoded) => decoded.map_err(Decoded::into_inner),
+            Err(_) => Err(self.timed_out(&budget, true)),
         }
     }
 
@@ -399,51 +472,6 @@ async fn status_error(resp: Response) -> HttpError {
     }
 }
 
-/// Reads FastAPI's `{"detail": "..."}` or `{"detail": [{"loc", "msg", "type"}]}`.
-pub fn detail_of(body: &str) -> Option<String> {
-    let json: serde_json::Value = serde_json::from_str(body).ok()?;
-    match json.get("detail")? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(items) => {
-            let parts: Vec<String> = items
-                .iter()
-                .map(|item| {
-                    let msg = item
-                        .get("msg")
-                        .and_then(|m| m.as_str())
-                        .unwrap_or("invalid");
-                    let loc: Vec<String> = item
-                        .get("loc")
-                        .and_then(|l| l.as_array())
-                        .map(|l| {
-                            l.iter()
-                                .filter(|p| p.as_str() != Some("body"))
-                                .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    if loc.is_empty() {
-                        msg.to_owned()
-                    } else {
-                        format!("{}: {msg}", loc.join("."))
-                    }
-                })
-                .collect();
-            Some(format!("Invalid request: {}", parts.join("; ")))
-        }
-        other => Some(other.to_string()),
-    }
-}
-
-fn fallback_detail(status: u16, text: &str) -> String {
-    let snippet: String = text.trim().chars().take(200).collect();
-    if snippet.is_empty() {
-        format!("HTTP {status} with an empty body")
-    } else {
-        format!("HTTP {status}: {snippet}")
-    }
-}
-
 /// Why a body could not be decoded: it was cut off (worth asking again), or it is whole and wrong.
 enum Decoded {
     Cut(HttpError),
@@ -464,6 +492,12 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Decoded> {
         .bytes()
         .await
         .map_err(|e| Cut(HttpError::Network(format!("The response was cut off: {e}"))))?;
+    // An empty 2xx body (IBM's close and cancel) is success where nothing is expected.
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        if let Ok(nothing) = serde_json::from_slice(b"null") {
+            return Ok(nothing);
+        }
+    }
     serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_eof() {
             Cut(HttpError::Network(format!(
@@ -486,20 +520,6 @@ struct Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fastapi_details_are_read() {
-        assert_eq!(
-            detail_of(r#"{"detail":"Machine not found"}"#).as_deref(),
-            Some("Machine not found")
-        );
-        let validation = r#"{"detail":[{"loc":["body","minutes"],"msg":"Input should be a valid integer","type":"int_parsing"}]}"#;
-        assert_eq!(
-            detail_of(validation).as_deref(),
-            Some("Invalid request: minutes: Input should be a valid integer")
-        );
-        assert_eq!(detail_of("<html>oops</html>"), None);
-    }
 
     #[test]
     fn statuses_get_their_codes() {

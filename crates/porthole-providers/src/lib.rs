@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod comfydeploy;
+mod error_body;
 pub mod http;
+pub mod ibm_quantum;
 pub mod probe;
 mod redirects;
 #[cfg(feature = "scripted")]
@@ -11,3 +13,4 @@ pub mod scripted;
 mod sse;
 
 pub use comfydeploy::{ComfyDeploy, ComfyDeployConfig};
+pub use ibm_quantum::{IbmQuantum, IbmQuantumConfig};

@@ -164,15 +164,44 @@ async fn a_key_removed_behind_our_back_shows_as_missing_and_is_unauthorized() {
 #[test]
 fn unsupported_providers_say_so() {
     let account = porthole_core::model::Account {
-        id: "q".into(),
-        name: "Quantum".into(),
-        provider: ProviderKind::IbmQuantum,
-        base_url: "https://quantum.cloud.ibm.com/api".into(),
+        id: "a".into(),
+        name: "Runbooks".into(),
+        provider: ProviderKind::Airplane,
+        base_url: "https://api.airplane.dev".into(),
         fields: BTreeMap::new(),
     };
     let err = porthole_providers::accounts::connect(&account, Sensitive::new("k".into()))
         .err()
         .unwrap();
     assert_eq!(err.code, ErrorCode::InvalidInput);
-    assert!(err.message.contains("IBM Quantum"));
+    assert!(err.message.contains("Airplane"));
+}
+
+#[test]
+fn an_ibm_account_needs_a_quantum_instance_crn() {
+    let mut account = porthole_core::model::Account {
+        id: "q".into(),
+        name: "Quantum".into(),
+        provider: ProviderKind::IbmQuantum,
+        base_url: "https://quantum.cloud.ibm.com/api/v1".into(),
+        fields: BTreeMap::new(),
+    };
+    let connect = |a: &porthole_core::model::Account| {
+        porthole_providers::accounts::connect(a, Sensitive::new("k".into()))
+            .err()
+            .map(|e| (e.code, e.message))
+    };
+    let (code, message) = connect(&account).unwrap();
+    assert_eq!(code, ErrorCode::InvalidInput);
+    assert!(message.contains("instance CRN"), "{message}");
+    account
+        .fields
+        .insert("instance".into(), "crn:v1:bluemix:public:cloudant:us-south:a/x:y::".into());
+    let (_, message) = connect(&account).unwrap();
+    assert!(message.contains("not an IBM Quantum instance CRN"), "{message}");
+    account.fields.insert(
+        "instance".into(),
+        "crn:v1:bluemix:public:quantum-computing:eu-de:a/x:y::".into(),
+    );
+    assert!(connect(&account).is_none(), "a quantum CRN connects");
 }

@@ -8,8 +8,8 @@ import {
   type KeyState,
   LOCAL_ACCOUNT_ID,
   type NewAccount,
-  type ProviderKind,
 } from "./types";
+import { PROVIDERS } from "./providers";
 
 /** A mock account, and what its keychain entry holds: a working key, none, or a revoked one. */
 export interface MockAccountSeed {
@@ -62,11 +62,6 @@ export const MOCK_DEMO_ACCOUNTS: MockAccountSeed[] = [
 /** What a provider answers to a key that does not work. */
 export const MOCK_REJECTED_KEY_MESSAGE =
   "The provider rejected the API key (401): Invalid or expired token";
-
-const UNSUPPORTED: Partial<Record<ProviderKind, string>> = {
-  ibm_quantum: "IBM Quantum",
-  airplane: "Airplane",
-};
 
 function invalid(message: string): BackendError {
   return new BackendError("invalid_input", message);
@@ -245,8 +240,8 @@ export class MockAccounts {
   }
 
   #checkSupported(account: Account): void {
-    const name = UNSUPPORTED[account.provider];
-    if (name) throw invalid(`${name} accounts are not supported by this version of Porthole yet.`);
+    const { supported, label } = PROVIDERS[account.provider];
+    if (!supported) throw invalid(`${label} accounts are not supported by this version of Porthole yet.`);
   }
 
   #checkReachable(account: Account): void {

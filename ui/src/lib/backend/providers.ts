@@ -105,31 +105,40 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
       }
     ],
     "actions": {
-      "cancel": null,
-      "jobs": false,
+      "cancel": "Cancel",
+      "jobs": true,
       "logs": false,
       "prompts": false,
-      "stop": null,
+      "stop": "Close",
       "web_ui": false
     },
-    "default_base_url": null,
-    "example_base_url": null,
+    "default_base_url": "https://quantum.cloud.ibm.com/api/v1",
+    "example_base_url": "https://quantum.cloud.ibm.com/api/v1",
     "extend_steps": [],
-    "hint": "coming soon",
+    "hint": "QPU sessions",
     "kind": "ibm_quantum",
     "label": "IBM Quantum",
     "launch": {
-      "modes": [],
+      "modes": [
+        "dedicated",
+        "batch"
+      ],
       "takes_parameters": false,
       "template_required": false
     },
     "lifetime": {
-      "choices": [],
-      "default_minutes": 15,
+      "choices": [
+        30,
+        60,
+        120,
+        240,
+        480
+      ],
+      "default_minutes": 480,
       "max_minutes": null
     },
     "runs_to_completion": false,
-    "supported": false,
+    "supported": true,
     "test_only": false
   },
   "portholed": {

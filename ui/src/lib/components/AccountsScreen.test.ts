@@ -121,7 +121,7 @@ describe("AccountsScreen: adding an account", () => {
     expect(options).toEqual([
       ["comfy_deploy", false, "ComfyDeploy — cloud GPUs"],
       ["portholed", false, "portholed — your own server"],
-      ["ibm_quantum", true, "IBM Quantum — coming soon"],
+      ["ibm_quantum", false, "IBM Quantum — QPU sessions"],
       ["airplane", true, "Airplane — coming soon"],
     ]);
 

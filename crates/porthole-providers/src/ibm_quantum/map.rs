@@ -1,0 +1,161 @@
+//! IBM's sessions and backends in Porthole's model: states mapped to the core's kinds (IBM's own
+//! words kept beside them), and the three clocks computed from the TTL fields.
+
+use chrono::{DateTime, Duration, Utc};
+use porthole_core::model::{
+    Availability, Capabilities, EndReason, ProviderKind, Resource, ResourceKind, Session,
+    SessionState,
+};
+
+use super::wire::{Device, WireSession, WireState};
+
+/// An `open` session that gets no job within this closes by itself.
+pub const UNUSED_LIMIT: Duration = Duration::minutes(30);
+
+/// IBM's words for where a session is, beside the core's kind.
+fn state_of(wire: &WireSession) -> (SessionState, Option<String>) {
+    let accepting = wire.accepting_jobs != Some(false);
+    let reason = wire.state_reason.clone().filter(|r| !r.trim().is_empty());
+    match wire.state.clone().unwrap_or(WireState::Open) {
+        WireState::Open if accepting => {
+            (SessionState::Queued, Some("Waiting for first job".into()))
+        }
+        WireState::Active if accepting => (SessionState::Ready, Some("Running".into())),
+        WireState::Open | WireState::Active | WireState::PendingClosed => {
+            (SessionState::Draining, Some("Draining: no new jobs".into()))
+        }
+        WireState::Inactive | WireState::PendingInactive => {
+            (SessionState::Idle, Some("Idle (deactivated)".into()))
+        }
+        WireState::Closed => (SessionState::Ended(end_reason(wire)), reason),
+        WireState::Other(written) => (SessionState::Other(written), reason),
+    }
+}
+
+/// Why a closed session closed, from IBM's reason and what it had done: cancelled when IBM says
+/// so, out of time when its reason speaks of time, else completed (what IBM's web page shows
+/// after a close). IBM's own words stay in the status label.
+fn end_reason(wire: &WireSession) -> EndReason {
+    let reason = wire
+        .state_reason
+        .as_deref()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if reason.contains("cancel") {
+        EndReason::Cancelled
+    } else if wire.started_at.is_none() && (reason.contains("unused") || reason.contains("no job"))
+    {
+        EndReason::IdleTimeout
+    } else if reason.contains("ttl") || reason.contains("time") || reason.contains("expired") {
+        EndReason::Timeout
+    } else if reason.contains("fail") || reason.contains("error") {
+        EndReason::Failed(wire.state_reason.clone().unwrap_or_default())
+    } else {
+        EndReason::Completed
+    }
+}
+
+/// When it was created: its first transition (into `open`), else when it started.
+fn created(wire: &WireSession) -> Option<DateTime<Utc>> {
+    wire.timestamps
+        .iter()
+        .filter_map(|t| t.timestamp)
+        .min()
+        .or(wire.started_at)
+}
+
+/// The session for Porthole. `now` stands in for a creation time IBM did not give.
+pub fn session(
+    account_id: &str,
+    wire: &WireSession,
+    raw: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Session {
+    let (state, status_label) = state_of(wire);
+    let created_at = created(wire).unwrap_or(now);
+    let live = state.is_live();
+    let seconds = |s: Option<i64>| s.filter(|s| *s > 0).map(Duration::seconds);
+    // The hard clock starts with the first job.
+    let deadline = wire
+        .started_at
+        .zip(seconds(wire.max_ttl))
+        .map(|(start, ttl)| start + ttl)
+        .filter(|_| live);
+    // Idle: after the last job finished, while it is active and nothing runs.
+    let idle_deadline = match (wire.last_job_completed, wire.last_job_started) {
+        (Some(done), started)
+            if state == SessionState::Ready && started.is_none_or(|s| s <= done) =>
+        {
+            seconds(wire.interactive_ttl).map(|ttl| done + ttl)
+        }
+        _ => None,
+    };
+    let unused_deadline = (state == SessionState::Queued && wire.started_at.is_none())
+        .then(|| created_at + UNUSED_LIMIT);
+    Session {
+        id: wire.id.clone(),
+        account_id: account_id.to_owned(),
+        provider: ProviderKind::IbmQuantum,
+        name: wire.id.clone(),
+        machine_id: None,
+        machine_name: None,
+        resource: wire.backend_name.clone(),
+        state,
+        status_label,
+        created_at,
+        deadline,
+        idle_deadline,
+        unused_deadline,
+        warning: None,
+        url: None,
+        price_per_hour: None,
+        capabilities: Capabilities {
+            can_extend: false,
+            can_stop: true,
+            has_ui: false,
+            can_cancel: true,
+        },
+        raw,
+    }
+}
+
+/// A backend as a resource: online ones launchable (busy with their queue), paused and offline
+/// ones listed with IBM's reason.
+pub fn resource(device: &Device) -> Resource {
+    let family = device
+        .processor_type
+        .as_ref()
+        .and_then(|p| p.family.clone())
+        .map(|f| format!(", {f}"))
+        .unwrap_or_default();
+    let label = match device.qubits {
+        Some(q) => format!("{} ({q} qubits{family})", device.name),
+        None => device.name.clone(),
+    };
+    let status = device.status.name.to_ascii_lowercase();
+    let availability = match status.as_str() {
+        "online" | "active" => match device.queue_length {
+            Some(0) | None => Availability::Available,
+            Some(queue_length) => Availability::Busy { queue_length },
+        },
+        _ => Availability::Unavailable {
+            reason: match device
+                .status
+                .reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+            {
+                Some(reason) => format!("{status}: {reason}"),
+                None => status,
+            },
+        },
+    };
+    Resource {
+        id: device.name.clone(),
+        kind: ResourceKind::QpuBackend,
+        label,
+        memory_mib: None,
+        price_per_hour: None,
+        availability,
+    }
+}
