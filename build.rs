@@ -20,6 +20,7 @@ fn main() {
             "cancel_session",
             "launch_parameters",
             "session_prompts",
+            "session_jobs",
             "respond_to_prompt",
             "provider_descriptors",
             "take_shown_session",

@@ -43,6 +43,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sessions::cancel_session,
             commands::sessions::launch_parameters,
             commands::sessions::session_prompts,
+            commands::sessions::session_jobs,
             commands::sessions::respond_to_prompt,
             commands::sessions::provider_descriptors,
             commands::sessions::take_shown_session,

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use porthole_core::descriptor::ProviderDescriptor;
 use porthole_core::history::HistoryEntry;
 use porthole_core::inputs::{Parameter, Prompt};
-use porthole_core::model::{LaunchRequest, LogLine, Machine, Resource, Session};
+use porthole_core::model::{Job, LaunchRequest, LogLine, Machine, Resource, Session};
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -77,6 +77,17 @@ pub async fn launch_parameters(
     resource: String,
 ) -> Result<Vec<Parameter>, ApiError> {
     Ok(state.hub.parameters(&account_id, &resource).await?)
+}
+
+/// A session's jobs, newest first (where its provider has jobs).
+#[tauri::command]
+#[specta::specta]
+pub async fn session_jobs(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Result<Vec<Job>, ApiError> {
+    Ok(state.hub.jobs(&account_id, &session_id).await?)
 }
 
 /// What a session waits on you for.

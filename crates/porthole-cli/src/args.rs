@@ -159,6 +159,8 @@ pub enum SessionsCommand {
     },
     /// What a session waits on you for
     Prompts { id: String },
+    /// A session's jobs, newest first (QPU sessions)
+    Jobs { id: String },
     /// Answer one of a session's prompts
     Respond {
         id: String,

@@ -112,6 +112,14 @@ async fn sessions(
                 print(&output::prompts(&id, &prompts))
             }
         }
+        SessionsCommand::Jobs { id } => {
+            let jobs = provider.jobs(&id).await?;
+            if json {
+                print_json(&jobs)
+            } else {
+                print(&output::jobs_table(&id, &jobs))
+            }
+        }
         SessionsCommand::Respond { id, prompt, values } => {
             provider
                 .respond(&id, &prompt, &values.into_iter().collect())

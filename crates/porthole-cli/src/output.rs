@@ -6,7 +6,7 @@ use std::io::Write;
 use chrono::{DateTime, Local, Utc};
 use porthole_core::inputs::Prompt;
 use porthole_core::model::{
-    Availability, LogLine, Machine, Resource, ResourceKind, Session, SessionState,
+    Availability, Job, LogLine, Machine, Resource, ResourceKind, Session, SessionState,
 };
 use porthole_core::{Error, ErrorCode};
 use serde::Serialize;
@@ -181,6 +181,28 @@ pub fn resources_table(resources: &[Resource]) -> String {
         &["ID", "KIND", "LABEL", "MEMORY", "PRICE", "AVAILABILITY"],
         &rows,
     )
+}
+
+/// A session's jobs, newest first: status (as the provider wrote it), id, program, created.
+pub fn jobs_table(id: &str, jobs: &[Job]) -> String {
+    if jobs.is_empty() {
+        return format!("{id} has no jobs yet.\n");
+    }
+    let rows: Vec<Vec<String>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                match &j.reason {
+                    Some(reason) => format!("{}: {reason}", j.status),
+                    None => j.status.clone(),
+                },
+                j.id.clone(),
+                or_dash(j.program.as_deref()),
+                j.created_at.map(local_time).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table::render(&["STATUS", "JOB", "PROGRAM", "CREATED"], &rows)
 }
 
 pub fn machines_table(machines: &[Machine]) -> String {

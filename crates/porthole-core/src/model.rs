@@ -243,6 +243,22 @@ pub struct LaunchRequest {
     pub params: std::collections::BTreeMap<String, String>,
 }
 
+/// One unit of work inside a session (a QPU session's job), as its provider reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Job {
+    pub id: String,
+    /// The provider's own status, as written (IBM: `Queued`, `Running`, `Completed`,
+    /// `Cancelled`, `Cancelled - Ran too long`, `Failed`).
+    pub status: String,
+    /// Still waiting or running.
+    pub pending: bool,
+    /// Why it is in that status, where the provider says.
+    pub reason: Option<String>,
+    /// What it runs (IBM: the primitive, `sampler` or `estimator`).
+    pub program: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
 /// One line of a session's start-up or run log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct LogLine {

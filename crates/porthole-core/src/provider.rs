@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::inputs::{Parameter, Prompt};
-use crate::model::{LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
+use crate::model::{Job, LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
 
 /// `request` as the provider will take it, or a coded `invalid_input` that names what is wrong:
 /// the descriptor's rules (a template where one is needed, modes, the lifetime's ceiling), then
@@ -76,6 +76,15 @@ pub trait Provider: Send + Sync {
     /// account is saved: listing sessions, unless the provider has a better one.
     async fn check_access(&self) -> Result<()> {
         self.list().await.map(|_| ())
+    }
+
+    /// The session's jobs, newest first (QPU sessions; none for the others).
+    async fn jobs(&self, id: &str) -> Result<Vec<Job>> {
+        let _ = id;
+        Err(Error::invalid_input(format!(
+            "{} sessions have no jobs.",
+            self.kind().label()
+        )))
     }
 
     /// What a launch on `resource` takes (none for most providers).

@@ -194,11 +194,15 @@ fn an_ibm_account_needs_a_quantum_instance_crn() {
     let (code, message) = connect(&account).unwrap();
     assert_eq!(code, ErrorCode::InvalidInput);
     assert!(message.contains("instance CRN"), "{message}");
-    account
-        .fields
-        .insert("instance".into(), "crn:v1:bluemix:public:cloudant:us-south:a/x:y::".into());
+    account.fields.insert(
+        "instance".into(),
+        "crn:v1:bluemix:public:cloudant:us-south:a/x:y::".into(),
+    );
     let (_, message) = connect(&account).unwrap();
-    assert!(message.contains("not an IBM Quantum instance CRN"), "{message}");
+    assert!(
+        message.contains("not an IBM Quantum instance CRN"),
+        "{message}"
+    );
     account.fields.insert(
         "instance".into(),
         "crn:v1:bluemix:public:quantum-computing:eu-de:a/x:y::".into(),

@@ -78,6 +78,13 @@ async fn max_ttl_ends_the_session_as_timed_out() {
     fake.submit_job(&id).unwrap();
     let closed = until(&c, &id, "timed out", |s| !s.state.is_live()).await;
     assert_eq!(closed.state, SessionState::Ended(EndReason::Timeout));
+    let jobs = c.jobs(&id).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        jobs[0].status, "Cancelled - Ran too long",
+        "IBM's words, as written"
+    );
+    assert!(!jobs[0].pending);
 }
 
 #[tokio::test]
@@ -102,9 +109,29 @@ async fn cancel_ends_it_now_and_fails_the_queued_jobs() {
     let id = c.launch(&launch("ibm_fez", None, None)).await.unwrap().id;
     fake.submit_job(&id).unwrap();
     fake.submit_job(&id).unwrap();
+    let before = c.jobs(&id).await.unwrap();
+    assert_eq!(
+        before
+            .iter()
+            .map(|j| (j.status.as_str(), j.pending))
+            .collect::<Vec<_>>(),
+        vec![("Queued", true), ("Running", true)],
+        "newest first"
+    );
     c.cancel(&id).await.unwrap();
     let s = c.get(&id).await.unwrap().unwrap();
     assert_eq!(s.state, SessionState::Ended(EndReason::Cancelled));
+    let after = c.jobs(&id).await.unwrap();
+    assert_eq!(
+        after[0].status, "Cancelled",
+        "the queued job failed with the session"
+    );
+    assert_eq!(after[0].program.as_deref(), Some("sampler"));
+    let query = &seen(&fake, "GET", "/jobs")[0].query;
+    assert!(
+        query.contains("limit=200") && query.contains("exclude_params=true"),
+        "{query}"
+    );
 }
 
 #[tokio::test]

@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Duration, Utc};
 use porthole_core::model::{
-    Availability, Capabilities, EndReason, ProviderKind, Resource, ResourceKind, Session,
+    Availability, Capabilities, EndReason, Job, ProviderKind, Resource, ResourceKind, Session,
     SessionState,
 };
 
-use super::wire::{Device, WireSession, WireState};
+use super::wire::{Device, WireJob, WireSession, WireState};
 
 /// An `open` session that gets no job within this closes by itself.
 pub const UNUSED_LIMIT: Duration = Duration::minutes(30);
@@ -116,6 +116,23 @@ pub fn session(
             can_cancel: true,
         },
         raw,
+    }
+}
+
+/// A job as Porthole shows it: IBM's status as written (`Cancelled - Ran too long` included).
+pub fn job(wire: &WireJob) -> Job {
+    let status = wire
+        .status
+        .clone()
+        .or_else(|| wire.state.as_ref().and_then(|s| s.status.clone()))
+        .unwrap_or_else(|| "Unknown".into());
+    Job {
+        id: wire.id.clone(),
+        pending: matches!(status.to_ascii_lowercase().as_str(), "queued" | "running"),
+        status,
+        reason: wire.state.as_ref().and_then(|s| s.reason.clone()),
+        program: wire.program.as_ref().and_then(|p| p.id.clone()),
+        created_at: wire.created,
     }
 }
 

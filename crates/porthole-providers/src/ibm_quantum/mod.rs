@@ -8,7 +8,7 @@ mod map;
 pub mod wire;
 
 use chrono::Utc;
-use porthole_core::model::{LaunchRequest, Machine, ProviderKind, Resource, Session};
+use porthole_core::model::{Job, LaunchRequest, Machine, ProviderKind, Resource, Session};
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::http::{HttpClient, HttpError, RetryPolicy};
 pub use auth::DEFAULT_IAM_URL;
 pub use map::UNUSED_LIMIT;
-use wire::{CreateSession, Devices, UpdateSession, WireSession, WorkloadsPage};
+use wire::{CreateSession, Devices, JobsPage, UpdateSession, WireSession, WorkloadsPage};
 
 /// The API version every call names: backends come as `devices[]` from 2025-01-01 on; this is
 /// the one IBM's Python client pins.
@@ -365,6 +365,25 @@ impl Provider for IbmQuantum {
             Err(e) if e.code == ErrorCode::SessionGone => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The session's jobs, newest first (IBM's defaults: 200 at most, without their params).
+    async fn jobs(&self, id: &str) -> Result<Vec<Job>, Error> {
+        let page: JobsPage = self
+            .get(
+                "jobs",
+                &[
+                    ("session_id", segment(id)?),
+                    ("limit", "200"),
+                    ("exclude_params", "true"),
+                    ("sort", "DESC"),
+                ],
+                ErrorCode::SessionGone,
+            )
+            .await?;
+        let mut jobs: Vec<Job> = page.jobs.iter().map(map::job).collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.created_at));
+        Ok(jobs)
     }
 
     async fn resources(&self) -> Result<Vec<Resource>, Error> {

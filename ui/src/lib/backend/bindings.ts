@@ -35,6 +35,8 @@ export const commands = {
 	launchParameters: (accountId: string, resource: string) => typedError<Parameter_Serialize[], ApiError>(__TAURI_INVOKE("launch_parameters", { accountId, resource })),
 	/**  What a session waits on you for. */
 	sessionPrompts: (accountId: string, sessionId: string) => typedError<Prompt_Serialize[], ApiError>(__TAURI_INVOKE("session_prompts", { accountId, sessionId })),
+	/**  A session's jobs, newest first (where its provider has jobs). */
+	sessionJobs: (accountId: string, sessionId: string) => typedError<Job_Serialize[], ApiError>(__TAURI_INVOKE("session_jobs", { accountId, sessionId })),
 	/**  Answers one of a session's prompts. */
 	respondToPrompt: (accountId: string, sessionId: string, promptId: string, values: { [key in string]: string }) => typedError<null, ApiError>(__TAURI_INVOKE("respond_to_prompt", { accountId, sessionId, promptId, values })),
 	/**
@@ -350,6 +352,43 @@ automatic: boolean } | { kind: "stop_requested" } | { kind: "cancel_requested" }
 { kind: "state"; state: SessionState } | 
 /**  The watcher warned about one of its clocks. */
 { kind: "warned"; clock: ClockKind; threshold_minutes: number };
+
+/**  One unit of work inside a session (a QPU session's job), as its provider reports it. */
+export type Job = Job_Serialize | Job_Deserialize;
+
+/**  One unit of work inside a session (a QPU session's job), as its provider reports it. */
+export type Job_Deserialize = {
+	id: string,
+	/**
+	 *  The provider's own status, as written (IBM: `Queued`, `Running`, `Completed`,
+	 *  `Cancelled`, `Cancelled - Ran too long`, `Failed`).
+	 */
+	status: string,
+	/**  Still waiting or running. */
+	pending: boolean,
+	/**  Why it is in that status, where the provider says. */
+	reason?: string | null,
+	/**  What it runs (IBM: the primitive, `sampler` or `estimator`). */
+	program?: string | null,
+	created_at?: string | null,
+};
+
+/**  One unit of work inside a session (a QPU session's job), as its provider reports it. */
+export type Job_Serialize = {
+	id: string,
+	/**
+	 *  The provider's own status, as written (IBM: `Queued`, `Running`, `Completed`,
+	 *  `Cancelled`, `Cancelled - Ran too long`, `Failed`).
+	 */
+	status: string,
+	/**  Still waiting or running. */
+	pending: boolean,
+	/**  Why it is in that status, where the provider says. */
+	reason: string | null,
+	/**  What it runs (IBM: the primitive, `sampler` or `estimator`). */
+	program: string | null,
+	created_at: string | null,
+};
 
 /**
  *  Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key

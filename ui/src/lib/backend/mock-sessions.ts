@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type HistoryEntry,
   type HistoryKind,
+  type Job,
   type LaunchRequest,
   type LogLine,
   type Machine,
@@ -72,6 +73,8 @@ export class MockSessions {
   /** Seeded by tests: launch parameters by `account/resource`, the prompt a session waits on. */
   #parameters = new Map<string, Parameter[]>();
   #prompts = new Map<string, Prompt>();
+  /** Seeded by tests: a session's jobs, newest first. */
+  #jobs = new Map<string, Job[]>();
   #listeners = new Set<Listener>();
   #offline = new Map<string, Problem>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -223,6 +226,20 @@ export class MockSessions {
     this.#prompts.set(tracked.session.id, prompt);
     tracked.session.status_label = prompt.message;
     this.#report(tracked, { state: "waiting_for_input" });
+  }
+
+  /** For tests: the session's jobs are now these (newest first). */
+  seedJobs(accountId: string, sessionId: string, jobs: Job[]): void {
+    this.#jobs.set(this.#get(accountId, sessionId).session.id, structuredClone(jobs));
+  }
+
+  jobs(accountId: string, sessionId: string): Job[] {
+    this.#reachable(accountId);
+    const { session } = this.#get(accountId, sessionId);
+    if (!PROVIDERS[session.provider].actions.jobs && !this.#jobs.has(session.id)) {
+      throw invalid(`${PROVIDERS[session.provider].label} sessions have no jobs.`);
+    }
+    return structuredClone(this.#jobs.get(session.id) ?? []);
   }
 
   /** For tests: the provider writes `message` to the session's log (`last`: and ends it). */

@@ -12,6 +12,7 @@ import {
   type ErrorCode,
   type HistoryEntry,
   isErrorCode,
+  type Job,
   type LaunchRequest,
   LOCAL_ACCOUNT_ID,
   type LogLine,
@@ -268,6 +269,11 @@ export class MockBackend implements Backend {
   async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
     await this.#delay();
     return this.sessions.prompts(accountId, sessionId);
+  }
+
+  async sessionJobs(accountId: string, sessionId: string): Promise<Job[]> {
+    await this.#delay();
+    return this.sessions.jobs(accountId, sessionId);
   }
 
   async respondToPrompt(

@@ -7,6 +7,7 @@ import {
   type AppInfo,
   type Backend,
   type HistoryEntry,
+  type Job,
   type LaunchRequest,
   type LogLine,
   type Machine,
@@ -82,6 +83,10 @@ export class TauriBackend implements Backend {
 
   async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
     return unwrap(await call(() => commands.sessionPrompts(accountId, sessionId)));
+  }
+
+  async sessionJobs(accountId: string, sessionId: string): Promise<Job[]> {
+    return unwrap(await call(() => commands.sessionJobs(accountId, sessionId)));
   }
 
   async respondToPrompt(

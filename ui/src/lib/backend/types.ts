@@ -8,6 +8,7 @@ import type {
   ApiError,
   ErrorCode,
   HistoryEntry as HistoryEntry_Binding,
+  Job_Serialize,
   LaunchRequest_Deserialize,
   Lifetime_Serialize,
   LogLine_Serialize,
@@ -84,6 +85,9 @@ export type Resource = Resource_Serialize;
 /** One line of a session's start-up or run log. */
 export type LogLine = LogLine_Serialize;
 
+/** One unit of work inside a session (a QPU session's job), its status as the provider wrote it. */
+export type Job = Job_Serialize;
+
 /** One thing this app did to a session (launched, extended by hand or automatically, stop
  * asked), with when (`at`, RFC 3339), tagged by `kind`. */
 export type HistoryEntry = HistoryEntry_Binding;
@@ -154,6 +158,8 @@ export interface Backend {
   launchParameters(accountId: string, resource: string): Promise<Parameter[]>;
   /** What the session waits on a person for now. */
   sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]>;
+  /** Its jobs, newest first (where its provider has jobs; `invalid_input` elsewhere). */
+  sessionJobs(accountId: string, sessionId: string): Promise<Job[]>;
   /** Answers one of its prompts; `invalid_input` naming what is missing or wrong. */
   respondToPrompt(
     accountId: string,

@@ -81,7 +81,7 @@ describe("LaunchDialog", () => {
     const [session] = store.list();
     expect(onclose).toHaveBeenCalledWith(`${session!.session.name} is open in its own window.`);
     expect(backend.sessions.calls).toContain(`open local ${session!.session.id}`);
-    expect(session!.request).toEqual({ machine_id: "terminal", resource: "CPU", timeout_minutes: 30, params: {} });
+    expect(session!.request).toEqual({ machine_id: "terminal", resource: "CPU", timeout_minutes: 30, mode: null, params: {} });
     expect(JSON.parse(localStorage.getItem("porthole.launch.local")!)).toMatchObject({ timeout_minutes: 30 });
   });
 

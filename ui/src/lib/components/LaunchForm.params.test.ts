@@ -49,7 +49,34 @@ describe("LaunchForm for a provider without templates", () => {
       machine_id: "",
       resource: "CPU",
       timeout_minutes: 15,
+      mode: null,
       params: { who: "ada", count: "1", dry: "true" },
     });
+  });
+});
+
+describe("LaunchForm for a provider with modes", () => {
+  beforeEach(() => localStorage.clear());
+
+  it("offers its modes, the first chosen, and sends the one picked", async () => {
+    const backend = new MockBackend({});
+    const catalog = new ProviderCatalog();
+    const moded: ProviderDescriptor = {
+      ...PROVIDERS.portholed,
+      launch: { template_required: false, modes: ["dedicated", "batch"], takes_parameters: false },
+    };
+    await catalog.load({ providerDescriptors: async () => [moded] } as unknown as MockBackend);
+    const onsubmit = vi.fn<(accountId: string, request: LaunchRequest) => void>();
+    render(LaunchForm, {
+      props: { accounts: await backend.listAccounts(), accountId: "local", onsubmit, oncancel: () => {} },
+      context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),
+    });
+    const select = (await screen.findByLabelText("Mode")) as HTMLSelectElement;
+    await waitFor(() => expect(select.value).toBe("dedicated"));
+    expect([...select.options].map((o) => o.textContent)).toEqual(["Dedicated", "Batch"]);
+    await fireEvent.change(select, { target: { value: "batch" } });
+    await waitFor(() => expect((screen.getByTestId("launch-submit") as HTMLButtonElement).disabled).toBe(false));
+    await fireEvent.click(screen.getByTestId("launch-submit"));
+    expect(onsubmit).toHaveBeenCalledWith("local", expect.objectContaining({ mode: "batch", machine_id: "" }));
   });
 });

@@ -129,4 +129,22 @@ describe("a session without a web page", () => {
     await screen.findByTestId("session-detail");
     expect(screen.queryByTestId("session-log-view")).toBeNull();
   });
+
+  it("lists its jobs newest first where the provider has jobs, and reads them again", async () => {
+    const { backend, row } = await renderWith({ ...shaped, actions: { ...shaped.actions, jobs: true } });
+    const job = (id: string, status: string, pending: boolean) => ({
+      id, status, pending, reason: null, program: "sampler", created_at: null,
+    });
+    backend.sessions.seedJobs("local", "run-1", [job("j2", "Running", true), job("j1", "Cancelled - Ran too long", false)]);
+    await fireEvent.click(row.getByTestId("session-open"));
+    const jobs = within(await screen.findByTestId("session-jobs"));
+    await waitFor(() => expect(jobs.getAllByTestId("session-job").map((j) => j.dataset.jobId)).toEqual(["j2", "j1"]));
+    const statuses = jobs.getAllByTestId("session-job-status");
+    expect(statuses.map((s) => s.textContent)).toEqual(["Running", "Cancelled - Ran too long"]);
+    expect(statuses[1]!.classList.contains("troubled")).toBe(true);
+    // A state change reads them again.
+    backend.sessions.seedJobs("local", "run-1", [job("j3", "Queued", true), job("j2", "Completed", false)]);
+    backend.sessions.ask("local", "run-1", { id: "p1", message: "Go?", parameters: [] });
+    await waitFor(() => expect(jobs.getAllByTestId("session-job").map((j) => j.dataset.jobId)).toEqual(["j3", "j2"]));
+  });
 });
