@@ -4,11 +4,12 @@
 // with the `scripted` feature; a build without it fails here, saying so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { E2EApp, poll } from "./harness.mjs";
+import { inWindow } from "./rows.mjs";
 
 let app;
 let driver;
@@ -51,62 +52,7 @@ after(async () => {
   rmSync(folder, { recursive: true, force: true });
 });
 
-async function inMain(script, args = []) {
-  await driver.switchTo(app.mainHandle);
-  return driver.execute(script, args);
-}
-
-const click = (css) => inMain(`document.querySelector(arguments[0]).click(); return true;`, [css]);
-
-/** Sets a field as typing would (Svelte listens to input, or change for a select). */
-const setField = (css, value) =>
-  inMain(
-    `const f = document.querySelector(arguments[0]); f.value = arguments[1];
-     f.dispatchEvent(new Event(f.tagName === "SELECT" ? "change" : "input", { bubbles: true })); return true;`,
-    [css, value],
-  );
-
-/** Fills a labelled field of a form in the main window. */
-async function fill(formTestId, label, value) {
-  await driver.switchTo(app.mainHandle);
-  return driver.fillLabelled(formTestId, label, value);
-}
-
-/** The row of the session called `name`: its state, end reason and clocks, as shown. */
-function rowOf(name) {
-  return inMain(
-    `const r = [...document.querySelectorAll('[data-testid="session-row"]')]
-       .find((x) => x.querySelector('[data-testid="session-name"]')?.textContent === arguments[0]);
-     if (!r) return null;
-     return {
-       state: r.dataset.state,
-       label: r.querySelector('[data-testid="session-state"]')?.textContent.trim(),
-       reason: r.querySelector('[data-testid="session-end-reason"]')?.textContent ?? null,
-       clocks: [...r.querySelectorAll('[data-testid="session-clock"]')].map((c) =>
-         ({ clock: c.dataset.clock, text: c.textContent.trim(), warned: c.classList.contains("warned") })),
-       id: r.dataset.sessionId,
-     };`,
-    [name],
-  );
-}
-
-/** Polls the row until `ok`. A session that waits (for first work, for a person) is polled by
- * its watcher every 15 s, so a change may take that long to show. */
-function rowWhere(name, what, ok) {
-  return poll(`${name}: ${what}`, 45000, async () => {
-    const r = await rowOf(name);
-    return r && ok(r) ? r : undefined;
-  });
-}
-
-/** Summaries of the notifications that name `name`, in order. */
-function notified(name) {
-  return readFileSync(log, "utf8")
-    .split(/^method call/m)
-    .filter((call) => call.includes("member=Notify"))
-    .map((call) => [...call.matchAll(/^\s*string "(.*)"$/gm)].map((m) => m[1]).find((a) => a.startsWith(name)))
-    .filter(Boolean);
-}
+const { inMain, click, setField, fill, rowOf, rowWhere, notified } = inWindow(() => app, log);
 
 test("a scripted session launches with parameters, counts every clock down, warns, asks for input and closes", () =>
   app.withScreenshot("scripted-session", async () => {

@@ -2,13 +2,13 @@
 //! *when* something happened; this decides whether a person is told, exactly once per session
 //! and threshold (also across an app restart), never for a session they stopped themselves.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClockKind, EndReason, Session};
+use crate::model::{ClockKind, EndReason, Session, SessionState};
 use crate::watcher::WatchEvent;
 
 /// The user's choices (stored with the accounts config).
@@ -70,6 +70,9 @@ pub struct Alerts {
     /// The keys, oldest first: the oldest are the ones forgotten past [`KEEP`].
     order: VecDeque<String>,
     sent: HashSet<String>,
+    /// The state each live session was last seen in (this run only), to tell when one starts
+    /// its first work or goes idle.
+    states: HashMap<String, SessionState>,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -91,6 +94,7 @@ impl Alerts {
             path,
             order: VecDeque::new(),
             sent: HashSet::new(),
+            states: HashMap::new(),
         };
         for key in keys {
             alerts.remember(key);
@@ -124,10 +128,28 @@ impl Alerts {
 
     /// The notification this event deserves, if any and if not sent already.
     pub fn on_event(&mut self, event: &WatchEvent, settings: &AlertSettings) -> Option<Notice> {
+        if let WatchEvent::Ended {
+            account_id,
+            session_id,
+            ..
+        } = event
+        {
+            self.states.remove(&format!("{account_id}/{session_id}"));
+        }
         if !settings.notifications {
+            // States are still followed, so turning notifications on tells no stale change.
+            if let WatchEvent::Added { session } | WatchEvent::Updated { session } = event {
+                self.states.insert(
+                    format!("{}/{}", session.account_id, session.id),
+                    session.state.clone(),
+                );
+            }
             return None;
         }
         let (key, notice) = match event {
+            WatchEvent::Added { session } | WatchEvent::Updated { session } => {
+                self.state_change(session)?
+            }
             WatchEvent::Ready { session } => (
                 format!("{}/{}/ready", session.account_id, session.id),
                 Notice {
@@ -212,6 +234,46 @@ impl Alerts {
         }
         self.save();
         Some(notice)
+    }
+
+    /// A session without a web page that started its first work, or went idle: told once per
+    /// change (a session first seen in a state is not a change).
+    fn state_change(&mut self, session: &Session) -> Option<(String, Notice)> {
+        let id = format!("{}/{}", session.account_id, session.id);
+        let before = self.states.insert(id.clone(), session.state.clone())?;
+        if session.capabilities.has_ui || before.kind() == session.state.kind() {
+            return None;
+        }
+        let working = |s: &SessionState| matches!(s, SessionState::Ready | SessionState::Expiring);
+        let notice = |title: String, body: &str| Notice {
+            account_id: session.account_id.clone(),
+            session_id: session.id.clone(),
+            title,
+            body: body.to_owned(),
+        };
+        let name = &session.name;
+        if matches!(before, SessionState::Queued | SessionState::Starting)
+            && working(&session.state)
+        {
+            return Some((
+                format!("{id}/first-work"),
+                notice(
+                    format!("{name} started its first work"),
+                    "Its time limit counts from now.",
+                ),
+            ));
+        }
+        if working(&before) && session.state == SessionState::Idle {
+            // Each time it goes idle is news: the key carries when.
+            return Some((
+                format!("{id}/idle-{}", chrono::Utc::now().timestamp_micros()),
+                notice(
+                    format!("{name} is idle"),
+                    "It has no work now. New work makes it run again.",
+                ),
+            ));
+        }
+        None
     }
 
     fn save(&self) {

@@ -354,3 +354,71 @@ fn an_idle_clock_is_warned_again_each_time_it_starts_again() {
     // The hard clock of the same session is its own.
     assert!(a.on_event(&warning(2), &s).is_some());
 }
+
+#[test]
+fn a_session_without_a_page_is_told_when_its_first_work_starts_and_each_time_it_goes_idle() {
+    let mut a = Alerts::in_memory();
+    let s = AlertSettings::default();
+    let qpu = |state: SessionState| {
+        let mut q = session(None, 60);
+        q.capabilities.has_ui = false;
+        q.url = None;
+        q.state = state;
+        q
+    };
+    let mut told = |event: WatchEvent| a.on_event(&event, &s).map(|n| n.title);
+    // First seen waiting: not a change.
+    assert_eq!(
+        told(WatchEvent::Added {
+            session: qpu(SessionState::Queued)
+        }),
+        None
+    );
+    assert_eq!(
+        told(WatchEvent::Updated {
+            session: qpu(SessionState::Ready)
+        })
+        .as_deref(),
+        Some("terminal s1 started its first work")
+    );
+    assert_eq!(
+        told(WatchEvent::Updated {
+            session: qpu(SessionState::Expiring)
+        }),
+        None
+    );
+    assert_eq!(
+        told(WatchEvent::Updated {
+            session: qpu(SessionState::Idle)
+        })
+        .as_deref(),
+        Some("terminal s1 is idle")
+    );
+    assert_eq!(
+        told(WatchEvent::Updated {
+            session: qpu(SessionState::Ready)
+        }),
+        None,
+        "work again"
+    );
+    assert_eq!(
+        told(WatchEvent::Updated {
+            session: qpu(SessionState::Idle)
+        })
+        .as_deref(),
+        Some("terminal s1 is idle"),
+        "idle again is news again"
+    );
+    // A session with its own page is told by its Ready event instead.
+    let mut page = session(None, 60);
+    page.id = "s2".into();
+    page.state = SessionState::Queued;
+    assert_eq!(
+        told(WatchEvent::Added {
+            session: page.clone()
+        }),
+        None
+    );
+    page.state = SessionState::Ready;
+    assert_eq!(told(WatchEvent::Updated { session: page }), None);
+}

@@ -1,0 +1,128 @@
+// End to end: an IBM Quantum account in the real app, against the fake IBM Quantum Runtime and
+// its IAM (`porthole-fakes ibm-quantum`, built by `make e2e`). The account is added in the
+// window (key, instance CRN, IAM URL), a session launched on a backend waits for its first job,
+// runs when a job is submitted (as the user's own code would), lists the job in its detail view,
+// goes idle (a notification on the bus), and is closed.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+import { E2EApp, poll } from "./harness.mjs";
+import { inWindow } from "./rows.mjs";
+
+let app;
+let fake;
+let server;
+const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
+const { inMain, click, fill, rowWhere, notified } = inWindow(() => app, log);
+
+/** Starts the fake: jobs of half a second, idle 4 s after the last one. */
+async function startFake() {
+  const bin = new URL("../../target/debug/porthole-fakes", import.meta.url).pathname;
+  const child = spawn(bin, ["ibm-quantum", JSON.stringify({ job_seconds: 0.5, interactive_ttl: 4 })], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const line = await new Promise((resolve, reject) => {
+    child.once("error", reject);
+    createInterface({ input: child.stdout }).once("line", resolve);
+  });
+  return { child, ...JSON.parse(line) };
+}
+
+/** A job into the session, as the user's own Qiskit code would submit it. */
+async function submitJob(sessionId) {
+  const form = new URLSearchParams({ grant_type: "urn:ibm:params:oauth:grant-type:apikey", apikey: fake.api_key });
+  const token = await (await fetch(`${fake.root}/identity/token`, { method: "POST", body: form })).json();
+  const reply = await fetch(`${fake.base_url}/jobs`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${token.access_token}`,
+      "service-crn": fake.crn,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ program_id: "sampler", backend: "ibm_fez", session_id: sessionId, params: {} }),
+  });
+  const body = await reply.text();
+  assert.equal(reply.status, 200, body);
+  return JSON.parse(body).id;
+}
+
+/** Asks every watcher to fetch now (what a person's "refresh" does). */
+const refresh = () => app.invoke("refresh_sessions");
+
+before(async () => {
+  fake = await startFake();
+  server = fake.child;
+  app = await E2EApp.start();
+});
+
+after(async () => {
+  // The next file's app shares this config folder: leave no account behind.
+  const accounts = await app?.invoke("list_accounts");
+  for (const view of accounts?.ok ? accounts.value : []) {
+    if (view.account.provider === "ibm_quantum") await app.invoke("remove_account", { id: view.account.id });
+  }
+  await app?.stop();
+  server?.stdin.end();
+  server?.kill();
+});
+
+test("an IBM Quantum session waits for its first job, runs it, lists it, goes idle and is closed", () =>
+  app.withScreenshot("ibm-quantum", async () => {
+    await click('[data-testid="view-accounts"]');
+    await click('[data-testid="add-account-open"]');
+    await app.driver.waitFor('[data-testid="add-account"] select');
+    await fill("add-account", "Name", "Quantum");
+    await fill("add-account", "Provider", "ibm_quantum");
+    await fill("add-account", "Base URL", fake.base_url);
+    await fill("add-account", "Instance CRN", fake.crn);
+    await fill("add-account", "IAM URL", fake.root);
+    await fill("add-account", "API key", fake.api_key);
+    await click('[data-testid="add-account-form-submit"]');
+    const account = await poll("the IBM account", 20000, async () => {
+      const reply = await app.invoke("list_accounts");
+      return reply.ok ? reply.value.find((v) => v.account.provider === "ibm_quantum")?.account : undefined;
+    });
+    assert.equal(account.fields.instance, fake.crn);
+
+    const backends = await app.invoke("list_resources", { accountId: account.id });
+    assert.equal(backends.ok, true, backends.error);
+    const osaka = backends.value.find((r) => r.id === "ibm_osaka");
+    assert.deepEqual(osaka.availability, { status: "unavailable", reason: "offline: maintenance" });
+
+    const launched = await app.invoke("launch_session", {
+      accountId: account.id,
+      request: { machine_id: "", resource: "ibm_fez", timeout_minutes: 60, mode: "batch", params: {} },
+    });
+    assert.equal(launched.ok, true, launched.error);
+    const id = launched.value.id;
+    await click('[data-testid="view-sessions"]');
+    const queued = await rowWhere(id, "waiting for its first job", (r) => r.state === "queued", refresh);
+    assert.deepEqual(queued.clocks.map((c) => c.clock), ["unused"], "only the unused clock runs before a job");
+
+    // A job: it runs, and the hard clock starts.
+    const job = await submitJob(id);
+    const running = await rowWhere(id, "running", (r) => r.state === "ready" || r.state === "expiring", refresh);
+    assert.ok(running.clocks.every((c) => c.clock !== "unused"), JSON.stringify(running.clocks));
+    await click(`[data-testid="session-row"][data-session-id="${id}"] [data-testid="session-open"]`);
+    await poll("the job in the detail view", 20000, async () =>
+      (await inMain(`return !!document.querySelector('[data-testid="session-job"][data-job-id="' + arguments[0] + '"]')`, [job]))
+        || undefined);
+
+    // No more work: idle, told on the bus.
+    await rowWhere(id, "idle", (r) => r.state === "idle", refresh);
+    if (log) {
+      const seen = await poll("the idle notification", 20000, async () => {
+        const mine = notified(id);
+        return mine.includes(`${id} is idle`) ? mine : undefined;
+      });
+      assert.ok(seen.includes(`${id} started its first work`), seen.join(" | "));
+    }
+
+    // Close, as IBM calls it: confirmed, then (nothing queued) it completes.
+    await click(`[data-testid="session-row"][data-session-id="${id}"] [data-testid="session-stop"]`);
+    await click('[data-testid="session-stop-confirm"]');
+    const ended = await rowWhere(id, "closed", (r) => r.state === "ended", refresh);
+    assert.equal(ended.reason, "Completed its work");
+  }));
