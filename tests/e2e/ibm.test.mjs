@@ -109,6 +109,13 @@ test("an IBM Quantum session waits for its first job, runs it, lists it, goes id
     await poll("the job in the detail view", 20000, async () =>
       (await inMain(`return !!document.querySelector('[data-testid="session-job"][data-job-id="' + arguments[0] + '"]')`, [job]))
         || undefined);
+    const facts = await inMain(
+      `return Object.fromEntries([...document.querySelectorAll('[data-testid="session-detail-fact"]')]
+         .map((f) => [f.previousElementSibling.textContent, f.textContent]))`,
+    );
+    assert.equal(facts.Mode, "batch", JSON.stringify(facts));
+    assert.equal(facts["Lifetime limit"], "1 h, from its first job", JSON.stringify(facts));
+    assert.ok(facts["Became active"], JSON.stringify(facts));
 
     // No more work: idle, told on the bus.
     await rowWhere(id, "idle", (r) => r.state === "idle", refresh);

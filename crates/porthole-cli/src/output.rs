@@ -119,6 +119,18 @@ pub fn session_fields(s: &Session, now: DateTime<Utc>) -> String {
             ),
         ));
     }
+    // What the provider tells besides (a QPU session's mode, limit, timeline, console page).
+    for d in &s.details {
+        let parts: Vec<String> = [
+            d.value.clone(),
+            d.at.map(local_time),
+            d.link.as_ref().map(|l| format!("<{l}>")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        fields.push((d.label.as_str(), parts.join(" ")));
+    }
     fields.push(("url", or_dash(s.url.as_deref())));
     fields.push(("price", table::price(s.price_per_hour)));
     if let Some(cost) = s.cost_so_far(now) {
@@ -285,6 +297,7 @@ mod tests {
                 has_ui: true,
                 can_cancel: false,
             },
+            details: Vec::new(),
             raw: serde_json::Value::Null,
         }
     }

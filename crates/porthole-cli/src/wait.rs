@@ -266,6 +266,7 @@ mod tests {
                 has_ui: false,
                 can_cancel: true,
             },
+            details: Vec::new(),
             raw: serde_json::Value::Null,
         }
     }

@@ -179,6 +179,15 @@ fn an_ibm_quantum_account_launches_lists_shows_jobs_closes_and_cancels() {
         .ok()
         .stdout;
     assert!(shown.contains("Unused limit:"), "{shown}");
+    assert!(
+        shown.contains("Mode:") && shown.contains("batch"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Lifetime limit:") && shown.contains("1 h, from its first job"),
+        "{shown}"
+    );
+    assert!(shown.contains("Opened:"), "its own timeline: {shown}");
 
     // A job from the user's own code: it runs, the hard clock starts, the job is listed.
     fake.submit_job(&id).unwrap();

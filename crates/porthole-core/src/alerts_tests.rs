@@ -33,6 +33,7 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
             has_ui: true,
             can_cancel: false,
         },
+        details: Vec::new(),
         raw: serde_json::Value::Null,
     }
 }

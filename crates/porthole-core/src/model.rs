@@ -137,6 +137,10 @@ pub struct Session {
     pub url: Option<String>,
     pub price_per_hour: Option<f64>,
     pub capabilities: Capabilities,
+    /// What its provider tells about it besides the above (a QPU session's mode, its limit as
+    /// the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
+    #[serde(default)]
+    pub details: Vec<Detail>,
     /// The provider's fields as it sent them, for `--json` and debugging. They hold the URL too,
     /// so they are never serialized with the session either (see `url`).
     #[specta(skip)]
@@ -243,6 +247,27 @@ pub struct LaunchRequest {
     pub params: std::collections::BTreeMap<String, String>,
 }
 
+/// One fact a provider tells about a session: a label with a value, a moment, or both, and a
+/// link to the provider's own page where it has one (opened in the system browser).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct Detail {
+    pub label: String,
+    pub value: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub link: Option<String>,
+}
+
+impl Detail {
+    pub fn text(label: &str, value: impl Into<String>) -> Self {
+        Self {
+            label: label.to_owned(),
+            value: Some(value.into()),
+            at: None,
+            link: None,
+        }
+    }
+}
+
 /// One unit of work inside a session (a QPU session's job), as its provider reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Job {
@@ -302,6 +327,7 @@ mod tests {
                 has_ui: true,
                 can_cancel: false,
             },
+            details: Vec::new(),
             raw: serde_json::Value::Null,
         }
     }

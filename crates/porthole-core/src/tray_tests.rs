@@ -39,6 +39,7 @@ fn s(id: &str, state: SessionState, minutes: Option<i64>) -> Session {
             has_ui: true,
             can_cancel: false,
         },
+        details: Vec::new(),
         raw: serde_json::Value::Null,
     }
 }

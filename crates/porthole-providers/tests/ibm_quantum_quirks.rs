@@ -193,6 +193,16 @@ async fn the_default_lifetime_is_eight_hours_and_the_plan_clamps_it() {
         session.raw["max_ttl"], 7200,
         "read back as the server clamped it"
     );
+    let limit = session
+        .details
+        .iter()
+        .find(|d| d.label == "Lifetime limit")
+        .unwrap();
+    assert_eq!(
+        limit.value.as_deref(),
+        Some("2 h, from its first job"),
+        "shown as clamped"
+    );
 }
 
 #[tokio::test]

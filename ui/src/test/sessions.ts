@@ -26,6 +26,7 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     warning: null,
     price_per_hour: 0,
     capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
+    details: [],
     ...overrides,
   };
 }

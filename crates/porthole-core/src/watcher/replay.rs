@@ -103,6 +103,7 @@ fn with_clock(clock: ClockKind, state: SessionState) -> Session {
             has_ui: false,
             can_cancel: false,
         },
+        details: Vec::new(),
         raw: serde_json::Value::Null,
     }
 }

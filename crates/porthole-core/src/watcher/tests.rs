@@ -41,6 +41,7 @@ pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> S
             has_ui: true,
             can_cancel: false,
         },
+        details: Vec::new(),
         raw: serde_json::Value::Null,
     }
 }

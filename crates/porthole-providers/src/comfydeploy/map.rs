@@ -107,6 +107,7 @@ pub fn session(
             has_ui: true,
             can_cancel: false,
         },
+        details: Vec::new(),
         raw: serde_json::to_value(&wire).unwrap_or(serde_json::Value::Null),
         id: wire.id,
     }

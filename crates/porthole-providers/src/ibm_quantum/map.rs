@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use porthole_core::model::{
-    Availability, Capabilities, EndReason, Job, ProviderKind, Resource, ResourceKind, Session,
-    SessionState,
+    Availability, Capabilities, Detail, EndReason, Job, ProviderKind, Resource, ResourceKind,
+    Session, SessionState,
 };
 
 use super::wire::{Device, WireJob, WireSession, WireState};
@@ -115,8 +115,79 @@ pub fn session(
             has_ui: false,
             can_cancel: true,
         },
+        details: details(wire),
         raw,
     }
+}
+
+/// IBM's official list of an instance's workloads (there is no official page per session).
+pub const CONSOLE_WORKLOADS: &str = "https://quantum.cloud.ibm.com/workloads";
+
+/// Minutes or hours, as a person reads a limit.
+fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// What the detail view and `sessions show` list for a QPU session besides its clocks: its
+/// mode, backend, whether it takes jobs, its limit as IBM clamped it, the time it may still stay
+/// active, the QPU time it used, its own timeline and where to find it on IBM's web console.
+fn details(wire: &WireSession) -> Vec<Detail> {
+    let mut out = Vec::new();
+    if let Some(mode) = &wire.mode {
+        out.push(Detail::text("Mode", mode.clone()));
+    }
+    if let Some(backend) = &wire.backend_name {
+        out.push(Detail::text("Backend", backend.clone()));
+    }
+    if let Some(accepting) = wire.accepting_jobs {
+        out.push(Detail::text(
+            "Accepting jobs",
+            if accepting { "yes" } else { "no" },
+        ));
+    }
+    if let Some(ttl) = wire.max_ttl.filter(|t| *t > 0) {
+        out.push(Detail::text(
+            "Lifetime limit",
+            format!("{}, from its first job", duration(ttl)),
+        ));
+    }
+    if let Some(active) = wire
+        .active_ttl
+        .filter(|_| wire.state != Some(WireState::Closed))
+    {
+        out.push(Detail::text("Active time left", duration(active.max(0))));
+    }
+    out.push(Detail::text(
+        "QPU time used",
+        match wire.elapsed_time {
+            Some(seconds) => format!("{seconds:.1} s"),
+            None => "counted when it closes".to_owned(),
+        },
+    ));
+    for (i, step) in wire.timestamps.iter().enumerate() {
+        let state = String::from(step.status.clone());
+        out.push(Detail {
+            label: if i == 0 {
+                "Opened".to_owned()
+            } else {
+                format!("Became {state}")
+            },
+            value: None,
+            at: step.timestamp,
+            link: None,
+        });
+    }
+    out.push(Detail {
+        label: "On IBM Quantum".to_owned(),
+        value: Some(format!("Workloads (search for {})", wire.id)),
+        at: None,
+        link: Some(CONSOLE_WORKLOADS.to_owned()),
+    });
+    out
 }
 
 /// A job as Porthole shows it: IBM's status as written (`Cancelled - Ran too long` included).

@@ -119,6 +119,7 @@ impl Scripted {
                 has_ui: false,
                 can_cancel: true,
             },
+            details: Vec::new(),
             raw: serde_json::to_value(record).unwrap_or_default(),
         }
     }

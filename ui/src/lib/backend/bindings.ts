@@ -292,6 +292,34 @@ export type ClockWarning = {
 	threshold_minutes: number,
 };
 
+/**
+ *  One fact a provider tells about a session: a label with a value, a moment, or both, and a
+ *  link to the provider's own page where it has one (opened in the system browser).
+ */
+export type Detail = Detail_Serialize | Detail_Deserialize;
+
+/**
+ *  One fact a provider tells about a session: a label with a value, a moment, or both, and a
+ *  link to the provider's own page where it has one (opened in the system browser).
+ */
+export type Detail_Deserialize = {
+	label: string,
+	value?: string | null,
+	at?: string | null,
+	link?: string | null,
+};
+
+/**
+ *  One fact a provider tells about a session: a label with a value, a moment, or both, and a
+ *  link to the provider's own page where it has one (opened in the system browser).
+ */
+export type Detail_Serialize = {
+	label: string,
+	value: string | null,
+	at: string | null,
+	link: string | null,
+};
+
 /**  Why a session is over. */
 export type EndReason = 
 /**  Its hard deadline passed. */
@@ -826,6 +854,11 @@ export type Session_Deserialize = {
 	warning?: ClockWarning | null,
 	price_per_hour?: number | null,
 	capabilities: Capabilities_Deserialize,
+	/**
+	 *  What its provider tells about it besides the above (a QPU session's mode, its limit as
+	 *  the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
+	 */
+	details?: Detail_Deserialize[],
 };
 
 /**  One session, provider-neutral. */
@@ -858,6 +891,11 @@ export type Session_Serialize = {
 	warning: ClockWarning | null,
 	price_per_hour: number | null,
 	capabilities: Capabilities_Serialize,
+	/**
+	 *  What its provider tells about it besides the above (a QPU session's mode, its limit as
+	 *  the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
+	 */
+	details: Detail_Serialize[],
 };
 
 /**

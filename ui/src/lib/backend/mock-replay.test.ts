@@ -13,6 +13,7 @@ function session(state: SessionState, clocks: { hard?: number; idle?: number }):
     resource: null, state, status_label: null, created_at: new Date(T0).toISOString(),
     deadline: at(clocks.hard), idle_deadline: at(clocks.idle), unused_deadline: null, warning: null,
     price_per_hour: null, capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
+    details: [],
   };
 }
 

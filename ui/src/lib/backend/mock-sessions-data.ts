@@ -174,5 +174,6 @@ export function demoSessions(now: number): Session[] {
     warning: null,
     price_per_hour: d.price,
     capabilities: d.capabilities ?? ALL,
+    details: [],
   }));
 }

@@ -147,6 +147,7 @@ export class MockSessions {
       warning: null,
       price_per_hour: resource?.price_per_hour ?? null,
       capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
+      details: [],
     };
     this.#track(session);
     this.#record(account.id, id, { kind: "launched" });
@@ -226,6 +227,13 @@ export class MockSessions {
     this.#prompts.set(tracked.session.id, prompt);
     tracked.session.status_label = prompt.message;
     this.#report(tracked, { state: "waiting_for_input" });
+  }
+
+  /** For tests: the provider changes what it reports about the session. */
+  edit(accountId: string, sessionId: string, change: (session: Session) => void): void {
+    const tracked = this.#get(accountId, sessionId);
+    change(tracked.session);
+    this.#emit({ kind: "updated", session: tracked.session });
   }
 
   /** For tests: the session's jobs are now these (newest first). */

@@ -147,4 +147,23 @@ describe("a session without a web page", () => {
     backend.sessions.ask("local", "run-1", { id: "p1", message: "Go?", parameters: [] });
     await waitFor(() => expect(jobs.getAllByTestId("session-job").map((j) => j.dataset.jobId)).toEqual(["j3", "j2"]));
   });
+
+  it("lists what its provider tells about it, moments in local time and its page as a link", async () => {
+    const { backend, row } = await renderWith();
+    backend.sessions.edit("local", "run-1", (s) => {
+      s.details = [
+        { label: "Mode", value: "batch", at: null, link: null },
+        { label: "Opened", value: null, at: "2026-12-05T08:00:00Z", link: null },
+        { label: "On the provider", value: "Workloads", at: null, link: "https://provider.example/workloads" },
+      ];
+    });
+    await fireEvent.click(row.getByTestId("session-open"));
+    const detail = within(await screen.findByTestId("session-detail"));
+    const facts = detail.getAllByTestId("session-detail-fact");
+    expect(facts.map((f) => f.previousElementSibling?.textContent)).toEqual(["Mode", "Opened", "On the provider"]);
+    expect(facts[0]!.textContent).toBe("batch");
+    expect(facts[1]!.textContent).toMatch(/\d\d:\d\d:\d\d/);
+    const link = within(facts[2]!).getByRole("link", { name: "Workloads" }) as HTMLAnchorElement;
+    expect(link.href).toBe("https://provider.example/workloads");
+  });
 });
