@@ -5,6 +5,8 @@
 
 mod auth;
 mod map;
+#[cfg(test)]
+mod watch_tests;
 pub mod wire;
 
 use chrono::Utc;
