@@ -9,6 +9,7 @@ import {
   extraClocks,
   filterEntries,
   historyText,
+  longerRequest,
   relaunchRequest,
   sortEntries,
   stateLabel,
@@ -129,7 +130,21 @@ describe("what can be done", () => {
       resource: "A10G",
       timeout_minutes: null,
     });
-    expect(relaunchRequest(makeEntry({ machine_id: null }))).toBeNull();
+    // No template (a QPU or runbook session): again on the resource it ran on.
+    expect(relaunchRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }))).toEqual({
+      machine_id: "",
+      resource: "ibm_fez",
+      timeout_minutes: null,
+    });
+    expect(relaunchRequest(makeEntry({ machine_id: null, resource: null }))).toBeNull();
+  });
+
+  it("relaunches longer with the provider's next lifetime, if it has one", () => {
+    const lifetime = { default_minutes: 480, choices: [30, 60, 120, 240, 480], max_minutes: null };
+    const request = { machine_id: "", resource: "ibm_fez", timeout_minutes: 60, mode: "batch" };
+    expect(longerRequest(makeEntry({}, { request }), lifetime)).toEqual({ ...request, timeout_minutes: 120 });
+    // Seen elsewhere: its limit is taken as the default, the longest here.
+    expect(longerRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }), lifetime)).toBeNull();
   });
 
   it("words each history entry, automatic extensions apart", () => {

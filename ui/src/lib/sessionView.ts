@@ -13,6 +13,7 @@ import type {
   EndReason,
   HistoryEntry,
   LaunchRequest,
+  Lifetime,
   Session,
   SessionState,
 } from "./backend";
@@ -177,12 +178,23 @@ export function sortEntries(entries: SessionEntry[], sort: SessionSort): Session
 export function relaunchRequest(entry: SessionEntry): LaunchRequest | null {
   if (entry.request) return { ...entry.request };
   const { session } = entry;
-  if (session.machine_id === null) return null;
+  // A template, or (for providers without templates) the resource it ran on.
+  if (session.machine_id === null && session.resource === null) return null;
   return {
-    machine_id: session.machine_id,
+    machine_id: session.machine_id ?? "",
     resource: session.resource,
     timeout_minutes: null,
   };
+}
+
+/** The same launch with the next longer of the provider's lifetimes, for a session that cannot
+ * be extended ("Relaunch with a longer limit"); `null` when there is no longer one. */
+export function longerRequest(entry: SessionEntry, lifetime: Lifetime): LaunchRequest | null {
+  const base = relaunchRequest(entry);
+  if (base === null) return null;
+  const current = base.timeout_minutes ?? lifetime.default_minutes;
+  const longer = lifetime.choices.find((minutes) => minutes > current);
+  return longer === undefined ? null : { ...base, timeout_minutes: longer };
 }
 
 /** Each of the provider's extension `steps`, and whether it keeps the session within

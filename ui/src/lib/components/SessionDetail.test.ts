@@ -166,4 +166,15 @@ describe("a session without a web page", () => {
     const link = within(facts[2]!).getByRole("link", { name: "Workloads" }) as HTMLAnchorElement;
     expect(link.href).toBe("https://provider.example/workloads");
   });
+
+  it("where the provider has no extend, it offers a relaunch with the next longer limit, to confirm", async () => {
+    const { backend, row } = await renderWith({ ...shaped, extend_steps: [] });
+    expect(row.queryByTestId("session-extend")).toBeNull();
+    await fireEvent.click(row.getByRole("button", { name: "Relaunch deploy with a longer limit" }));
+    const dialog = within(await screen.findByTestId("launch-dialog"));
+    const timeout = (await dialog.findByTestId("launch-timeout")) as HTMLSelectElement;
+    // Launched elsewhere at the provider's default (15 minutes): the next choice is 30.
+    await waitFor(() => expect(timeout.value).toBe("30"));
+    expect(backend.sessions.calls.some((c) => c.startsWith("launch"))).toBe(false);
+  });
 });
