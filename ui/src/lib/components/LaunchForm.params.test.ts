@@ -80,3 +80,34 @@ describe("LaunchForm for a provider with modes", () => {
     expect(onsubmit).toHaveBeenCalledWith("local", expect.objectContaining({ mode: "batch", machine_id: "" }));
   });
 });
+
+describe("LaunchForm while it is open", () => {
+  beforeEach(() => localStorage.clear());
+
+  it("reads the resources again every 10 seconds, their queues and availability as they move", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      const backend = new MockBackend({});
+      const first = await backend.listResources("local");
+      const read = vi.spyOn(backend, "listResources");
+      const catalog = new ProviderCatalog();
+      await catalog.load(backend);
+      render(LaunchForm, {
+        props: { accounts: await backend.listAccounts(), accountId: "local", onsubmit: () => {}, oncancel: () => {} },
+        context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),
+      });
+      await screen.findByTestId("launch-submit");
+      await waitFor(() => expect(read).toHaveBeenCalledTimes(1));
+      read.mockResolvedValue(
+        first.map((r) => (r.id === "CPU" ? { ...r, availability: { status: "busy", queue_length: 3 } } : r)),
+      );
+      expect(document.body.textContent).not.toContain("Busy: 3 in queue");
+      await vi.advanceTimersByTimeAsync(10_000);
+      await waitFor(() => expect(document.body.textContent).toContain("Busy: 3 in queue"));
+      expect(read).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+

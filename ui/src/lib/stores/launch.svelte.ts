@@ -137,4 +137,19 @@ export class LaunchOptions extends LoadableStore<LaunchOffer> {
       return { machines, resources };
     });
   }
+
+  /** Reads the account's resources again (availability and queues move while the form is
+   * open), keeping the machines; a failure keeps what is shown, and an answer that comes after
+   * another account was chosen is dropped. */
+  async refreshResources(accountId: string): Promise<void> {
+    const generation = this.generation;
+    let resources: Resource[];
+    try {
+      resources = await this.backend.listResources(accountId);
+    } catch {
+      return;
+    }
+    if (generation !== this.generation || this.state.status !== "ready") return;
+    this.state = { status: "ready", value: { ...this.state.value, resources } };
+  }
 }
