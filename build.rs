@@ -12,6 +12,7 @@ fn main() {
             "edit_account",
             "remove_account",
             "test_account",
+            "account_details",
             "set_default_account",
             "list_sessions",
             "launch_session",

@@ -35,6 +35,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::accounts::edit_account,
             commands::accounts::remove_account,
             commands::accounts::test_account,
+            commands::accounts::account_details,
             commands::accounts::set_default_account,
             commands::sessions::list_sessions,
             commands::sessions::launch_session,

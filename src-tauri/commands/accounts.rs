@@ -100,6 +100,16 @@ pub async fn test_account(state: State<'_, AppState>, id: String) -> Result<(), 
     Ok(())
 }
 
+/// What the account's provider tells about it (IBM: the instance's usage against its limit).
+#[tauri::command]
+#[specta::specta]
+pub async fn account_details(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Vec<porthole_core::model::Detail>, ApiError> {
+    Ok(state.hub.account_details(&id).await?)
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn set_default_account(

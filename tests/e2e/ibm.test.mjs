@@ -85,6 +85,13 @@ test("an IBM Quantum session waits for its first job, runs it, lists it, goes id
       return reply.ok ? reply.value.find((v) => v.account.provider === "ibm_quantum")?.account : undefined;
     });
     assert.equal(account.fields.instance, fake.crn);
+    // The instance's usage beside it.
+    const usage = await poll("the instance's usage", 20000, async () =>
+      (await inMain(
+        `return document.querySelector('[data-testid="account-row"][data-account-id="' + arguments[0] + '"] [data-testid="account-detail"]')?.textContent`,
+        [account.id],
+      )) || undefined);
+    assert.equal(usage, "2 min of 10 min (20%)");
 
     const backends = await app.invoke("list_resources", { accountId: account.id });
     assert.equal(backends.ok, true, backends.error);

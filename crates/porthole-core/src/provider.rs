@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::inputs::{Parameter, Prompt};
-use crate::model::{Job, LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
+use crate::model::{Detail, Job, LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
 
 /// `request` as the provider will take it, or a coded `invalid_input` that names what is wrong:
 /// the descriptor's rules (a template where one is needed, modes, the lifetime's ceiling), then
@@ -76,6 +76,12 @@ pub trait Provider: Send + Sync {
     /// account is saved: listing sessions, unless the provider has a better one.
     async fn check_access(&self) -> Result<()> {
         self.list().await.map(|_| ())
+    }
+
+    /// What the provider tells about the account itself (IBM: the instance's QPU usage against
+    /// its limit), shown beside it; nothing for most providers.
+    async fn account_details(&self) -> Result<Vec<Detail>> {
+        Ok(Vec::new())
     }
 
     /// The session's jobs, newest first (QPU sessions; none for the others).

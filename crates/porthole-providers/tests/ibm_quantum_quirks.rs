@@ -451,3 +451,13 @@ async fn the_hard_clock_starts_at_the_first_job_and_the_idle_one_after_the_last(
     );
     assert!(idle.raw["elapsed_time"].is_null(), "null while it runs");
 }
+
+#[tokio::test]
+async fn the_instances_usage_is_told_against_its_limit() {
+    let fake = fake(|_| {}).await;
+    let details = client(&fake).account_details().await.unwrap();
+    assert_eq!(details.len(), 1);
+    assert_eq!(details[0].label, "QPU usage");
+    assert_eq!(details[0].value.as_deref(), Some("2 min of 10 min (20%)"));
+    assert_eq!(seen(&fake, "GET", "/instances/usage").len(), 1);
+}

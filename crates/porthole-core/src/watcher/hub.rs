@@ -13,7 +13,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::history::{History, HistoryEntry, HistoryKind};
 use crate::inputs::{Parameter, Prompt};
-use crate::model::{Job, LaunchRequest, Machine, Resource, Session};
+use crate::model::{Detail, Job, LaunchRequest, Machine, Resource, Session};
 use crate::provider::{LogStream, Provider};
 
 struct Watched {
@@ -242,6 +242,11 @@ impl Hub {
     /// What a launch on `resource` takes.
     pub async fn parameters(&self, account_id: &str, resource: &str) -> Result<Vec<Parameter>> {
         self.provider(account_id)?.parameters(resource).await
+    }
+
+    /// What the provider tells about the account itself.
+    pub async fn account_details(&self, account_id: &str) -> Result<Vec<Detail>> {
+        self.provider(account_id)?.account_details().await
     }
 
     /// The session's jobs, newest first.

@@ -7,7 +7,7 @@ use porthole_core::model::{
     Session, SessionState,
 };
 
-use super::wire::{Device, WireJob, WireSession, WireState};
+use super::wire::{Device, Usage, WireJob, WireSession, WireState};
 
 /// An `open` session that gets no job within this closes by itself.
 pub const UNUSED_LIMIT: Duration = Duration::minutes(30);
@@ -188,6 +188,25 @@ fn details(wire: &WireSession) -> Vec<Detail> {
         link: Some(CONSOLE_WORKLOADS.to_owned()),
     });
     out
+}
+
+/// The instance's QPU usage, against its limit where it has one.
+pub fn usage(usage: &Usage) -> Detail {
+    let minutes = |s: f64| duration((s.max(0.0) / 60.0).round() as i64 * 60);
+    let used = usage.usage_consumed_seconds.unwrap_or(0.0);
+    let mut value = match usage.usage_limit_seconds.filter(|l| *l > 0.0) {
+        Some(limit) => format!(
+            "{} of {} ({:.0}%)",
+            minutes(used),
+            minutes(limit),
+            100.0 * used / limit
+        ),
+        None => format!("{} (no limit)", minutes(used)),
+    };
+    if usage.usage_limit_reached == Some(true) {
+        value.push_str(": the limit is reached, new jobs will not run");
+    }
+    Detail::text("QPU usage", value)
 }
 
 /// A job as Porthole shows it: IBM's status as written (`Cancelled - Ran too long` included).

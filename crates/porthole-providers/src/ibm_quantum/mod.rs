@@ -10,7 +10,7 @@ mod watch_tests;
 pub mod wire;
 
 use chrono::Utc;
-use porthole_core::model::{Job, LaunchRequest, Machine, ProviderKind, Resource, Session};
+use porthole_core::model::{Detail, Job, LaunchRequest, Machine, ProviderKind, Resource, Session};
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::http::{HttpClient, HttpError, RetryPolicy};
 pub use auth::DEFAULT_IAM_URL;
 pub use map::UNUSED_LIMIT;
-use wire::{CreateSession, Devices, JobsPage, UpdateSession, WireSession, WorkloadsPage};
+use wire::{CreateSession, Devices, JobsPage, UpdateSession, Usage, WireSession, WorkloadsPage};
 
 /// The API version every call names: backends come as `devices[]` from 2025-01-01 on; this is
 /// the one IBM's Python client pins.
@@ -367,6 +367,14 @@ impl Provider for IbmQuantum {
             Err(e) if e.code == ErrorCode::SessionGone => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// The instance's QPU usage against its limit (`GET /instances/usage`).
+    async fn account_details(&self) -> Result<Vec<Detail>, Error> {
+        let usage: Usage = self
+            .get("instances/usage", &[], ErrorCode::InvalidResponse)
+            .await?;
+        Ok(vec![map::usage(&usage)])
     }
 
     /// The session's jobs, newest first (IBM's defaults: 200 at most, without their params).

@@ -20,6 +20,8 @@ export const commands = {
 	removeAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("remove_account", { id })),
 	/**  Tries the stored key against the provider. */
 	testAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("test_account", { id })),
+	/**  What the account's provider tells about it (IBM: the instance's usage against its limit). */
+	accountDetails: (id: string) => typedError<Detail_Serialize[], ApiError>(__TAURI_INVOKE("account_details", { id })),
 	setDefaultAccount: (id: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_default_account", { id })),
 	/**
 	 *  The sessions of one account (or of all), as the watchers last saw them (without their URLs:

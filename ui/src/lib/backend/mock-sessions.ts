@@ -13,6 +13,7 @@ import {
   type EndReason,
   type ErrorCode,
   type HistoryEntry,
+  type Detail,
   type HistoryKind,
   type Job,
   type LaunchRequest,
@@ -75,6 +76,8 @@ export class MockSessions {
   #prompts = new Map<string, Prompt>();
   /** Seeded by tests: a session's jobs, newest first. */
   #jobs = new Map<string, Job[]>();
+  /** Seeded by tests: what an account's provider tells about it. */
+  #accountDetails = new Map<string, Detail[]>();
   #listeners = new Set<Listener>();
   #offline = new Map<string, Problem>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -234,6 +237,16 @@ export class MockSessions {
     const tracked = this.#get(accountId, sessionId);
     change(tracked.session);
     this.#emit({ kind: "updated", session: tracked.session });
+  }
+
+  /** For tests: what the account's provider tells about it. */
+  seedAccountDetails(accountId: string, details: Detail[]): void {
+    this.#accountDetails.set(accountId, structuredClone(details));
+  }
+
+  accountDetails(accountId: string): Detail[] {
+    this.#reachable(accountId);
+    return structuredClone(this.#accountDetails.get(accountId) ?? []);
   }
 
   /** For tests: the session's jobs are now these (newest first). */

@@ -8,6 +8,7 @@ import {
   type AlertSettings,
   type AppInfo,
   type Backend,
+  type Detail,
   BackendError,
   type ErrorCode,
   type HistoryEntry,
@@ -269,6 +270,11 @@ export class MockBackend implements Backend {
   async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
     await this.#delay();
     return this.sessions.prompts(accountId, sessionId);
+  }
+
+  async accountDetails(id: string): Promise<Detail[]> {
+    await this.#delay();
+    return this.sessions.accountDetails(id);
   }
 
   async sessionJobs(accountId: string, sessionId: string): Promise<Job[]> {

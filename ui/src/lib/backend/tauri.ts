@@ -6,6 +6,7 @@ import {
   type AlertSettings,
   type AppInfo,
   type Backend,
+  type Detail,
   type HistoryEntry,
   type Job,
   type LaunchRequest,
@@ -83,6 +84,10 @@ export class TauriBackend implements Backend {
 
   async sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]> {
     return unwrap(await call(() => commands.sessionPrompts(accountId, sessionId)));
+  }
+
+  async accountDetails(id: string): Promise<Detail[]> {
+    return unwrap(await call(() => commands.accountDetails(id)));
   }
 
   async sessionJobs(accountId: string, sessionId: string): Promise<Job[]> {

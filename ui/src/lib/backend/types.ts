@@ -7,6 +7,7 @@ import type {
   AppInfo,
   ApiError,
   ErrorCode,
+  Detail_Serialize,
   HistoryEntry as HistoryEntry_Binding,
   Job_Serialize,
   LaunchRequest_Deserialize,
@@ -85,6 +86,10 @@ export type Resource = Resource_Serialize;
 /** One line of a session's start-up or run log. */
 export type LogLine = LogLine_Serialize;
 
+/** One fact a provider tells about a session or an account: a value, a moment, or both, and a
+ * link to the provider's own page where it has one. */
+export type Detail = Detail_Serialize;
+
 /** One unit of work inside a session (a QPU session's job), its status as the provider wrote it. */
 export type Job = Job_Serialize;
 
@@ -158,6 +163,8 @@ export interface Backend {
   launchParameters(accountId: string, resource: string): Promise<Parameter[]>;
   /** What the session waits on a person for now. */
   sessionPrompts(accountId: string, sessionId: string): Promise<Prompt[]>;
+  /** What the account's provider tells about it (IBM: the instance's usage); often nothing. */
+  accountDetails(id: string): Promise<Detail[]>;
   /** Its jobs, newest first (where its provider has jobs; `invalid_input` elsewhere). */
   sessionJobs(accountId: string, sessionId: string): Promise<Job[]>;
   /** Answers one of its prompts; `invalid_input` naming what is missing or wrong. */

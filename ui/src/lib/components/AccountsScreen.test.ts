@@ -72,6 +72,19 @@ describe("AccountsScreen: the list", () => {
     expect(within(await rowOf("studio-gpus")).queryByTestId("account-default")).toBeNull();
   });
 
+  it("shows what an account's provider tells about it, where it tells something", async () => {
+    const backend = new MockBackend({ accounts: MOCK_DEMO_ACCOUNTS });
+    backend.sessions.seedAccountDetails("studio-gpus", [
+      { label: "QPU usage", value: "2 min of 10 min (20%)", at: null, link: null },
+    ]);
+    render(AccountsScreen, { context: new Map([[BACKEND_CONTEXT, backend]]) });
+    const row = within(await rowOf("studio-gpus"));
+    const detail = await row.findByTestId("account-detail");
+    expect(detail.previousElementSibling?.textContent).toBe("QPU usage");
+    expect(detail.textContent).toBe("2 min of 10 min (20%)");
+    expect(within(await rowOf("local")).queryByTestId("account-details")).toBeNull();
+  });
+
   it("shows an unusable keychain on every account but Local", async () => {
     renderScreen({ accounts: MOCK_DEMO_ACCOUNTS, keychainError: MOCK_KEYCHAIN_MESSAGE });
     const badge = within(await rowOf("studio-gpus")).getByTestId("key-badge");
