@@ -15,7 +15,7 @@ let app;
 let fake;
 let server;
 const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
-const { inMain, click, fill, rowWhere, notified } = inWindow(() => app, log);
+const { inMain, click, setField, fill, rowWhere, notified } = inWindow(() => app, log);
 
 /** Starts the fake: jobs of half a second, idle 4 s after the last one. */
 async function startFake() {
@@ -98,13 +98,34 @@ test("an IBM Quantum session waits for its first job, runs it, lists it, goes id
     const osaka = backends.value.find((r) => r.id === "ibm_osaka");
     assert.deepEqual(osaka.availability, { status: "unavailable", reason: "offline: maintenance" });
 
-    const launched = await app.invoke("launch_session", {
-      accountId: account.id,
-      request: { machine_id: "", resource: "ibm_fez", timeout_minutes: 60, mode: "batch", params: {} },
-    });
-    assert.equal(launched.ok, true, launched.error);
-    const id = launched.value.id;
+    // Launched in the window: no machine, a mode, a backend (the offline one not offered).
     await click('[data-testid="view-sessions"]');
+    await poll("the launch button", 20000, async () =>
+      (await inMain(`const b = document.querySelector('[data-testid="launch-open"]'); return !!b && !b.disabled;`))
+        || undefined);
+    await click('[data-testid="launch-open"]');
+    await app.driver.waitFor('[data-testid="launch-account"]');
+    await setField('[data-testid="launch-account"]', account.id);
+    await app.driver.waitFor('[data-testid="launch-mode"]');
+    assert.equal(await inMain(`return document.querySelector('[data-testid="launch-machine"]')`), null);
+    await setField('[data-testid="launch-mode"]', "batch");
+    await setField('[data-testid="launch-timeout"]', "60");
+    const offered = await poll("the backends", 20000, async () => {
+      const radios = await inMain(
+        `return [...document.querySelectorAll('[data-testid="launch-resource"] input[type="radio"]')]
+           .map((r) => ({ id: r.value, disabled: r.disabled }))`,
+      );
+      return radios.length > 0 ? radios : undefined;
+    });
+    assert.deepEqual(offered.find((r) => r.id === "ibm_osaka"), { id: "ibm_osaka", disabled: true });
+    await click('[data-testid="launch-resource"] input[value="ibm_fez"]');
+    await click('[data-testid="launch-submit"]');
+    const session = await poll("the launched session", 20000, async () => {
+      const reply = await app.invoke("list_sessions", { accountId: account.id });
+      return reply.ok ? reply.value.find((s) => s.resource === "ibm_fez") : undefined;
+    });
+    const id = session.id;
+    assert.equal(session.details.find((d) => d.label === "Mode")?.value, "batch", "the mode chosen");
     const queued = await rowWhere(id, "waiting for its first job", (r) => r.state === "queued", refresh);
     assert.deepEqual(queued.clocks.map((c) => c.clock), ["unused"], "only the unused clock runs before a job");
 
