@@ -268,7 +268,7 @@ impl HttpClient {
                     self.request(Method::GET, path, auth).query(query)
                 })
                 .await?;
-            let err = match timeout_at(budget.deadline, decode(response)).await {
+            let err = match timeout_at(budget.deadline, decode(response, false)).await {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(Whole(err))) => return Err(err),
                 Ok(Err(Cut(err))) => err,
@@ -305,7 +305,7 @@ impl HttpClient {
                 }
             })
             .await?;
-        match timeout_at(budget.deadline, decode(response)).await {
+        match timeout_at(budget.deadline, decode(response, true)).await {
             Ok(decoded) => decoded.map_err(Decoded::into_inner),
             Err(_) => Err(self.timed_out(&budget, false)),
         }
@@ -324,7 +324,7 @@ impl HttpClient {
                 self.request(Method::POST, path, false).form(form)
             })
             .await?;
-        match timeout_at(budget.deadline, decode(response)).await {
+        match timeout_at(budget.deadline, decode(response, false)).await {
             Ok(decoded) => decoded.map_err(Decoded::into_inner),
             Err(_) => Err(self.timed_out(&budget, true)),
         }
@@ -487,13 +487,14 @@ impl Decoded {
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Decoded> {
+/// `empty_ok`: an empty body is success where nothing is expected (a POST, PATCH or DELETE:
+/// IBM's close and cancel answer 204); a GET's empty answer is cut off and asked again.
+async fn decode<T: DeserializeOwned>(response: Response, empty_ok: bool) -> Result<T, Decoded> {
     let bytes = response
         .bytes()
         .await
         .map_err(|e| Cut(HttpError::Network(format!("The response was cut off: {e}"))))?;
-    // An empty 2xx body (IBM's close and cancel) is success where nothing is expected.
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if empty_ok && bytes.iter().all(u8::is_ascii_whitespace) {
         if let Ok(nothing) = serde_json::from_slice(b"null") {
             return Ok(nothing);
         }

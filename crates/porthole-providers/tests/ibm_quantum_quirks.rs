@@ -111,6 +111,9 @@ fn the_region_comes_from_the_crns_sixth_field() {
         "https://eu-de.quantum.cloud.ibm.com/api/v1"
     );
     assert_eq!(crn_region(eu).unwrap(), "eu-de");
+    // A region is a name: nothing that could turn the API's host into another one.
+    let host = crn_region("crn:v1:bluemix:public:quantum-computing:evil.example/:a/x:y::");
+    assert_eq!(host.unwrap_err().code, ErrorCode::InvalidInput);
     let bad = crn_region("crn:v1:bluemix:public:cloud-object-storage:global:a/x:y::").unwrap_err();
     assert_eq!(bad.code, ErrorCode::InvalidInput);
 }
@@ -460,4 +463,38 @@ async fn the_instances_usage_is_told_against_its_limit() {
     assert_eq!(details[0].label, "QPU usage");
     assert_eq!(details[0].value.as_deref(), Some("2 min of 10 min (20%)"));
     assert_eq!(seen(&fake, "GET", "/instances/usage").len(), 1);
+}
+
+#[tokio::test]
+async fn credentials_go_over_https_or_to_this_machine_only() {
+    let fake = fake(|_| {}).await;
+    let config = fake.config();
+    let made = |base: &str, iam: &str| {
+        porthole_providers::IbmQuantum::new(porthole_providers::IbmQuantumConfig {
+            account_id: "ibm".into(),
+            base_url: base.into(),
+            instance: config.crn.clone(),
+            iam_url: iam.into(),
+            key: porthole_secrets::Sensitive::new(config.api_key.clone()),
+            policy: ibm::fast_policy(),
+        })
+        .err()
+        .map(|e| e.message)
+    };
+    assert_eq!(
+        made(&fake.base_url(), &fake.root()),
+        None,
+        "loopback is fine"
+    );
+    assert_eq!(
+        made(
+            "https://quantum.cloud.ibm.com/api/v1",
+            "https://iam.cloud.ibm.com"
+        ),
+        None
+    );
+    let iam = made("https://quantum.cloud.ibm.com/api/v1", "http://iam.example").unwrap();
+    assert!(iam.contains("IAM URL must start with https://"), "{iam}");
+    let api = made("http://quantum.example/api/v1", "https://iam.cloud.ibm.com").unwrap();
+    assert!(api.contains("API base URL"), "{api}");
 }

@@ -124,27 +124,31 @@ describe("what can be done", () => {
 
   it("relaunches with the request it was launched with, else what the session says", () => {
     const request = { machine_id: "terminal", resource: "CPU", timeout_minutes: 60 };
-    expect(relaunchRequest(makeEntry({}, { request }))).toEqual(request);
-    expect(relaunchRequest(makeEntry({ machine_id: "flux", resource: "A10G" }))).toEqual({
+    const templated = PROVIDERS.comfy_deploy;
+    const untemplated = { ...templated, launch: { ...templated.launch, template_required: false } };
+    expect(relaunchRequest(makeEntry({}, { request }), templated)).toEqual(request);
+    expect(relaunchRequest(makeEntry({ machine_id: "flux", resource: "A10G" }), templated)).toEqual({
       machine_id: "flux",
       resource: "A10G",
       timeout_minutes: null,
     });
     // No template (a QPU or runbook session): again on the resource it ran on.
-    expect(relaunchRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }))).toEqual({
+    expect(relaunchRequest(makeEntry({ machine_id: null, resource: "A10G" }), templated)).toBeNull();
+    expect(relaunchRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }), untemplated)).toEqual({
       machine_id: "",
       resource: "ibm_fez",
       timeout_minutes: null,
     });
-    expect(relaunchRequest(makeEntry({ machine_id: null, resource: null }))).toBeNull();
+    expect(relaunchRequest(makeEntry({ machine_id: null, resource: null }), untemplated)).toBeNull();
   });
 
   it("relaunches longer with the provider's next lifetime, if it has one", () => {
     const lifetime = { default_minutes: 480, choices: [30, 60, 120, 240, 480], max_minutes: null };
+    const provider = { ...PROVIDERS.ibm_quantum, lifetime };
     const request = { machine_id: "", resource: "ibm_fez", timeout_minutes: 60, mode: "batch" };
-    expect(longerRequest(makeEntry({}, { request }), lifetime)).toEqual({ ...request, timeout_minutes: 120 });
+    expect(longerRequest(makeEntry({}, { request }), provider)).toEqual({ ...request, timeout_minutes: 120 });
     // Seen elsewhere: its limit is taken as the default, the longest here.
-    expect(longerRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }), lifetime)).toBeNull();
+    expect(longerRequest(makeEntry({ machine_id: null, resource: "ibm_fez" }), provider)).toBeNull();
   });
 
   it("words each history entry, automatic extensions apart", () => {

@@ -13,7 +13,7 @@ import type {
   EndReason,
   HistoryEntry,
   LaunchRequest,
-  Lifetime,
+  ProviderDescriptor,
   Session,
   SessionState,
 } from "./backend";
@@ -174,12 +174,17 @@ export function sortEntries(entries: SessionEntry[], sort: SessionSort): Session
   return keyed.sort(ORDERS[sort]).map((k) => k.entry);
 }
 
+/** What a relaunch needs to know of the session's provider (from its descriptor). */
+export type RelaunchFacts = Pick<ProviderDescriptor, "launch" | "lifetime">;
+
 /** The settings to launch it again: those it was launched with, or the closest we know. */
-export function relaunchRequest(entry: SessionEntry): LaunchRequest | null {
+export function relaunchRequest(entry: SessionEntry, provider: RelaunchFacts): LaunchRequest | null {
   if (entry.request) return { ...entry.request };
   const { session } = entry;
-  // A template, or (for providers without templates) the resource it ran on.
-  if (session.machine_id === null && session.resource === null) return null;
+  // Its template; or, for a provider without templates, the resource it ran on.
+  if (session.machine_id === null && (provider.launch.template_required || session.resource === null)) {
+    return null;
+  }
   return {
     machine_id: session.machine_id ?? "",
     resource: session.resource,
@@ -189,9 +194,10 @@ export function relaunchRequest(entry: SessionEntry): LaunchRequest | null {
 
 /** The same launch with the next longer of the provider's lifetimes, for a session that cannot
  * be extended ("Relaunch with a longer limit"); `null` when there is no longer one. */
-export function longerRequest(entry: SessionEntry, lifetime: Lifetime): LaunchRequest | null {
-  const base = relaunchRequest(entry);
+export function longerRequest(entry: SessionEntry, provider: RelaunchFacts): LaunchRequest | null {
+  const base = relaunchRequest(entry, provider);
   if (base === null) return null;
+  const { lifetime } = provider;
   const current = base.timeout_minutes ?? lifetime.default_minutes;
   const longer = lifetime.choices.find((minutes) => minutes > current);
   return longer === undefined ? null : { ...base, timeout_minutes: longer };

@@ -204,3 +204,30 @@ fn provider_states_are_kept_and_unknown_ones_as_written() {
         "{events:?}"
     );
 }
+
+#[test]
+fn a_stop_the_provider_drains_shows_draining_is_polled_steadily_and_still_warned() {
+    let mut t = Tracker::new("acct", WatchConfig::default());
+    let config = WatchConfig::default();
+    // Running, its hard clock in 30 minutes.
+    let mut s = headless(SessionState::Ready, None, None);
+    s.deadline = Some(t0() + Duration::minutes(30));
+    t.apply_list(t0(), vec![s.clone()]);
+    t.mark_stopping("q");
+    assert_eq!(t.next_poll(), config.fast_poll, "stopping: watched closely");
+    // The provider took the close: it drains.
+    s.state = SessionState::Draining;
+    t.apply_list(t0(), vec![s.clone()]);
+    assert_eq!(t.sessions()[0].state, SessionState::Draining);
+    assert_eq!(
+        t.next_poll(),
+        config.steady_poll,
+        "draining can take hours: polled steadily"
+    );
+    let (warnings, _) = run(&mut t, t0(), t0() + Duration::minutes(21));
+    assert_eq!(
+        warnings,
+        vec![(ClockKind::Hard, 10)],
+        "its clock is still warned"
+    );
+}

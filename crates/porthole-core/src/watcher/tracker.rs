@@ -393,6 +393,12 @@ impl Tracker {
         if t.answered.is_some() && t.answered != session.url {
             t.answered = None;
         }
+        // A graceful stop the provider took: it drains (no new work, queued work finishing),
+        // which can take long. Its own state is shown, its clocks warned and it is polled as a
+        // steady session until it ends.
+        if t.stopping && session.state == SessionState::Draining {
+            t.stopping = false;
+        }
         // The provider does not know "ready": it comes from our probe and our warnings.
         session.state = match &session.state {
             _ if t.stopping => SessionState::Stopping,

@@ -56,7 +56,15 @@ pub struct IbmQuantum {
 pub fn crn_region(crn: &str) -> Result<&str, Error> {
     let fields: Vec<&str> = crn.trim().split(':').collect();
     match fields.as_slice() {
-        ["crn", "v1", _, _, "quantum-computing", region, ..] if !region.is_empty() => Ok(region),
+        // A region is a name (`us-east`, `eu-de`): it becomes part of a host name.
+        ["crn", "v1", _, _, "quantum-computing", region, ..]
+            if !region.is_empty()
+                && region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Ok(region)
+        }
         _ => Err(Error::invalid_input(format!(
             "{crn:?} is not an IBM Quantum instance CRN (crn:v1:bluemix:public:quantum-computing:\
              <region>:a/<account>:<instance>::). Copy it from the instance's page."
@@ -75,9 +83,30 @@ pub fn regional_base_url(crn: &str) -> Result<String, Error> {
     })
 }
 
+/// The key goes to IAM and the token to the API: over https, or to this machine (tests, a
+/// private deployment's tunnel).
+fn secure(url: &str, what: &str) -> Result<(), Error> {
+    let parsed = crate::http::parse_base_url(url)?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    if parsed.scheme() == "https" || loopback {
+        Ok(())
+    } else {
+        Err(Error::invalid_input(format!(
+            "The {what} must start with https:// (IBM Cloud credentials are sent there), not {url:?}."
+        )))
+    }
+}
+
 impl IbmQuantum {
     pub fn new(config: IbmQuantumConfig) -> Result<Self, Error> {
         crn_region(&config.instance)?;
+        secure(&config.base_url, "API base URL")?;
+        secure(&config.iam_url, "IAM URL")?;
         let api = HttpClient::new(&config.base_url, None, config.policy)?.with_headers(&[
             ("service-crn", config.instance.trim()),
             ("ibm-api-version", API_VERSION),

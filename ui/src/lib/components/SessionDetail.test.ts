@@ -12,6 +12,7 @@ import SessionsScreen from "./SessionsScreen.svelte";
 const shaped: ProviderDescriptor = {
   ...PROVIDERS.portholed,
   actions: { stop: "Close", cancel: "Cancel", web_ui: false, logs: false, jobs: false, prompts: true },
+  launch: { template_required: false, modes: [], takes_parameters: false },
 };
 
 let stops: (() => void)[] = [];
