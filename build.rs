@@ -23,6 +23,7 @@ fn main() {
             "session_prompts",
             "session_jobs",
             "respond_to_prompt",
+            "reject_prompt",
             "provider_descriptors",
             "take_shown_session",
             "list_machines",

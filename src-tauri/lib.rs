@@ -46,6 +46,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sessions::session_prompts,
             commands::sessions::session_jobs,
             commands::sessions::respond_to_prompt,
+            commands::sessions::reject_prompt,
             commands::sessions::provider_descriptors,
             commands::sessions::take_shown_session,
             commands::sessions::list_machines,

@@ -117,6 +117,21 @@ pub async fn respond_to_prompt(
         .await?)
 }
 
+/// Refuses one of a session's prompts (its `reject_label` says it can be).
+#[tauri::command]
+#[specta::specta]
+pub async fn reject_prompt(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+    prompt_id: String,
+) -> Result<(), ApiError> {
+    Ok(state
+        .hub
+        .reject(&account_id, &session_id, &prompt_id)
+        .await?)
+}
+
 /// The session the main window is to show ("Open" on a session without a web page, from the
 /// tray, a menu or a link), once; the `show-session` event says when there is one.
 #[tauri::command]

@@ -5,30 +5,15 @@
 // goes idle (a notification on the bus), and is closed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-
+import { startFake, stopFake } from "./fakes.mjs";
 import { E2EApp, poll } from "./harness.mjs";
 import { inWindow } from "./rows.mjs";
 
 let app;
 let fake;
-let server;
 const log = process.env.PORTHOLE_E2E_NOTIFY_LOG;
-const { inMain, click, setField, fill, rowWhere, notified } = inWindow(() => app, log);
-
-/** Starts the fake: jobs of half a second, idle 4 s after the last one. */
-async function startFake() {
-  const bin = new URL("../../target/debug/porthole-fakes", import.meta.url).pathname;
-  const child = spawn(bin, ["ibm-quantum", JSON.stringify({ job_seconds: 0.5, interactive_ttl: 4 })], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const line = await new Promise((resolve, reject) => {
-    child.once("error", reject);
-    createInterface({ input: child.stdout }).once("line", resolve);
-  });
-  return { child, ...JSON.parse(line) };
-}
+const { inMain, click, setField, rowWhere, notified, addAccount, accountDetail, openLaunch, removeAccounts } =
+  inWindow(() => app, log);
 
 /** A job into the session, as the user's own Qiskit code would submit it. */
 async function submitJob(sessionId) {
@@ -52,45 +37,30 @@ async function submitJob(sessionId) {
 const refresh = () => app.invoke("refresh_sessions");
 
 before(async () => {
-  fake = await startFake();
-  server = fake.child;
+  // Jobs of half a second, idle 4 s after the last one.
+  fake = await startFake("ibm-quantum", { job_seconds: 0.5, interactive_ttl: 4 });
   app = await E2EApp.start();
 });
 
 after(async () => {
-  // The next file's app shares this config folder: leave no account behind.
-  const accounts = await app?.invoke("list_accounts");
-  for (const view of accounts?.ok ? accounts.value : []) {
-    if (view.account.provider === "ibm_quantum") await app.invoke("remove_account", { id: view.account.id });
-  }
+  await removeAccounts("ibm_quantum");
   await app?.stop();
-  server?.stdin.end();
-  server?.kill();
+  stopFake(fake);
 });
 
 test("an IBM Quantum session waits for its first job, runs it, lists it, goes idle and is closed", () =>
   app.withScreenshot("ibm-quantum", async () => {
-    await click('[data-testid="view-accounts"]');
-    await click('[data-testid="add-account-open"]');
-    await app.driver.waitFor('[data-testid="add-account"] select');
-    await fill("add-account", "Name", "Quantum");
-    await fill("add-account", "Provider", "ibm_quantum");
-    await fill("add-account", "Base URL", fake.base_url);
-    await fill("add-account", "Instance CRN", fake.crn);
-    await fill("add-account", "IAM URL", fake.root);
-    await fill("add-account", "API key", fake.api_key);
-    await click('[data-testid="add-account-form-submit"]');
-    const account = await poll("the IBM account", 20000, async () => {
-      const reply = await app.invoke("list_accounts");
-      return reply.ok ? reply.value.find((v) => v.account.provider === "ibm_quantum")?.account : undefined;
-    });
+    const account = await addAccount("ibm_quantum", [
+      ["Name", "Quantum"],
+      ["Provider", "ibm_quantum"],
+      ["Base URL", fake.base_url],
+      ["Instance CRN", fake.crn],
+      ["IAM URL", fake.root],
+      ["API key", fake.api_key],
+    ]);
     assert.equal(account.fields.instance, fake.crn);
     // The instance's usage beside it.
-    const usage = await poll("the instance's usage", 20000, async () =>
-      (await inMain(
-        `return document.querySelector('[data-testid="account-row"][data-account-id="' + arguments[0] + '"] [data-testid="account-detail"]')?.textContent`,
-        [account.id],
-      )) || undefined);
+    const usage = await accountDetail(account.id, "the instance's usage");
     assert.equal(usage, "2 min of 10 min (20%)");
 
     const backends = await app.invoke("list_resources", { accountId: account.id });
@@ -99,13 +69,7 @@ test("an IBM Quantum session waits for its first job, runs it, lists it, goes id
     assert.deepEqual(osaka.availability, { status: "unavailable", reason: "offline: maintenance" });
 
     // Launched in the window: no machine, a mode, a backend (the offline one not offered).
-    await click('[data-testid="view-sessions"]');
-    await poll("the launch button", 20000, async () =>
-      (await inMain(`const b = document.querySelector('[data-testid="launch-open"]'); return !!b && !b.disabled;`))
-        || undefined);
-    await click('[data-testid="launch-open"]');
-    await app.driver.waitFor('[data-testid="launch-account"]');
-    await setField('[data-testid="launch-account"]', account.id);
+    await openLaunch(account.id);
     await app.driver.waitFor('[data-testid="launch-mode"]');
     assert.equal(await inMain(`return document.querySelector('[data-testid="launch-machine"]')`), null);
     await setField('[data-testid="launch-mode"]', "batch");

@@ -1,6 +1,6 @@
 // What the end-to-end files do in the main window, shared: run a script there, click, fill
 // fields and forms, read a session's row as shown, wait for a row to change, and read the
-// notifications that reached the bus.
+// notifications that reached the bus (their titles, or titles with bodies).
 import { readFileSync } from "node:fs";
 
 import { poll } from "./harness.mjs";
@@ -68,5 +68,66 @@ export function inWindow(getApp, log) {
       .filter(Boolean);
   }
 
-  return { inMain, click, setField, fill, rowOf, rowWhere, notified };
+  /** The notifications whose title starts with `name`: `{ title, body }`, in order. */
+  function notices(name) {
+    return readFileSync(log, "utf8")
+      .split(/^method call/m)
+      .filter((call) => call.includes("member=Notify"))
+      .map((call) => [...call.matchAll(/^\s*string "([\s\S]*?)"$/gm)].map((m) => m[1]))
+      .map((strings) => {
+        const at = strings.findIndex((s) => s.startsWith(name));
+        return at < 0 ? null : { title: strings[at], body: strings[at + 1] ?? "" };
+      })
+      .filter(Boolean);
+  }
+
+  /** Adds an account of `provider` in the window, its fields filled by label in order
+   * (`[["Name", "Quantum"], …]`); resolves to the account once the app lists it. */
+  async function addAccount(provider, fields) {
+    const app = getApp();
+    await click('[data-testid="view-accounts"]');
+    await click('[data-testid="add-account-open"]');
+    await app.driver.waitFor('[data-testid="add-account"] select');
+    for (const [label, value] of fields) await fill("add-account", label, value);
+    await click('[data-testid="add-account-form-submit"]');
+    return poll(`the ${provider} account`, 20000, async () => {
+      const reply = await app.invoke("list_accounts");
+      return reply.ok ? reply.value.find((v) => v.account.provider === provider)?.account : undefined;
+    });
+  }
+
+  /** What the account's row shows under it (`account_details`), once it shows something. */
+  function accountDetail(accountId, what) {
+    return poll(what, 20000, async () =>
+      (await inMain(
+        `return document.querySelector('[data-testid="account-row"][data-account-id="' + arguments[0] + '"] [data-testid="account-detail"]')?.textContent`,
+        [accountId],
+      )) || undefined);
+  }
+
+  /** Opens the launch dialog on the sessions view with `accountId` chosen. */
+  async function openLaunch(accountId) {
+    const app = getApp();
+    await click('[data-testid="view-sessions"]');
+    await poll("the launch button", 20000, async () =>
+      (await inMain(`const b = document.querySelector('[data-testid="launch-open"]'); return !!b && !b.disabled;`))
+        || undefined);
+    await click('[data-testid="launch-open"]');
+    await app.driver.waitFor('[data-testid="launch-account"]');
+    await setField('[data-testid="launch-account"]', accountId);
+  }
+
+  /** Removes every account of `provider` (the next file's app shares the config folder). */
+  async function removeAccounts(provider) {
+    const app = getApp();
+    const accounts = await app?.invoke("list_accounts");
+    for (const view of accounts?.ok ? accounts.value : []) {
+      if (view.account.provider === provider) await app.invoke("remove_account", { id: view.account.id });
+    }
+  }
+
+  return {
+    inMain, click, setField, fill, rowOf, rowWhere, notified, notices,
+    addAccount, accountDetail, openLaunch, removeAccounts,
+  };
 }

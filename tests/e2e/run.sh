@@ -24,7 +24,7 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 # monitor that records every notification for the test to read.
 export PORTHOLE_E2E_NOTIFY_LOG=$tmp/notifications.log PORTHOLE_E2E_OUTPUT_LOG=$tmp/output.log
 # `tests/e2e/run.sh tests/e2e/sessions.test.mjs` runs only the files named (and no second part).
-export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/scripted.test.mjs tests/e2e/secrets.test.mjs}"
+export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/secrets.test.mjs}"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh bash -c '
   dunst >/dev/null 2>&1 &
   dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$PORTHOLE_E2E_NOTIFY_LOG" 2>/dev/null &

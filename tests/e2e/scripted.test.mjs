@@ -43,16 +43,15 @@ before(async () => {
 });
 
 after(async () => {
-  // The next file's app shares this config folder: leave no account behind.
-  const accounts = await app?.invoke("list_accounts");
-  for (const view of accounts?.ok ? accounts.value : []) {
-    if (view.account.provider === "scripted") await app.invoke("remove_account", { id: view.account.id });
-  }
+  await removeAccounts("scripted");
   await app?.stop();
   rmSync(folder, { recursive: true, force: true });
 });
 
-const { inMain, click, setField, fill, rowOf, rowWhere, notified } = inWindow(() => app, log);
+const { inMain, click, setField, rowOf, rowWhere, notified, addAccount, openLaunch, removeAccounts } = inWindow(
+  () => app,
+  log,
+);
 
 test("a scripted session launches with parameters, counts every clock down, warns, asks for input and closes", () =>
   app.withScreenshot("scripted-session", async () => {
@@ -64,29 +63,16 @@ test("a scripted session launches with parameters, counts every clock down, warn
     assert.ok(kinds.includes("scripted"), `the app was built without the scripted test provider (${kinds})`);
 
     // Added in the window, like any account: the folder is its base URL.
-    await click('[data-testid="view-accounts"]');
-    await click('[data-testid="add-account-open"]');
-    await driver.waitFor('[data-testid="add-account"] select');
-    await fill("add-account", "Name", "Scripted");
-    await fill("add-account", "Provider", "scripted");
-    await fill("add-account", "Base URL", `file://${folder}`);
-    await fill("add-account", "API key", "scripted-e2e-key");
-    await click('[data-testid="add-account-form-submit"]');
-    const account = await poll("the scripted account", 20000, async () => {
-      const reply = await app.invoke("list_accounts");
-      return reply.ok ? reply.value.find((v) => v.account.provider === "scripted")?.account : undefined;
-    });
+    const account = await addAccount("scripted", [
+      ["Name", "Scripted"],
+      ["Provider", "scripted"],
+      ["Base URL", `file://${folder}`],
+      ["API key", "scripted-e2e-key"],
+    ]);
 
-    // The launch form renders from its descriptor: no machine, the parameters' fields.
-    await click('[data-testid="view-sessions"]');
-    // The button waits for the accounts to load (they reload on this screen).
-    await poll("the launch button", 20000, async () =>
-      (await inMain(`const b = document.querySelector('[data-testid="launch-open"]'); return !!b && !b.disabled;`))
-        ? true
-        : undefined);
-    await click('[data-testid="launch-open"]');
-    await driver.waitFor('[data-testid="launch-account"]');
-    await setField('[data-testid="launch-account"]', account.id);
+    // The launch form renders from its descriptor: no machine, the parameters' fields (the
+    // launch button waits for the accounts to load: they reload on this screen).
+    await openLaunch(account.id);
     await driver.waitFor('[data-testid="launch-param-who"]');
     assert.equal(await inMain(`return document.querySelector('[data-testid="launch-machine"]')`), null);
     assert.equal(await inMain(`return document.querySelector('[data-testid="launch-param-count"]').value`), "1");

@@ -50,13 +50,32 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             let key = read_key(&format!("API key for {name}: "))?;
             eprintln!("Checking the key with {}…", kind.label());
             let account = accounts.add(&name, kind, &url, fields, key).await?;
+            // What the provider tells about the account (a read-only key, a QPU budget).
+            let details = match accounts
+                .provider(&account)
+                .map(|p| async move { p.account_details().await })
+            {
+                Ok(asked) => asked.await.unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
             if json {
-                return print_json(&account);
+                let mut shown = serde_json::to_value(&account)
+                    .map_err(|e| Error::new(porthole_core::ErrorCode::Internal, e.to_string()))?;
+                shown["details"] = serde_json::to_value(&details).unwrap_or_default();
+                return print_json(&shown);
             }
-            print(&format!(
+            let mut said = format!(
                 "Added {} ({}); its key is in the OS keychain.\n",
                 account.name, account.id
-            ))
+            );
+            for d in &details {
+                said.push_str(&format!(
+                    "{}: {}\n",
+                    d.label,
+                    d.value.as_deref().unwrap_or("")
+                ));
+            }
+            print(&said)
         }
         AccountsCommand::SetKey { name } => {
             let key = read_key(&format!("New API key for {name}: "))?;

@@ -138,7 +138,11 @@ pub enum AccountsCommand {
 pub enum SessionsCommand {
     /// The live sessions
     #[command(visible_alias = "ls")]
-    List,
+    List {
+        /// Ended sessions too, for providers that keep them (Airplane), newest first
+        #[arg(long)]
+        all: bool,
+    },
     /// One session in detail
     Show { id: String },
     /// Launch a session and wait until it is ready (its URL answers, or it has accepted work)
@@ -161,14 +165,19 @@ pub enum SessionsCommand {
     Prompts { id: String },
     /// A session's jobs, newest first (QPU sessions)
     Jobs { id: String },
-    /// Answer one of a session's prompts
-    Respond {
+    /// Answer (or refuse) what a session waits on you for
+    #[command(visible_alias = "respond")]
+    Answer {
         id: String,
-        /// The prompt's id (from `sessions prompts`)
-        prompt: String,
+        /// The prompt's id (from `sessions prompts`) [default: the session's only open one]
+        #[arg(long)]
+        prompt: Option<String>,
         /// One value of the answer (repeatable)
-        #[arg(long = "value", value_name = "KEY=VALUE", value_parser = key_value)]
-        values: Vec<(String, String)>,
+        #[arg(long = "param", visible_alias = "value", value_name = "KEY=VALUE", value_parser = key_value)]
+        params: Vec<(String, String)>,
+        /// Refuse the prompt instead of answering it
+        #[arg(long, conflicts_with = "params")]
+        cancel: bool,
     },
     /// Print a session's start-up and run log, following it until the session ends
     Logs { id: String },
@@ -187,8 +196,9 @@ pub struct LaunchArgs {
     #[arg(long)]
     pub machine: Option<String>,
 
-    /// The resource to run on: a GPU, a QPU backend… [default: the machine's]
-    #[arg(long, visible_alias = "gpu")]
+    /// The resource to run on: a GPU, a QPU backend, a runbook (its slug, id or URL)…
+    /// [default: the machine's]
+    #[arg(long, visible_aliases = ["gpu", "runbook"])]
     pub resource: Option<String>,
 
     /// How the session runs, for providers that have modes
@@ -233,16 +243,15 @@ mod tests {
     }
 
     #[test]
-    fn providers_are_named_by_their_descriptor_and_unsupported_ones_refused_first() {
+    fn providers_are_named_by_their_descriptor() {
         let add = |provider: &str| {
             Cli::try_parse_from(["porthole", "accounts", "add", "x", "--provider", provider])
         };
         assert!(add("comfydeploy").is_ok() && add("comfy_deploy").is_ok());
-        let unsupported = add("airplane").expect_err("not yet").to_string();
-        assert!(unsupported.contains("not supported"), "{unsupported}");
+        assert!(add("airplane").is_ok() && add("IBM-Quantum").is_ok());
         let unknown = add("nimbus").expect_err("unknown").to_string();
         assert!(
-            unknown.contains("comfydeploy, portholed") && !unknown.contains("airplane"),
+            unknown.contains("comfydeploy, portholed, ibmquantum, airplane"),
             "{unknown}"
         );
     }

@@ -55,11 +55,14 @@ async fn sessions(
     json: bool,
 ) -> Result<(), Error> {
     match command {
-        SessionsCommand::List => {
+        SessionsCommand::List { all } => {
             let (sessions, names) = tokio::join!(provider.list(), MachineNames::fetch(provider));
             let mut sessions = sessions?;
             names.apply(&mut sessions);
             mark_answering(&mut sessions).await;
+            if all {
+                sessions.extend(provider.finished().await?);
+            }
             if json {
                 let shown: Vec<_> = sessions.iter().map(Session::with_url).collect();
                 return print_json(&shown);
@@ -120,16 +123,12 @@ async fn sessions(
                 print(&output::jobs_table(&id, &jobs))
             }
         }
-        SessionsCommand::Respond { id, prompt, values } => {
-            provider
-                .respond(&id, &prompt, &values.into_iter().collect())
-                .await?;
-            if json {
-                print_json(&json!({ "id": id, "prompt": prompt, "answered": true }))
-            } else {
-                print(&format!("Answered {prompt} of {id}.\n"))
-            }
-        }
+        SessionsCommand::Answer {
+            id,
+            prompt,
+            params,
+            cancel,
+        } => answer(provider, &id, prompt, params, cancel, json).await,
         SessionsCommand::Logs { id } => logs(provider, &id, json).await,
         SessionsCommand::Open {
             id,
@@ -220,6 +219,51 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
         wait::until_ready(provider, session, Duration::from_secs(args.timeout_secs)).await?
     };
     show(provider, session, json).await
+}
+
+/// Answers or refuses a prompt: the one named, else the session's only open one.
+async fn answer(
+    provider: &dyn Provider,
+    id: &str,
+    prompt: Option<String>,
+    params: Vec<(String, String)>,
+    cancel: bool,
+    json: bool,
+) -> Result<(), Error> {
+    let prompt = match prompt {
+        Some(prompt) => prompt,
+        None => {
+            let open = provider.prompts(id).await?;
+            match open.as_slice() {
+                [only] => only.id.clone(),
+                [] => {
+                    return Err(Error::invalid_input(format!(
+                        "Session {id} waits for no answer now."
+                    )))
+                }
+                several => {
+                    let ids: Vec<&str> = several.iter().map(|p| p.id.as_str()).collect();
+                    return Err(Error::invalid_input(format!(
+                        "Session {id} waits on several prompts: name one with --prompt ({}).",
+                        ids.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    if cancel {
+        provider.reject(id, &prompt).await?;
+    } else {
+        provider
+            .respond(id, &prompt, &params.into_iter().collect())
+            .await?;
+    }
+    let done = if cancel { "Refused" } else { "Answered" };
+    if json {
+        print_json(&json!({ "id": id, "prompt": prompt, "answered": !cancel, "refused": cancel }))
+    } else {
+        print(&format!("{done} {prompt} of {id}.\n"))
+    }
 }
 
 /// The first machine that can launch now: its id and name.

@@ -214,7 +214,15 @@ pub fn jobs_table(id: &str, jobs: &[Job]) -> String {
             ]
         })
         .collect();
-    table::render(&["STATUS", "JOB", "PROGRAM", "CREATED"], &rows)
+    let mut out = table::render(&["STATUS", "JOB", "PROGRAM", "CREATED"], &rows);
+    // What each produced (Airplane's run outputs), below the table.
+    for j in jobs.iter().filter(|j| !j.outputs.is_empty()) {
+        out.push_str(&format!("\n{} outputs:\n", j.id));
+        for (k, v) in &j.outputs {
+            out.push_str(&format!("  {k}: {v}\n"));
+        }
+    }
+    out
 }
 
 pub fn machines_table(machines: &[Machine]) -> String {
@@ -241,10 +249,13 @@ pub fn prompts(id: &str, prompts: &[Prompt]) -> String {
     let mut out = String::new();
     for p in prompts {
         out.push_str(&format!("{}: {}\n", p.id, p.message));
+        if let Some(reject) = &p.reject_label {
+            out.push_str(&format!("  ({reject}: --cancel)\n"));
+        }
         for field in &p.parameters {
             let required = if field.required { ", required" } else { "" };
             out.push_str(&format!(
-                "  --value {}=…  {} ({:?}{required})\n",
+                "  --param {}=…  {} ({:?}{required})\n",
                 field.name, field.label, field.kind
             ));
         }

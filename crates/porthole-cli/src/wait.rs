@@ -93,6 +93,18 @@ pub async fn until_ready(
         }
         let session = tracker.sessions().into_iter().find(|s| s.id == id);
         if let Some(s) = &session {
+            // Each new question is said once: the wait goes on until someone answers.
+            if s.state == SessionState::WaitingForInput && last_seen.state != s.state {
+                progress.clear();
+                eprintln!(
+                    "{id} waits for your answer{}: answer it with `porthole sessions answer {id} \
+                     --param KEY=VALUE`, or from the app",
+                    s.status_label
+                        .as_deref()
+                        .map(|q| format!(" ({q})"))
+                        .unwrap_or_default()
+                );
+            }
             last_seen = s.clone();
         }
         // A session without a web page is ready once the provider has accepted it.

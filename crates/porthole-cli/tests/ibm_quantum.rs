@@ -6,83 +6,12 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
-
 use porthole_fakes::ibm_quantum::{Config, FakeIbm};
-use serde_json::Value;
-use support::{porthole, porthole_with_input, Run};
-
-struct Env {
-    vars: Vec<(String, String)>,
-    dir: PathBuf,
-}
-
-impl Env {
-    fn new(bus: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("porthole-cli-ibm-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let vars = vec![
-            (
-                "PORTHOLE_CONFIG_DIR".into(),
-                dir.join("config").display().to_string(),
-            ),
-            (
-                "PORTHOLE_DATA_DIR".into(),
-                dir.join("data").display().to_string(),
-            ),
-            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.to_owned()),
-        ];
-        Self { vars, dir }
-    }
-
-    fn refs(&self) -> Vec<(&str, &str)> {
-        self.vars
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect()
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        porthole(args, &self.refs())
-    }
-
-    /// `--account Quantum ARGS --json`, which must succeed.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--account", "Quantum"];
-        all.extend_from_slice(args);
-        all.push("--json");
-        self.run(&all).ok().json()
-    }
-
-    /// Polls `sessions show ID --json` until `done` holds (20 s at most).
-    fn show_until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let shown = self.json(&["sessions", "show", id]);
-            if done(&shown) {
-                return shown;
-            }
-            assert!(Instant::now() < deadline, "{what}: {shown}");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        let _ = porthole(&["accounts", "remove", "Quantum"], &self.refs());
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use support::{keyring_bus, porthole_with_input, KeyringEnv};
 
 #[test]
 fn an_ibm_quantum_account_launches_lists_shows_jobs_closes_and_cancels() {
-    let Some(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS")
-        .ok()
-        .filter(|_| std::env::var_os("PORTHOLE_REAL_KEYCHAIN").is_some())
-    else {
-        eprintln!("skipped: needs PORTHOLE_REAL_KEYCHAIN=1 inside a D-Bus session with a keyring");
+    let Some(bus) = keyring_bus() else {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -91,7 +20,7 @@ fn an_ibm_quantum_account_launches_lists_shows_jobs_closes_and_cancels() {
         ..Config::default()
     };
     let fake = runtime.block_on(FakeIbm::start(config.clone())).unwrap();
-    let env = Env::new(&bus);
+    let env = KeyringEnv::new(&bus, "ibm", "Quantum");
     let instance = format!("instance={}", config.crn);
     let iam = format!("iam_url={}", fake.root());
     let base = fake.base_url();

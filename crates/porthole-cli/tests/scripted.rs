@@ -158,10 +158,11 @@ fn a_scripted_session_launches_with_parameters_asks_for_input_and_closes() {
     let prompt = prompts[0]["id"].as_str().unwrap().to_owned();
     let table = run(&dir, &["sessions", "prompts", &id]).ok().stdout;
     assert!(
-        table.contains(&format!("{prompt}: Ship it?")) && table.contains("--value note="),
+        table.contains(&format!("{prompt}: Ship it?")) && table.contains("--param note="),
         "{table}"
     );
-    let unanswered = run(&dir, &["sessions", "respond", &id, &prompt]);
+    // Its only prompt is the one answered when none is named.
+    let unanswered = run(&dir, &["sessions", "answer", &id]);
     assert_eq!(unanswered.code, 6, "{}", unanswered.stderr);
     assert!(
         unanswered.stderr.contains("Required: Note."),
@@ -170,12 +171,23 @@ fn a_scripted_session_launches_with_parameters_asks_for_input_and_closes() {
     );
     let stray = run(
         &dir,
-        &["sessions", "respond", &id, "p9", "--value", "note=x"],
+        &[
+            "sessions", "answer", &id, "--prompt", "p9", "--param", "note=x",
+        ],
     );
     assert_eq!(stray.code, 6, "{}", stray.stderr);
     let answered = run(
         &dir,
-        &["sessions", "respond", &id, &prompt, "--value", "note=ship"],
+        // The older words still work.
+        &[
+            "sessions",
+            "respond",
+            &id,
+            "--prompt",
+            &prompt,
+            "--value",
+            "note=ship",
+        ],
     )
     .ok();
     assert!(answered.stdout.contains("Answered"), "{}", answered.stdout);

@@ -213,6 +213,7 @@ impl Alerts {
                 session_id,
                 name,
                 reason,
+                outcome,
                 ..
             } => (
                 format!("{account_id}/{session_id}/ended"),
@@ -224,7 +225,10 @@ impl Alerts {
                         EndReason::Cancelled => format!("{name} was cancelled"),
                         _ => format!("{name} has ended"),
                     },
-                    body: format!("The session {}.", reason.describe()),
+                    body: match outcome {
+                        Some(outcome) => format!("The session {}.\n{outcome}", reason.describe()),
+                        None => format!("The session {}.", reason.describe()),
+                    },
                 },
             ),
             _ => return None,
@@ -240,7 +244,13 @@ impl Alerts {
     /// change (a session first seen in a state is not a change).
     fn state_change(&mut self, session: &Session) -> Option<(String, Notice)> {
         let id = format!("{}/{}", session.account_id, session.id);
-        let before = self.states.insert(id.clone(), session.state.clone())?;
+        let before = self.states.insert(id.clone(), session.state.clone());
+        if session.state == SessionState::WaitingForInput
+            && before.as_ref() != Some(&SessionState::WaitingForInput)
+        {
+            return Some(self.waiting(&id, session, before.is_none()));
+        }
+        let before = before?;
         if session.capabilities.has_ui || before.kind() == session.state.kind() {
             return None;
         }
@@ -274,6 +284,34 @@ impl Alerts {
             ));
         }
         None
+    }
+
+    /// A session that waits for a person (a runbook's prompt), with what it asks. Each wait is
+    /// news; one first seen waiting (at start-up) is told once per question, also across
+    /// restarts.
+    fn waiting(&self, id: &str, session: &Session, first_seen: bool) -> (String, Notice) {
+        let asks = session
+            .status_label
+            .clone()
+            .filter(|l| !l.trim().is_empty());
+        let key = if first_seen {
+            format!("{id}/waiting-{}", asks.as_deref().unwrap_or_default())
+        } else {
+            format!("{id}/waiting-{}", chrono::Utc::now().timestamp_micros())
+        };
+        let body = match asks {
+            Some(asks) => format!("{asks}\nAnswer it from Porthole's tray or window."),
+            None => "Answer it from Porthole's tray or window.".to_owned(),
+        };
+        (
+            key,
+            Notice {
+                account_id: session.account_id.clone(),
+                session_id: session.id.clone(),
+                title: format!("{} is waiting for you", session.name),
+                body,
+            },
+        )
     }
 
     fn save(&self) {

@@ -61,6 +61,7 @@ fn ended_by(reason: EndReason, requested: bool) -> WatchEvent {
         name: "terminal s1".into(),
         reason,
         requested,
+        outcome: None,
     }
 }
 
@@ -422,4 +423,60 @@ fn a_session_without_a_page_is_told_when_its_first_work_starts_and_each_time_it_
     );
     page.state = SessionState::Ready;
     assert_eq!(told(WatchEvent::Updated { session: page }), None);
+}
+
+#[test]
+fn a_session_that_waits_for_a_person_is_told_with_what_it_asks_each_time() {
+    let mut a = Alerts::in_memory();
+    let s = AlertSettings::default();
+    let runbook = |state: SessionState, asks: Option<&str>| {
+        let mut r = session(None, 60);
+        r.capabilities.has_ui = false;
+        r.state = state;
+        r.status_label = asks.map(str::to_owned);
+        r
+    };
+    let mut told = |session: Session, added: bool| {
+        let event = if added {
+            WatchEvent::Added { session }
+        } else {
+            WatchEvent::Updated { session }
+        };
+        a.on_event(&event, &s).map(|n| (n.title, n.body))
+    };
+    // Found waiting at start-up: told at once, with the question.
+    let (title, body) = told(
+        runbook(SessionState::WaitingForInput, Some("Approve the deploy?")),
+        true,
+    )
+    .expect("first seen waiting");
+    assert_eq!(title, "terminal s1 is waiting for you");
+    assert!(body.starts_with("Approve the deploy?\n"), "{body}");
+    assert_eq!(
+        told(
+            runbook(SessionState::WaitingForInput, Some("Approve the deploy?")),
+            false
+        ),
+        None,
+        "still the same wait"
+    );
+    assert_eq!(told(runbook(SessionState::Ready, None), false), None);
+    let again = told(runbook(SessionState::WaitingForInput, None), false).expect("a new wait");
+    assert_eq!(again.1, "Answer it from Porthole's tray or window.");
+}
+
+#[test]
+fn an_end_with_an_outcome_says_it() {
+    let mut a = Alerts::in_memory();
+    let event = WatchEvent::Ended {
+        account_id: "ap".into(),
+        session_id: "ses1".into(),
+        name: "Deploy #1".into(),
+        reason: EndReason::Completed,
+        requested: false,
+        outcome: Some("deployed: web".into()),
+    };
+    let notice = a.on_event(&event, &AlertSettings::default()).expect("told");
+    assert_eq!(notice.title, "Deploy #1 has ended");
+    assert!(notice.body.ends_with("\ndeployed: web"), "{}", notice.body);
 }

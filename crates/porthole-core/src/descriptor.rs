@@ -80,6 +80,9 @@ pub struct LaunchShape {
     pub modes: Vec<&'static str>,
     /// Whether the provider takes parameters.
     pub takes_parameters: bool,
+    /// The resource is named, not picked (a runbook's slug, id or URL): the resources listed are
+    /// only suggestions (those run before), and the parameters follow what is typed.
+    pub resource_named: bool,
 }
 
 /// How long a session may be launched for.
@@ -199,6 +202,7 @@ impl ProviderKind {
                     template_required: false,
                     modes: vec!["dedicated", "batch"],
                     takes_parameters: false,
+                    resource_named: false,
                 },
                 actions: Actions {
                     stop: Some("Close"),
@@ -227,11 +231,32 @@ impl ProviderKind {
                 ],
             },
             ProviderKind::Airplane => ProviderDescriptor {
+                kind: self,
+                label: "Airplane",
+                hint: "runbook sessions",
+                // The hosted service has closed: the account names its own server.
+                default_base_url: None,
+                example_base_url: Some("https://api.airplane.example/v0"),
+                supported: true,
+                // A runbook session has no deadline: nothing to choose, nothing to count down.
+                lifetime: Lifetime {
+                    default_minutes: 0,
+                    choices: Vec::new(),
+                    max_minutes: None,
+                },
+                extend_steps: Vec::new(),
+                // The runbook (a slug or an rbk… id) is the resource; its parameters are asked.
+                launch: LaunchShape {
+                    template_required: false,
+                    modes: Vec::new(),
+                    takes_parameters: true,
+                    resource_named: true,
+                },
                 account_fields: vec![
                     AccountField {
                         key: "team_id",
                         label: "Team ID",
-                        help: "Only when the key can reach more than one team.",
+                        help: "Only when the key can reach more than one team (tea…).",
                         required: false,
                     },
                     AccountField {
@@ -241,9 +266,18 @@ impl ProviderKind {
                         required: false,
                     },
                 ],
+                // No stop and no cancel in its API; blocks and runs show as jobs.
+                actions: Actions {
+                    stop: None,
+                    cancel: None,
+                    web_ui: false,
+                    logs: false,
+                    jobs: true,
+                    prompts: true,
+                },
                 // A runbook session ends by itself once its work is done.
                 runs_to_completion: true,
-                ..coming(self, "Airplane")
+                test_only: false,
             },
             #[cfg(feature = "scripted")]
             ProviderKind::Scripted => scripted(),
@@ -287,40 +321,6 @@ pub fn extension_fits(session: &Session, minutes: u32, max_minutes: Option<u32>)
     }
 }
 
-/// A provider the model knows but this version cannot connect to yet.
-fn coming(kind: ProviderKind, label: &'static str) -> ProviderDescriptor {
-    ProviderDescriptor {
-        kind,
-        label,
-        hint: "coming soon",
-        default_base_url: None,
-        example_base_url: None,
-        supported: false,
-        lifetime: Lifetime {
-            default_minutes: 15,
-            choices: Vec::new(),
-            max_minutes: None,
-        },
-        extend_steps: Vec::new(),
-        launch: LaunchShape {
-            template_required: false,
-            modes: Vec::new(),
-            takes_parameters: false,
-        },
-        account_fields: Vec::new(),
-        actions: Actions {
-            stop: None,
-            cancel: None,
-            web_ui: false,
-            logs: false,
-            jobs: false,
-            prompts: false,
-        },
-        runs_to_completion: false,
-        test_only: false,
-    }
-}
-
 /// The scripted test provider (`porthole_providers::scripted`): no templates, no web page,
 /// parameters, an idle and an unused clock, prompts, close and cancel, no extension.
 #[cfg(feature = "scripted")]
@@ -342,6 +342,7 @@ fn scripted() -> ProviderDescriptor {
             template_required: false,
             modes: Vec::new(),
             takes_parameters: true,
+            resource_named: false,
         },
         account_fields: Vec::new(),
         actions: Actions {
@@ -363,6 +364,7 @@ fn template_launch() -> LaunchShape {
         template_required: true,
         modes: Vec::new(),
         takes_parameters: false,
+        resource_named: false,
     }
 }
 
@@ -429,6 +431,11 @@ impl ProviderDescriptor {
                 names.join(", ")
             )));
         }
+        if request.timeout_minutes.is_some() && self.lifetime.choices.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "{label} sessions have no time limit to choose."
+            )));
+        }
         if let (Some(minutes), Some(max)) = (request.timeout_minutes, self.lifetime.max_minutes) {
             if minutes == 0 || minutes > max {
                 return Err(Error::invalid_input(format!(
@@ -467,7 +474,10 @@ mod tests {
                 .choices
                 .iter()
                 .all(|m| d.lifetime.max_minutes.is_none_or(|max| *m <= max)));
-            assert!(!d.supported || d.lifetime.choices.contains(&d.lifetime.default_minutes));
+            assert!(
+                d.lifetime.choices.is_empty()
+                    || d.lifetime.choices.contains(&d.lifetime.default_minutes)
+            );
         }
         assert_eq!(ProviderKind::Portholed.max_session_minutes(), Some(24 * 60));
         assert_eq!(ProviderKind::Airplane.max_session_minutes(), None);

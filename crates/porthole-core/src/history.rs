@@ -27,6 +27,9 @@ pub enum HistoryKind {
     /// A prompt was answered from this app.
     Answered {
         prompt: String,
+        /// It was refused rather than answered.
+        #[serde(default)]
+        rejected: bool,
     },
     /// The session's state changed (recorded once per change).
     State {

@@ -43,6 +43,13 @@ pub struct Prompt {
     pub message: String,
     /// What the answer holds (none: a plain confirmation).
     pub parameters: Vec<Parameter>,
+    /// The provider's word for answering ("Approve"), where it has one.
+    #[serde(default)]
+    pub submit_label: Option<String>,
+    /// The provider's word for refusing the prompt ("Reject"); `None`: it cannot be refused,
+    /// only answered.
+    #[serde(default)]
+    pub reject_label: Option<String>,
 }
 
 /// `values` checked against `schema`, with defaults filled: a missing required value is named,

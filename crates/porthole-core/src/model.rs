@@ -2,6 +2,8 @@
 //! sessions with a deadline (ComfyDeploy, portholed), QPU sessions with TTLs and no extension
 //! (IBM Quantum), and runbook sessions with no deadline and no stop (Airplane).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +64,21 @@ pub struct Resource {
     /// USD per hour, where the provider prices it.
     pub price_per_hour: Option<f64>,
     pub availability: Availability,
+}
+
+impl Resource {
+    /// A runbook to launch: nothing to price or measure, always launchable (the server refuses
+    /// one it does not know).
+    pub fn runbook(id: String, label: String) -> Self {
+        Self {
+            id,
+            kind: ResourceKind::Runbook,
+            label,
+            memory_mib: None,
+            price_per_hour: None,
+            availability: Availability::Available,
+        }
+    }
 }
 
 /// A session template (ComfyDeploy machine, portholed template, runbook).
@@ -279,9 +296,12 @@ pub struct Job {
     pub pending: bool,
     /// Why it is in that status, where the provider says.
     pub reason: Option<String>,
-    /// What it runs (IBM: the primitive, `sampler` or `estimator`).
+    /// What it runs (IBM: the primitive, `sampler` or `estimator`; Airplane: the block).
     pub program: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
+    /// What it produced, by name (Airplane's run outputs), once it has.
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// One line of a session's start-up or run log.

@@ -22,9 +22,11 @@ pub async fn checked_launch(
     let mut request = request.clone();
     if descriptor.launch.takes_parameters {
         let schema = provider
-            .parameters(request.resource.as_deref().unwrap_or_default())
+            .schema(request.resource.as_deref().unwrap_or_default())
             .await?;
-        request.params = crate::inputs::check_values(&schema, &request.params)?;
+        if let Some(schema) = schema {
+            request.params = crate::inputs::check_values(&schema, &request.params)?;
+        }
     }
     Ok(request)
 }
@@ -99,6 +101,19 @@ pub trait Provider: Send + Sync {
         Ok(Vec::new())
     }
 
+    /// What a launch on `resource` takes, where the provider knows (`None`: it cannot tell, so
+    /// values are sent as given and the provider itself checks them: an Airplane runbook never
+    /// run before, on a server without a runbook call).
+    async fn schema(&self, resource: &str) -> Result<Option<Vec<Parameter>>> {
+        self.parameters(resource).await.map(Some)
+    }
+
+    /// Ended sessions the provider still knows, for `sessions list --all` (none where the
+    /// provider forgets them).
+    async fn finished(&self) -> Result<Vec<Session>> {
+        Ok(Vec::new())
+    }
+
     /// What the session waits on a person for now (none for most providers).
     async fn prompts(&self, id: &str) -> Result<Vec<Prompt>> {
         let _ = id;
@@ -115,6 +130,15 @@ pub trait Provider: Send + Sync {
         let _ = (id, prompt_id, values);
         Err(Error::invalid_input(format!(
             "{} sessions do not ask for input.",
+            self.kind().label()
+        )))
+    }
+
+    /// Refuses one of the session's prompts (its `reject_label` says it can be).
+    async fn reject(&self, id: &str, prompt_id: &str) -> Result<()> {
+        let _ = (id, prompt_id);
+        Err(Error::invalid_input(format!(
+            "{} prompts cannot be refused, only answered.",
             self.kind().label()
         )))
     }

@@ -74,8 +74,13 @@ pub fn status_phrase(s: &Session, now: DateTime<Utc>) -> String {
         _ => {}
     }
     let mut parts = Vec::new();
-    if !s.state.is_up() {
-        parts.push(s.state.label());
+    match (&s.state, s.status_label.as_deref()) {
+        // What it waits for, in the provider's words (a runbook's prompt).
+        (SessionState::WaitingForInput, Some(asks)) if !asks.trim().is_empty() => {
+            parts.push(format!("waits for you: {asks}"))
+        }
+        (state, _) if !state.is_up() => parts.push(state.label()),
+        _ => {}
     }
     match s.clocks().first() {
         Some(c) if c.kind == ClockKind::Hard => {
@@ -160,11 +165,13 @@ impl TrayModel {
             .filter(|s| s.state.is_live())
             .filter(|s| shown.is_none_or(|id| s.account_id == id))
             .collect();
-        // Soonest clock first; sessions without one last, by name.
+        // Those waiting for a person first; then the soonest clock; sessions without one last,
+        // by name.
         let soonest = |s: &Session| s.clocks().first().map(|c| c.at);
+        let idle = |s: &Session| s.state != SessionState::WaitingForInput;
         live.sort_by(|a, b| {
             let (ta, tb) = (soonest(a), soonest(b));
-            (ta.is_none(), ta, &a.name).cmp(&(tb.is_none(), tb, &b.name))
+            (idle(a), ta.is_none(), ta, &a.name).cmp(&(idle(b), tb.is_none(), tb, &b.name))
         });
         let rows = live
             .iter()
@@ -183,7 +190,12 @@ impl TrayModel {
             })
             .collect();
         let nearest = live.iter().find_map(|s| Some((s, *s.clocks().first()?)));
+        let waiting = live.iter().find(|s| !idle(s));
         let tooltip = match nearest {
+            _ if waiting.is_some() => format!(
+                "Porthole — {} waits for you",
+                waiting.map(|s| s.name.as_str()).unwrap_or_default()
+            ),
             Some((s, c)) => format!(
                 "Porthole — {} {} in {}",
                 s.name,

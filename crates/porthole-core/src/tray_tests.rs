@@ -284,3 +284,21 @@ fn time_left_reads_naturally() {
     assert_eq!(time_left(Duration::minutes(125)), "2 h 05 min");
     assert_eq!(time_left(Duration::seconds(-5)), "0 s");
 }
+
+#[test]
+fn a_session_waiting_for_a_person_comes_first_and_says_what_it_asks() {
+    let mut asks = s("r1", SessionState::WaitingForInput, None);
+    asks.name = "Deploy #1".into();
+    asks.resource = None;
+    asks.status_label = Some("Approve the deploy of web?".into());
+    let soon = s("g1", SessionState::Ready, Some(5));
+    let menu = TrayModel::build(&[soon, asks.clone()], t0(), &[], None);
+    assert_eq!(
+        menu.rows[0].label,
+        "Deploy #1 · waits for you: Approve the deploy of web?"
+    );
+    assert_eq!(menu.tooltip, "Porthole — Deploy #1 waits for you");
+    // Without the question, the state's own words.
+    asks.status_label = None;
+    assert_eq!(status_phrase(&asks, t0()), "Waiting for your input");
+}

@@ -17,6 +17,14 @@ use crate::ibm_quantum::{IbmQuantum, IbmQuantumConfig};
 
 /// The client for an account, given its key.
 pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Provider>, Error> {
+    // One of the account's settings, when it has a value.
+    let field = |k: &str| {
+        account
+            .fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     match account.provider {
         ProviderKind::ComfyDeploy | ProviderKind::Portholed => {
             Ok(Arc::new(ComfyDeploy::new(ComfyDeployConfig {
@@ -33,13 +41,6 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
             &account.base_url,
         )?)),
         ProviderKind::IbmQuantum => {
-            let field = |k: &str| {
-                account
-                    .fields
-                    .get(k)
-                    .map(|v| v.trim().to_owned())
-                    .filter(|v| !v.is_empty())
-            };
             let instance = field("instance").ok_or_else(|| {
                 Error::invalid_input(
                     "An IBM Quantum account needs its instance CRN (--field instance=crn:v1:…).",
@@ -62,10 +63,24 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
                 policy: RetryPolicy::default(),
             })?))
         }
-        ProviderKind::Airplane => Err(Error::invalid_input(format!(
-            "{} accounts are not supported by this version of Porthole yet.",
-            account.provider.label()
-        ))),
+        ProviderKind::Airplane => {
+            if account.base_url.trim().is_empty() {
+                return Err(Error::invalid_input(
+                    "An Airplane account needs its server's API URL (--url https://…/v0): \
+                     Airplane's own service has closed.",
+                ));
+            }
+            Ok(Arc::new(crate::airplane::Airplane::new(
+                crate::airplane::AirplaneConfig {
+                    account_id: account.id.clone(),
+                    base_url: account.base_url.clone(),
+                    key,
+                    team_id: field("team_id"),
+                    env: field("env"),
+                    policy: RetryPolicy::default(),
+                },
+            )?))
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 /// The provider's own words in an error body: FastAPI's `{"detail": "..."}` or
 /// `{"detail": [{"loc", "msg", "type"}]}` (ComfyDeploy, portholed), IBM's
 /// `{"errors": [{"code", "message", "solution"|"more_info"}], "trace"}` (a code that is a string
-/// or a number), IBM's legacy `{"error": {"message", "code"}}`, and IBM Cloud IAM's
-/// `{"errorCode", "errorMessage"}`.
+/// or a number), IBM's legacy `{"error": {"message", "code"}}`, IBM Cloud IAM's
+/// `{"errorCode", "errorMessage"}` and Airplane's `{"error": "<message>", "code"}`.
 pub fn detail_of(body: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_str(body).ok()?;
     if json.get("detail").is_none() {
@@ -61,6 +61,11 @@ fn ibm_message(json: &serde_json::Value) -> Option<String> {
             .filter(|m| !m.is_empty())
             .map(str::to_owned)
     };
+    // Airplane: `{"error": "<message>", "code"?: "<code>"}`.
+    if let Some(message) = json.get("error").and_then(|e| e.as_str()) {
+        let message = message.trim();
+        return (!message.is_empty()).then(|| message.to_owned());
+    }
     if let Some(item) = json
         .get("errors")
         .and_then(|e| e.as_array())
@@ -112,5 +117,7 @@ mod tests {
             Some("Provided API key could not be found.")
         );
         assert_eq!(detail_of(r#"{"errors":[]}"#), None);
+        let airplane = r#"{"error":"runbook not found","code":"not_found"}"#;
+        assert_eq!(detail_of(airplane).as_deref(), Some("runbook not found"));
     }
 }

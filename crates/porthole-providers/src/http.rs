@@ -179,16 +179,28 @@ impl HttpClient {
     }
 
     /// The same client, sending these headers on every request too.
-    pub fn with_headers(mut self, headers: &[(&str, &str)]) -> Result<Self, Error> {
-        for (name, value) in headers {
-            let header = |e: &dyn std::fmt::Display| {
-                Error::invalid_input(format!("The {name} header cannot be sent: {e}"))
-            };
-            self.headers.push((
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| header(&e))?,
-                reqwest::header::HeaderValue::from_str(value).map_err(|e| header(&e))?,
-            ));
-        }
+    pub fn with_headers(self, headers: &[(&str, &str)]) -> Result<Self, Error> {
+        headers.iter().try_fold(self, |client, (name, value)| {
+            client.with_header(name, value, false)
+        })
+    }
+
+    /// The same client, sending a key in this header (Airplane's `X-Airplane-API-Key`), marked
+    /// sensitive so no debug output shows it.
+    pub fn with_secret_header(self, name: &str, key: &Sensitive<String>) -> Result<Self, Error> {
+        self.with_header(name, key.expose(), true)
+    }
+
+    fn with_header(mut self, name: &str, value: &str, sensitive: bool) -> Result<Self, Error> {
+        let refused = |e: &dyn std::fmt::Display| {
+            Error::invalid_input(format!("The {name} header cannot be sent: {e}"))
+        };
+        let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|e| refused(&e))?;
+        value.set_sensitive(sensitive);
+        self.headers.push((
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| refused(&e))?,
+            value,
+        ));
         Ok(self)
     }
 
@@ -207,26 +219,7 @@ impl HttpClient {
     /// A link the server gave (a next page), as a path under the base URL; one to another
     /// origin, or outside the base, is refused (the key is never sent there).
     pub fn same_origin_path(&self, href: &str) -> Result<String, HttpError> {
-        let refused = || {
-            HttpError::Redirected(format!(
-                "The provider linked to {href:?}, outside {}: not followed.",
-                self.host
-            ))
-        };
-        let base = url::Url::parse(&format!("{}/", self.base)).map_err(|_| refused())?;
-        let target = base.join(href).map_err(|_| refused())?;
-        if target.origin() != base.origin() {
-            return Err(refused());
-        }
-        let rest = target
-            .path()
-            .strip_prefix(base.path())
-            .ok_or_else(refused)?
-            .to_owned();
-        Ok(match target.query() {
-            Some(query) => format!("{rest}?{query}"),
-            None => rest,
-        })
+        crate::redirects::path_under(&self.base, &self.host, href)
     }
 
     fn request(&self, method: Method, path: &str, auth: bool) -> RequestBuilder {
@@ -295,9 +288,30 @@ impl HttpClient {
         body: Option<&B>,
         timeout: Option<Duration>,
     ) -> Result<T, HttpError> {
+        self.send(method, path, body, timeout, false).await
+    }
+
+    /// A POST the server makes safe to repeat (it carries an `Idempotency-Key`): retried like
+    /// a GET.
+    pub async fn send_idempotent<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, HttpError> {
+        self.send(Method::POST, path, Some(body), None, true).await
+    }
+
+    async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        timeout: Option<Duration>,
+        idempotent: bool,
+    ) -> Result<T, HttpError> {
         let mut budget = self.budget(timeout.unwrap_or(self.policy.request_timeout));
         let response = self
-            .execute(&mut budget, false, || {
+            .execute(&mut budget, idempotent, || {
                 let req = self.request(method.clone(), path, true);
                 match body {
                     Some(b) => req.json(b),

@@ -2,6 +2,7 @@
 //! the boundary, so quirks live here and nowhere else.
 
 pub mod accounts;
+pub mod airplane;
 pub mod comfydeploy;
 mod error_body;
 pub mod http;
@@ -10,7 +11,9 @@ pub mod probe;
 mod redirects;
 #[cfg(feature = "scripted")]
 pub mod scripted;
+mod secure;
 mod sse;
 
+pub use airplane::{Airplane, AirplaneConfig};
 pub use comfydeploy::{ComfyDeploy, ComfyDeployConfig};
 pub use ibm_quantum::{IbmQuantum, IbmQuantumConfig};

@@ -62,3 +62,28 @@ pub(crate) fn refused_redirect(err: &reqwest::Error) -> Option<RefusedRedirect> 
     }
     None
 }
+
+/// `href` (a link a server gave) as a path under `base`, with its query; a link to another
+/// origin, or outside the base, is refused as a redirect to it would be (`host` names the
+/// account's server in the message).
+pub fn path_under(base: &str, host: &str, href: &str) -> Result<String, crate::http::HttpError> {
+    let refused = || {
+        crate::http::HttpError::Redirected(format!(
+            "The provider linked to {href:?}, outside {host}: not followed."
+        ))
+    };
+    let base = url::Url::parse(&format!("{base}/")).map_err(|_| refused())?;
+    let target = base.join(href).map_err(|_| refused())?;
+    if target.origin() != base.origin() {
+        return Err(refused());
+    }
+    let rest = target
+        .path()
+        .strip_prefix(base.path())
+        .ok_or_else(refused)?
+        .to_owned();
+    Ok(match target.query() {
+        Some(query) => format!("{rest}?{query}"),
+        None => rest,
+    })
+}

@@ -162,19 +162,30 @@ async fn a_key_removed_behind_our_back_shows_as_missing_and_is_unauthorized() {
 }
 
 #[test]
-fn unsupported_providers_say_so() {
-    let account = porthole_core::model::Account {
+fn an_airplane_account_needs_its_own_server_over_https() {
+    let mut account = porthole_core::model::Account {
         id: "a".into(),
         name: "Runbooks".into(),
         provider: ProviderKind::Airplane,
-        base_url: "https://api.airplane.dev".into(),
+        base_url: String::new(),
         fields: BTreeMap::new(),
     };
-    let err = porthole_providers::accounts::connect(&account, Sensitive::new("k".into()))
-        .err()
-        .unwrap();
+    let connect = |a: &porthole_core::model::Account| {
+        porthole_providers::accounts::connect(a, Sensitive::new("k".into()))
+    };
+    let err = connect(&account).err().unwrap();
     assert_eq!(err.code, ErrorCode::InvalidInput);
-    assert!(err.message.contains("Airplane"));
+    assert!(
+        err.message.contains("service has closed"),
+        "{}",
+        err.message
+    );
+    account.base_url = "http://runbooks.example/v0".into();
+    let err = connect(&account).err().unwrap();
+    assert!(err.message.contains("https://"), "{}", err.message);
+    account.base_url = "https://runbooks.example/v0".into();
+    let client = connect(&account).unwrap();
+    assert_eq!(client.kind(), ProviderKind::Airplane);
 }
 
 #[test]

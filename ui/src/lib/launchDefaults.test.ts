@@ -1,7 +1,13 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { MOCK_CLOUD_MACHINES, MOCK_CLOUD_RESOURCES, MOCK_LOCAL_MACHINES, MOCK_LOCAL_RESOURCES } from "./backend";
+import {
+  MOCK_CLOUD_MACHINES,
+  MOCK_CLOUD_RESOURCES,
+  MOCK_LOCAL_MACHINES,
+  MOCK_LOCAL_RESOURCES,
+  MOCK_RUNBOOKS,
+} from "./backend";
 import { PROVIDERS } from "./backend/providers";
-import { loadLaunchDefaults, pickChoice, resourceFor, saveLaunchDefaults } from "./launchDefaults";
+import { loadLaunchDefaults, pickChoice, resourceFor, saveLaunchDefaults, typedResource } from "./launchDefaults";
 
 // The choices and the default come from the provider's descriptor (defined in Rust).
 const TIMEOUTS = PROVIDERS.comfy_deploy.lifetime;
@@ -48,6 +54,31 @@ describe("launch defaults", () => {
       machineId: "flux-dev-machine",
       resourceId: "A10G",
       timeoutMinutes: TIMEOUTS.default_minutes,
+    });
+  });
+
+  it("types the resource only where the provider names it (runbooks)", () => {
+    expect(typedResource(PROVIDERS.airplane)).toBe(true);
+    expect(typedResource(PROVIDERS.comfy_deploy)).toBe(false);
+    expect(typedResource(PROVIDERS.ibm_quantum)).toBe(false);
+    // Parameters alone do not make a resource typed (the scripted provider's launch).
+    const withParameters = { ...PROVIDERS.portholed, launch: { ...PROVIDERS.portholed.launch, takes_parameters: true } };
+    expect(typedResource(withParameters)).toBe(false);
+    expect(typedResource(null)).toBe(false);
+  });
+
+  it("keeps a typed runbook as remembered, guesses none, and has no lifetime without choices", () => {
+    const { lifetime } = PROVIDERS.airplane;
+    const remembered = { machine_id: "", resource: "deploy-api", timeout_minutes: null };
+    expect(pickChoice([], MOCK_RUNBOOKS, remembered, lifetime, true)).toEqual({
+      machineId: "",
+      resourceId: "deploy-api",
+      timeoutMinutes: null,
+    });
+    expect(pickChoice([], MOCK_RUNBOOKS, null, lifetime, true)).toEqual({
+      machineId: "",
+      resourceId: null,
+      timeoutMinutes: null,
     });
   });
 

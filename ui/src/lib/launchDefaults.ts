@@ -1,13 +1,15 @@
 // The launch dialog's defaults: what was launched last on each account (machine, resource,
 // timeout; never anything secret), kept in localStorage, and how they meet what is offered now.
-import type { LaunchRequest, Lifetime, Machine, Resource } from "./backend";
+import type { LaunchRequest, Lifetime, Machine, ProviderDescriptor, Resource } from "./backend";
 
 /** What the launch form holds. */
 export interface LaunchChoice {
   machineId: string;
-  /** `null`: the machine's default (or the provider offers no choice). */
+  /** `null`: the machine's default (or the provider offers no choice). Typed (a runbook), it is
+   * the text as typed. */
   resourceId: string | null;
-  timeoutMinutes: number;
+  /** `null`: the provider has no lifetimes to choose from (a runbook runs to its end). */
+  timeoutMinutes: number | null;
 }
 
 const PREFIX = "porthole.launch.";
@@ -67,28 +69,34 @@ export function resourceFor(
   return ok(wanted) ?? ok(machine?.default_resource) ?? resources.find(usable)?.id ?? null;
 }
 
+/** Whether the resource is typed rather than picked from a list, as the descriptor says
+ * (`resource_named`: a runbook is named by its slug, its id or its URL; the API lists only those
+ * run before, so the list is only suggestions, and is empty before the first run). */
+export function typedResource(descriptor: ProviderDescriptor | null): boolean {
+  return !!descriptor?.launch.resource_named;
+}
+
 /** The form's starting values: the remembered launch where it is still possible, else the
  * first machine that can launch, its default resource and the provider's default lifetime
- * (`lifetime`: the provider's, from its descriptor; `null` while no account is chosen). */
+ * (`lifetime`: the provider's, from its descriptor; `null` while no account is chosen; without
+ * choices, no lifetime). `typed`: the resource is typed (`typedResource`), so the remembered one
+ * stands as it is, and nothing is guessed without one. */
 export function pickChoice(
   machines: Machine[],
   resources: Resource[],
   remembered: LaunchRequest | null,
   lifetime: Lifetime | null,
+  typed = false,
 ): LaunchChoice {
   const launchable = machines.filter((m) => m.can_launch);
   const machine = launchable.find((m) => m.id === remembered?.machine_id) ?? launchable[0];
+  const wantedResource = remembered?.resource ?? null;
+  const resourceId = typed ? wantedResource : resourceFor(machine, resources, wantedResource);
+  const machineId = machine?.id ?? "";
   const timeouts = lifetime?.choices ?? [];
-  const fallback = lifetime?.default_minutes ?? timeouts[0] ?? 0;
-  const wantedTimeout = remembered?.timeout_minutes ?? fallback;
-  const timeoutMinutes = timeouts.includes(wantedTimeout)
-    ? wantedTimeout
-    : timeouts.includes(fallback)
-      ? fallback
-      : (timeouts[0] ?? fallback);
-  return {
-    machineId: machine?.id ?? "",
-    resourceId: resourceFor(machine, resources, remembered?.resource ?? null),
-    timeoutMinutes,
-  };
+  if (!lifetime || timeouts.length === 0) return { machineId, resourceId, timeoutMinutes: null };
+  const fallback = timeouts.includes(lifetime.default_minutes) ? lifetime.default_minutes : timeouts[0]!;
+  const wanted = remembered?.timeout_minutes;
+  const timeoutMinutes = wanted != null && timeouts.includes(wanted) ? wanted : fallback;
+  return { machineId, resourceId, timeoutMinutes };
 }

@@ -250,7 +250,7 @@ export function historyText(entry: HistoryEntry): string {
     case "cancel_requested":
       return "Cancel requested";
     case "answered":
-      return `Answered ${entry.prompt}`;
+      return `${entry.rejected ? "Refused" : "Answered"} ${entry.prompt}`;
     case "state":
       return entry.state.state === "ended" ? endReasonText(entry.state.reason) : stateLabel(entry.state);
     case "warned":

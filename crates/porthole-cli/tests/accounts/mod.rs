@@ -43,11 +43,7 @@ fn secret_tool_lookup(user: &str) -> Option<String> {
 }
 
 pub fn accounts_keep_their_keys_in_the_keychain(ctx: &Ctx) {
-    let Some(bus) = std::env::var("DBUS_SESSION_BUS_ADDRESS")
-        .ok()
-        .filter(|_| std::env::var_os("PORTHOLE_REAL_KEYCHAIN").is_some())
-    else {
-        eprintln!("skipped: needs PORTHOLE_REAL_KEYCHAIN=1 inside a D-Bus session with a keyring");
+    let Some(bus) = super::support::keyring_bus() else {
         return;
     };
     let env = accounts_env(ctx, "keychain", &bus);

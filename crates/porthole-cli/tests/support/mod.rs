@@ -131,3 +131,91 @@ pub fn deadline_of(v: &Value) -> chrono::DateTime<chrono::Utc> {
         .parse()
         .expect("RFC 3339")
 }
+
+/// The session bus to reach the real keychain on, when the suite runs with one (make test runs
+/// it inside a D-Bus session with `PORTHOLE_REAL_KEYCHAIN=1`); `None`, said on stderr, elsewhere.
+pub fn keyring_bus() -> Option<String> {
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .ok()
+        .filter(|_| std::env::var_os("PORTHOLE_REAL_KEYCHAIN").is_some());
+    if bus.is_none() {
+        eprintln!("skipped: needs PORTHOLE_REAL_KEYCHAIN=1 inside a D-Bus session with a keyring");
+    }
+    bus
+}
+
+/// Folders of its own and the real keychain, for a test that adds one account (`account`),
+/// removed again when it ends.
+pub struct KeyringEnv {
+    vars: Vec<(String, String)>,
+    dir: std::path::PathBuf,
+    account: String,
+}
+
+impl KeyringEnv {
+    pub fn new(bus: &str, name: &str, account: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("porthole-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let vars = vec![
+            (
+                "PORTHOLE_CONFIG_DIR".into(),
+                dir.join("config").display().to_string(),
+            ),
+            (
+                "PORTHOLE_DATA_DIR".into(),
+                dir.join("data").display().to_string(),
+            ),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), bus.to_owned()),
+        ];
+        Self {
+            vars,
+            dir,
+            account: account.to_owned(),
+        }
+    }
+
+    pub fn refs(&self) -> Vec<(&str, &str)> {
+        self.vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        porthole(args, &self.refs())
+    }
+
+    /// `--account ACCOUNT ARGS`.
+    pub fn on(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--account", self.account.as_str()];
+        all.extend_from_slice(args);
+        self.run(&all)
+    }
+
+    /// `--account ACCOUNT ARGS --json`, which must succeed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        self.on(&all).ok().json()
+    }
+
+    /// Polls `sessions show ID --json` until `done` holds (20 s at most).
+    pub fn show_until(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let shown = self.json(&["sessions", "show", id]);
+            if done(&shown) {
+                return shown;
+            }
+            assert!(Instant::now() < deadline, "{what}: {shown}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for KeyringEnv {
+    fn drop(&mut self) {
+        let _ = porthole(&["accounts", "remove", &self.account], &self.refs());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

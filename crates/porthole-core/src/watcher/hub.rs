@@ -269,15 +269,29 @@ impl Hub {
     ) -> Result<()> {
         let provider = self.provider(account_id)?;
         provider.respond(session_id, prompt_id, values).await?;
+        self.answered(account_id, session_id, prompt_id, false);
+        Ok(())
+    }
+
+    /// Refuses a prompt, then has the watcher look again.
+    pub async fn reject(&self, account_id: &str, session_id: &str, prompt_id: &str) -> Result<()> {
+        self.provider(account_id)?
+            .reject(session_id, prompt_id)
+            .await?;
+        self.answered(account_id, session_id, prompt_id, true);
+        Ok(())
+    }
+
+    fn answered(&self, account_id: &str, session_id: &str, prompt_id: &str, rejected: bool) {
         self.record(
             account_id,
             session_id,
             HistoryKind::Answered {
                 prompt: prompt_id.to_owned(),
+                rejected,
             },
         );
         self.with_handle(account_id, WatcherHandle::refresh);
-        Ok(())
     }
 
     pub async fn machines(&self, account_id: &str) -> Result<Vec<Machine>> {

@@ -92,6 +92,10 @@ pub enum WatchEvent {
         reason: EndReason,
         /// This app asked for the end (a stop, close or cancel): nobody needs telling.
         requested: bool,
+        /// What it came to, in the provider's words, where it says (a runbook's first output
+        /// lines).
+        #[serde(default)]
+        outcome: Option<String>,
     },
     /// The provider cannot be reached or refused us; sessions are kept as last seen and the
     /// watcher keeps retrying.

@@ -124,6 +124,7 @@ impl Tracker {
                 name: session.name.clone(),
                 reason: reason.clone(),
                 requested: false,
+                outcome: session.status_label.clone(),
             }];
         }
         let mut events = Vec::new();
@@ -181,7 +182,7 @@ impl Tracker {
         let mut events = self.back_online();
         match found {
             Some(session) => self.observe(now, session, &mut events),
-            None => self.end(now, id, None, &mut events),
+            None => self.end(now, id, None, None, &mut events),
         }
         events
     }
@@ -193,6 +194,7 @@ impl Tracker {
         now: DateTime<Utc>,
         id: &str,
         reported: Option<EndReason>,
+        outcome: Option<String>,
         events: &mut Vec<WatchEvent>,
     ) {
         self.missing.remove(id);
@@ -213,6 +215,7 @@ impl Tracker {
             name: t.session.name.clone(),
             reason,
             requested: t.stopping,
+            outcome,
         });
     }
 
@@ -379,7 +382,7 @@ impl Tracker {
         if let SessionState::Ended(reason) = &session.state {
             // A provider that lists ended sessions: the end of one we knew, else history.
             let reason = reason.clone();
-            self.end(now, &session.id, Some(reason), events);
+            self.end(now, &session.id, Some(reason), session.status_label, events);
             return;
         }
         let previous = self.sessions.get(&session.id).cloned();

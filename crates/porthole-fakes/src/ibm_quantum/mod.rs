@@ -10,7 +10,6 @@ pub mod model;
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration as StdDuration;
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,21 +21,10 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
+pub use crate::common::Fault;
+use crate::common::{apply_fault, header_of, lock, take_fault};
 pub use model::Config;
 use model::Instance;
-
-/// One injected answer, taken by the next request whose path starts with the given prefix.
-#[derive(Debug, Clone)]
-pub enum Fault {
-    /// This status with IBM's error body.
-    Status(u16),
-    /// 429 with this Retry-After, in seconds.
-    RetryAfter(u64),
-    /// Answer only after this long.
-    Delay(StdDuration),
-    /// 200 with a JSON body cut in half.
-    Truncated,
-}
 
 /// A request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -62,10 +50,6 @@ struct Shared {
     seen: Mutex<Vec<Seen>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 /// The running fake.
 #[derive(Clone)]
 pub struct FakeIbm {
@@ -80,12 +64,7 @@ impl FakeIbm {
             config: Mutex::new(config),
             ..Shared::default()
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let app = router(shared.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::common::serve(router(shared.clone())).await?;
         Ok(FakeIbm { addr, shared })
     }
 
@@ -201,44 +180,9 @@ async fn record_and_fault(
         content_type: header_of(&parts.headers, "content-type"),
         body: String::from_utf8_lossy(&bytes).into_owned(),
     });
-    let fault = {
-        let mut faults = lock(&shared.faults);
-        let at = faults
-            .iter()
-            .position(|(prefix, _)| path.starts_with(prefix.as_str()));
-        at.and_then(|i| faults.remove(i)).map(|(_, f)| f)
-    };
+    let fault = take_fault(&shared.faults, &path);
     let request = Request::from_parts(parts, axum::body::Body::from(bytes));
-    match fault {
-        Some(Fault::Status(status)) => error(status, "fault", "injected failure"),
-        Some(Fault::RetryAfter(seconds)) => {
-            let mut response = error(429, "rate_limited", "too many requests");
-            if let Ok(v) = seconds.to_string().parse() {
-                response.headers_mut().insert("retry-after", v);
-            }
-            response
-        }
-        Some(Fault::Delay(wait)) => {
-            tokio::time::sleep(wait).await;
-            next.run(request).await
-        }
-        Some(Fault::Truncated) => {
-            let response = next.run(request).await;
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .unwrap_or_default();
-            let half = bytes.slice(..bytes.len() / 2);
-            ([("content-type", "application/json")], half).into_response()
-        }
-        None => next.run(request).await,
-    }
-}
-
-fn header_of(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    apply_fault(fault, request, next, error).await
 }
 
 /// Every API call: a live Bearer token from this IAM, and this instance's CRN.

@@ -223,6 +223,7 @@ pub fn job(wire: &WireJob) -> Job {
         reason: wire.state.as_ref().and_then(|s| s.reason.clone()),
         program: wire.program.as_ref().and_then(|p| p.id.clone()),
         created_at: wire.created,
+        outputs: Default::default(),
     }
 }
 

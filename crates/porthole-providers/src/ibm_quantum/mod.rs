@@ -83,30 +83,13 @@ pub fn regional_base_url(crn: &str) -> Result<String, Error> {
     })
 }
 
-/// The key goes to IAM and the token to the API: over https, or to this machine (tests, a
-/// private deployment's tunnel).
-fn secure(url: &str, what: &str) -> Result<(), Error> {
-    let parsed = crate::http::parse_base_url(url)?;
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    if parsed.scheme() == "https" || loopback {
-        Ok(())
-    } else {
-        Err(Error::invalid_input(format!(
-            "The {what} must start with https:// (IBM Cloud credentials are sent there), not {url:?}."
-        )))
-    }
-}
-
 impl IbmQuantum {
     pub fn new(config: IbmQuantumConfig) -> Result<Self, Error> {
         crn_region(&config.instance)?;
-        secure(&config.base_url, "API base URL")?;
-        secure(&config.iam_url, "IAM URL")?;
+        // The key goes to IAM and the token to the API.
+        let credentials = "IBM Cloud credentials are";
+        crate::secure::over_https(&config.base_url, "API base URL", credentials)?;
+        crate::secure::over_https(&config.iam_url, "IAM URL", credentials)?;
         let api = HttpClient::new(&config.base_url, None, config.policy)?.with_headers(&[
             ("service-crn", config.instance.trim()),
             ("ibm-api-version", API_VERSION),

@@ -19,8 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use porthole_core::inputs::{check_values, Parameter, Prompt};
 use porthole_core::model::{
-    Availability, Capabilities, LaunchRequest, LogLine, Machine, ProviderKind, Resource,
-    ResourceKind, Session,
+    Capabilities, LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session,
 };
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
@@ -280,14 +279,7 @@ impl Provider for Scripted {
             .script()?
             .resources
             .into_iter()
-            .map(|r| Resource {
-                id: r.id,
-                kind: ResourceKind::Runbook,
-                label: r.label,
-                memory_mib: None,
-                price_per_hour: None,
-                availability: Availability::Available,
-            })
+            .map(|r| Resource::runbook(r.id, r.label))
             .collect())
     }
 

@@ -137,6 +137,8 @@ impl Script {
                             id,
                             message: step.prompt.clone().unwrap_or_default(),
                             parameters: step.fields.clone(),
+                            submit_label: None,
+                            reject_label: None,
                         });
                         break;
                     }

@@ -23,6 +23,10 @@ use porthole_providers::{ComfyDeploy, ComfyDeployConfig};
 use porthole_secrets::Sensitive;
 use serde_json::{json, Value};
 
+#[path = "../support/policy.rs"]
+mod policy;
+pub use policy::fast_policy;
+
 pub const ME: &str = "user_me";
 
 /// A key shaped like ComfyDeploy's: an unverified HS256 JWT `{user_id, org_id, iat}`.
@@ -203,18 +207,6 @@ impl Fake {
 
     pub fn client(&self, key: &str) -> ComfyDeploy {
         client_for(&self.base, key, fast_policy())
-    }
-}
-
-/// Retries that do not slow the suite down.
-pub fn fast_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
     }
 }
 

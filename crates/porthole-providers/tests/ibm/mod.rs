@@ -1,24 +1,14 @@
 //! Shared by the IBM Quantum tests: the fake (porthole-fakes) and a client for it.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use porthole_core::model::LaunchRequest;
 use porthole_fakes::ibm_quantum::{Config, FakeIbm, Seen};
-use porthole_providers::http::RetryPolicy;
 use porthole_providers::{IbmQuantum, IbmQuantumConfig};
 use porthole_secrets::Sensitive;
 
-pub fn fast_policy() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_retry_after: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(3),
-    }
-}
+#[path = "../support/policy.rs"]
+mod policy;
+pub use policy::fast_policy;
 
 pub async fn fake(change: impl FnOnce(&mut Config)) -> FakeIbm {
     let mut config = Config::default();

@@ -41,6 +41,8 @@ export const commands = {
 	sessionJobs: (accountId: string, sessionId: string) => typedError<Job_Serialize[], ApiError>(__TAURI_INVOKE("session_jobs", { accountId, sessionId })),
 	/**  Answers one of a session's prompts. */
 	respondToPrompt: (accountId: string, sessionId: string, promptId: string, values: { [key in string]: string }) => typedError<null, ApiError>(__TAURI_INVOKE("respond_to_prompt", { accountId, sessionId, promptId, values })),
+	/**  Refuses one of a session's prompts (its `reject_label` says it can be). */
+	rejectPrompt: (accountId: string, sessionId: string, promptId: string) => typedError<null, ApiError>(__TAURI_INVOKE("reject_prompt", { accountId, sessionId, promptId })),
 	/**
 	 *  Every provider this build has, as the UI renders from them (a test build's scripted
 	 *  provider included).
@@ -63,7 +65,7 @@ export const commands = {
 	 *  What happened to a session while this app watched it (launched, its states and warnings,
 	 *  extended by hand or automatically, stop or cancel asked, prompts answered), oldest first.
 	 */
-	sessionHistory: (accountId: string, sessionId: string) => __TAURI_INVOKE<HistoryEntry[]>("session_history", { accountId, sessionId }),
+	sessionHistory: (accountId: string, sessionId: string) => __TAURI_INVOKE<HistoryEntry_Serialize[]>("session_history", { accountId, sessionId }),
 	getSettings: () => __TAURI_INVOKE<AlertSettings>("get_settings"),
 	/**  Saves the settings; new warning thresholds apply to running sessions at once. */
 	saveSettings: (settings: AlertSettings) => typedError<null, ApiError>(__TAURI_INVOKE("save_settings", { settings })),
@@ -369,15 +371,37 @@ export type ErrorCode =
 /**  A bug: something that should not happen did. */
 "internal";
 
-export type HistoryEntry = {
-	at: string,
-} & HistoryKind;
+export type HistoryEntry = HistoryEntry_Serialize | HistoryEntry_Deserialize;
 
-export type HistoryKind = { kind: "launched" } | { kind: "extended"; minutes: number; 
+export type HistoryEntry_Deserialize = {
+	at: string,
+} & HistoryKind_Deserialize;
+
+export type HistoryEntry_Serialize = {
+	at: string,
+} & HistoryKind_Serialize;
+
+export type HistoryKind = HistoryKind_Serialize | HistoryKind_Deserialize;
+
+export type HistoryKind_Deserialize = { kind: "launched" } | { kind: "extended"; minutes: number; 
 /**  Auto-extend did it (the window was in use and little time was left). */
 automatic: boolean } | { kind: "stop_requested" } | { kind: "cancel_requested" } | 
 /**  A prompt was answered from this app. */
-{ kind: "answered"; prompt: string } | 
+{ kind: "answered"; prompt: string; 
+/**  It was refused rather than answered. */
+rejected?: boolean } | 
+/**  The session's state changed (recorded once per change). */
+{ kind: "state"; state: SessionState } | 
+/**  The watcher warned about one of its clocks. */
+{ kind: "warned"; clock: ClockKind; threshold_minutes: number };
+
+export type HistoryKind_Serialize = { kind: "launched" } | { kind: "extended"; minutes: number; 
+/**  Auto-extend did it (the window was in use and little time was left). */
+automatic: boolean } | { kind: "stop_requested" } | { kind: "cancel_requested" } | 
+/**  A prompt was answered from this app. */
+{ kind: "answered"; prompt: string; 
+/**  It was refused rather than answered. */
+rejected: boolean } | 
 /**  The session's state changed (recorded once per change). */
 { kind: "state"; state: SessionState } | 
 /**  The watcher warned about one of its clocks. */
@@ -398,9 +422,11 @@ export type Job_Deserialize = {
 	pending: boolean,
 	/**  Why it is in that status, where the provider says. */
 	reason?: string | null,
-	/**  What it runs (IBM: the primitive, `sampler` or `estimator`). */
+	/**  What it runs (IBM: the primitive, `sampler` or `estimator`; Airplane: the block). */
 	program?: string | null,
 	created_at?: string | null,
+	/**  What it produced, by name (Airplane's run outputs), once it has. */
+	outputs?: { [key in string]: string },
 };
 
 /**  One unit of work inside a session (a QPU session's job), as its provider reports it. */
@@ -415,9 +441,11 @@ export type Job_Serialize = {
 	pending: boolean,
 	/**  Why it is in that status, where the provider says. */
 	reason: string | null,
-	/**  What it runs (IBM: the primitive, `sampler` or `estimator`). */
+	/**  What it runs (IBM: the primitive, `sampler` or `estimator`; Airplane: the block). */
 	program: string | null,
 	created_at: string | null,
+	/**  What it produced, by name (Airplane's run outputs), once it has. */
+	outputs: { [key in string]: string },
 };
 
 /**
@@ -502,6 +530,11 @@ export type LaunchShape = {
 	modes: string[],
 	/**  Whether the provider takes parameters. */
 	takes_parameters: boolean,
+	/**
+	 *  The resource is named, not picked (a runbook's slug, id or URL): the resources listed are
+	 *  only suggestions (those run before), and the parameters follow what is typed.
+	 */
+	resource_named: boolean,
 };
 
 /**  How long a session may be launched for. */
@@ -657,6 +690,13 @@ export type Prompt_Deserialize = {
 	message: string,
 	/**  What the answer holds (none: a plain confirmation). */
 	parameters: Parameter_Deserialize[],
+	/**  The provider's word for answering ("Approve"), where it has one. */
+	submit_label?: string | null,
+	/**
+	 *  The provider's word for refusing the prompt ("Reject"); `None`: it cannot be refused,
+	 *  only answered.
+	 */
+	reject_label?: string | null,
 };
 
 /**  Something a session waits on a person for: an approval or a question with fields. */
@@ -666,6 +706,13 @@ export type Prompt_Serialize = {
 	message: string,
 	/**  What the answer holds (none: a plain confirmation). */
 	parameters: Parameter_Serialize[],
+	/**  The provider's word for answering ("Approve"), where it has one. */
+	submit_label: string | null,
+	/**
+	 *  The provider's word for refusing the prompt ("Reject"); `None`: it cannot be refused,
+	 *  only answered.
+	 */
+	reject_label: string | null,
 };
 
 /**  One provider, as everything that shows or launches its sessions needs it. */
@@ -1012,7 +1059,12 @@ threshold_minutes: number } |
 /**  The session is over. */
 { kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason; 
 /**  This app asked for the end (a stop, close or cancel): nobody needs telling. */
-requested: boolean } | 
+requested: boolean; 
+/**
+ *  What it came to, in the provider's words, where it says (a runbook's first output
+ *  lines).
+ */
+outcome?: string | null } | 
 /**
  *  The provider cannot be reached or refused us; sessions are kept as last seen and the
  *  watcher keeps retrying.
@@ -1040,7 +1092,12 @@ threshold_minutes: number } |
 /**  The session is over. */
 { kind: "ended"; account_id: string; session_id: string; name: string; reason: EndReason; 
 /**  This app asked for the end (a stop, close or cancel): nobody needs telling. */
-requested: boolean } | 
+requested: boolean; 
+/**
+ *  What it came to, in the provider's words, where it says (a runbook's first output
+ *  lines).
+ */
+outcome: string | null } | 
 /**
  *  The provider cannot be reached or refused us; sessions are kept as last seen and the
  *  watcher keeps retrying.

@@ -88,11 +88,30 @@ function gpu(
   return { id, kind: "gpu", label, memory_mib: gib * 1024, price_per_hour: price, availability };
 }
 
-/** What an account offers: Local's template list, or a cloud provider's. */
+/** An Airplane account's runbooks: only those run before (its API lists no others), named as
+ * the Rust side names them. */
+export const MOCK_RUNBOOKS: Resource[] = [
+  runbook("rbk20240611deploy", "deploy-api"),
+  runbook("rbk20240702rotate", "rotate-keys"),
+];
+
+function runbook(id: string, lastSession: string): Resource {
+  return {
+    id,
+    kind: "runbook",
+    label: `${id} (last: ${lastSession})`,
+    memory_mib: null,
+    price_per_hour: null,
+    availability: { status: "available" },
+  };
+}
+
+/** What an account offers: Local's template list, an Airplane account's runbooks (no
+ * templates), or a cloud provider's. */
 export function offerFor(account: Account): { machines: Machine[]; resources: Resource[] } {
-  return account.provider === "portholed"
-    ? { machines: MOCK_LOCAL_MACHINES, resources: MOCK_LOCAL_RESOURCES }
-    : { machines: MOCK_CLOUD_MACHINES, resources: MOCK_CLOUD_RESOURCES };
+  if (account.provider === "portholed") return { machines: MOCK_LOCAL_MACHINES, resources: MOCK_LOCAL_RESOURCES };
+  if (account.provider === "airplane") return { machines: [], resources: MOCK_RUNBOOKS };
+  return { machines: MOCK_CLOUD_MACHINES, resources: MOCK_CLOUD_RESOURCES };
 }
 
 /** The start-up log of a launch; the session is `connecting` after line 3 and `ready` after 5. */

@@ -117,6 +117,7 @@ describe("MockBackend sessions", () => {
       name: "shell",
       reason: { kind: "stopped" },
       requested: true,
+      outcome: null,
     });
     expect((await backend.listSessions("local")).map((s) => s.id)).toEqual(["demo-notebook"]);
   });
@@ -136,6 +137,38 @@ describe("MockBackend sessions", () => {
       .toEqual([10, 2]);
     await vi.advanceTimersByTimeAsync(2 * 60_000);
     expect(events.at(-1)).toMatchObject({ kind: "ended", session_id: session.id, reason: { kind: "timeout" } });
+  });
+
+  it("refuses a prompt that can be refused, as the history then says, and no other", async () => {
+    const { backend, kinds } = setup({ sessions: demoSessions(Date.now()) });
+    const ask = (reject_label: string | null) =>
+      backend.sessions.ask("local", "demo-shell", {
+        id: "p1", message: "Go on?", parameters: [], submit_label: "Approve", reject_label,
+      });
+    ask(null);
+    await expect(backend.rejectPrompt("local", "demo-shell", "p1")).rejects.toMatchObject({
+      code: "invalid_input",
+      message: '"Go on?" cannot be refused, only answered.',
+    });
+    ask("Reject");
+    await expect(backend.rejectPrompt("local", "demo-shell", "p2")).rejects.toMatchObject({ code: "invalid_input" });
+    await backend.rejectPrompt("local", "demo-shell", "p1");
+    expect(await backend.sessionPrompts("local", "demo-shell")).toEqual([]);
+    expect(kinds().at(-1)).toBe("updated:ready");
+    expect(backend.sessions.calls.filter((c) => c.startsWith("reject"))).toEqual(["reject local demo-shell p1"]);
+    expect((await backend.sessionHistory("local", "demo-shell")).at(-1)).toMatchObject({
+      kind: "answered", prompt: "p1", rejected: true,
+    });
+  });
+
+  it("offers an Airplane account's runbooks, those run before, and no templates", async () => {
+    const account = { id: "ops", name: "Ops", provider: "airplane" as const, base_url: "https://a.example/v0", fields: {} };
+    const backend = new MockBackend({ accounts: [{ account, key: "set" }] });
+    expect(await backend.listMachines("ops")).toEqual([]);
+    expect((await backend.listResources("ops")).map((r) => [r.kind, r.label])).toEqual([
+      ["runbook", "rbk20240611deploy (last: deploy-api)"],
+      ["runbook", "rbk20240702rotate (last: rotate-keys)"],
+    ]);
   });
 
   it("reports an offline account to each listener, refuses its calls, and comes back", async () => {

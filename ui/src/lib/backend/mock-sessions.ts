@@ -278,15 +278,36 @@ export class MockSessions {
 
   /** Answers the session's prompt: required fields are checked, then it runs again. */
   respond(accountId: string, sessionId: string, promptId: string, values: Record<string, string>): void {
+    this.#settlePrompt(accountId, sessionId, promptId, false, (prompt) => {
+      const missing = prompt.parameters.filter((p) => p.required && !(values[p.name] ?? "").trim()).map((p) => p.label);
+      if (missing.length > 0) throw invalid(`Required: ${missing.join(", ")}.`);
+    });
+  }
+
+  /** Refuses the session's prompt, where it can be refused: it runs again, as after an answer. */
+  reject(accountId: string, sessionId: string, promptId: string): void {
+    this.#settlePrompt(accountId, sessionId, promptId, true, (prompt) => {
+      if (!prompt.reject_label) throw invalid(`"${prompt.message}" cannot be refused, only answered.`);
+    });
+  }
+
+  /** Answers or refuses (`rejected`) the prompt once `check` passed: it goes, and the session
+   * runs again. */
+  #settlePrompt(
+    accountId: string,
+    sessionId: string,
+    promptId: string,
+    rejected: boolean,
+    check: (prompt: Prompt) => void,
+  ): void {
     this.#reachable(accountId);
     const tracked = this.#get(accountId, sessionId);
     const { session } = tracked;
     const prompt = this.#prompts.get(session.id);
     if (!prompt || prompt.id !== promptId) throw invalid(`Session ${sessionId} is not waiting for an answer to "${promptId}".`);
-    const missing = prompt.parameters.filter((p) => p.required && !(values[p.name] ?? "").trim()).map((p) => p.label);
-    if (missing.length > 0) throw invalid(`Required: ${missing.join(", ")}.`);
-    this.calls.push(`respond ${accountId} ${sessionId} ${promptId}`);
-    this.#record(accountId, sessionId, { kind: "answered", prompt: promptId });
+    check(prompt);
+    this.calls.push(`${rejected ? "reject" : "respond"} ${accountId} ${sessionId} ${promptId}`);
+    this.#record(accountId, sessionId, { kind: "answered", prompt: promptId, rejected });
     this.#prompts.delete(session.id);
     session.status_label = null;
     this.#report(tracked, { state: "ready" });
@@ -425,6 +446,7 @@ export class MockSessions {
       name: session.name,
       reason,
       requested,
+      outcome: null,
     });
   }
 

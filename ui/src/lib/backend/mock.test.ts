@@ -110,10 +110,6 @@ describe("MockBackend accounts", () => {
     expect(await refused({ key: "  " })).toMatchObject({ code: "invalid_input" });
     expect(await refused({ name: "" })).toMatchObject({ code: "invalid_input" });
     expect(await refused({ base_url: "gpu-box:7788" })).toMatchObject({ code: "invalid_input" });
-    expect(await refused({ provider: "airplane" })).toMatchObject({
-      code: "invalid_input",
-      message: "Airplane accounts are not supported by this version of Porthole yet.",
-    });
     expect(await mock.listAccounts()).toHaveLength(1 + MOCK_DEMO_ACCOUNTS.length);
   });
 

@@ -46,6 +46,7 @@ export {
   MOCK_CLOUD_RESOURCES,
   MOCK_LOCAL_MACHINES,
   MOCK_LOCAL_RESOURCES,
+  MOCK_RUNBOOKS,
   startupLog,
 } from "./mock-sessions-data";
 
@@ -290,6 +291,11 @@ export class MockBackend implements Backend {
   ): Promise<void> {
     await this.#delay();
     this.sessions.respond(accountId, sessionId, promptId, values);
+  }
+
+  async rejectPrompt(accountId: string, sessionId: string, promptId: string): Promise<void> {
+    await this.#delay();
+    this.sessions.reject(accountId, sessionId, promptId);
   }
 
   async providerDescriptors(): Promise<ProviderDescriptor[]> {

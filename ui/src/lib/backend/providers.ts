@@ -7,7 +7,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
   "airplane": {
     "account_fields": [
       {
-        "help": "Only when the key can reach more than one team.",
+        "help": "Only when the key can reach more than one team (tea…).",
         "key": "team_id",
         "label": "Team ID",
         "required": false
@@ -21,30 +21,31 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     ],
     "actions": {
       "cancel": null,
-      "jobs": false,
+      "jobs": true,
       "logs": false,
-      "prompts": false,
+      "prompts": true,
       "stop": null,
       "web_ui": false
     },
     "default_base_url": null,
-    "example_base_url": null,
+    "example_base_url": "https://api.airplane.example/v0",
     "extend_steps": [],
-    "hint": "coming soon",
+    "hint": "runbook sessions",
     "kind": "airplane",
     "label": "Airplane",
     "launch": {
       "modes": [],
-      "takes_parameters": false,
+      "resource_named": true,
+      "takes_parameters": true,
       "template_required": false
     },
     "lifetime": {
       "choices": [],
-      "default_minutes": 15,
+      "default_minutes": 0,
       "max_minutes": null
     },
     "runs_to_completion": true,
-    "supported": false,
+    "supported": true,
     "test_only": false
   },
   "comfy_deploy": {
@@ -70,6 +71,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "label": "ComfyDeploy",
     "launch": {
       "modes": [],
+      "resource_named": false,
       "takes_parameters": false,
       "template_required": true
     },
@@ -123,6 +125,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
         "dedicated",
         "batch"
       ],
+      "resource_named": false,
       "takes_parameters": false,
       "template_required": false
     },
@@ -164,6 +167,7 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "label": "portholed",
     "launch": {
       "modes": [],
+      "resource_named": false,
       "takes_parameters": false,
       "template_required": true
     },

@@ -103,6 +103,10 @@ export class TauriBackend implements Backend {
     unwrap(await call(() => commands.respondToPrompt(accountId, sessionId, promptId, values)));
   }
 
+  async rejectPrompt(accountId: string, sessionId: string, promptId: string): Promise<void> {
+    unwrap(await call(() => commands.rejectPrompt(accountId, sessionId, promptId)));
+  }
+
   async providerDescriptors(): Promise<ProviderDescriptor[]> {
     // Not a `Result`: the list is compiled in.
     return call(commands.providerDescriptors);

@@ -8,7 +8,8 @@ import type {
   ApiError,
   ErrorCode,
   Detail_Serialize,
-  HistoryEntry as HistoryEntry_Binding,
+  HistoryEntry_Serialize,
+  HistoryKind_Serialize,
   Job_Serialize,
   LaunchRequest_Deserialize,
   Lifetime_Serialize,
@@ -37,7 +38,6 @@ export type {
   ClockWarning,
   EndReason,
   ErrorCode,
-  HistoryKind,
   KeychainStatus,
   KeyState,
   LocalServerStatus,
@@ -95,7 +95,10 @@ export type Job = Job_Serialize;
 
 /** One thing this app did to a session (launched, extended by hand or automatically, stop
  * asked), with when (`at`, RFC 3339), tagged by `kind`. */
-export type HistoryEntry = HistoryEntry_Binding;
+export type HistoryEntry = HistoryEntry_Serialize;
+
+/** What a history entry says happened, tagged by `kind` (an answer says whether it refused). */
+export type HistoryKind = HistoryKind_Serialize;
 
 /** What the watchers tell the UI (`session-event`), tagged by `kind`. */
 export type WatchEvent = WatchEvent_Serialize;
@@ -174,6 +177,9 @@ export interface Backend {
     promptId: string,
     values: Record<string, string>,
   ): Promise<void>;
+  /** Refuses one of its prompts (one whose `reject_label` says it can be); `invalid_input`
+   * where it cannot. */
+  rejectPrompt(accountId: string, sessionId: string, promptId: string): Promise<void>;
   /** Every provider this build has (a test build's scripted one too). */
   providerDescriptors(): Promise<ProviderDescriptor[]>;
   /** The machines (templates) of an account, with whether each can launch now. */

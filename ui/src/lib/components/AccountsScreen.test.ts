@@ -119,7 +119,7 @@ describe("AccountsScreen: the list", () => {
 });
 
 describe("AccountsScreen: adding an account", () => {
-  it("starts from the provider's default base URL and lists unsupported providers as coming soon", async () => {
+  it("starts from the provider's default base URL and lists every provider with its hint", async () => {
     renderScreen();
     await fireEvent.click(await screen.findByRole("button", { name: "Add account" }));
     const url = screen.getByLabelText("Base URL") as HTMLInputElement;
@@ -135,7 +135,7 @@ describe("AccountsScreen: adding an account", () => {
       ["comfy_deploy", false, "ComfyDeploy — cloud GPUs"],
       ["portholed", false, "portholed — your own server"],
       ["ibm_quantum", false, "IBM Quantum — QPU sessions"],
-      ["airplane", true, "Airplane — coming soon"],
+      ["airplane", false, "Airplane — runbook sessions"],
     ]);
 
     await fireEvent.change(select, { target: { value: "portholed" } });

@@ -1,6 +1,13 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { BACKEND_CONTEXT, type LaunchRequest, MockBackend, type ProviderDescriptor } from "../backend";
+import {
+  BACKEND_CONTEXT,
+  type LaunchRequest,
+  MOCK_RUNBOOKS,
+  MockBackend,
+  type MockAccountSeed,
+  type ProviderDescriptor,
+} from "../backend";
 import { PROVIDERS } from "../backend/providers";
 import { PROVIDER_CATALOG_CONTEXT, ProviderCatalog } from "../stores/providers.svelte";
 import LaunchForm from "./LaunchForm.svelte";
@@ -9,7 +16,7 @@ import LaunchForm from "./LaunchForm.svelte";
 // renders from its descriptor and the resource's schema.
 const shaped: ProviderDescriptor = {
   ...PROVIDERS.portholed,
-  launch: { template_required: false, modes: [], takes_parameters: true },
+  launch: { template_required: false, modes: [], takes_parameters: true, resource_named: false },
 };
 
 async function renderForm() {
@@ -55,6 +62,92 @@ describe("LaunchForm for a provider without templates", () => {
   });
 });
 
+// An Airplane account: runbooks (only those run before are listed), parameters, no time limit.
+const OPS: MockAccountSeed = {
+  account: { id: "ops", name: "Ops", provider: "airplane", base_url: "https://api.airplane.example/v0", fields: {} },
+  key: "set",
+};
+
+async function renderRunbookForm(preset: LaunchRequest | null = null) {
+  const backend = new MockBackend({ accounts: [OPS] });
+  const catalog = new ProviderCatalog();
+  await catalog.load(backend);
+  const read = vi.spyOn(backend, "launchParameters");
+  const onsubmit = vi.fn<(accountId: string, request: LaunchRequest) => void>();
+  render(LaunchForm, {
+    props: { accounts: await backend.listAccounts(), accountId: "ops", preset, onsubmit, oncancel: () => {} },
+    context: new Map<unknown, unknown>([[BACKEND_CONTEXT, backend], [PROVIDER_CATALOG_CONTEXT, catalog]]),
+  });
+  const runbook = (await screen.findByTestId("launch-runbook")) as HTMLInputElement;
+  const submit = screen.getByTestId("launch-submit") as HTMLButtonElement;
+  return { backend, read, onsubmit, runbook, submit };
+}
+
+describe("LaunchForm for runbooks", () => {
+  beforeEach(() => localStorage.clear());
+
+  it("takes any runbook typed, suggests those run before, and launches it with no time limit", async () => {
+    const { read, onsubmit, runbook, submit } = await renderRunbookForm();
+    const known = document.getElementById(runbook.getAttribute("list")!)!;
+    expect(known.tagName).toBe("DATALIST");
+    expect([...known.querySelectorAll("option")].map((o) => o.value)).toEqual(MOCK_RUNBOOKS.map((r) => r.id));
+    expect(screen.queryByTestId("launch-timeout")).toBeNull();
+    expect(screen.queryByLabelText("Machine")).toBeNull();
+    // Nothing named yet: nothing to launch, and the form says why.
+    expect(runbook.value).toBe("");
+    expect(submit.disabled).toBe(true);
+    expect(screen.getByTestId("launch-no-runbook")).toBeTruthy();
+
+    // Typed key by key (a slug none of the suggestions has): its parameters are read once.
+    for (const text of ["d", "de", "deploy", "deploy-api "]) await fireEvent.input(runbook, { target: { value: text } });
+    expect(screen.queryByTestId("launch-no-runbook")).toBeNull();
+    await waitFor(() => expect(submit.disabled).toBe(false));
+    expect(read.mock.calls).toEqual([["ops", "deploy-api"]]);
+    await fireEvent.click(submit);
+    expect(onsubmit).toHaveBeenCalledWith("ops", {
+      machine_id: "",
+      resource: "deploy-api",
+      timeout_minutes: null,
+      mode: null,
+      params: {},
+    });
+  });
+
+  it("reads the parameters of the runbook typed, and again once another is typed", async () => {
+    const { backend, onsubmit, runbook, submit } = await renderRunbookForm();
+    backend.sessions.seedParameters("ops", "rbk20240611deploy", [
+      { name: "service", label: "Service", kind: "text", required: true, default: "api", help: null },
+    ]);
+    backend.sessions.seedParameters("ops", "https://app.airplane.example/runbooks/rotate", [
+      { name: "key", label: "Key", kind: "text", required: true, default: null, help: null },
+    ]);
+    await fireEvent.input(runbook, { target: { value: "rbk20240611deploy" } });
+    expect(((await screen.findByTestId("launch-param-service")) as HTMLInputElement).value).toBe("api");
+
+    // Left at once (change): no need to wait for typing to pause.
+    await fireEvent.input(runbook, { target: { value: "https://app.airplane.example/runbooks/rotate" } });
+    await fireEvent.change(runbook);
+    const key = await screen.findByTestId("launch-param-key");
+    expect(screen.queryByTestId("launch-param-service")).toBeNull();
+    await fireEvent.input(key, { target: { value: "db" } });
+    await waitFor(() => expect(submit.disabled).toBe(false));
+    await fireEvent.click(submit);
+    expect(onsubmit).toHaveBeenCalledWith("ops", expect.objectContaining({
+      resource: "https://app.airplane.example/runbooks/rotate",
+      timeout_minutes: null,
+      params: { key: "db" },
+    }));
+  });
+
+  it("starts from the runbook of a relaunch", async () => {
+    const preset = { machine_id: "", resource: "rbk20240702rotate", timeout_minutes: null };
+    const { read, runbook, submit } = await renderRunbookForm(preset);
+    await waitFor(() => expect(runbook.value).toBe("rbk20240702rotate"));
+    await waitFor(() => expect(submit.disabled).toBe(false));
+    expect(read.mock.calls).toEqual([["ops", "rbk20240702rotate"]]);
+  });
+});
+
 describe("LaunchForm for a provider with modes", () => {
   beforeEach(() => localStorage.clear());
 
@@ -63,7 +156,7 @@ describe("LaunchForm for a provider with modes", () => {
     const catalog = new ProviderCatalog();
     const moded: ProviderDescriptor = {
       ...PROVIDERS.portholed,
-      launch: { template_required: false, modes: ["dedicated", "batch"], takes_parameters: false },
+      launch: { template_required: false, modes: ["dedicated", "batch"], takes_parameters: false, resource_named: false },
     };
     await catalog.load({ providerDescriptors: async () => [moded] } as unknown as MockBackend);
     const onsubmit = vi.fn<(accountId: string, request: LaunchRequest) => void>();

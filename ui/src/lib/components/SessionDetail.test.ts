@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, describe, expect, it } from "vitest";
-import { BACKEND_CONTEXT, MockBackend, type ProviderDescriptor } from "../backend";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { BACKEND_CONTEXT, BackendError, type Job, MockBackend, type ProviderDescriptor } from "../backend";
 import { PROVIDERS } from "../backend/providers";
 import { makeSession, minutesFrom } from "../../test/sessions";
 import { PROVIDER_CATALOG_CONTEXT, ProviderCatalog } from "../stores/providers.svelte";
@@ -12,8 +12,13 @@ import SessionsScreen from "./SessionsScreen.svelte";
 const shaped: ProviderDescriptor = {
   ...PROVIDERS.portholed,
   actions: { stop: "Close", cancel: "Cancel", web_ui: false, logs: false, jobs: false, prompts: true },
-  launch: { template_required: false, modes: [], takes_parameters: false },
+  launch: { template_required: false, modes: [], takes_parameters: false, resource_named: false },
 };
+
+/** A job as its provider reports it, having produced nothing (yet). */
+const job = (id: string, status: string, pending: boolean): Job => ({
+  id, status, pending, reason: null, program: "sampler", created_at: null, outputs: {},
+});
 
 let stops: (() => void)[] = [];
 afterEach(() => {
@@ -67,6 +72,9 @@ describe("a session without a web page", () => {
     });
     const prompt = within(await detail.findByTestId("session-prompt"));
     expect(prompt.getByText("Ship it?")).toBeTruthy();
+    // The provider has no words of its own for it, and it cannot be refused.
+    expect(prompt.getByTestId("session-prompt-form-submit").textContent).toBe("Answer");
+    expect(prompt.queryByTestId("session-prompt-form-reject")).toBeNull();
     await waitFor(() =>
       expect(within(screen.getByTestId("session-row")).getByTestId("session-state").textContent?.trim())
         .toBe("Waiting for your input"));
@@ -133,9 +141,6 @@ describe("a session without a web page", () => {
 
   it("lists its jobs newest first where the provider has jobs, and reads them again", async () => {
     const { backend, row } = await renderWith({ ...shaped, actions: { ...shaped.actions, jobs: true } });
-    const job = (id: string, status: string, pending: boolean) => ({
-      id, status, pending, reason: null, program: "sampler", created_at: null,
-    });
     backend.sessions.seedJobs("local", "run-1", [job("j2", "Running", true), job("j1", "Cancelled - Ran too long", false)]);
     await fireEvent.click(row.getByTestId("session-open"));
     const jobs = within(await screen.findByTestId("session-jobs"));
@@ -147,6 +152,50 @@ describe("a session without a web page", () => {
     backend.sessions.seedJobs("local", "run-1", [job("j3", "Queued", true), job("j2", "Completed", false)]);
     backend.sessions.ask("local", "run-1", { id: "p1", message: "Go?", parameters: [] });
     await waitFor(() => expect(jobs.getAllByTestId("session-job").map((j) => j.dataset.jobId)).toEqual(["j3", "j2"]));
+  });
+
+  it("answers and refuses by the provider's words; a refusal needs no fields, and a failed one is shown", async () => {
+    const { backend, row } = await renderWith();
+    backend.sessions.ask("local", "run-1", {
+      id: "p3",
+      message: "Deploy to production?",
+      parameters: [{ name: "note", label: "Note", kind: "text", required: true, default: null, help: null }],
+      submit_label: "Approve",
+      reject_label: "Reject",
+    });
+    await fireEvent.click(row.getByTestId("session-open"));
+    const prompt = within(await screen.findByTestId("session-prompt"));
+    expect(prompt.getByTestId("session-prompt-form-submit").textContent).toBe("Approve");
+    const reject = prompt.getByTestId("session-prompt-form-reject") as HTMLButtonElement;
+    expect(reject.textContent).toBe("Reject");
+    // A button of its own (Tab reaches it, Enter or Space presses it), not a second submit.
+    expect(reject.type).toBe("button");
+    const refuse = vi.spyOn(backend, "rejectPrompt")
+      .mockRejectedValueOnce(new BackendError("upstream_unavailable", "Cannot reach the provider"));
+    await fireEvent.click(reject);
+    await waitFor(() =>
+      expect(prompt.getByTestId("session-prompt-form-error").textContent).toContain("Cannot reach the provider"));
+    expect(screen.getByTestId("session-prompt")).toBeTruthy();
+    await fireEvent.click(reject);
+    await waitFor(() => expect(screen.queryByTestId("session-prompt")).toBeNull());
+    expect(refuse.mock.calls).toEqual([["local", "run-1", "p3"], ["local", "run-1", "p3"]]);
+    expect(backend.sessions.calls).toContain("reject local run-1 p3");
+    expect(backend.sessions.calls.some((c) => c.startsWith("respond"))).toBe(false);
+  });
+
+  it("shows what a job produced under it (a runbook's outputs), where it produced something", async () => {
+    const { backend, row } = await renderWith({ ...shaped, actions: { ...shaped.actions, jobs: true } });
+    backend.sessions.seedJobs("local", "run-1", [
+      { ...job("b2", "Succeeded", false), outputs: { url: "https://deploy.example/42", replicas: "3" } },
+      job("b1", "Succeeded", false),
+    ]);
+    await fireEvent.click(row.getByTestId("session-open"));
+    const jobs = within(await screen.findByTestId("session-jobs"));
+    const outputs = await jobs.findAllByTestId("session-job-outputs");
+    expect(outputs.map((o) => o.dataset.jobId)).toEqual(["b2"]);
+    const lines = [...outputs[0]!.querySelectorAll("dt")]
+      .map((dt) => `${dt.textContent} ${dt.nextElementSibling?.textContent}`);
+    expect(lines).toEqual(["url: https://deploy.example/42", "replicas: 3"]);
   });
 
   it("lists what its provider tells about it, moments in local time and its page as a link", async () => {

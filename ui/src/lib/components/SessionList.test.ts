@@ -107,6 +107,23 @@ describe("SessionList", () => {
     expect(ended!.queryByTestId("session-relaunch")).toBeTruthy();
   });
 
+  it("offers no stop, close, extend or longer relaunch where the provider has none (a runbook runs to its end)", () => {
+    renderList({
+      entries: [
+        makeEntry({ id: "r1", name: "deploy-api", provider: "airplane", machine_id: null, resource: "rbk1",
+          state: { state: "ready" }, deadline: minutesFrom(60, now), status_label: "Cancelling, stuck for 12 min",
+          capabilities: { can_extend: true, can_stop: true, has_ui: false, can_cancel: true } }),
+      ],
+    });
+    const row = within(screen.getByTestId("session-row"));
+    expect(row.getByTestId("session-open")).toBeTruthy();
+    for (const testid of ["session-stop", "session-extend", "session-cancel", "session-relaunch-longer"]) {
+      expect(row.queryByTestId(testid)).toBeNull();
+    }
+    // What the provider says of it (stuck cancelling) is shown as it wrote it.
+    expect(row.getByRole("rowheader").textContent).toContain("Cancelling, stuck for 12 min");
+  });
+
   it("moves between rows with the arrow keys, Home and End, one tab stop for all", async () => {
     renderList({ entries });
     const rows = screen.getAllByTestId("session-row");

@@ -54,7 +54,7 @@ function unknownProvider(kind: string): ProviderDescriptor {
     supported: false,
     lifetime: { default_minutes: 15, choices: [], max_minutes: null },
     extend_steps: [],
-    launch: { template_required: false, modes: [], takes_parameters: false },
+    launch: { template_required: false, modes: [], takes_parameters: false, resource_named: false },
     account_fields: [],
     actions: { stop: "Stop", cancel: null, web_ui: false, logs: false, jobs: false, prompts: false },
     runs_to_completion: false,

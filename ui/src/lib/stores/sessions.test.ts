@@ -36,7 +36,7 @@ describe("SessionStore events", () => {
     const session = makeSession();
     store.apply({ kind: "added", session });
     const ended: WatchEvent = { kind: "ended", account_id: "local", session_id: "s1", name: "terminal-1",
-      reason: { kind: "out_of_credit" }, requested: false };
+      reason: { kind: "out_of_credit" }, requested: false, outcome: null };
     store.apply(ended);
     const entry = store.get("local", "s1")!;
     expect(entry.session.state).toEqual({ state: "ended", reason: { kind: "out_of_credit" } });
@@ -97,7 +97,7 @@ describe("SessionStore events", () => {
     const failed = store.outcome("local", "s2");
     store.apply({ kind: "added", session: makeSession({ id: "s2", state: { state: "starting" } }) });
     store.apply({ kind: "ended", account_id: "local", session_id: "s2", name: "x",
-      reason: { kind: "failed", detail: "image pull failed" }, requested: false });
+      reason: { kind: "failed", detail: "image pull failed" }, requested: false, outcome: null });
     expect(await failed).toEqual({ kind: "ended", reason: { kind: "failed", detail: "image pull failed" } });
   });
 });
