@@ -217,9 +217,10 @@ pub struct LaunchArgs {
     #[arg(long)]
     pub no_wait: bool,
 
-    /// How long to wait for the session's URL to answer
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
-    pub timeout_secs: u64,
+    /// How long to wait for the session's URL to answer [default: 600; a runbook's session is
+    /// waited for until it ends]
+    #[arg(long, value_name = "SECS")]
+    pub timeout_secs: Option<u64>,
 }
 
 /// `KEY=VALUE`, the key not empty.
@@ -281,7 +282,7 @@ mod tests {
                 assert_eq!(a.resource.as_deref(), Some("CPU"));
                 assert_eq!(a.minutes, Some(5));
                 assert!(!a.no_wait);
-                assert_eq!(a.timeout_secs, 600);
+                assert_eq!(a.timeout_secs, None, "the default depends on the provider");
             }
             other => panic!("{other:?}"),
         }

@@ -216,7 +216,13 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
     let session = if args.no_wait {
         session
     } else {
-        wait::until_ready(provider, session, Duration::from_secs(args.timeout_secs)).await?
+        let limit = match args.timeout_secs {
+            Some(secs) => Duration::from_secs(secs),
+            // A runbook waits on people: as long as it takes.
+            None if descriptor.runs_to_completion => wait::UNTIL_IT_ENDS,
+            None => Duration::from_secs(600),
+        };
+        wait::until_ready(provider, session, limit).await?
     };
     show(provider, session, json).await
 }

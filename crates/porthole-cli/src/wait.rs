@@ -22,6 +22,9 @@ const SLOW_POLL: Duration = Duration::from_secs(2);
 const FAST_PHASE: Duration = Duration::from_secs(10);
 /// How often the terminal line is redrawn between polls.
 const REDRAW: Duration = Duration::from_millis(100);
+/// No limit, in practice (a year): a runbook's session is waited for until it ends.
+pub const UNTIL_IT_ENDS: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Polls until `first`'s URL answers, `limit` passes, or the session ends. Returns the session
 /// marked ready. Whether it is ready, and whether it is gone, are the watcher's rules
 /// ([`Tracker`]), the same as in the app: ready once its current URL answers a probe, gone once
@@ -50,17 +53,23 @@ pub async fn until_ready(
                     return Ok(session);
                 }
                 WatchEvent::Ended {
-                    session_id, reason, ..
+                    session_id,
+                    reason,
+                    outcome,
+                    ..
                 } if session_id == id && to_completion => {
                     progress.clear();
                     if reason == EndReason::Completed {
                         last_seen.state = SessionState::Ended(reason);
+                        last_seen.status_label = outcome;
                         return Ok(last_seen);
                     }
+                    // What it came to, where the provider says (a runbook's first outputs).
+                    let outcome = outcome.map(|o| format!("\n{o}")).unwrap_or_default();
                     return Err(Error::new(
                         ErrorCode::SessionFailed,
                         format!(
-                            "Session {id} {}; see `porthole sessions show {id}`.",
+                            "Session {id} {}; see `porthole sessions show {id}`.{outcome}",
                             reason.describe()
                         ),
                     ));
@@ -94,7 +103,9 @@ pub async fn until_ready(
         let session = tracker.sessions().into_iter().find(|s| s.id == id);
         if let Some(s) = &session {
             // Each new question is said once: the wait goes on until someone answers.
-            if s.state == SessionState::WaitingForInput && last_seen.state != s.state {
+            if s.state == SessionState::WaitingForInput
+                && (last_seen.state != s.state || last_seen.status_label != s.status_label)
+            {
                 progress.clear();
                 eprintln!(
                     "{id} waits for your answer{}: answer it with `porthole sessions answer {id} \
@@ -135,12 +146,16 @@ pub async fn until_ready(
             let now = Instant::now();
             if now >= deadline {
                 progress.clear();
+                // Stop is offered only where the provider has one.
+                let stop = match provider.kind().descriptor().actions.stop {
+                    Some(_) => format!(", or stop it with `porthole sessions stop {id}`"),
+                    None => String::new(),
+                };
                 return Err(Error::new(
                     ErrorCode::UpstreamUnavailable,
                     format!(
                         "Session {id} was not {what} after {secs}s ({phase}). It is still \
-                         running: wait longer with `porthole sessions show {id}`, or stop it \
-                         with `porthole sessions stop {id}`.",
+                         running: wait longer with `porthole sessions show {id}`{stop}.",
                         what = if to_completion { "finished" } else { "ready" },
                         secs = limit.as_secs(),
                     ),

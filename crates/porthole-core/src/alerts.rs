@@ -70,10 +70,13 @@ pub struct Alerts {
     /// The keys, oldest first: the oldest are the ones forgotten past [`KEEP`].
     order: VecDeque<String>,
     sent: HashSet<String>,
-    /// The state each live session was last seen in (this run only), to tell when one starts
-    /// its first work or goes idle.
-    states: HashMap<String, SessionState>,
+    /// The state each live session was last seen in, with what it said (this run only), to
+    /// tell when one starts its first work, goes idle or asks something new.
+    states: HashMap<String, Seen>,
 }
+
+/// A session's state as last seen, and its provider's words for it (a question it asks).
+type Seen = (SessionState, Option<String>);
 
 #[derive(Serialize, Deserialize, Default)]
 struct SentFile {
@@ -141,7 +144,7 @@ impl Alerts {
             if let WatchEvent::Added { session } | WatchEvent::Updated { session } = event {
                 self.states.insert(
                     format!("{}/{}", session.account_id, session.id),
-                    session.state.clone(),
+                    (session.state.clone(), session.status_label.clone()),
                 );
             }
             return None;
@@ -244,13 +247,13 @@ impl Alerts {
     /// change (a session first seen in a state is not a change).
     fn state_change(&mut self, session: &Session) -> Option<(String, Notice)> {
         let id = format!("{}/{}", session.account_id, session.id);
-        let before = self.states.insert(id.clone(), session.state.clone());
-        if session.state == SessionState::WaitingForInput
-            && before.as_ref() != Some(&SessionState::WaitingForInput)
-        {
+        let now = (session.state.clone(), session.status_label.clone());
+        let before = self.states.insert(id.clone(), now.clone());
+        // Waiting again, or asking something else while it waits: news each time.
+        if session.state == SessionState::WaitingForInput && before.as_ref() != Some(&now) {
             return Some(self.waiting(&id, session, before.is_none()));
         }
-        let before = before?;
+        let (before, _) = before?;
         if session.capabilities.has_ui || before.kind() == session.state.kind() {
             return None;
         }
@@ -262,8 +265,10 @@ impl Alerts {
             body: body.to_owned(),
         };
         let name = &session.name;
+        // Its time limit starts now: only news where it has one (a runbook has none).
         if matches!(before, SessionState::Queued | SessionState::Starting)
             && working(&session.state)
+            && !session.clocks().is_empty()
         {
             return Some((
                 format!("{id}/first-work"),

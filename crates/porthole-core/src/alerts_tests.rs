@@ -460,6 +460,12 @@ fn a_session_that_waits_for_a_person_is_told_with_what_it_asks_each_time() {
         None,
         "still the same wait"
     );
+    let next = told(
+        runbook(SessionState::WaitingForInput, Some("And the database?")),
+        false,
+    )
+    .expect("a new question while it waits");
+    assert!(next.1.starts_with("And the database?\n"), "{}", next.1);
     assert_eq!(told(runbook(SessionState::Ready, None), false), None);
     let again = told(runbook(SessionState::WaitingForInput, None), false).expect("a new wait");
     assert_eq!(again.1, "Answer it from Porthole's tray or window.");
@@ -479,4 +485,28 @@ fn an_end_with_an_outcome_says_it() {
     let notice = a.on_event(&event, &AlertSettings::default()).expect("told");
     assert_eq!(notice.title, "Deploy #1 has ended");
     assert!(notice.body.ends_with("\ndeployed: web"), "{}", notice.body);
+}
+
+#[test]
+fn a_session_without_a_time_limit_is_not_told_its_limit_starts() {
+    let mut a = Alerts::in_memory();
+    let s = AlertSettings::default();
+    let mut runbook = session(None, 60);
+    runbook.deadline = None;
+    runbook.capabilities.has_ui = false;
+    runbook.state = SessionState::Starting;
+    assert!(a
+        .on_event(
+            &WatchEvent::Added {
+                session: runbook.clone()
+            },
+            &s
+        )
+        .is_none());
+    runbook.state = SessionState::Ready;
+    assert!(
+        a.on_event(&WatchEvent::Updated { session: runbook }, &s)
+            .is_none(),
+        "no 'its time limit counts from now' without one"
+    );
 }

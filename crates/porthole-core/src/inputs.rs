@@ -82,7 +82,7 @@ pub fn check_values(
             .filter(|v| !v.is_empty());
         let Some(value) = given.map(str::to_owned).or_else(|| p.default.clone()) else {
             if p.required {
-                missing.push(p.label.as_str());
+                missing.push(named(p));
             }
             continue;
         };
@@ -96,6 +96,16 @@ pub fn check_values(
         )));
     }
     Ok(out)
+}
+
+/// A parameter for a person who types its name (`--param NAME=…`): its label, with its name
+/// where that differs ("Service name (service)").
+fn named(p: &Parameter) -> String {
+    if p.label.eq_ignore_ascii_case(&p.name) {
+        p.label.clone()
+    } else {
+        format!("{} ({})", p.label, p.name)
+    }
 }
 
 fn check_kind(p: &Parameter, value: &str) -> Result<()> {
@@ -116,7 +126,7 @@ fn check_kind(p: &Parameter, value: &str) -> Result<()> {
     };
     Err(Error::invalid_input(format!(
         "{} must be {wanted}, not {value:?}.",
-        p.label
+        named(p)
     )))
 }
 

@@ -100,6 +100,39 @@ async fn a_refused_prompt_cancels_the_session() {
 }
 
 #[tokio::test]
+async fn a_prompt_is_answered_only_through_its_own_session() {
+    let fake = fake(|_| {}).await;
+    let c = client(&fake);
+    let (a, _) = waiting_deploy(&fake, &c, "web").await;
+    let (_, theirs) = waiting_deploy(&fake, &c, "api").await;
+    let answer = [("reason".to_owned(), "x".to_owned())].into();
+    let err = c.respond(&a, &theirs, &answer).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::SessionGone);
+    assert!(err.message.contains("has no prompt"), "{}", err.message);
+    assert_eq!(
+        c.reject(&a, &theirs).await.unwrap_err().code,
+        ErrorCode::SessionGone
+    );
+    assert!(
+        seen(&fake, "POST", "/prompts/").is_empty(),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test]
+async fn a_launch_that_started_is_not_reported_failed_when_it_cannot_be_read_yet() {
+    let fake = fake(|_| {}).await;
+    let c = client(&fake);
+    for _ in 0..4 {
+        fake.inject("/v0/sessions/get", Fault::Status(503));
+    }
+    let s = c.launch(&runbook("hello", &[])).await.unwrap();
+    assert_eq!(s.state, SessionState::Starting);
+    assert!(fake.session(&s.id).is_some());
+    assert_eq!(fake.executions(), 1);
+}
+
+#[tokio::test]
 async fn a_failing_runbook_ends_failed() {
     let fake = fake(|_| {}).await;
     let c = client(&fake);
@@ -184,6 +217,13 @@ async fn a_session_long_in_cancelling_is_flagged_stuck() {
     );
     let got = c.get(&s.id).await.unwrap().unwrap();
     assert_eq!(got.state, SessionState::Stopping);
+    // And in the list the app watches.
+    let listed = client(&fake).list().await.unwrap();
+    let row = listed.iter().find(|r| r.id == s.id).unwrap();
+    assert_eq!(
+        row.status_label.as_deref(),
+        Some("Cancelling, stuck for 42 min")
+    );
     assert_eq!(
         got.status_label.as_deref(),
         Some("Cancelling, stuck for 42 min")

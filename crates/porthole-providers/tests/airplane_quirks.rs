@@ -1,5 +1,5 @@
-//! One test per item of the Airplane quirks checklist (docs/providers/airplane.md, from
-//! shared/specs/airplane-api.md §8), against the fake in porthole-fakes.
+//! One test per item of the Airplane quirks checklist (docs/providers/airplane.md §5), against
+//! the fake in porthole-fakes.
 #![allow(clippy::unwrap_used)]
 
 mod airplane;

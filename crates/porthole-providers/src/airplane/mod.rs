@@ -4,8 +4,10 @@
 //! and has no default. Sessions have no deadline, no stop and no extend. The list is read once
 //! in full, then incrementally (`updatedAfter`, written with `Z`).
 
+mod labels;
 mod map;
 mod paging;
+mod prompts;
 pub mod wire;
 mod work;
 
@@ -24,10 +26,13 @@ use tokio::sync::Mutex;
 use crate::http::{HttpClient, HttpError, RetryPolicy};
 pub use map::{web_host, STUCK_AFTER};
 pub use paging::PAGE;
-use wire::{Execute, Executed, PromptGot, SessionList, Submit, WireRunbook, WireSession};
+use wire::{Execute, Executed, SessionList, WireRunbook, WireSession};
 
-/// An incremental read starts this long before the last one did (clocks differ).
+/// An incremental read asks for what changed since this long before the newest change seen.
 const OVERLAP: Duration = Duration::seconds(30);
+
+/// The list is read whole again this often (sessions that vanished are dropped then).
+const FULL_EVERY: Duration = Duration::minutes(10);
 
 #[derive(Debug, Clone)]
 pub struct AirplaneConfig {
@@ -42,26 +47,27 @@ pub struct AirplaneConfig {
     pub policy: RetryPolicy,
 }
 
-/// What the client knows of the sessions: read in full once, then what changed since.
+/// What the client knows of the sessions: read in full now and then, what changed in between.
 #[derive(Default)]
 struct Known {
     sessions: BTreeMap<String, Session>,
-    /// When the last read began; `None` before the first full read.
-    since: Option<DateTime<Utc>>,
+    /// The newest `updatedAt` read (the server's clock, not ours); `None`: read in full next.
+    newest: Option<DateTime<Utc>>,
+    /// When the last full read was (our clock).
+    full_at: Option<DateTime<Utc>>,
 }
-
-/// A session as of one change: its id and its `updatedAt`.
-type LabelKey = (String, Option<DateTime<Utc>>);
 
 pub struct Airplane {
     account_id: String,
     api: HttpClient,
     web: Option<String>,
     known: Mutex<Known>,
+    /// Held through a whole read of the list, so reads do not overlap; `known` is locked only
+    /// to merge what was read.
+    reading: Mutex<()>,
     /// Ended runs' outputs (they no longer change).
     outputs: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
-    /// What a waiting session asks, by session and its `updatedAt`; how an ended one came out.
-    labels: Mutex<BTreeMap<LabelKey, Option<String>>>,
+    labels: labels::Labels,
     /// Whether the key may launch (`None`: not asked yet).
     writable: Mutex<Option<bool>>,
 }
@@ -84,8 +90,9 @@ impl Airplane {
             web: map::web_host(&config.base_url),
             api,
             known: Mutex::new(Known::default()),
+            reading: Mutex::new(()),
             outputs: Mutex::new(BTreeMap::new()),
-            labels: Mutex::new(BTreeMap::new()),
+            labels: labels::Labels::default(),
             writable: Mutex::new(None),
         })
     }
@@ -103,69 +110,52 @@ impl Airplane {
         ))
     }
 
-    /// A waiting session with what it asks, an ended one with how it came out (asked once per
-    /// change; a failure to ask leaves the session as it is).
-    async fn enriched(&self, mut session: Session) -> Session {
-        let updated = session
-            .raw
-            .get("updatedAt")
-            .and_then(|v| v.as_str())
-            .and_then(wire::parse_time);
-        let key = (session.id.clone(), updated);
-        if let Some(label) = self.labels.lock().await.get(&key) {
-            if label.is_some() {
-                session.status_label = label.clone();
-            }
-            return session;
-        }
-        let label = match &session.state {
-            SessionState::WaitingForInput => {
-                match self.open_prompts(&session.id, session.created_at).await {
-                    Ok(prompts) => Some(prompts.first().map(|p| p.message.clone())),
-                    Err(e) => {
-                        tracing::debug!(
-                            "the prompt of {} cannot be read: {}",
-                            session.id,
-                            e.message
-                        );
-                        None
-                    }
-                }
-            }
-            SessionState::Ended(_) => Some(self.outcome(&session.id, session.created_at).await),
-            _ => Some(None),
-        };
-        if let Some(label) = label {
-            if label.is_some() {
-                session.status_label = label.clone();
-            }
-            self.labels.lock().await.insert(key, label);
-        }
-        session
-    }
-
-    /// Brings what is known up to date: in full the first time, then what changed.
+    /// Brings what is known up to date: in full now and then (sessions gone from the server
+    /// are dropped), otherwise what changed since shortly before the newest change read.
     async fn refresh(&self) -> Result<Vec<Session>, Error> {
-        let mut known = self.known.lock().await;
-        let started = Utc::now();
-        let since = known
-            .since
-            .map(|t| (t - OVERLAP).to_rfc3339_opts(SecondsFormat::Secs, true));
+        let _one = self.reading.lock().await;
+        let now = Utc::now();
+        let newest = {
+            let known = self.known.lock().await;
+            known
+                .newest
+                .filter(|_| known.full_at.is_some_and(|at| now - at < FULL_EVERY))
+        };
+        let since = newest.map(|t| (t - OVERLAP).to_rfc3339_opts(SecondsFormat::Secs, true));
         let filters: Vec<(&str, &str)> = since
             .as_deref()
             .map(|s| vec![("updatedAfter", s)])
             .unwrap_or_default();
         let rows = paging::read_all(&self.api, "sessions/list", "sessions", &filters).await?;
+        let mut read = Vec::new();
         for session in rows.into_iter().filter_map(|row| self.mapped(row)) {
-            let session = if session.state == SessionState::WaitingForInput {
+            read.push(if session.state == SessionState::WaitingForInput {
                 self.enriched(session).await
             } else {
                 session
-            };
+            });
+        }
+        let mut known = self.known.lock().await;
+        if newest.is_none() {
+            known.sessions.clear();
+            known.full_at = Some(now);
+        }
+        for session in read {
+            let updated = labels::updated_at(&session);
+            known.newest = known.newest.max(updated);
             known.sessions.insert(session.id.clone(), session);
         }
-        known.since = Some(started);
-        Ok(known.sessions.values().cloned().collect())
+        Ok(known.sessions.values().map(|s| self.as_of_now(s)).collect())
+    }
+
+    /// A session as it reads now: a cancel's time stuck is counted from its last change.
+    fn as_of_now(&self, session: &Session) -> Session {
+        match session.state {
+            SessionState::Stopping => self
+                .mapped(session.raw.clone())
+                .unwrap_or_else(|| session.clone()),
+            _ => session.clone(),
+        }
     }
 
     /// Whether the key may launch: asked once, with an execute that names no runbook (a
@@ -191,7 +181,8 @@ impl Airplane {
         *writable
     }
 
-    /// The runbook's id or slug as given (its URL ends with its id).
+    /// The runbook's id or slug as given; a runbook's URL ends with its id (a query or a
+    /// fragment after it is not part of it).
     fn runbook_of(resource: Option<&str>) -> Result<String, Error> {
         let runbook = resource
             .map(str::trim)
@@ -199,27 +190,37 @@ impl Airplane {
             .ok_or_else(|| {
                 Error::invalid_input("Name the runbook to run (its slug or rbk… id).")
             })?;
-        Ok(runbook
+        let path = match url::Url::parse(runbook) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url.path().to_owned(),
+            _ => runbook.to_owned(),
+        };
+        Ok(path
             .trim_end_matches('/')
             .rsplit('/')
             .next()
+            .filter(|last| !last.is_empty())
             .unwrap_or(runbook)
             .to_owned())
     }
 
-    /// The session by id, with its prompt or outcome (`None`: Airplane does not know it).
-    async fn fetch(&self, id: &str) -> Result<Option<Session>, Error> {
+    /// The session by id as Airplane has it (`None`: it does not know it).
+    async fn plain(&self, id: &str) -> Result<Option<Session>, Error> {
         match self
             .api
             .get_json::<serde_json::Value>("sessions/get", &[("id", id)], false)
             .await
         {
-            Ok(raw) => match self.mapped(raw) {
-                Some(s) => Ok(Some(self.enriched(s).await)),
-                None => Ok(None),
-            },
+            Ok(raw) => Ok(self.mapped(raw)),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(api_error(e, ErrorCode::SessionGone)),
+        }
+    }
+
+    /// The session by id, with its prompt or outcome.
+    async fn fetch(&self, id: &str) -> Result<Option<Session>, Error> {
+        match self.plain(id).await? {
+            Some(s) => Ok(Some(self.enriched(s).await)),
+            None => Ok(None),
         }
     }
 
@@ -228,43 +229,31 @@ impl Airplane {
         if let Some(s) = self.known.lock().await.sessions.get(id) {
             return Ok(s.created_at);
         }
-        self.fetch(id).await?.map(|s| s.created_at).ok_or_else(|| {
+        self.plain(id).await?.map(|s| s.created_at).ok_or_else(|| {
             Error::new(
                 ErrorCode::SessionGone,
                 format!("Airplane has no session {id}."),
             )
         })
     }
-
-    /// A prompt's answer or refusal, with Airplane's refusals in plain words.
-    async fn answer_prompt(&self, path: &str, body: &serde_json::Value) -> Result<(), Error> {
-        self.api
-            .send_json::<_, serde_json::Value>(reqwest::Method::POST, path, Some(body), None)
-            .await
-            .map(|_| ())
-            .map_err(|e| match e.status() {
-                Some(409) => Error::invalid_input(format!(
-                    "This prompt was already answered or refused: {}",
-                    e.into_error(ErrorCode::InvalidInput).message
-                )),
-                Some(404) => Error::new(ErrorCode::SessionGone, "Airplane has no such prompt."),
-                _ => api_error(e, ErrorCode::SessionGone),
-            })
-    }
 }
 
 /// Airplane's refusals in plain words (`{error, code}` bodies).
 pub(crate) fn api_error(err: HttpError, not_found: ErrorCode) -> Error {
+    if let HttpError::Status {
+        status: 403,
+        detail,
+    } = &err
+    {
+        // A key that may read but not do this: said in Airplane's words, not as a wrong key.
+        return Error::new(
+            ErrorCode::Unauthorized,
+            format!("This API key may not do that (it may be read-only): {detail}"),
+        );
+    }
     let status = err.status();
     let e = err.into_error(not_found);
     match status {
-        Some(403) => Error::new(
-            ErrorCode::Unauthorized,
-            format!(
-                "This API key may not do that (it may be read-only): {}",
-                e.message
-            ),
-        ),
         Some(409 | 423) => Error::invalid_input(format!(
             "Airplane is busy with another request on the same thing; try again in a moment: {}",
             e.message
@@ -330,7 +319,7 @@ impl Provider for Airplane {
     async fn launch(&self, request: &LaunchRequest) -> Result<Session, Error> {
         ProviderKind::Airplane.descriptor().check_launch(request)?;
         let runbook = Self::runbook_of(request.resource.as_deref())?;
-        let by_id = runbook.starts_with("rbk");
+        let by_id = is_runbook_id(&runbook);
         let body = Execute {
             id: by_id.then(|| runbook.clone()),
             slug: (!by_id).then(|| runbook.clone()),
@@ -358,12 +347,29 @@ impl Provider for Airplane {
                     "Airplane started the runbook but named no session.",
                 )
             })?;
-        let session = self.fetch(&id).await?.ok_or_else(|| {
-            Error::new(
-                ErrorCode::SessionGone,
-                format!("Airplane started session {id} but does not know it."),
-            )
-        })?;
+        // Started: a read that fails now must not say otherwise (a retry would start another).
+        let session = match self.fetch(&id).await {
+            Ok(Some(session)) => session,
+            outcome => {
+                if let Err(e) = outcome {
+                    tracing::debug!("session {id} started but cannot be read yet: {}", e.message);
+                }
+                let pending = wire::WireSession {
+                    id: id.clone(),
+                    runbook_id: by_id.then(|| runbook.clone()),
+                    status: Some(wire::Status::Pending),
+                    ..wire::WireSession::default()
+                };
+                let raw = serde_json::json!({ "id": id });
+                map::session(
+                    &self.account_id,
+                    &pending,
+                    raw,
+                    self.web.as_deref(),
+                    Utc::now(),
+                )
+            }
+        };
         self.known
             .lock()
             .await
@@ -425,11 +431,8 @@ impl Provider for Airplane {
     /// call of Airplane's CLI), else from its newest session. `None` when neither tells.
     async fn schema(&self, resource: &str) -> Result<Option<Vec<Parameter>>, Error> {
         let runbook = Self::runbook_of(Some(resource))?;
-        let by = if runbook.starts_with("rbk") {
-            "runbookID"
-        } else {
-            "runbookSlug"
-        };
+        let by_id = is_runbook_id(&runbook);
+        let by = if by_id { "runbookID" } else { "runbookSlug" };
         match self
             .api
             .get_json::<WireRunbook>("runbooks/get", &[(by, runbook.as_str())], false)
@@ -448,7 +451,11 @@ impl Provider for Airplane {
             Err(e) if matches!(e.status(), Some(400 | 404 | 405 | 501)) => {}
             Err(e) => return Err(api_error(e, ErrorCode::InvalidResponse)),
         }
-        let list: SessionList = self
+        // Sessions name their runbook by id only: a slug's newest session cannot be found.
+        if !by_id {
+            return Ok(None);
+        }
+        let list: SessionList = match self
             .api
             .get_json(
                 "sessions/list",
@@ -456,7 +463,11 @@ impl Provider for Airplane {
                 false,
             )
             .await
-            .map_err(|e| api_error(e, ErrorCode::InvalidResponse))?;
+        {
+            Ok(list) => list,
+            Err(e) if e.status() == Some(400) => return Ok(None),
+            Err(e) => return Err(api_error(e, ErrorCode::InvalidResponse)),
+        };
         Ok(list
             .sessions
             .into_iter()
@@ -484,33 +495,41 @@ impl Provider for Airplane {
         prompt_id: &str,
         values: &BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let got: PromptGot = self
-            .api
-            .get_json("prompts/get", &[("id", prompt_id)], false)
-            .await
-            .map_err(|e| api_error(e, ErrorCode::SessionGone))?;
-        let prompt = got.prompt.ok_or_else(|| {
-            Error::new(
-                ErrorCode::SessionGone,
-                format!("Airplane has no prompt {prompt_id}."),
-            )
-        })?;
-        if !prompt.is_open() {
-            return Err(Error::invalid_input(format!(
-                "Prompt {prompt_id} of {id} was already answered or refused."
-            )));
-        }
-        let values = porthole_core::inputs::check_values(&map::prompt(&prompt).parameters, values)?;
-        let body = serde_json::to_value(Submit {
-            id: prompt_id,
-            values: &values,
-        })
-        .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        self.answer_prompt("prompts/submit", &body).await
+        self.submit(id, prompt_id, values).await
     }
 
-    async fn reject(&self, _id: &str, prompt_id: &str) -> Result<(), Error> {
-        self.answer_prompt("prompts/cancel", &serde_json::json!({ "id": prompt_id }))
-            .await
+    async fn reject(&self, id: &str, prompt_id: &str) -> Result<(), Error> {
+        self.refuse(id, prompt_id).await
+    }
+}
+
+/// A runbook's id (`rbk` and its date), not a slug that happens to start so (`rbk-cleanup`).
+fn is_runbook_id(runbook: &str) -> bool {
+    runbook
+        .strip_prefix("rbk")
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_runbook_is_its_slug_its_id_or_the_last_segment_of_its_url() {
+        let of = |r: &str| Airplane::runbook_of(Some(r)).unwrap();
+        assert_eq!(of(" deploy "), "deploy");
+        assert_eq!(
+            of("https://app.airplane.dev/runbooks/rbk20220120z15kl79/"),
+            "rbk20220120z15kl79"
+        );
+        assert_eq!(
+            of("https://app.airplane.dev/runbooks/rbk20220120z15kl79?__env=prod#top"),
+            "rbk20220120z15kl79"
+        );
+        assert!(Airplane::runbook_of(Some("  ")).is_err());
+        assert!(is_runbook_id("rbk20220120z15kl79"));
+        assert!(!is_runbook_id("rbk-cleanup"), "a slug that starts so");
+        assert!(!is_runbook_id("deploy"));
     }
 }

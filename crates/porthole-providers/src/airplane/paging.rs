@@ -74,35 +74,45 @@ pub async fn read_all(
     };
     let mut order: Vec<String> = Vec::new();
     let mut rows: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    // Keeps a page's rows; how many were new.
     let mut keep = |page: &[serde_json::Value]| {
+        let mut new = 0;
         for row in page {
             match id_of(row) {
                 Some(id) => {
                     if rows.insert(id.to_owned(), row.clone()).is_none() {
                         order.push(id.to_owned());
+                        new += 1;
                     }
                 }
                 None => tracing::debug!("an Airplane {field} row without an id: skipped"),
             }
         }
+        new
     };
     let first = page(0).await?;
     keep(&first);
     if first.len() >= PAGE {
         let second = page(1).await?;
-        keep(&second);
+        let mut new = keep(&second);
         let paging = paging_of(&first, &second);
         let mut last = second.len();
         let mut n = 1;
-        while last >= PAGE && n < MAX_PAGES {
+        // Until a short page; or a page with nothing new (a server that ignores `page`).
+        while last >= PAGE && new > 0 && n < MAX_PAGES {
             n += 1;
             let rows = page(match paging {
                 Paging::Index => n,
                 Paging::Offset => n * PAGE - (PAGE - 1),
             })
             .await?;
-            keep(&rows);
+            new = keep(&rows);
             last = rows.len();
+        }
+        if last >= PAGE && n >= MAX_PAGES {
+            tracing::warn!(
+                "Airplane's {path} still had rows after {MAX_PAGES} pages: read no further"
+            );
         }
     }
     Ok(order

@@ -72,6 +72,15 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
+/// A list or map that may be written `null` (a Go server's empty slice): empty.
+fn or_empty<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// A session (`sessions/get`'s answer, an element of `sessions/list`'s).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,7 +139,7 @@ pub struct Constraints {
 /// `sessions/list`'s answer: no total, no cursor.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SessionList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_empty")]
     pub sessions: Vec<serde_json::Value>,
 }
 
@@ -180,7 +189,7 @@ impl WireRun {
 /// `runs/getOutputs`' answer: values as strings (a value that is not is shown as JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Outputs {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_empty")]
     pub output: BTreeMap<String, serde_json::Value>,
 }
 
@@ -216,13 +225,13 @@ impl WirePrompt {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PromptSchema {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_empty")]
     pub parameters: Vec<WireParameter>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PromptList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_empty")]
     pub prompts: Vec<WirePrompt>,
 }
 
@@ -265,7 +274,7 @@ impl WireBlock {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct BlockList {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "or_empty")]
     pub blocks: Vec<WireBlock>,
 }
 
@@ -279,4 +288,24 @@ pub struct WireRunbook {
     pub params: Option<Vec<WireParameter>>,
     #[serde(default)]
     pub runbook: Option<Box<WireRunbook>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_written_null_are_empty() {
+        let list: SessionList = serde_json::from_str(r#"{"sessions": null}"#).unwrap();
+        assert!(list.sessions.is_empty());
+        let outputs: Outputs = serde_json::from_str(r#"{"output": null}"#).unwrap();
+        assert!(outputs.output.is_empty());
+        let prompts: PromptList = serde_json::from_str(r#"{"prompts": null}"#).unwrap();
+        assert!(prompts.prompts.is_empty());
+        let blocks: BlockList = serde_json::from_str(r#"{"blocks": null}"#).unwrap();
+        assert!(blocks.blocks.is_empty());
+        let prompt: WirePrompt =
+            serde_json::from_str(r#"{"id": "pmt1", "schema": {"parameters": null}}"#).unwrap();
+        assert!(prompt.schema.unwrap().parameters.is_empty());
+    }
 }

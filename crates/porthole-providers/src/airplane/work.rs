@@ -33,8 +33,11 @@ impl Airplane {
         Ok(runs)
     }
 
-    /// A run's outputs; kept once the run has ended (they no longer change).
+    /// A run's outputs, once it has ended (kept: they no longer change); none before.
     pub(super) async fn outputs(&self, run: &WireRun) -> Result<BTreeMap<String, String>, Error> {
+        if run.is_live() {
+            return Ok(BTreeMap::new());
+        }
         if let Some(known) = self.outputs.lock().await.get(&run.id) {
             return Ok(known.clone());
         }
@@ -48,12 +51,10 @@ impl Airplane {
             .into_iter()
             .map(|(k, v)| (k, map::text_of(&v)))
             .collect();
-        if !run.is_live() {
-            self.outputs
-                .lock()
-                .await
-                .insert(run.id.clone(), outputs.clone());
-        }
+        self.outputs
+            .lock()
+            .await
+            .insert(run.id.clone(), outputs.clone());
         Ok(outputs)
     }
 
@@ -98,29 +99,43 @@ impl Airplane {
             let mut job = map::block_job(block, run);
             if let Some(run) = run {
                 named.push(run.id.clone());
-                job.outputs = self.outputs(run).await?;
+                job.outputs = self.shown_outputs(run).await;
             }
             jobs.push(job);
         }
         for run in runs.iter().filter(|r| !named.contains(&r.id)) {
             let mut job = map::run_job(run);
-            job.outputs = self.outputs(run).await?;
+            job.outputs = self.shown_outputs(run).await;
             jobs.push(job);
         }
         Ok(jobs)
     }
 
+    /// A run's outputs for the jobs table: one that cannot be read is shown without them.
+    async fn shown_outputs(&self, run: &WireRun) -> BTreeMap<String, String> {
+        self.outputs(run).await.unwrap_or_else(|e| {
+            tracing::debug!("the outputs of {} cannot be read: {}", run.id, e.message);
+            BTreeMap::new()
+        })
+    }
+
     /// How an ended session came out, for its end notification: its last run's first output
-    /// lines (`None` when it left none, or they cannot be read now).
-    pub(super) async fn outcome(&self, id: &str, since: DateTime<Utc>) -> Option<String> {
-        let runs = self.runs(id, since).await.ok()?;
-        let last = runs.last()?;
-        let outputs = self.outputs(last).await.ok()?;
+    /// lines (`None` when it left none).
+    pub(super) async fn outcome(
+        &self,
+        id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<String>, Error> {
+        let runs = self.runs(id, since).await?;
+        let Some(last) = runs.last() else {
+            return Ok(None);
+        };
+        let outputs = self.outputs(last).await?;
         let lines: Vec<String> = outputs
             .iter()
             .take(OUTCOME_LINES)
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
-        (!lines.is_empty()).then(|| lines.join("\n"))
+        Ok((!lines.is_empty()).then(|| lines.join("\n")))
     }
 }
