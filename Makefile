@@ -86,7 +86,7 @@ ui-test:
 web-e2e: ## Playwright against the web build with the mock backend, in Debian's Chromium.
 	npm --prefix ui run test:e2e
 
-e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum).
+e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum and Airplane).
 	cargo build -p porthole-fakes
 	tests/e2e/run.sh
 

@@ -26,7 +26,7 @@ import {
   type Session,
   type WatchEvent,
 } from "./types";
-import { PROVIDERS } from "./providers";
+import { PROVIDER_KINDS, PROVIDERS } from "./providers";
 
 export {
   MOCK_DEMO_ACCOUNTS,
@@ -300,7 +300,8 @@ export class MockBackend implements Backend {
 
   async providerDescriptors(): Promise<ProviderDescriptor[]> {
     await this.#delay();
-    return Object.values(PROVIDERS);
+    // In the Rust side's order (the Add account form's): the first one is the default.
+    return PROVIDER_KINDS.map((kind) => PROVIDERS[kind]);
   }
 
   async listMachines(accountId: string): Promise<Machine[]> {
