@@ -11,7 +11,8 @@ Environment:
                       portholed on this computer, its key is read from portholed's key file or
                       keychain entry.
   PORTHOLE_BASE_URL   talk to this API base URL instead of an account
-  PORTHOLE_PROVIDER   comfydeploy or portholed (default: from the base URL's host)
+  PORTHOLE_PROVIDER   comfydeploy, portholed, ibmquantum or airplane (default: from the base
+                      URL's host)
   PORTHOLE_DATA_DIR   Porthole's data folder; a local portholed keeps its key in portholed/ there
   PORTHOLE_CONFIG_DIR Porthole's config folder (accounts.json)
   PORTHOLE_LOG        log on stderr: warn (default), info, debug (retries, redirects), or a filter
@@ -102,6 +103,11 @@ pub enum Command {
     /// Add, list, test and remove accounts (their keys live in the OS keychain)
     #[command(subcommand)]
     Accounts(AccountsCommand),
+    /// Print shell completions (`porthole completions bash > ~/.local/share/bash-completion/completions/porthole`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +227,23 @@ pub struct LaunchArgs {
     /// waited for until it ends]
     #[arg(long, value_name = "SECS")]
     pub timeout_secs: Option<u64>,
+}
+
+impl SessionsCommand {
+    /// The session the command is about, where it names one (to be resolved from a prefix).
+    pub fn id_mut(&mut self) -> Option<&mut String> {
+        match self {
+            SessionsCommand::Show { id }
+            | SessionsCommand::Extend { id, .. }
+            | SessionsCommand::Stop { id, .. }
+            | SessionsCommand::Prompts { id }
+            | SessionsCommand::Jobs { id }
+            | SessionsCommand::Answer { id, .. }
+            | SessionsCommand::Logs { id }
+            | SessionsCommand::Open { id, .. } => Some(id),
+            SessionsCommand::List { .. } | SessionsCommand::Launch(_) => None,
+        }
+    }
 }
 
 /// `KEY=VALUE`, the key not empty.

@@ -15,20 +15,23 @@ use serde_json::json;
 
 use crate::args::{Cli, Command, LaunchArgs, SessionsCommand};
 use crate::output::{self, print, print_json, print_json_line};
-use crate::{browser, table, target, wait};
+use crate::target::Connected;
+use crate::{browser, resolve, table, target, wait};
 
 /// How long `list` and `show` give a session's URL to answer before calling it "connecting".
 const READY_PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub async fn run(cli: Cli) -> Result<(), Error> {
     let json = cli.global.json;
-    if let Command::Accounts(command) = cli.command {
-        return crate::accounts::run(command, json).await;
-    }
-    let provider = target::connect(&cli.global)?;
-    let provider = provider.as_ref();
-    match cli.command {
-        Command::Accounts(_) => Ok(()),
+    let command = match cli.command {
+        Command::Accounts(command) => return crate::accounts::run(command, json).await,
+        Command::Completions { shell } => return completions(shell),
+        command => command,
+    };
+    let connected = target::connect(&cli.global)?;
+    let provider = connected.provider.as_ref();
+    match command {
+        Command::Accounts(_) | Command::Completions { .. } => Ok(()),
         Command::Machines => {
             let machines = provider.machines().await?;
             if json {
@@ -45,15 +48,29 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 print(&output::resources_table(&resources))
             }
         }
-        Command::Sessions(command) => sessions(provider, command, json).await,
+        Command::Sessions(command) => sessions(&connected, command, json).await,
     }
 }
 
+/// `porthole completions SHELL`: the shell's completion script, on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "porthole", &mut out);
+    print(&String::from_utf8_lossy(&out))
+}
+
 async fn sessions(
-    provider: &dyn Provider,
-    command: SessionsCommand,
+    connected: &Connected,
+    mut command: SessionsCommand,
     json: bool,
 ) -> Result<(), Error> {
+    let provider = connected.provider.as_ref();
+    // An id may be shortened to any unique prefix of a live session's.
+    if let Some(id) = command.id_mut() {
+        *id = resolve::session_id(provider, id).await?;
+    }
     match command {
         SessionsCommand::List { all } => {
             let (sessions, names) = tokio::join!(provider.list(), MachineNames::fetch(provider));
@@ -70,14 +87,14 @@ async fn sessions(
             print(&output::sessions_table(&sessions, Utc::now()))
         }
         SessionsCommand::Show { id } => {
-            let mut session = live(provider, &id).await?;
+            let mut session = live(connected, &id).await?;
             mark_answering(std::slice::from_mut(&mut session)).await;
             show(provider, session, json).await
         }
         SessionsCommand::Launch(args) => launch(provider, args, json).await,
         SessionsCommand::Extend { id, minutes } => {
             provider.extend(&id, minutes).await?;
-            let session = live(provider, &id).await?;
+            let session = live(connected, &id).await?;
             if json {
                 return print_json(&session.with_url());
             }
@@ -133,16 +150,20 @@ async fn sessions(
         SessionsCommand::Open {
             id,
             print: only_print,
-        } => open(provider, &id, only_print, json).await,
+        } => open(connected, &id, only_print, json).await,
     }
 }
 
-/// The session, or `session_gone` (exit 4) when the provider no longer knows it as live.
-async fn live(provider: &dyn Provider, id: &str) -> Result<Session, Error> {
-    provider.get(id).await?.ok_or_else(|| {
+/// The session, or `session_gone` (exit 4) when the provider no longer knows it as live,
+/// saying where it was looked for.
+async fn live(connected: &Connected, id: &str) -> Result<Session, Error> {
+    connected.provider.get(id).await?.ok_or_else(|| {
         Error::new(
             ErrorCode::SessionGone,
-            format!("Session {id} is not live: it has ended, or there is no such session."),
+            format!(
+                "Session {id} is not live: it has ended, or there is no such session {}.",
+                connected.looked_in()
+            ),
         )
     })
 }
@@ -192,7 +213,12 @@ async fn mark_answering(sessions: &mut [Session]) {
 async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result<(), Error> {
     let descriptor = provider.kind().descriptor();
     let (machine_id, machine_name) = match args.machine {
-        Some(m) => (m.clone(), m),
+        // By its id or its name; a miss names the choices.
+        Some(m) => {
+            let machines = provider.machines().await?;
+            let found = resolve::machine(&machines, &m)?;
+            (found.id.clone(), found.name.clone())
+        }
         None if descriptor.launch.template_required => default_machine(provider).await?,
         None => (String::new(), descriptor.label.to_owned()),
     };
@@ -308,13 +334,8 @@ async fn logs(provider: &dyn Provider, id: &str, json: bool) -> Result<(), Error
     Ok(())
 }
 
-async fn open(
-    provider: &dyn Provider,
-    id: &str,
-    only_print: bool,
-    json: bool,
-) -> Result<(), Error> {
-    let session = live(provider, id).await?;
+async fn open(connected: &Connected, id: &str, only_print: bool, json: bool) -> Result<(), Error> {
+    let session = live(connected, id).await?;
     let Some(url) = session.url.filter(|u| !u.is_empty()) else {
         return Err(Error::invalid_input(format!(
             "Session {id} has no URL yet ({}); try again when it is ready.",

@@ -7,6 +7,7 @@ mod args;
 mod browser;
 mod commands;
 mod output;
+mod resolve;
 mod table;
 mod target;
 mod wait;
@@ -20,16 +21,17 @@ fn main() -> ExitCode {
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let cli = args::Cli::parse();
     init_logging();
+    let json = cli.global.json;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => return fail(&Error::io("cannot start", &e)),
+        Err(e) => return fail(&Error::io("cannot start", &e), json),
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+        Err(e) => fail(&e, json),
     }
 }
 
@@ -46,8 +48,17 @@ fn init_logging() {
         .try_init();
 }
 
-fn fail(err: &Error) -> ExitCode {
-    eprintln!("porthole: {} [{}]", err.message, err.code);
+/// Says what went wrong on stderr (with `--json`, as one object `{"code", "message"}`; stdout
+/// stays empty) and exits by its code.
+fn fail(err: &Error, json: bool) -> ExitCode {
+    if json {
+        eprintln!(
+            "{}",
+            serde_json::json!({ "code": err.code, "message": err.message })
+        );
+    } else {
+        eprintln!("porthole: {} [{}]", err.message, err.code);
+    }
     ExitCode::from(exit_code(err.code))
 }
 

@@ -41,29 +41,59 @@ pub fn watch_config() -> WatchConfig {
 }
 
 /// The client the command talks to: `--base-url` directly, else the chosen account.
-pub fn connect(global: &GlobalArgs) -> Result<Arc<dyn Provider>, Error> {
-    if global
-        .base_url
-        .as_deref()
-        .is_some_and(|u| !u.trim().is_empty())
-    {
-        return Target::from_args(global)?.connect();
+pub fn connect(global: &GlobalArgs) -> Result<Connected, Error> {
+    if let Some(base_url) = global.base_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        return Ok(Connected {
+            provider: Target::from_args(global)?.connect()?,
+            place: base_url.trim().to_owned(),
+            chosen: true,
+        });
     }
     let accounts = accounts()?;
-    let account = match global.account.as_deref().filter(|a| !a.trim().is_empty()) {
+    let named = global.account.as_deref().filter(|a| !a.trim().is_empty());
+    let account = match named {
         Some(name) => accounts.get(name)?,
         None => accounts.default_account()?,
     };
-    if account.id == LOCAL_ACCOUNT_ID {
+    let provider = if account.id == LOCAL_ACCOUNT_ID {
         // The Local account's key is the local portholed's own.
-        return Target {
+        Target {
             base_url: local_base_url(&account.base_url),
             kind: ProviderKind::Portholed,
             loopback: true,
         }
-        .connect();
+        .connect()?
+    } else {
+        accounts.provider(&account)?
+    };
+    Ok(Connected {
+        provider,
+        place: format!("account {:?}", account.name),
+        chosen: named.is_some(),
+    })
+}
+
+/// The provider a command talks to, and where that is, for a person.
+pub struct Connected {
+    pub provider: Arc<dyn Provider>,
+    /// `account "Local"`, or the base URL given.
+    pub place: String,
+    /// The account (or URL) was named on the command line or in the environment.
+    pub chosen: bool,
+}
+
+impl Connected {
+    /// Where a session was looked for, and (when nothing was named) how to look elsewhere.
+    pub fn looked_in(&self) -> String {
+        if self.chosen {
+            format!("(looked in {})", self.place)
+        } else {
+            format!(
+                "(looked in {}; `-a NAME` picks another account)",
+                self.place
+            )
+        }
     }
-    accounts.provider(&account)
 }
 
 /// Where to send requests (without the key).

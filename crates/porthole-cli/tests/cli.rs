@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod everyday;
 mod support;
 
 use std::path::Path;
@@ -322,16 +323,9 @@ fn the_local_key_is_found_without_the_environment(ctx: &Ctx) {
 fn the_local_server_is_found_on_the_port_it_took(ctx: &Ctx) {
     // No --base-url and no accounts: the Local account. The test's server is not on 7788 (it
     // took a free port, as the app's does when 7788 is taken); its data folder says where it is.
-    let config = ctx.porthole_data.with_file_name("config-local-port");
-    let _ = std::fs::remove_dir_all(&config);
-    let run = porthole(
-        &["sessions", "list", "--json"],
-        &[
-            ("PORTHOLE_DATA_DIR", ctx.porthole_data.to_str().unwrap()),
-            ("PORTHOLE_CONFIG_DIR", config.to_str().unwrap()),
-        ],
-    )
-    .ok();
+    let run = ctx
+        .run_on_local("local-port", &["sessions", "list", "--json"])
+        .ok();
     assert!(run.json().is_array(), "{}", run.stdout);
 }
 
@@ -567,7 +561,7 @@ fn main() -> ExitCode {
         fast_key: fast.api_key().expose().clone(),
     };
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
-    for (name, test) in TESTS {
+    for (name, test) in TESTS.iter().chain(everyday::TESTS) {
         if filter.as_deref().is_some_and(|f| !name.contains(f)) {
             skipped += 1;
             continue;

@@ -160,10 +160,14 @@ impl TrayModel {
         shown: Option<&str>,
     ) -> Self {
         let shown = shown.filter(|id| accounts.iter().any(|(a, _)| a == id));
+        // A filter hides rows, never danger: another account's session that is warned or waits
+        // for a person stays, its account named.
+        let urgent = |s: &Session| s.warning.is_some() || s.state == SessionState::WaitingForInput;
+        let elsewhere = |s: &Session| shown.is_some_and(|id| s.account_id != id);
         let mut live: Vec<&Session> = sessions
             .iter()
             .filter(|s| s.state.is_live())
-            .filter(|s| shown.is_none_or(|id| s.account_id == id))
+            .filter(|s| !elsewhere(s) || urgent(s))
             .collect();
         // Those waiting for a person first; then the soonest clock; sessions without one last,
         // by name.
@@ -177,6 +181,10 @@ impl TrayModel {
             .iter()
             .map(|s| {
                 let mut parts = vec![s.name.clone()];
+                if elsewhere(s) {
+                    let account = accounts.iter().find(|(id, _)| *id == s.account_id);
+                    parts.push(account.map_or(s.account_id.clone(), |(_, name)| name.clone()));
+                }
                 if let Some(resource) = &s.resource {
                     parts.push(resource.clone());
                 }

@@ -246,8 +246,15 @@ fn the_account_switcher_filters_the_rows() {
         &accounts,
         Some("local"),
     );
-    assert_eq!(filtered.rows.len(), 1);
     assert!(filtered.warning);
+    // Its row too, with its account named.
+    assert_eq!(filtered.rows.len(), 2);
+    assert_eq!(filtered.rows[0].session_id, "e");
+    assert!(
+        filtered.rows[0].label.starts_with("term e · My cloud · "),
+        "{}",
+        filtered.rows[0].label
+    );
 }
 
 #[test]

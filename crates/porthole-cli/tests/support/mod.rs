@@ -112,6 +112,20 @@ pub fn porthole_with_input(args: &[&str], env: &[(&str, &str)], input: Option<&s
 }
 
 impl Ctx {
+    /// `porthole ARGS` with no account named and a config folder of its own (`config-NAME`,
+    /// emptied): the Local account, found through this server's data folder.
+    pub fn run_on_local(&self, name: &str, args: &[&str]) -> Run {
+        let config = self.porthole_data.with_file_name(format!("config-{name}"));
+        let _ = std::fs::remove_dir_all(&config);
+        porthole(
+            args,
+            &[
+                ("PORTHOLE_DATA_DIR", self.porthole_data.to_str().unwrap()),
+                ("PORTHOLE_CONFIG_DIR", config.to_str().unwrap()),
+            ],
+        )
+    }
+
     /// `porthole --base-url BASE ARGS` with the server's key in PORTHOLE_API_KEY.
     pub fn run(&self, args: &[&str]) -> Run {
         let mut all = vec!["--base-url", &self.base];
