@@ -88,6 +88,7 @@ web-e2e: ## Playwright against the web build with the mock backend, in Debian's 
 
 e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum and Airplane).
 	cargo build -p porthole-fakes
+	cargo build -p porthole-cli --features scripted
 	tests/e2e/run.sh
 
 bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not part of make test.

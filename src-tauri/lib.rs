@@ -3,6 +3,7 @@
 
 use tauri::Manager;
 
+mod accounts_watch;
 mod autoextend;
 mod commands;
 mod error;
@@ -62,7 +63,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         ])
         .events(tauri_specta::collect_events![
             state::SessionEvent,
-            state::ShowSession
+            state::ShowSession,
+            accounts_watch::AccountsChanged
         ])
         .typ::<porthole_core::descriptor::ProviderDescriptor>()
 }
@@ -163,6 +165,7 @@ pub fn run() -> Result<(), String> {
             tray::create(app.handle())?;
             tray::keep_fresh(app.handle());
             autoextend::start(app.handle());
+            accounts_watch::start(app.handle());
             #[cfg(debug_assertions)]
             windows::open_debug_foreign_window(app.handle());
             if let Some(link) = porthole_core::links::DeepLink::find_in_args(std::env::args()) {

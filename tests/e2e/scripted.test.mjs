@@ -4,6 +4,7 @@
 // with the `scripted` feature; a build without it fails here, saying so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -171,4 +172,50 @@ test("a scripted session is cancelled after a question, and shows why it ended",
     await click('[data-testid="session-cancel-confirm"]');
     const ended = await rowWhere(name, "cancelled", (r) => r.state === "ended");
     assert.equal(ended.reason, "Cancelled");
+  }));
+
+/** Runs the `porthole` CLI (built with the scripted provider by `make e2e`) in the app's
+ * environment (its config folder and keychain); resolves to its exit code and output. */
+function porthole(args, input) {
+  const bin = new URL("../../target/debug/porthole", import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, out }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+test("an account added and removed with the CLI while the app runs is watched and let go at once", () =>
+  app.withScreenshot("scripted-outside", async () => {
+    await click('[data-testid="view-accounts"]');
+    await driver.waitFor('[data-testid="account-row"]');
+    const added = await porthole(["accounts", "add", "Outside", "--provider", "scripted", "--url", `file://${folder}`], "outside-key\n");
+    assert.equal(added.code, 0, added.out);
+    const account = await poll("the account in the app", 20000, async () => {
+      const reply = await app.invoke("list_accounts");
+      return reply.ok ? reply.value.find((v) => v.account.name === "Outside")?.account : undefined;
+    });
+    // Shown without leaving the screen, and usable: its watcher runs.
+    await poll("its row on the screen", 20000, async () =>
+      (await inMain(`return !!document.querySelector('[data-testid="account-row"][data-account-id="' + arguments[0] + '"]')`, [account.id]))
+        || undefined);
+    const resources = await poll("its resources", 20000, async () => {
+      const reply = await app.invoke("list_resources", { accountId: account.id });
+      return reply.ok ? reply.value : undefined;
+    });
+    assert.equal(resources[0].id, "runner");
+
+    const removed = await porthole(["accounts", "remove", "Outside"]);
+    assert.equal(removed.code, 0, removed.out);
+    await poll("its row gone", 20000, async () =>
+      (await inMain(`return !document.querySelector('[data-testid="account-row"][data-account-id="' + arguments[0] + '"]')`, [account.id]))
+        || undefined);
+    await poll("its watcher gone", 20000, async () => {
+      const reply = await app.invoke("list_resources", { accountId: account.id });
+      return reply.ok ? undefined : true;
+    });
   }));

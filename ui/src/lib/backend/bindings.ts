@@ -80,6 +80,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	accountsChanged: makeEvent<AccountsChanged, AccountsChanged>("accounts-changed"),
 	sessionEvent: makeEvent<SessionEvent_Serialize, SessionEvent_Deserialize>("session-event"),
 	showSession: makeEvent<ShowSession, ShowSession>("show-session"),
 };
@@ -143,6 +144,9 @@ export type Account_Serialize = {
 	/**  The provider's other non-secret settings (IBM's instance CRN, Airplane's team…). */
 	fields: { [key in string]: string },
 };
+
+/**  The accounts changed on disk: read them again. */
+export type AccountsChanged = null;
 
 /**  What can be done to a provider's sessions, and what they have to show. */
 export type Actions = Actions_Serialize | Actions_Deserialize;

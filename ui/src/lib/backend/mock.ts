@@ -155,6 +155,7 @@ export class MockBackend implements Backend {
   #accounts: MockAccounts;
   #settings: MockSettings;
   #showListeners = new Set<() => void>();
+  #accountListeners = new Set<() => void>();
   #shown: { accountId: string; sessionId: string } | null = null;
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
   readonly sessions: MockSessions;
@@ -342,6 +343,17 @@ export class MockBackend implements Backend {
   onShowSession(listener: () => void): () => void {
     this.#showListeners.add(listener);
     return () => this.#showListeners.delete(listener);
+  }
+
+  onAccountsChanged(listener: () => void): () => void {
+    this.#accountListeners.add(listener);
+    return () => this.#accountListeners.delete(listener);
+  }
+
+  /** Tests: an account added outside the window (as the CLI would), then the app's nudge. */
+  async addAccountElsewhere(account: NewAccount): Promise<void> {
+    await this.addAccount(account);
+    for (const listener of this.#accountListeners) listener();
   }
 
   async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {

@@ -169,6 +169,10 @@ export class TauriBackend implements Backend {
     return listenTo(events.showSession, "show-session", () => listener());
   }
 
+  onAccountsChanged(listener: () => void): () => void {
+    return listenTo(events.accountsChanged, "accounts-changed", () => listener());
+  }
+
   async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {
     // Not a `Result`: there is a session to show, or none.
     const shown = await call(commands.takeShownSession);

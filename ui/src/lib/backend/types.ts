@@ -199,6 +199,9 @@ export interface Backend {
    * session without a web page, from the tray or a link): then `takeShownSession` says which.
    * Returns the unsubscribe. */
   onShowSession(listener: () => void): () => void;
+  /** Calls `listener` each time the accounts changed outside the window (the CLI, another copy
+   * of the app); returns the unsubscribe. */
+  onAccountsChanged(listener: () => void): () => void;
   /** The session the app asked the main window to show, once (null: none). */
   takeShownSession(): Promise<{ accountId: string; sessionId: string } | null>;
   /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */

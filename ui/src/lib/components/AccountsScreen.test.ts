@@ -44,6 +44,23 @@ async function submitAddForm() {
 }
 
 describe("AccountsScreen: the list", () => {
+  it("shows an account added outside the window (the CLI) without being opened again", async () => {
+    const { backend } = renderScreen();
+    await rowOf("local");
+    await backend.addAccountElsewhere({
+      name: "From the CLI",
+      provider: "comfy_deploy",
+      base_url: "https://api.comfydeploy.com/api",
+      key: "a-key-that-works",
+      fields: {},
+    });
+    await waitFor(() =>
+      expect(screen.getAllByTestId("account-row").map((r) => within(r).getByRole("heading").textContent)).toContain(
+        "From the CLI",
+      ),
+    );
+  });
+
   it("shows a loading state, then the built-in Local account", async () => {
     renderScreen({ delayMs: 20 });
     expect(screen.getByTestId("accounts-loading").getAttribute("aria-busy")).toBe("true");

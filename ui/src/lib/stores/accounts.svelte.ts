@@ -12,6 +12,12 @@ export class AccountStore extends LoadableStore<AccountView[]> {
     return this.loadLatest(() => this.backend.listAccounts(), { quiet });
   }
 
+  /** Reads the list again, quietly, each time the accounts change outside the window (the
+   * CLI); returns the unsubscribe. */
+  follow(): () => void {
+    return this.backend.onAccountsChanged(() => void this.load({ quiet: true }));
+  }
+
   /** Adds an account (the backend checks its key first) and lists it. */
   async add(account: NewAccount): Promise<AccountView> {
     return this.#replace(await this.#run(() => this.backend.addAccount(account)));
