@@ -73,6 +73,9 @@ pub struct Alerts {
     /// The state each live session was last seen in, with what it said (this run only), to
     /// tell when one starts its first work, goes idle or asks something new.
     states: HashMap<String, Seen>,
+    /// When this run of the app began: a session created before it was running already, and
+    /// its being ready is no news.
+    started: DateTime<Utc>,
 }
 
 /// A session's state as last seen, and its provider's words for it (a question it asks).
@@ -83,13 +86,23 @@ struct SentFile {
     sent: Vec<String>,
 }
 
+/// A session created this long before the app started was running already (the provider's
+/// clock may be a little behind ours).
+const ALREADY_RUNNING: Duration = Duration::minutes(1);
+
 /// At most this many keys are kept: past it the oldest are forgotten (long-ended sessions).
 pub(crate) const KEEP: usize = 2000;
 
 impl Alerts {
     /// In memory only (tests, or no data folder).
     pub fn in_memory() -> Self {
-        Self::with(None, Vec::new())
+        Self::with(None, Vec::new()).since(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// The same, for a run of the app that began at `started`.
+    pub fn since(mut self, started: DateTime<Utc>) -> Self {
+        self.started = started;
+        self
     }
 
     fn with(path: Option<PathBuf>, keys: Vec<String>) -> Self {
@@ -98,6 +111,7 @@ impl Alerts {
             order: VecDeque::new(),
             sent: HashSet::new(),
             states: HashMap::new(),
+            started: Utc::now(),
         };
         for key in keys {
             alerts.remember(key);
@@ -152,6 +166,16 @@ impl Alerts {
         let (key, notice) = match event {
             WatchEvent::Added { session } | WatchEvent::Updated { session } => {
                 self.state_change(session)?
+            }
+            // Running before this run of the app began: not news (remembered, so never told).
+            WatchEvent::Ready { session }
+                if session.created_at + ALREADY_RUNNING < self.started =>
+            {
+                let key = format!("{}/{}/ready", session.account_id, session.id);
+                if self.remember(key) {
+                    self.save();
+                }
+                return None;
             }
             WatchEvent::Ready { session } => (
                 format!("{}/{}/ready", session.account_id, session.id),

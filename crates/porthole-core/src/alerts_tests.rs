@@ -510,3 +510,40 @@ fn a_session_without_a_time_limit_is_not_told_its_limit_starts() {
         "no 'its time limit counts from now' without one"
     );
 }
+
+#[test]
+fn a_session_running_before_the_app_started_is_not_announced_ready() {
+    let s = AlertSettings::default();
+    let started = t0() + Duration::hours(1);
+    let mut a = Alerts::in_memory().since(started);
+    let mut old = session(None, 120);
+    old.id = "old".into();
+    assert!(
+        a.on_event(
+            &WatchEvent::Ready {
+                session: old.clone()
+            },
+            &s
+        )
+        .is_none(),
+        "running for an hour before this run of the app"
+    );
+    assert!(a
+        .on_event(&WatchEvent::Ready { session: old }, &s)
+        .is_none());
+    // Launched (or created by the CLI) since: news.
+    let mut new = session(None, 120);
+    new.id = "new".into();
+    new.created_at = started + Duration::seconds(5);
+    let told = a
+        .on_event(&WatchEvent::Ready { session: new }, &s)
+        .expect("told");
+    assert_eq!(told.title, "terminal s1 is ready");
+    // A provider whose clock is a little behind ours: still news.
+    let mut skewed = session(None, 120);
+    skewed.id = "skewed".into();
+    skewed.created_at = started - Duration::seconds(20);
+    assert!(a
+        .on_event(&WatchEvent::Ready { session: skewed }, &s)
+        .is_some());
+}
