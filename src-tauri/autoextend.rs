@@ -1,12 +1,12 @@
 //! Auto-extend, wired: every few seconds, each live session whose window's proxy saw traffic
 //! recently and which is about to end is extended, within the spending cap and the provider's
-//! limit (porthole_core::alerts::auto_extend_minutes decides; off by default). Each extension is
-//! recorded in the session's history and notified.
+//! limit (porthole_core::alerts::auto_extend_decision decides; off by default). Each extension is
+//! recorded in the session's history and notified; a session it holds back from is told once.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use porthole_core::alerts::{auto_extend_minutes, auto_extended_notice};
+use porthole_core::alerts::{auto_extend_decision, auto_extended_notice, AutoExtendDecision};
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
@@ -34,14 +34,22 @@ async fn check(app: &AppHandle) {
     let now = Utc::now();
     for session in state.hub.sessions(None) {
         let last_activity = state.window_activity(&session.id);
-        let Some(minutes) = auto_extend_minutes(
+        let minutes = match auto_extend_decision(
             &settings.auto_extend,
             &session,
             now,
             last_activity,
             session.provider.max_session_minutes(),
-        ) else {
-            continue;
+        ) {
+            AutoExtendDecision::Extend(minutes) => minutes,
+            // Held back (the spending cap, the provider's limit): said once, before it ends.
+            AutoExtendDecision::Held(held) => {
+                if let Some(notice) = state.auto_extend_held(&session, held) {
+                    crate::notify::tell(app, &notice.title, &notice.body);
+                }
+                continue;
+            }
+            AutoExtendDecision::Nothing => continue,
         };
         match state
             .hub

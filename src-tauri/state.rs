@@ -102,6 +102,19 @@ impl AppState {
             .on_event(event, &settings)
     }
 
+    /// The notice that auto-extend holds back from a session (once per deadline), if any.
+    pub fn auto_extend_held(
+        &self,
+        session: &porthole_core::model::Session,
+        held: porthole_core::alerts::Held,
+    ) -> Option<Notice> {
+        let settings = self.settings().clone();
+        self.alerts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .auto_extend_held(session, held, chrono::Utc::now(), &settings)
+    }
+
     pub fn settings(&self) -> std::sync::MutexGuard<'_, AlertSettings> {
         self.settings.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ClockKind, EndReason, Session, SessionState};
 use crate::watcher::WatchEvent;
 
+pub use crate::auto_extend::{
+    auto_extend_decision, auto_extend_minutes, auto_extended_notice, AutoExtendDecision, Held,
+};
+
 /// The user's choices (stored with the accounts config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct AlertSettings {
@@ -120,7 +124,7 @@ impl Alerts {
     }
 
     /// Remembers `key` (the newest); false when it was known. Forgets the oldest past [`KEEP`].
-    fn remember(&mut self, key: String) -> bool {
+    pub(crate) fn remember(&mut self, key: String) -> bool {
         if !self.sent.insert(key.clone()) {
             return false;
         }
@@ -343,7 +347,7 @@ impl Alerts {
         )
     }
 
-    fn save(&self) {
+    pub(crate) fn save(&self) {
         let Some(path) = &self.path else {
             return;
         };
@@ -458,64 +462,12 @@ impl SettingsStore {
     }
 }
 
-fn minutes_left(seconds: i32) -> String {
+pub(crate) fn minutes_left(seconds: i32) -> String {
     let minutes = (seconds.max(0) + 59) / 60;
     match minutes {
         0 | 1 => "1 minute".to_owned(),
         m => format!("{m} minutes"),
     }
-}
-
-/// The notification for an extension auto-extend made (each one is news: not deduplicated).
-pub fn auto_extended_notice(
-    settings: &AlertSettings,
-    session: &Session,
-    minutes: u32,
-) -> Option<Notice> {
-    settings.notifications.then(|| Notice {
-        account_id: session.account_id.clone(),
-        session_id: session.id.clone(),
-        title: format!("{} extended by {minutes} min", session.name),
-        body: "Auto-extend: the session was in use and about to end. Turn this off in Settings."
-            .to_owned(),
-    })
-}
-
-/// How many minutes to extend `session` by now, if auto-extend should act. `last_activity` is
-/// when its window last saw traffic; `max_minutes` the provider's longest session.
-pub fn auto_extend_minutes(
-    settings: &AutoExtend,
-    session: &Session,
-    now: DateTime<Utc>,
-    last_activity: Option<DateTime<Utc>>,
-    max_minutes: Option<u32>,
-) -> Option<u32> {
-    if !settings.enabled || !session.capabilities.can_extend || !session.state.is_live() {
-        return None;
-    }
-    let deadline = session.deadline?;
-    let remaining = deadline - now;
-    if remaining <= Duration::zero()
-        || remaining >= Duration::minutes(i64::from(settings.when_below_minutes))
-    {
-        return None;
-    }
-    let active = last_activity
-        .is_some_and(|at| now - at <= Duration::minutes(i64::from(settings.active_within_minutes)));
-    if !active {
-        return None;
-    }
-    if !crate::descriptor::extension_fits(session, settings.extend_by_minutes, max_minutes) {
-        return None;
-    }
-    let new_deadline = deadline + Duration::minutes(i64::from(settings.extend_by_minutes));
-    if let Some(per_hour) = session.price_per_hour {
-        let hours = (new_deadline - session.created_at).num_seconds() as f64 / 3600.0;
-        if per_hour * hours > settings.spend_cap_usd {
-            return None;
-        }
-    }
-    Some(settings.extend_by_minutes)
 }
 
 #[cfg(test)]

@@ -248,6 +248,54 @@ fn auto_extend_never_passes_the_spending_cap_or_the_provider_limit() {
 }
 
 #[test]
+fn auto_extend_says_why_it_holds_back_once_per_deadline() {
+    let near = t0() + Duration::minutes(26);
+    let active = Some(near);
+    let costly = session(Some(1.5), 30);
+    assert_eq!(
+        auto_extend_decision(&on(), &costly, near, active, None),
+        AutoExtendDecision::Held(Held::SpendCap(1.0))
+    );
+    assert_eq!(
+        auto_extend_decision(&on(), &session(None, 30), near, active, Some(40)),
+        AutoExtendDecision::Held(Held::ProviderLimit)
+    );
+    assert_eq!(
+        auto_extend_decision(&on(), &session(None, 30), t0(), active, None),
+        AutoExtendDecision::Nothing,
+        "not near its end: nothing to hold back"
+    );
+    let mut a = Alerts::in_memory();
+    let s = AlertSettings::default();
+    let told = a
+        .auto_extend_held(&costly, Held::SpendCap(1.0), near, &s)
+        .expect("told");
+    assert_eq!(told.title, "terminal s1 will not be extended");
+    assert_eq!(
+        told.body,
+        "Auto-extend stopped: its cost would pass your $1.00 spending cap. It ends in 4 minutes \
+         unless you extend it."
+    );
+    assert!(a
+        .auto_extend_held(&costly, Held::SpendCap(1.0), near, &s)
+        .is_none());
+    // Extended by hand: a new deadline, told again when it comes.
+    let mut later = costly.clone();
+    later.deadline = costly.deadline.map(|d| d + Duration::minutes(15));
+    assert!(a
+        .auto_extend_held(&later, Held::SpendCap(1.0), near, &s)
+        .is_some());
+    let quiet = AlertSettings {
+        notifications: false,
+        ..AlertSettings::default()
+    };
+    let mut b = Alerts::in_memory();
+    assert!(b
+        .auto_extend_held(&costly, Held::SpendCap(1.0), near, &quiet)
+        .is_none());
+}
+
+#[test]
 fn settings_round_trip_and_refuse_nonsense() {
     let dir = std::env::temp_dir().join(format!("porthole-settings-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

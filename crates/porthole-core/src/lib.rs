@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod app_info;
+mod auto_extend;
 pub mod clock;
 pub mod descriptor;
 pub mod error;
