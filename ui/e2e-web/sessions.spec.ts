@@ -252,3 +252,33 @@ test("in the default 1024-px window every row's actions are on screen, and machi
   expect(stop!.x + stop!.width).toBeLessThanOrEqual(list!.x + list!.width);
   expect(list!.width).toBeGreaterThan(900);
 });
+
+test("one click extends by the usual amount; keyboard shortcuts launch, filter and refresh without reloading", async ({
+  page,
+}) => {
+  await page.goto("/?mock-sessions=demo");
+  const shell = row(page, "demo-shell");
+  const remaining = shell.getByTestId("session-remaining");
+  const before = Date.parse((await remaining.getAttribute("data-deadline"))!);
+  await expect(shell.getByTestId("session-extend-quick")).toHaveText("Extend +15 min");
+  await shell.getByTestId("session-extend-quick").click();
+  await expect
+    .poll(async () => Date.parse((await remaining.getAttribute("data-deadline"))!) - before)
+    .toBe(15 * 60_000);
+  await expect(shell.getByTestId("session-feedback")).toHaveText("Extended by 15 min");
+  // The confirmation goes after a few seconds.
+  await expect(shell.getByTestId("session-feedback")).toHaveText("", { timeout: 6000 });
+
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 1));
+  await page.mouse.move(0, 0);
+  await page.keyboard.press("Control+r");
+  await page.keyboard.press("Control+f");
+  await expect(page.getByTestId("session-filter")).toBeFocused();
+  await page.keyboard.press("Control+,");
+  await expect(page.getByTestId("view-settings")).toHaveAttribute("aria-current", "page");
+  await page.getByTestId("view-sessions").click();
+  await page.keyboard.press("Control+n");
+  await expect(page.getByTestId("launch-dialog")).toBeVisible();
+  // No reload happened: the page kept what was set on it.
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1);
+});

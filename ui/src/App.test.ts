@@ -95,6 +95,32 @@ describe("App", () => {
     );
   });
 
+  it("has keyboard shortcuts: Ctrl+N launches, Ctrl+R refreshes, Ctrl+F filters, Ctrl+, opens Settings", async () => {
+    const { backend } = renderApp();
+    await waitFor(() => expect(screen.getByTestId("launch-open").hasAttribute("disabled")).toBe(false));
+    const ctrl = (key: string, target: Element = document.body) =>
+      fireEvent.keyDown(target, { key, ctrlKey: true, bubbles: true, cancelable: true });
+
+    // Ctrl+R does what Refresh does, and the webview does not reload.
+    expect(await ctrl("r")).toBe(false);
+    expect(backend.sessions.calls).toContain("refresh");
+    expect(screen.getByTestId("sessions-refresh").getAttribute("aria-keyshortcuts")).toBe("Control+R");
+
+    await ctrl(",");
+    expect(screen.getByTestId("view-settings").getAttribute("aria-current")).toBe("page");
+    // From another screen, Ctrl+F brings the list back with its filter focused.
+    await ctrl("f");
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId("session-filter")));
+    // Typing in the filter, Ctrl+N is not a launch; elsewhere it is.
+    await ctrl("n", screen.getByTestId("session-filter"));
+    expect(screen.queryByTestId("launch-dialog")).toBeNull();
+    await ctrl("n");
+    expect(await screen.findByTestId("launch-dialog")).toBeTruthy();
+    // Ctrl+, works while typing too.
+    await ctrl(",", screen.getByTestId("session-filter"));
+    expect(screen.getByTestId("view-settings").getAttribute("aria-current")).toBe("page");
+  });
+
   it("switches between the Sessions and Accounts screens from the header", async () => {
     renderApp();
     const nav = screen.getByRole("navigation", { name: "Screens" });

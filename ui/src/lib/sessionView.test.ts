@@ -4,11 +4,13 @@ import { makeEntry, minutesFrom, NOW } from "../test/sessions";
 import {
   availabilityText,
   canOpen,
+  endingSoon,
   endReasonText,
   extendChoices,
   extraClocks,
   filterEntries,
   historyText,
+  keepOrder,
   longerRequest,
   relaunchRequest,
   sortEntries,
@@ -56,6 +58,24 @@ describe("filter and sort", () => {
     expect(ids(sortEntries(entries, "name"))).toEqual(["b", "c", "d", "a"]);
     expect(ids(sortEntries(entries, "newest"))).toEqual(["c", "a", "b", "d"]);
     expect(ids(entries)).toEqual(["a", "b", "c", "d"]);
+  });
+});
+
+describe("ending soon and a steady order", () => {
+  it("is ending soon in the last two minutes before the deadline (or past it), not before", () => {
+    expect(endingSoon(minutesFrom(2.5), NOW)).toBe(false);
+    expect(endingSoon(minutesFrom(2), NOW)).toBe(true);
+    expect(endingSoon(minutesFrom(0.5), NOW)).toBe(true);
+    expect(endingSoon(minutesFrom(-1), NOW)).toBe(true);
+    expect(endingSoon(null, NOW)).toBe(false);
+  });
+
+  it("keeps the order shown: shown ones stay put, new ones follow, gone ones drop out", () => {
+    const [a, b, c] = ["a", "b", "c"].map((id) => makeEntry({ id }));
+    const keys = (list: typeof entries) => list.map((e) => e.session.id);
+    expect(keys(keepOrder([a!.key, b!.key], [c!, b!, a!]))).toEqual(["a", "b", "c"]);
+    expect(keys(keepOrder([a!.key, b!.key, c!.key], [c!, a!]))).toEqual(["a", "c"]);
+    expect(keys(keepOrder([], [c!, a!]))).toEqual(["c", "a"]);
   });
 });
 

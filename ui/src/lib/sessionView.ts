@@ -78,6 +78,16 @@ export function extraClocks(session: Session): { kind: ClockKind; at: string }[]
   return sessionClocks(session).filter((c) => c.kind !== "hard");
 }
 
+/** How close to its deadline a session's countdown turns urgent: its last two minutes. */
+export const URGENT_MS = 2 * 60_000;
+
+/** Whether `deadline` is within the last two minutes (or past) at `now` (ms). */
+export function endingSoon(deadline: string | null, now: number): boolean {
+  if (deadline === null) return false;
+  const at = Date.parse(deadline);
+  return !Number.isNaN(at) && at - now <= URGENT_MS;
+}
+
 export type StateFilter = "all" | "starting" | "ready" | "stopping" | "ended";
 
 export const STATE_FILTERS: { value: StateFilter; label: string }[] = [
@@ -172,6 +182,16 @@ export function sortEntries(entries: SessionEntry[], sort: SessionSort): Session
     };
   });
   return keyed.sort(ORDERS[sort]).map((k) => k.entry);
+}
+
+/** `entries` in the order `shown` (their keys, as the list showed them) had: those already shown
+ * stay where they were, new ones follow in their own order, and gone ones drop out. The list
+ * keeps its order this way while the pointer or the focus is on it. */
+export function keepOrder(shown: string[], entries: SessionEntry[]): SessionEntry[] {
+  const byKey = new Map(entries.map((e) => [e.key, e]));
+  const kept = shown.flatMap((key) => byKey.get(key) ?? []);
+  const had = new Set(shown);
+  return [...kept, ...entries.filter((e) => !had.has(e.key))];
 }
 
 /** What a relaunch needs to know of the session's provider (from its descriptor). */

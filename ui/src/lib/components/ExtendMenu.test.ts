@@ -1,18 +1,52 @@
 import { fireEvent, render, screen } from "@testing-library/svelte";
-import { describe, expect, it, vi } from "vitest";
+import { tick } from "svelte";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { PROVIDERS } from "../backend/providers";
+import { extendAmount } from "../stores/extendAmount.svelte";
 import ExtendMenu from "./ExtendMenu.svelte";
 
 const STEPS = PROVIDERS.comfy_deploy.extend_steps;
 const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
 
 describe("ExtendMenu", () => {
+  beforeEach(() => {
+    extendAmount.minutes = null;
+  });
+
+  it("extends by the usual amount in one click, 15 min at first, then the last amount used", async () => {
+    const onextend = vi.fn();
+    render(ExtendMenu, {
+      props: { name: "shell", deadline: inMinutes(20), createdAt: inMinutes(0), steps: STEPS, maxMinutes: 1440, onextend },
+    });
+    const quick = screen.getByTestId("session-extend-quick");
+    expect(quick.textContent).toBe("Extend +15 min");
+    expect(quick.getAttribute("aria-label")).toBe("Extend shell by 15 min");
+    await fireEvent.click(quick);
+    expect(onextend).toHaveBeenCalledWith(15);
+    expect(screen.queryByRole("menu")).toBeNull();
+    extendAmount.remember(30);
+    await tick();
+    expect(quick.textContent).toBe("Extend +30 min");
+    // Remembered from a provider with other steps: the closest one not above 15 min here.
+    extendAmount.remember(45);
+    await tick();
+    expect(quick.textContent).toBe("Extend +15 min");
+  });
+
+  it("disables the one-click extension past the provider's limit", () => {
+    render(ExtendMenu, {
+      props: { name: "shell", deadline: inMinutes(10), createdAt: inMinutes(-1420), steps: STEPS, maxMinutes: 1440,
+        onextend: () => {} },
+    });
+    expect((screen.getByTestId("session-extend-quick") as HTMLButtonElement).disabled).toBe(true);
+  });
+
   it("is a menu the keyboard can drive, and Escape gives focus back", async () => {
     const onextend = vi.fn();
     render(ExtendMenu, {
       props: { name: "shell", deadline: inMinutes(20), createdAt: inMinutes(0), steps: STEPS, maxMinutes: 1440, onextend },
     });
-    const button = screen.getByRole("button", { name: "Extend shell" });
+    const button = screen.getByRole("button", { name: "Extend shell by another amount" });
     expect(button.getAttribute("aria-haspopup")).toBe("menu");
     await fireEvent.click(button);
     expect(button.getAttribute("aria-expanded")).toBe("true");

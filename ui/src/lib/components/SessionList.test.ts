@@ -1,4 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
+import { tick } from "svelte";
 import { describe, expect, it, vi } from "vitest";
 import { BACKEND_CONTEXT, BackendError, MockBackend } from "../backend";
 import { makeEntry, minutesFrom } from "../../test/sessions";
@@ -140,6 +141,41 @@ describe("SessionList", () => {
     expect(document.activeElement).toBe(rows[0]);
     await fireEvent.keyDown(rows[0]!, { key: "ArrowUp" });
     expect(document.activeElement).toBe(rows[0]);
+  });
+
+  it("turns a countdown urgent in the last two minutes before its deadline, not before", () => {
+    renderList({
+      entries: [
+        makeEntry({ id: "soon", deadline: new Date(Date.now() + 90_000).toISOString() }),
+        makeEntry({ id: "later", deadline: new Date(Date.now() + 150_000).toISOString() }),
+      ],
+    });
+    const [soon, later] = screen.getAllByTestId("session-remaining");
+    expect(soon!.dataset.urgent).toBe("true");
+    expect(soon!.classList.contains("urgent")).toBe(true);
+    expect(later!.dataset.urgent).toBe("false");
+    expect(later!.classList.contains("urgent")).toBe(false);
+  });
+
+  it("keeps its order while the pointer is over it or the focus is in it, and catches up after", async () => {
+    const [a, b, c] = ["a", "b", "c"].map((id) => makeEntry({ id, name: id }));
+    const ids = () => screen.getAllByTestId("session-row").map((r) => r.dataset.sessionId);
+    const { rerender } = renderList({ entries: [a, b] });
+    const body = screen.getAllByRole("rowgroup")[1]!;
+    await fireEvent.pointerEnter(body);
+    await rerender({ entries: [c, b, a] });
+    expect(ids()).toEqual(["a", "b", "c"]);
+    await rerender({ entries: [c, a] });
+    expect(ids()).toEqual(["a", "c"]);
+    await fireEvent.pointerLeave(body);
+    expect(ids()).toEqual(["c", "a"]);
+
+    screen.getAllByTestId("session-row")[1]!.focus();
+    await rerender({ entries: [a, c] });
+    expect(ids()).toEqual(["c", "a"]);
+    (document.activeElement as HTMLElement).blur();
+    await tick();
+    expect(ids()).toEqual(["a", "c"]);
   });
 
   it("follows changes to the sessions it is given", async () => {

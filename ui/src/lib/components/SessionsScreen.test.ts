@@ -1,5 +1,5 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BACKEND_CONTEXT,
   BackendError,
@@ -8,7 +8,9 @@ import {
   MockBackend,
   type MockOptions,
 } from "../backend";
+import { extendAmount } from "../stores/extendAmount.svelte";
 import { SessionStore } from "../stores/sessions.svelte";
+import { tick } from "svelte";
 import SessionsScreen from "./SessionsScreen.svelte";
 
 let stops: (() => void)[] = [];
@@ -37,9 +39,52 @@ function row(id: string): HTMLElement {
 const shownIds = () => screen.queryAllByTestId("session-row").map((r) => r.dataset.sessionId);
 
 describe("SessionsScreen", () => {
+  beforeEach(() => {
+    localStorage.clear();
+    extendAmount.minutes = null;
+  });
+
   afterEach(() => {
+    vi.useRealTimers();
     for (const stop of stops) stop();
     stops = [];
+  });
+
+  it("extends by the usual amount in one click, and remembers the amount last chosen", async () => {
+    const { backend } = await renderScreen();
+    const shell = within(row("demo-shell"));
+    const deadline = () => Date.parse(shell.getByTestId("session-remaining").dataset.deadline!);
+    const before = deadline();
+    expect(shell.getByTestId("session-extend-quick").textContent).toBe("Extend +15 min");
+    await fireEvent.click(shell.getByTestId("session-extend-quick"));
+    await waitFor(() => expect(deadline() - before).toBe(15 * 60_000));
+    expect(backend.sessions.calls).toContain("extend local demo-shell 15");
+    await fireEvent.click(shell.getByTestId("session-extend"));
+    await fireEvent.click(shell.getByTestId("session-extend-30"));
+    await waitFor(() => expect(deadline() - before).toBe(45 * 60_000));
+    expect(localStorage.getItem("porthole.extend.minutes")).toBe("30");
+    // Every row offers the amount now, whichever account it is on.
+    for (const quick of screen.getAllByTestId("session-extend-quick")) expect(quick.textContent).toBe("Extend +30 min");
+    expect(within(row("demo-legacy")).queryByTestId("session-extend-quick")).toBeNull();
+  });
+
+  it("clears a row's confirmation after a few seconds, or when the session changes state", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const { backend } = await renderScreen();
+    const feedback = () => within(row("demo-shell")).getByTestId("session-feedback");
+    await fireEvent.click(within(row("demo-shell")).getByTestId("session-open"));
+    await waitFor(() => expect(feedback().textContent).toBe("Opened in its window"));
+    vi.advanceTimersByTime(3000);
+    await tick();
+    expect(feedback().textContent).toBe("Opened in its window");
+    vi.advanceTimersByTime(1500);
+    await waitFor(() => expect(feedback().textContent).toBe(""));
+
+    await fireEvent.click(within(row("demo-shell")).getByTestId("session-extend-quick"));
+    await waitFor(() => expect(feedback().textContent).toBe("Extended by 15 min"));
+    await backend.stopSession("local", "demo-shell");
+    await waitFor(() => expect(row("demo-shell").dataset.state).not.toBe("ready"));
+    expect(feedback().textContent).toBe("");
   });
 
   it("lists every account's sessions, soonest deadline first, with their account", async () => {

@@ -66,6 +66,16 @@ export class SessionStore {
     this.revealed = sessionKey(accountId, sessionId);
   }
 
+  /** What a keyboard shortcut asked of the sessions screen (open the launch dialog, focus the
+   * filter); cleared once done, or when the screen cannot do it now. */
+  requested: "launch" | "filter" | null = $state(null);
+
+  /** Refresh: asks the watchers to look again now, and takes a fresh snapshot. */
+  refresh(): Promise<void> {
+    this.#backend.refreshSessions().catch(() => undefined);
+    return this.load();
+  }
+
   /** The latest warning or end, in words, for a live region. */
   announcement = $state("");
   #backend: Backend;
