@@ -10,8 +10,8 @@ use porthole_core::model::Account;
 use tauri::{AppHandle, Manager};
 use tauri_specta::Event;
 
-use crate::state::AppState;
 use crate::labels::MAIN;
+use crate::state::AppState;
 
 /// How often the file is looked at (a stat: nothing is read unless it changed).
 const EVERY: Duration = Duration::from_secs(1);
@@ -71,7 +71,10 @@ fn sync(app: &AppHandle, before: &[Account], after: &[Account]) {
             state.connect(&account.id);
         }
     }
-    for gone in before.iter().filter(|b| !after.iter().any(|a| a.id == b.id)) {
+    for gone in before
+        .iter()
+        .filter(|b| !after.iter().any(|a| a.id == b.id))
+    {
         state.hub.unwatch(&gone.id);
     }
 }

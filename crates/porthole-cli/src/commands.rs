@@ -87,12 +87,14 @@ async fn sessions(
             print(&output::sessions_table(&sessions, Utc::now()))
         }
         SessionsCommand::Show { id } => {
-            let mut session = live(connected, &id).await?;
+            let mut session = known(connected, &id).await?;
             mark_answering(std::slice::from_mut(&mut session)).await;
             show(provider, session, json).await
         }
         SessionsCommand::Launch(args) => launch(provider, args, json).await,
         SessionsCommand::Extend { id, minutes } => {
+            // An ended one is refused with why it ended, before anything is sent.
+            live(connected, &id).await?;
             provider.extend(&id, minutes).await?;
             let session = live(connected, &id).await?;
             if json {
@@ -154,9 +156,9 @@ async fn sessions(
     }
 }
 
-/// The session, or `session_gone` (exit 4) when the provider no longer knows it as live,
-/// saying where it was looked for.
-async fn live(connected: &Connected, id: &str) -> Result<Session, Error> {
+/// The session as the provider knows it, ended ones included (`sessions show`), or
+/// `session_gone` (exit 4) saying where it was looked for.
+async fn known(connected: &Connected, id: &str) -> Result<Session, Error> {
     connected.provider.get(id).await?.ok_or_else(|| {
         Error::new(
             ErrorCode::SessionGone,
@@ -166,6 +168,19 @@ async fn live(connected: &Connected, id: &str) -> Result<Session, Error> {
             ),
         )
     })
+}
+
+/// The session while it is live; an ended one is `session_gone` (exit 4) with why it ended,
+/// where the provider says ("it failed: exited with code 1").
+async fn live(connected: &Connected, id: &str) -> Result<Session, Error> {
+    let session = known(connected, id).await?;
+    match &session.state {
+        porthole_core::model::SessionState::Ended(reason) => Err(Error::new(
+            ErrorCode::SessionGone,
+            format!("Session {id} has ended: it {}.", reason.describe()),
+        )),
+        _ => Ok(session),
+    }
 }
 
 /// Prints one session, its machine named (providers report it by id, often a UUID).

@@ -137,13 +137,17 @@ fn a_session_launches_extends_stops_and_is_gone(ctx: &Ctx) {
     let stopped = ctx.run(&["sessions", "stop", &id, "--json"]).ok().json();
     assert_eq!(stopped["stopped"], true);
 
-    let gone = ctx.run(&["sessions", "show", &id]);
+    // portholed says why it ended: shown, and refused plainly where it must be live.
+    let ended = ctx.run(&["sessions", "show", &id, "--json"]).ok().json();
+    assert_eq!(ended["state"]["reason"]["kind"], "stopped", "{ended}");
+    let gone = ctx.run(&["sessions", "extend", &id, "--minutes", "5"]);
     assert_eq!(gone.code, 4, "{}", gone.stderr);
     assert!(gone.stderr.starts_with("porthole: "), "{}", gone.stderr);
-    assert!(gone.stderr.contains("[session_gone]"), "{}", gone.stderr);
-    assert_eq!(
-        ctx.run(&["sessions", "extend", &id, "--minutes", "5"]).code,
-        4
+    assert!(
+        gone.stderr
+            .contains("has ended: it stopped. [session_gone]"),
+        "{}",
+        gone.stderr
     );
     // Stopping what has ended is what the user wanted.
     ctx.run(&["sessions", "stop", &id]).ok();
@@ -183,8 +187,14 @@ fn logs_follow_a_live_session_until_it_ends(ctx: &Ctx) {
     let logs = porthole(&[&base[..], &["sessions", "logs", &id]].concat(), &env).ok();
     assert!(!logs.stdout.is_empty(), "no log lines");
     assert!(started.elapsed() < RUN_LIMIT);
-    let gone = porthole(&[&base[..], &["sessions", "show", &id]].concat(), &env);
-    assert_eq!(gone.code, 4, "{}", gone.stderr);
+    // It ended by itself at its deadline, and says so.
+    let gone = porthole(
+        &[&base[..], &["sessions", "show", &id, "--json"]].concat(),
+        &env,
+    )
+    .ok()
+    .json();
+    assert_eq!(gone["state"]["reason"]["kind"], "timeout", "{gone}");
 }
 
 /// A session that ends while `launch` waits for it: the tracker's reason (its deadline passed),

@@ -81,6 +81,25 @@ fn ibm_message(json: &serde_json::Value) -> Option<String> {
     text(json, "errorMessage")
 }
 
+/// Why a session ended, as portholed says beside `detail` in a 404 (`"ended": {"kind",
+/// "reason"}`): `kind` is `timeout`, `stopped` or `failed`; `reason` its own words ("exited
+/// with code 1").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub kind: String,
+    pub reason: String,
+}
+
+pub fn ended_of(body: &str) -> Option<Ended> {
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    let ended = json.get("ended")?;
+    let text = |k: &str| ended.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(Ended {
+        kind: text("kind").unwrap_or_else(|| "failed".into()),
+        reason: text("reason")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

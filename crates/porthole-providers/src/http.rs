@@ -49,8 +49,13 @@ impl Default for RetryPolicy {
 /// A failure before it is given its meaning by the endpoint that saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HttpError {
-    /// The server answered with an error status; `detail` is its `{"detail"}` text.
-    Status { status: u16, detail: String },
+    /// The server answered with an error status; `detail` is its `{"detail"}` text, `ended`
+    /// portholed's reason beside it for a session that ended (`error_body::ended_of`).
+    Status {
+        status: u16,
+        detail: String,
+        ended: Option<crate::error_body::Ended>,
+    },
     /// The server could not be reached or did not answer in time.
     Network(String),
     /// The server answered 2xx with a body we could not read.
@@ -69,7 +74,7 @@ impl HttpError {
                 ErrorCode::InvalidResponse,
                 format!("The provider sent a response Porthole cannot read: {msg}"),
             ),
-            HttpError::Status { status, detail } => {
+            HttpError::Status { status, detail, .. } => {
                 let code = match status {
                     401 => ErrorCode::Unauthorized,
                     403 if mentions_credit(&detail) => ErrorCode::QuotaExceeded,
@@ -107,13 +112,16 @@ impl HttpError {
 }
 
 fn mentions_credit(detail: &str) -> bool {
-    let d = detail.to_ascii_lowercase();
-    d.contains("balance") || d.contains("credit") || d.contains("suspended")
+    mentions(detail, &["balance", "credit", "suspended"])
 }
 
 fn mentions_limit(detail: &str) -> bool {
+    mentions(detail, &["concurrent", "free plan", "limited to"])
+}
+
+fn mentions(detail: &str, words: &[&str]) -> bool {
     let d = detail.to_ascii_lowercase();
-    d.contains("concurrent") || d.contains("free plan") || d.contains("limited to")
+    words.iter().any(|w| d.contains(w))
 }
 
 /// Parses an account's base URL: http or https only, with a clear coded error otherwise.
@@ -483,6 +491,7 @@ async fn status_error(resp: Response) -> HttpError {
     HttpError::Status {
         status,
         detail: detail_of(&text).unwrap_or_else(|| fallback_detail(status, &text)),
+        ended: crate::error_body::ended_of(&text),
     }
 }
 
@@ -542,6 +551,7 @@ mod tests {
             HttpError::Status {
                 status,
                 detail: detail.into(),
+                ended: None,
             }
             .into_error(ErrorCode::SessionGone)
             .code

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use porthole_core::model::{Availability, LaunchRequest, ProviderKind, ResourceKind, Session};
+use porthole_core::model::{
+    Availability, EndReason, LaunchRequest, ProviderKind, ResourceKind, Session, SessionState,
+};
 use porthole_core::provider::Provider;
 use porthole_core::ErrorCode;
 use porthole_providers::http::RetryPolicy;
@@ -27,7 +29,7 @@ fn main() -> ExitCode {
         return code;
     }
     let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let tests: [(&str, TestFn); 5] = [
+    let tests: [(&str, TestFn); 6] = [
         ("the_watcher_sees_a_session_become_ready_and_end", || {
             Box::pin(the_watcher_sees_a_session_become_ready_and_end())
         }),
@@ -43,6 +45,9 @@ fn main() -> ExitCode {
         }),
         ("unknown_sessions_and_gpus_are_clear_errors", || {
             Box::pin(unknown_sessions_and_gpus_are_clear_errors())
+        }),
+        ("an_ended_session_says_why", || {
+            Box::pin(an_ended_session_says_why())
         }),
     ];
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -83,7 +88,11 @@ async fn local(name: &str) -> Local {
         std::env::temp_dir().join(format!("porthole-providers-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut config = ServerConfig::new(&dir);
-    config.config = ConfigSource::Inline("nvidia_smi = \"\"\n".to_owned());
+    // `brief` exits with code 2 once it has started.
+    config.config = ConfigSource::Inline(
+        "nvidia_smi = \"\"\n[machines.brief]\ncommand = [\"sh\", \"-c\", \"sleep 0.3; exit 2 # {port}\"]\n"
+            .to_owned(),
+    );
     config.key = KeyStorage::Explicit(Sensitive::new(KEY.to_owned()));
     config.helper_exe = Some(std::env::current_exe().unwrap());
     let server = Server::start(config).await.unwrap();
@@ -194,7 +203,9 @@ async fn a_terminal_session_launches_answers_extends_and_stops() {
     assert!(!first.message.is_empty());
 
     c.stop(&id).await.unwrap();
-    wait_for(c, &id, Option::is_none).await;
+    // portholed says why it ended: stopped.
+    let ended = SessionState::Ended(EndReason::Stopped);
+    wait_for(c, &id, |s| s.as_ref().is_some_and(|s| s.state == ended)).await;
     // The stream ends (stream_complete) once the session has ended.
     let rest = tokio::time::timeout(Duration::from_secs(15), logs.collect::<Vec<_>>())
         .await
@@ -239,7 +250,6 @@ async fn unknown_sessions_and_gpus_are_clear_errors() {
 
 async fn the_watcher_sees_a_session_become_ready_and_end() {
     use porthole_core::clock::SystemClock;
-    use porthole_core::model::{EndReason, SessionState};
     use porthole_core::watcher::{self, WatchConfig, WatchEvent};
 
     let local = local("watcher").await;
@@ -306,5 +316,33 @@ async fn the_watcher_sees_a_session_become_ready_and_end() {
     assert_eq!(reason, EndReason::Stopped);
     assert!(handle.sessions().is_empty());
     drop(handle);
+    local.server.shutdown().await;
+}
+
+async fn an_ended_session_says_why() {
+    let local = local("why").await;
+    let c = &local.client;
+    let launched = c
+        .launch(&LaunchRequest {
+            machine_id: "brief".to_owned(),
+            resource: None,
+            timeout_minutes: Some(20),
+            mode: None,
+            params: Default::default(),
+        })
+        .await
+        .unwrap();
+    let ended = wait_for(c, &launched.id, |s| {
+        s.as_ref()
+            .is_some_and(|s| matches!(s.state, SessionState::Ended(_)))
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        ended.state,
+        SessionState::Ended(EndReason::Failed("exited with code 2".into()))
+    );
+    // Unknown ids are still unknown.
+    assert!(c.get("no-such-session").await.unwrap().is_none());
     local.server.shutdown().await;
 }

@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: Value,
+    /// Why a session ended, beside `detail` in a 404 (portholed's own addition).
+    pub ended: Option<Value>,
 }
 
 impl ApiError {
@@ -17,6 +19,7 @@ impl ApiError {
         Self {
             status,
             detail: Value::String(detail.into()),
+            ended: None,
         }
     }
 
@@ -41,7 +44,14 @@ impl ApiError {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: json!([{ "loc": loc, "msg": msg.into(), "type": kind }]),
+            ended: None,
         }
+    }
+
+    /// The same refusal, saying why the session ended (`kind`: timeout, stopped or failed).
+    pub fn ended(mut self, kind: &str, reason: &str) -> Self {
+        self.ended = Some(json!({ "kind": kind, "reason": reason }));
+        self
     }
 }
 
@@ -60,7 +70,11 @@ impl From<porthole_core::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "detail": self.detail }))).into_response()
+        let body = match self.ended {
+            Some(ended) => json!({ "detail": self.detail, "ended": ended }),
+            None => json!({ "detail": self.detail }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 

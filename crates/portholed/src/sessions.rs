@@ -102,9 +102,22 @@ impl Sessions {
         }
     }
 
+    /// S2. An ended session answers 404 as upstream does, with why it ended beside `detail`
+    /// for a day (`ended: {kind, reason}`), so a client can say more than "gone".
     pub fn get(&self, id: &str) -> ApiResult<SessionResponse> {
-        match self.store.get_active(id)? {
-            Some(row) => Ok(self.response(&row)),
+        let row = self.store.get(id)?;
+        match row {
+            Some(row) if row.end_time.is_none() => Ok(self.response(&row)),
+            Some(row) => {
+                let not_found = ApiError::not_found("GPUEvent not found");
+                let recent = row
+                    .end_time
+                    .is_some_and(|at| Utc::now() - at < chrono::Duration::days(1));
+                Err(match row.end_reason.filter(|_| recent) {
+                    Some(reason) => not_found.ended(ended_kind(&reason), &reason),
+                    None => not_found,
+                })
+            }
             None => Err(ApiError::not_found("GPUEvent not found")),
         }
     }
@@ -258,7 +271,7 @@ impl Sessions {
             Ok(child) => child,
             Err(err) => {
                 logs::append(&self.logs_dir, &id, "error", &err.message);
-                self.end(&id, "failed to start", "error");
+                self.end(&id, &format!("failed to start: {}", err.message), "error");
                 return Err(ApiError::internal(format!(
                     "Session creation failed: {}",
                     err.message
@@ -425,7 +438,7 @@ impl Sessions {
     async fn wait_child(self: Arc<Self>, id: String, mut child: tokio::process::Child) {
         let status = child.wait().await;
         let reason = match status {
-            Ok(s) => format!("process exited ({s})"),
+            Ok(s) => exited(s),
             Err(e) => format!("process lost ({e})"),
         };
         self.end(&id, &reason, "error");
@@ -509,5 +522,26 @@ impl Sessions {
             }
             let _ = self.store.end(&id, reason, now);
         }
+    }
+}
+
+/// How a process ended, for a person: "exited with code 1", "killed by signal 9".
+fn exited(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => format!("exited ({status})"),
+    }
+}
+
+/// What kind of end a recorded reason is: `timeout`, `stopped` or `failed`.
+pub(crate) fn ended_kind(reason: &str) -> &'static str {
+    if reason == TIMEOUT_REASON || reason.starts_with("Reached timeout period") {
+        "timeout"
+    } else if reason == "stopped" {
+        "stopped"
+    } else {
+        "failed"
     }
 }

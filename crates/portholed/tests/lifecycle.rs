@@ -108,6 +108,8 @@ async fn launch_answer_extend_deadline_gone() {
         started.elapsed() >= Duration::from_secs(2),
         "not before the deadline"
     );
+    let (_, gone) = h.get(&format!("/session/{id}")).await;
+    assert_eq!(gone["ended"]["kind"], "timeout", "{gone}");
     wait_no_processes(&id, Duration::from_secs(10)).await;
     assert!(h.http.get(&url).send().await.is_err(), "the port is closed");
     let events = read_stream(&h, &id, "").await;
@@ -160,8 +162,16 @@ async fn a_process_that_exits_ends_its_session() {
     assert!(msgs.iter().any(|m| m == "hello from brief"), "{msgs:?}");
     assert!(
         msgs.iter()
-            .any(|m| m.contains("process exited") && m.contains('3')),
+            .any(|m| m == "Session ended: exited with code 3"),
         "{msgs:?}"
+    );
+    // S2 answers 404 as upstream does, and says why it ended beside `detail`.
+    let (status, body) = h.get(&format!("/session/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["detail"], "GPUEvent not found", "{body}");
+    assert_eq!(
+        body["ended"],
+        json!({"kind": "failed", "reason": "exited with code 3"})
     );
     assert!(msgs[0].starts_with("Creating session on brief"), "{msgs:?}");
     for e in &events[..events.len() - 1] {

@@ -243,6 +243,7 @@ pub(crate) fn api_error(err: HttpError, not_found: ErrorCode) -> Error {
     if let HttpError::Status {
         status: 403,
         detail,
+        ..
     } = &err
     {
         // A key that may read but not do this: said in Airplane's words, not as a wrong key.

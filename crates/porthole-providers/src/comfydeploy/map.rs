@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use porthole_core::model::{
-    Availability, Capabilities, LaunchRequest, Machine, ProviderKind, Resource, ResourceKind,
-    Session, SessionState,
+    Availability, Capabilities, EndReason, LaunchRequest, Machine, ProviderKind, Resource,
+    ResourceKind, Session, SessionState,
 };
 
 use super::wire::{self, CreateSessionResponse, GpuItem, MachineListItem, SessionResponse};
@@ -110,6 +110,20 @@ pub fn session(
         details: Vec::new(),
         raw: serde_json::to_value(&wire).unwrap_or(serde_json::Value::Null),
         id: wire.id,
+    }
+}
+
+/// A session known only by its id (portholed's 404 for an ended one).
+pub fn ended_wire(id: &str) -> Option<SessionResponse> {
+    serde_json::from_value(serde_json::json!({ "id": id })).ok()
+}
+
+/// Why a session ended, from portholed's `ended` note.
+pub fn end_reason(ended: &crate::error_body::Ended) -> EndReason {
+    match ended.kind.as_str() {
+        "timeout" => EndReason::Timeout,
+        "stopped" => EndReason::Stopped,
+        _ => EndReason::Failed(ended.reason.clone()),
     }
 }
 

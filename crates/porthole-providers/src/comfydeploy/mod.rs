@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use porthole_core::model::{LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session};
+use porthole_core::model::{
+    LaunchRequest, LogLine, Machine, ProviderKind, Resource, Session, SessionState,
+};
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
 use porthole_secrets::Sensitive;
@@ -153,6 +155,16 @@ impl Provider for ComfyDeploy {
                 let prices = self.prices().await;
                 Ok(Some(self.session(wire, &prices)))
             }
+            // portholed says why it ended (a day long): an ended session, not a vanished one.
+            Err(HttpError::Status {
+                status: 404,
+                ended: Some(ended),
+                ..
+            }) => Ok(map::ended_wire(id).map(|wire| {
+                let mut session = self.session(wire, &BTreeMap::new());
+                session.state = SessionState::Ended(map::end_reason(&ended));
+                session
+            })),
             Err(HttpError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e.into_error(ErrorCode::SessionGone)),
         }
@@ -208,6 +220,7 @@ impl Provider for ComfyDeploy {
             Err(HttpError::Status {
                 status: 404,
                 detail,
+                ..
             }) if detail.contains("Timeout end") => Err(Error::invalid_input(
                 "This session has no server deadline (a legacy runner) and cannot be \
                      extended.",
@@ -230,6 +243,7 @@ impl Provider for ComfyDeploy {
             Err(HttpError::Status {
                 status: 400,
                 detail,
+                ..
             }) if detail.contains("Modal function id not found") => Ok(()),
             Err(e) => Err(e.into_error(ErrorCode::SessionGone)),
         }
