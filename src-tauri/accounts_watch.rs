@@ -43,7 +43,11 @@ pub fn start(app: &AppHandle) {
             let Some(accounts) = accounts_now(&app).await else {
                 continue;
             };
-            sync(&app, known.as_deref().unwrap_or_default(), &accounts);
+            // Connecting reads keys from the keychain, a blocking D-Bus call: off the workers.
+            let before = known.take().unwrap_or_default();
+            let (handle, after) = (app.clone(), accounts.clone());
+            let _ =
+                tauri::async_runtime::spawn_blocking(move || sync(&handle, &before, &after)).await;
             known = Some(accounts);
             if let Err(e) = AccountsChanged.emit_to(&app, MAIN) {
                 tracing::debug!("accounts-changed not sent: {e}");

@@ -93,9 +93,13 @@ async fn sessions(
         }
         SessionsCommand::Launch(args) => launch(provider, args, json).await,
         SessionsCommand::Extend { id, minutes } => {
-            // An ended one is refused with why it ended, before anything is sent.
-            live(connected, &id).await?;
-            provider.extend(&id, minutes).await?;
+            if let Err(e) = provider.extend(&id, minutes).await {
+                // Gone: say why it ended, where the provider says.
+                if e.code == ErrorCode::SessionGone {
+                    live(connected, &id).await?;
+                }
+                return Err(e);
+            }
             let session = live(connected, &id).await?;
             if json {
                 return print_json(&session.with_url());

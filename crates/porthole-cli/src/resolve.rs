@@ -10,7 +10,11 @@ use porthole_core::Error;
 /// start so are named.
 pub async fn session_id(provider: &dyn Provider, typed: &str) -> Result<String, Error> {
     let typed = typed.trim();
-    let sessions = provider.list().await?;
+    // Without a list (the provider is unreachable), the id is taken as typed: the command's
+    // own call says what is wrong.
+    let Ok(sessions) = provider.list().await else {
+        return Ok(typed.to_owned());
+    };
     Ok(pick_session(&sessions, typed)?.unwrap_or_else(|| typed.to_owned()))
 }
 

@@ -426,12 +426,13 @@ async fn stop_extend_and_their_errors() {
         session_processes(&id).is_empty(),
         "wait_for_shutdown waits for the processes"
     );
+    // Upstream's 404, and why it ended beside it (portholed's addition).
     let (s, v) = h.get(&format!("/session/{id}")).await;
     assert_eq!(
         (s, v),
         (
             StatusCode::NOT_FOUND,
-            json!({"detail": "GPUEvent not found"})
+            json!({"detail": "GPUEvent not found", "ended": {"kind": "stopped", "reason": "stopped"}})
         )
     );
     let (s, v) = h.delete(&format!("/session/{id}")).await;
