@@ -21,6 +21,8 @@ fn main() -> ExitCode {
     // Usage errors exit 2 and --help/--version exit 0, as clap does.
     let cli = args::Cli::parse();
     init_logging();
+    // portholed tells "stopped from the CLI" by it.
+    porthole_providers::http::set_client_name("porthole-cli");
     let json = cli.global.json;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -102,6 +102,9 @@ pub fn session_fields(s: &Session, now: DateTime<Utc>) -> String {
     if let Some(label) = &s.status_label {
         fields.push(("status", label.clone()));
     }
+    if let Some(note) = s.before_end.as_ref().filter(|_| s.state.is_live()) {
+        fields.push(("at its end", note.clone()));
+    }
     fields.push(("created", local_time(s.created_at)));
     // Every clock, in the app's words ("Ends", "Idle limit"), the one warned about marked.
     for clock in s.clocks() {
@@ -302,6 +305,7 @@ mod tests {
             warning: None,
             url: url.map(str::to_owned),
             price_per_hour: Some(0.0),
+            before_end: None,
             capabilities: Capabilities {
                 can_extend: true,
                 can_stop: true,
@@ -348,6 +352,19 @@ mod tests {
         assert!(out.contains("(42m 10s left)"), "{out}");
         assert!(out.contains("can:         extend, stop, open"), "{out}");
         assert!(out.contains("url:         -"), "{out}");
+    }
+
+    #[test]
+    fn a_live_session_says_what_runs_before_it_ends() {
+        let mut s = session("abc", SessionState::Ready, None);
+        s.before_end = Some("Its before_end step runs first, for up to 60 s.".into());
+        let out = session_fields(&s, t0());
+        assert!(
+            out.contains("at its end:  Its before_end step runs first, for up to 60 s."),
+            "{out}"
+        );
+        s.state = SessionState::Ended(EndReason::Timeout);
+        assert!(!session_fields(&s, t0()).contains("at its end"));
     }
 
     #[test]

@@ -287,6 +287,7 @@ mod tests {
             warning: None,
             url: None,
             price_per_hour: None,
+            before_end: None,
             capabilities: Capabilities {
                 can_extend: false,
                 can_stop: true,

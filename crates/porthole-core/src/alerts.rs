@@ -77,6 +77,9 @@ pub struct Alerts {
     /// The state each live session was last seen in, with what it said (this run only), to
     /// tell when one starts its first work, goes idle or asks something new.
     states: HashMap<String, Seen>,
+    /// What each live session's provider does before ending it (`Session::before_end`), said in
+    /// its final warning.
+    before_end: HashMap<String, String>,
     /// When this run of the app began: a session created before it was running already, and
     /// its being ready is no news.
     started: DateTime<Utc>,
@@ -115,12 +118,59 @@ impl Alerts {
             order: VecDeque::new(),
             sent: HashSet::new(),
             states: HashMap::new(),
+            before_end: HashMap::new(),
             started: Utc::now(),
         };
         for key in keys {
             alerts.remember(key);
         }
         alerts
+    }
+
+    /// Keeps, per live session, what its provider does before ending it.
+    fn follow_before_end(&mut self, event: &WatchEvent) {
+        match event {
+            WatchEvent::Added { session }
+            | WatchEvent::Updated { session }
+            | WatchEvent::Ready { session } => {
+                let key = format!("{}/{}", session.account_id, session.id);
+                match &session.before_end {
+                    Some(note) => self.before_end.insert(key, note.clone()),
+                    None => self.before_end.remove(&key),
+                };
+            }
+            WatchEvent::Ended {
+                account_id,
+                session_id,
+                ..
+            } => {
+                self.before_end
+                    .remove(&format!("{account_id}/{session_id}"));
+            }
+            _ => {}
+        }
+    }
+
+    /// A warning's body: what to do about it, and for the final warning of the hard clock, what
+    /// the provider will do before it ends the session (its `before_end`).
+    fn warning_body(
+        &self,
+        key: &str,
+        clock: ClockKind,
+        threshold_minutes: i32,
+        settings: &AlertSettings,
+    ) -> String {
+        let advice = match clock {
+            ClockKind::Hard => "Extend it from Porthole to keep working.",
+            ClockKind::Idle => "Give it work to keep it.",
+            ClockKind::Unused => "Give it its first work, or it closes unused.",
+        };
+        let last = settings.warn_before_minutes.iter().min().copied();
+        let is_last = u32::try_from(threshold_minutes).ok() == last;
+        match self.before_end.get(key) {
+            Some(note) if clock == ClockKind::Hard && is_last => format!("{advice} {note}"),
+            _ => advice.to_owned(),
+        }
     }
 
     /// Remembers `key` (the newest); false when it was known. Forgets the oldest past [`KEEP`].
@@ -149,6 +199,7 @@ impl Alerts {
 
     /// The notification this event deserves, if any and if not sent already.
     pub fn on_event(&mut self, event: &WatchEvent, settings: &AlertSettings) -> Option<Notice> {
+        self.follow_before_end(event);
         if let WatchEvent::Ended {
             account_id,
             session_id,
@@ -223,12 +274,12 @@ impl Alerts {
                         clock.warning_phrase(),
                         minutes_left(*remaining_seconds)
                     ),
-                    body: match clock {
-                        ClockKind::Hard => "Extend it from Porthole to keep working.",
-                        ClockKind::Idle => "Give it work to keep it.",
-                        ClockKind::Unused => "Give it its first work, or it closes unused.",
-                    }
-                    .to_owned(),
+                    body: self.warning_body(
+                        &format!("{account_id}/{session_id}"),
+                        *clock,
+                        *threshold_minutes,
+                        settings,
+                    ),
                 },
             ),
             // The user stopped, closed or cancelled it (here, or stopped it elsewhere): they know.
@@ -473,3 +524,7 @@ pub(crate) fn minutes_left(seconds: i32) -> String {
 #[cfg(test)]
 #[path = "alerts_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "alerts_before_end_tests.rs"]
+mod before_end_tests;

@@ -9,7 +9,7 @@ fn t0() -> DateTime<Utc> {
         .unwrap()
 }
 
-fn session(price: Option<f64>, deadline_in: i64) -> Session {
+pub(super) fn session(price: Option<f64>, deadline_in: i64) -> Session {
     Session {
         id: "s1".into(),
         account_id: "local".into(),
@@ -27,6 +27,7 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
         warning: None,
         url: Some("http://127.0.0.1:1/".into()),
         price_per_hour: price,
+        before_end: None,
         capabilities: Capabilities {
             can_extend: true,
             can_stop: true,
@@ -38,7 +39,7 @@ fn session(price: Option<f64>, deadline_in: i64) -> Session {
     }
 }
 
-fn warning(threshold: i32) -> WatchEvent {
+pub(super) fn warning(threshold: i32) -> WatchEvent {
     WatchEvent::Warning {
         account_id: "local".into(),
         session_id: "s1".into(),
@@ -50,7 +51,7 @@ fn warning(threshold: i32) -> WatchEvent {
     }
 }
 
-fn ended(reason: EndReason) -> WatchEvent {
+pub(super) fn ended(reason: EndReason) -> WatchEvent {
     ended_by(reason, false)
 }
 

@@ -1,19 +1,20 @@
 //! What happened to each session while this app watched it: launched, each state it went
 //! through, each warning, extended (by hand or automatically), stop or cancel asked, prompts
-//! answered. Kept in memory for the app's lifetime, a bounded list per session.
+//! answered. Kept in memory for the app's lifetime, a bounded list per session (an ended session's
+//! is kept with it on disk too, see [`crate::ended`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{ClockKind, SessionState};
 
 /// At most this many entries per session (the oldest go first).
 const PER_SESSION: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HistoryKind {
     Launched,
@@ -42,7 +43,7 @@ pub enum HistoryKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     #[serde(flatten)]
@@ -87,6 +88,15 @@ impl History {
             let state = state.clone();
             self.record(account_id, session_id, at, HistoryKind::State { state });
         }
+    }
+
+    /// Puts back what was kept of a session's history (an ended session, after a restart), unless
+    /// something is recorded for it already.
+    pub fn restore(&self, account_id: &str, session_id: &str, kept: Vec<HistoryEntry>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .entry((account_id.to_owned(), session_id.to_owned()))
+            .or_insert(kept);
     }
 
     /// Oldest first.

@@ -7,6 +7,7 @@ pub mod app_info;
 mod auto_extend;
 pub mod clock;
 pub mod descriptor;
+pub mod ended;
 pub mod error;
 pub mod history;
 pub mod inputs;

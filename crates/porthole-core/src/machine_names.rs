@@ -68,6 +68,7 @@ impl MachineNames {
                 .as_ref()
                 .and_then(|id| self.names.get(id))
                 .cloned();
+            session.name_after_machine();
         }
     }
 
@@ -101,5 +102,46 @@ impl MachineNames {
             }
         }
         self.apply(sessions);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::unnamed_session_name;
+    use crate::watcher::tests::{session, t0};
+
+    fn unnamed(id: &str, resource: Option<&str>) -> Session {
+        let mut s = session(id, None, t0());
+        s.resource = resource.map(str::to_owned);
+        s.name = unnamed_session_name(resource, id);
+        s
+    }
+
+    #[test]
+    fn sessions_without_a_name_of_their_own_are_named_after_what_was_chosen() {
+        let names = MachineNames {
+            names: HashMap::from([("terminal".to_owned(), "terminal".to_owned())]),
+            ..MachineNames::default()
+        };
+        let mut sessions = vec![
+            unnamed("3f2a91c0aaaa", Some("CPU")),
+            unnamed("77bb0000cccc", None),
+            // A name the provider gave is kept.
+            session("given", None, t0()),
+        ];
+        assert_eq!(sessions[0].name, "CPU 3f2a91c0");
+        names.apply(&mut sessions);
+        assert_eq!(sessions[0].name, "terminal on CPU 3f2a91c0");
+        assert_eq!(sessions[1].name, "terminal 77bb0000");
+        assert_eq!(sessions[2].name, "session given");
+        // Again: nothing changes (the name is no longer the provider's default).
+        names.apply(&mut sessions);
+        assert_eq!(sessions[0].name, "terminal on CPU 3f2a91c0");
+        // A machine not known: the name stays as it was.
+        let mut other = vec![unnamed("99990000dddd", Some("L4"))];
+        other[0].machine_id = Some("gone".to_owned());
+        names.apply(&mut other);
+        assert_eq!(other[0].name, "L4 99990000");
     }
 }

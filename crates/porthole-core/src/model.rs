@@ -154,6 +154,11 @@ pub struct Session {
     pub url: Option<String>,
     pub price_per_hour: Option<f64>,
     pub capabilities: Capabilities,
+    /// What the provider does before it ends the session, in one sentence, where it does
+    /// something (portholed's `before_end`: "Its before_end step runs first, for up to 60 s.").
+    /// Shown on its row and in its final warning.
+    #[serde(default)]
+    pub before_end: Option<String>,
     /// What its provider tells about it besides the above (a QPU session's mode, its limit as
     /// the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
     #[serde(default)]
@@ -165,7 +170,35 @@ pub struct Session {
     pub raw: serde_json::Value,
 }
 
+/// The first characters of a session id, as names show it (and the CLI takes it).
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// The name of a session its provider does not name: what it runs on and the start of its id
+/// ("A10G 3f2a91c0"). Once its machine's name is known it becomes "terminal on CPU 3f2a91c0"
+/// ([`Session::name_after_machine`]).
+pub fn unnamed_session_name(resource: Option<&str>, id: &str) -> String {
+    format!("{} {}", resource.unwrap_or("session"), short_id(id))
+}
+
 impl Session {
+    /// Names a session its provider did not name (see [`unnamed_session_name`]) after what a
+    /// person chose: its machine, and what it runs on. A provider's own names are kept.
+    pub fn name_after_machine(&mut self) {
+        let Some(machine) = &self.machine_name else {
+            return;
+        };
+        if self.name != unnamed_session_name(self.resource.as_deref(), &self.id) {
+            return;
+        }
+        let short = short_id(&self.id);
+        self.name = match &self.resource {
+            Some(resource) => format!("{machine} on {resource} {short}"),
+            None => format!("{machine} {short}"),
+        };
+    }
+
     /// The session with its URL and the provider's raw fields, which its own serialization
     /// leaves out: for a person who asked for them (the CLI's `--json`), never for a webview, a
     /// log or a file.
@@ -341,6 +374,7 @@ mod tests {
             warning: None,
             url: None,
             price_per_hour: Some(3.6),
+            before_end: None,
             capabilities: Capabilities {
                 can_extend: true,
                 can_stop: true,

@@ -24,7 +24,7 @@ pub enum EndReason {
     OutOfCredit,
     /// It finished its work (runbooks, drained QPU sessions).
     Completed,
-    /// It disappeared from the provider without a known reason.
+    /// The provider no longer has it and gave no reason (nor did its clocks or a stop of ours).
     Vanished,
 }
 
@@ -53,7 +53,7 @@ impl EndReason {
             EndReason::Failed(_) => "failed",
             EndReason::OutOfCredit => "ran out of credit or quota",
             EndReason::Completed => "completed its work",
-            EndReason::Vanished => "disappeared from the provider",
+            EndReason::Vanished => "ended by the provider, which gave no reason",
         }
     }
 

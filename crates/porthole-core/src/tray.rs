@@ -47,6 +47,8 @@ pub struct TrayModel {
     pub warning: bool,
     /// "All accounts" first, then each account; empty when there is only one account.
     pub accounts: Vec<TrayAccount>,
+    /// Said above the rows, whatever account is shown ("Studio GPUs is not answering").
+    pub notices: Vec<String>,
 }
 
 /// The account switcher's id for "all accounts".
@@ -148,6 +150,30 @@ pub fn session_items(s: &Session) -> Vec<TrayItem> {
     items
 }
 
+/// What one click extends by where nothing else says: the UI's default too
+/// (`ui/src/lib/stores/extendAmount.svelte.ts`, which also remembers the user's last amount).
+pub const USUAL_EXTEND_MINUTES: u32 = 15;
+
+/// What a warning notification offers where the desktop shows actions (`src-tauri/notify.rs`):
+/// Extend by the usual amount ([`USUAL_EXTEND_MINUTES`], where the provider has that step and it
+/// fits), then Open where the session opens.
+/// Each is one of [`session_items`], so it does what the tray's entry does.
+pub fn warning_actions(s: &Session) -> Vec<TrayItem> {
+    let mut items: Vec<TrayItem> = session_items(s)
+        .into_iter()
+        .filter(|i| {
+            i.enabled
+                && match TrayAction::parse(&i.id) {
+                    Some(TrayAction::Open { .. }) => true,
+                    Some(TrayAction::Extend { minutes, .. }) => minutes == USUAL_EXTEND_MINUTES,
+                    _ => false,
+                }
+        })
+        .collect();
+    items.sort_by_key(|i| i.id.starts_with("open\u{1f}"));
+    items
+}
+
 impl TrayModel {
     /// "Warning" is the watcher's decision (a live session with a [`Session::warning`]), for every
     /// account whatever `shown` is: a filter may hide rows, never danger.
@@ -185,8 +211,11 @@ impl TrayModel {
                     let account = accounts.iter().find(|(id, _)| *id == s.account_id);
                     parts.push(account.map_or(s.account_id.clone(), |(_, name)| name.clone()));
                 }
+                // Unless the name says it already ("terminal on CPU 3f2a91c0").
                 if let Some(resource) = &s.resource {
-                    parts.push(resource.clone());
+                    if !s.name.contains(&format!(" on {resource} ")) {
+                        parts.push(resource.clone());
+                    }
                 }
                 parts.push(status_phrase(s, now));
                 TrayRow {
@@ -241,7 +270,25 @@ impl TrayModel {
             tooltip,
             warning,
             accounts,
+            notices: Vec::new(),
         }
+    }
+
+    /// Says which accounts are offline or not answering (their rows are as last confirmed),
+    /// whatever account is shown: `unanswered` are their names.
+    pub fn with_unanswered(mut self, unanswered: &[String]) -> Self {
+        self.notices = unanswered
+            .iter()
+            .map(|name| format!("{name} is not answering; its sessions are as last seen"))
+            .collect();
+        if let Some(first) = unanswered.first() {
+            let more = match unanswered.len() {
+                1 => String::new(),
+                n => format!(" (and {} more)", n - 1),
+            };
+            self.tooltip = format!("{}\n{first}{more} is not answering", self.tooltip);
+        }
+        self
     }
 }
 
@@ -263,6 +310,12 @@ pub enum TrayAction {
     },
     /// A session window's own entry: close that window; the session goes on.
     CloseWindow {
+        account_id: String,
+        session_id: String,
+    },
+    /// An ended session's window: launch it again (the main window does, as its own
+    /// Relaunch does) and close that window.
+    Relaunch {
         account_id: String,
         session_id: String,
     },
@@ -292,11 +345,29 @@ impl TrayAction {
                 account_id,
                 session_id,
             } => format!("close-window\u{1f}{account_id}\u{1f}{session_id}"),
+            TrayAction::Relaunch {
+                account_id,
+                session_id,
+            } => format!("relaunch\u{1f}{account_id}\u{1f}{session_id}"),
             TrayAction::ShowAccount { account_id } => format!(
                 "account\u{1f}{}",
                 account_id.as_deref().unwrap_or(ALL_ACCOUNTS)
             ),
         }
+    }
+
+    /// A session's action from its verb (an id's first part: "open", "extend-15") and the
+    /// session: what a notification's action carries, its session beside it.
+    pub fn for_session(verb: &str, account_id: &str, session_id: &str) -> Option<Self> {
+        match Self::parse(&format!("{verb}\u{1f}{account_id}\u{1f}{session_id}"))? {
+            TrayAction::ShowAccount { .. } => None,
+            action => Some(action),
+        }
+    }
+
+    /// An action id's verb ("open", "extend-15"): see [`TrayAction::for_session`].
+    pub fn verb_of(id: &str) -> &str {
+        id.split('\u{1f}').next().unwrap_or_default()
     }
 
     pub fn parse(id: &str) -> Option<Self> {
@@ -318,6 +389,10 @@ impl TrayAction {
                 session_id,
             }),
             "close-window" => Some(TrayAction::CloseWindow {
+                account_id,
+                session_id,
+            }),
+            "relaunch" => Some(TrayAction::Relaunch {
                 account_id,
                 session_id,
             }),

@@ -33,6 +33,7 @@ fn s(id: &str, state: SessionState, minutes: Option<i64>) -> Session {
         warning,
         url: None,
         price_per_hour: None,
+        before_end: None,
         capabilities: Capabilities {
             can_extend: true,
             can_stop: true,
@@ -277,6 +278,10 @@ fn action_ids_round_trip_and_odd_ids_are_refused() {
             account_id: "local".into(),
             session_id: "z".into(),
         },
+        TrayAction::Relaunch {
+            account_id: "local".into(),
+            session_id: "w".into(),
+        },
     ] {
         assert_eq!(TrayAction::parse(&action.id()), Some(action));
     }
@@ -308,4 +313,76 @@ fn a_session_waiting_for_a_person_comes_first_and_says_what_it_asks() {
     // Without the question, the state's own words.
     asks.status_label = None;
     assert_eq!(status_phrase(&asks, t0()), "Waiting for your input");
+}
+
+#[test]
+fn accounts_not_answering_are_said_above_the_rows_and_in_the_tooltip() {
+    let sessions = [s("a", SessionState::Ready, Some(30))];
+    let quiet = TrayModel::build(&sessions, t0(), &[], None).with_unanswered(&[]);
+    assert!(quiet.notices.is_empty());
+    assert_eq!(quiet.tooltip, "Porthole — term a ends in 30 min");
+
+    let one = TrayModel::build(&sessions, t0(), &[], None).with_unanswered(&["Studio".into()]);
+    assert_eq!(
+        one.notices,
+        ["Studio is not answering; its sessions are as last seen"]
+    );
+    assert_eq!(
+        one.tooltip,
+        "Porthole — term a ends in 30 min\nStudio is not answering"
+    );
+    // The rows stay.
+    assert_eq!(one.rows.len(), 1);
+
+    let two = TrayModel::build(&sessions, t0(), &[], None)
+        .with_unanswered(&["Studio".into(), "Lab".into()]);
+    assert_eq!(two.notices.len(), 2);
+    assert!(two
+        .tooltip
+        .ends_with("\nStudio (and 1 more) is not answering"));
+}
+
+#[test]
+fn a_name_that_says_what_it_runs_on_is_not_followed_by_it_again() {
+    let mut named = s("a", SessionState::Ready, Some(30));
+    named.name = "terminal on CPU 3f2a91c0".into();
+    named.resource = Some("CPU".into());
+    let m = TrayModel::build(&[named], t0(), &[], None);
+    assert_eq!(m.rows[0].label, "terminal on CPU 3f2a91c0 · 30 min left");
+}
+
+/// A warning notification offers the usual extension and Open, each doing what the tray's
+/// entry does; only what the session allows now.
+#[test]
+fn a_warning_offers_the_usual_extension_then_open() {
+    let labels =
+        |items: Vec<TrayItem>| -> Vec<String> { items.into_iter().map(|i| i.label).collect() };
+    let ready = s("a", SessionState::Expiring, Some(5));
+    let items = warning_actions(&ready);
+    assert_eq!(labels(items.clone()), ["Extend +15 min", "Open"]);
+    // The verb and the session carried apart make the same action again.
+    for item in &items {
+        let verb = TrayAction::verb_of(&item.id);
+        assert_eq!(
+            TrayAction::for_session(verb, "local", "a"),
+            TrayAction::parse(&item.id),
+            "{verb}"
+        );
+    }
+    assert_eq!(TrayAction::for_session("account", "local", "a"), None);
+    assert_eq!(TrayAction::for_session("extend-7", "local", "a"), None);
+
+    // Past the ceiling 15 min does not fit: no smaller step is offered instead, and no Extend.
+    let mut old = ready.clone();
+    old.created_at = t0() - Duration::hours(24) + Duration::minutes(10);
+    assert_eq!(labels(warning_actions(&old)), ["Open"]);
+    // A session that cannot extend.
+    let mut fixed = ready.clone();
+    fixed.capabilities.can_extend = false;
+    assert_eq!(labels(warning_actions(&fixed)), ["Open"]);
+    // A provider without that step (a runbook has none).
+    let mut runbook = ready.clone();
+    runbook.provider = ProviderKind::Airplane;
+    assert_eq!(labels(warning_actions(&runbook)), ["Open"]);
+    assert!(warning_actions(&s("b", SessionState::Stopping, Some(5))).is_empty());
 }

@@ -159,6 +159,19 @@ impl std::fmt::Debug for HttpClient {
     }
 }
 
+static CLIENT_NAME: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Names this program in every request's User-Agent (`porthole-cli/0.1.0`); the desktop app
+/// keeps the default, `porthole`. portholed says from it who stopped a session ("stopped from
+/// the CLI"). Set once, before the first client is made; later calls change nothing.
+pub fn set_client_name(name: &'static str) {
+    let _ = CLIENT_NAME.set(name);
+}
+
+fn client_name() -> &'static str {
+    CLIENT_NAME.get().copied().unwrap_or("porthole")
+}
+
 impl HttpClient {
     pub fn new(
         base_url: &str,
@@ -173,7 +186,7 @@ impl HttpClient {
         let client = reqwest::Client::builder()
             .connect_timeout(policy.connect_timeout)
             .redirect(same_origin_redirects(&parsed))
-            .user_agent(concat!("porthole/", env!("CARGO_PKG_VERSION")))
+            .user_agent(format!("{}/{}", client_name(), env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
         Ok(Self {

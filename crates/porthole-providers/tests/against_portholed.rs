@@ -304,16 +304,21 @@ async fn the_watcher_sees_a_session_become_ready_and_end() {
 
     provider.stop(&launched.id).await.unwrap();
     handle.stopping(&launched.id);
-    let reason = loop {
+    let (reason, outcome) = loop {
         let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
             .await
             .unwrap()
             .unwrap();
-        if let WatchEvent::Ended { reason, .. } = event {
-            break reason;
+        if let WatchEvent::Ended {
+            reason, outcome, ..
+        } = event
+        {
+            break (reason, outcome);
         }
     };
     assert_eq!(reason, EndReason::Stopped);
+    // portholed knew who asked (this client's User-Agent is the app's).
+    assert_eq!(outcome.as_deref(), Some("Stopped from the app."));
     assert!(handle.sessions().is_empty());
     drop(handle);
     local.server.shutdown().await;

@@ -73,6 +73,8 @@ pub(crate) struct Common {
     /// Bumped when the upstream URL really changes: spliced WebSockets to the old one end then, so
     /// the page reconnects (through the same port) to the new one.
     pub(crate) retargeted: watch::Sender<u64>,
+    /// Once the session has ended: the page every request gets instead of the upstream's.
+    ended: RwLock<Option<bytes::Bytes>>,
 }
 
 /// What the connections of one worker thread share: the common state, and the worker's own pool
@@ -153,7 +155,19 @@ impl Common {
             health_timeout,
             shutdown,
             retargeted: watch::Sender::new(0),
+            ended: RwLock::new(None),
         }
+    }
+
+    /// The session has ended: every request of the window gets `page` from now on, and
+    /// spliced WebSockets end.
+    pub(crate) fn end(&self, page: bytes::Bytes) {
+        *self.ended.write().unwrap_or_else(|p| p.into_inner()) = Some(page);
+        self.retargeted.send_modify(|generation| *generation += 1);
+    }
+
+    fn ended_page(&self) -> Option<bytes::Bytes> {
+        self.ended.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// A copy of the target of its own (so its reference count is not shared with other
@@ -272,6 +286,9 @@ async fn route(
         return pages::forbidden();
     }
     place.verified();
+    if let Some(page) = shared.ended_page() {
+        return pages::ended(page);
+    }
     if path == HEALTH_PATH {
         return pages::health(upstream_answers(shared).await);
     }

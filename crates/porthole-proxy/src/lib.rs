@@ -274,6 +274,13 @@ impl ProxyHandle {
         Ok(())
     }
 
+    /// The session has ended: from now on every request of its window (the cookie still
+    /// checked) gets a page saying `headline` and `lines` instead of the upstream's, and spliced
+    /// WebSockets end. The window stays usable for what its own menu offers (relaunch, close).
+    pub fn end(&self, headline: &str, lines: &[&str]) {
+        self.common.end(pages::ended_page(headline, lines));
+    }
+
     /// Requests, bytes each way, last activity and open WebSockets, updated at most every
     /// [`PUBLISH_INTERVAL`].
     pub fn activity(&self) -> watch::Receiver<Activity> {

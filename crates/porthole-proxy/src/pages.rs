@@ -71,6 +71,58 @@ pub(crate) fn unreachable() -> Response<ProxyBody> {
     response
 }
 
+/// The ended page's CSP: its own inline style, nothing else (no script at all).
+const ENDED_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
+/// The page a session window shows once its session has ended: a headline ("terminal on CPU
+/// 3f2a91c0 timed out") and lines of detail, escaped; no script, nothing from elsewhere.
+pub(crate) fn ended_page(headline: &str, lines: &[&str]) -> Bytes {
+    let detail: String = lines
+        .iter()
+        .map(|line| format!("<p>{}</p>", escape(line)))
+        .collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;
+background:#111418;color:#d6dbe1}}main{{max-width:32rem;padding:2rem;text-align:center}}
+h1{{font-size:1.2rem;font-weight:600;margin:0 0 .5rem}}p{{margin:.25rem 0;color:#9aa4ae}}
+</style></head>
+<body><main id="porthole-ended"><h1>{title}</h1>{detail}</main></body></html>
+"#,
+        title = escape(headline),
+    )
+    .into()
+}
+
+/// 410 with the ended page (see [`ended_page`]).
+pub(crate) fn ended(page: Bytes) -> Response<ProxyBody> {
+    let mut response = full(StatusCode::GONE, "text/html; charset=utf-8", page);
+    response.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static(ENDED_CSP),
+    );
+    response
+}
+
+/// Text made safe inside HTML elements and attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// 403 for anything the gate refuses.
 pub(crate) fn forbidden() -> Response<ProxyBody> {
     full(
@@ -116,5 +168,25 @@ pub(crate) fn health(up: bool) -> Response<ProxyBody> {
             "application/json",
             r#"{"upstream":"down"}"#,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ended_page_escapes_what_it_is_given() {
+        let page = ended_page("<b>x</b> timed out", &["it's \"over\" & done"]);
+        let text = std::str::from_utf8(&page).unwrap();
+        assert!(
+            text.contains("<h1>&lt;b&gt;x&lt;/b&gt; timed out</h1>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<p>it&#39;s &quot;over&quot; &amp; done</p>"),
+            "{text}"
+        );
+        assert!(!text.contains("<script"), "{text}");
     }
 }

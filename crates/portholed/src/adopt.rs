@@ -65,6 +65,13 @@ impl Sessions {
             None => Phase::Starting,
         };
         let (tx, _) = watch::channel(phase);
+        // Its template's before_end step, in the environment it was started with.
+        let before_end = self.machine(&row.machine_id).and_then(|m| {
+            let spec = m.available.as_ref().ok()?.render(row.port, &row.token);
+            let env = crate::sessions::session_env(row.gpu_index, &row.id, row.port, &row.token);
+            let step = m.before_end.as_ref()?;
+            Some(crate::before_end::Step::new(step, &spec, env))
+        });
         self.live().insert(
             row.id.clone(),
             Live {
@@ -72,6 +79,7 @@ impl Sessions {
                 port: row.port,
                 pgid: pid,
                 tasks: Vec::new(),
+                before_end,
             },
         );
         logs::append(

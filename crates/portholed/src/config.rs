@@ -64,6 +64,12 @@ pub struct MachineConfig {
     pub env: BTreeMap<String, String>,
     /// For `terminal`: the shell (default `$SHELL`, else `/bin/sh`).
     pub shell: Option<String>,
+    /// Run when a session's deadline comes or a stop is asked, before the session is stopped:
+    /// in the session's environment and folder, its output in the session's log (copy outputs
+    /// or save a notebook to a folder that outlives the session). A list or a `/bin/sh -c` line.
+    pub before_end: Option<CommandLine>,
+    /// How long `before_end` may run before it is stopped (default 60 s).
+    pub before_end_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -97,6 +103,15 @@ impl FileConfig {
         if let Some(g) = self.grace_seconds {
             if !(g.is_finite() && g >= 0.0) {
                 return Err(Error::invalid_input("grace_seconds must be 0 or more"));
+            }
+        }
+        for (name, machine) in &self.machines {
+            if let Some(s) = machine.before_end_seconds {
+                if !(s.is_finite() && (0.0..=3600.0).contains(&s)) {
+                    return Err(Error::invalid_input(format!(
+                        "machines.{name}.before_end_seconds must be between 0 and 3600"
+                    )));
+                }
             }
         }
         for (gpu, price) in &self.prices {

@@ -21,7 +21,9 @@
 
 mod adopt;
 pub mod api;
+mod before_end;
 pub mod config;
+mod end_reason;
 pub mod error;
 pub mod front;
 pub mod gpu;

@@ -75,7 +75,21 @@ pub struct Machine {
     pub available: Result<LaunchSpec, String>,
     pub default_gpu: String,
     pub max_sessions: u32,
+    /// What runs before a session of it ends (see [`crate::before_end`]).
+    pub before_end: Option<BeforeEnd>,
 }
+
+/// A template's `before_end` step: the program and its arguments (run in the session's
+/// environment and folder), and how long it may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BeforeEnd {
+    pub program: String,
+    pub args: Vec<String>,
+    pub grace: std::time::Duration,
+}
+
+/// How long `before_end` may run when the template does not say.
+pub const BEFORE_END_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub fn machine_id(name: &str) -> String {
     uuid::Uuid::new_v5(&MACHINE_NAMESPACE, name.as_bytes()).to_string()
@@ -151,6 +165,27 @@ fn machine(
         }),
         default_gpu: mc.gpu.clone().unwrap_or_else(|| CPU.to_owned()),
         max_sessions: mc.max_sessions.unwrap_or(default_max),
+        before_end: mc.before_end.as_ref().and_then(|command| {
+            let (program, args) = argv(command).ok()?;
+            Some(BeforeEnd {
+                program,
+                args,
+                grace: mc
+                    .before_end_seconds
+                    .map_or(BEFORE_END_GRACE, std::time::Duration::from_secs_f64),
+            })
+        }),
+    }
+}
+
+/// A command's program and arguments: a list as given, a string through `/bin/sh -c`.
+fn argv(command: &CommandLine) -> Result<(String, Vec<String>), String> {
+    match command {
+        CommandLine::Argv(argv) => {
+            let (first, rest) = argv.split_first().ok_or("the command is empty")?;
+            Ok((first.clone(), rest.to_vec()))
+        }
+        CommandLine::Shell(line) => Ok(("/bin/sh".to_owned(), vec!["-c".to_owned(), line.clone()])),
     }
 }
 
@@ -283,16 +318,7 @@ fn comfyui(
 }
 
 fn custom(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
-    let (program, args) = match &mc.command {
-        Some(CommandLine::Argv(argv)) => {
-            let (first, rest) = argv.split_first().ok_or("the command is empty")?;
-            (first.clone(), rest.to_vec())
-        }
-        Some(CommandLine::Shell(line)) => {
-            ("/bin/sh".to_owned(), vec!["-c".to_owned(), line.clone()])
-        }
-        None => return Err("no command".to_owned()),
-    };
+    let (program, args) = argv(mc.command.as_ref().ok_or("no command")?)?;
     let mentions_port = std::iter::once(&program)
         .chain(&args)
         .chain(mc.env.values())

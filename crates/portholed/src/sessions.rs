@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
+use crate::end_reason::{ended_kind, exited};
 use crate::error::{ApiError, ApiResult};
 use crate::gpu::CPU;
 use crate::key::{random_token, USER_ID};
@@ -41,6 +42,8 @@ pub(crate) struct Live {
     pub port: u16,
     pub pgid: i32,
     pub tasks: Vec<AbortHandle>,
+    /// The template's `before_end` step, in this session's environment (taken when it runs).
+    pub before_end: Option<crate::before_end::Step>,
 }
 
 pub struct Sessions {
@@ -99,6 +102,10 @@ impl Sessions {
             status: "running".to_owned(),
             user_id: Some(USER_ID.to_owned()),
             org_id: None,
+            before_end_seconds: self
+                .machine(&row.machine_id)
+                .and_then(|m| m.before_end.as_ref())
+                .map(|step| step.grace.as_secs()),
         }
     }
 
@@ -221,6 +228,7 @@ impl Sessions {
                     port,
                     pgid: 0,
                     tasks: Vec::new(),
+                    before_end: None,
                 },
             );
             port
@@ -258,15 +266,11 @@ impl Sessions {
             &format!("Creating session on {} ({gpu})...", machine.name),
         );
         let rendered = spec.render(port, &token);
-        let env = [
-            (
-                "CUDA_VISIBLE_DEVICES",
-                gpu_index.map(|i| i.to_string()).unwrap_or_default(),
-            ),
-            (process::SESSION_ENV, id.clone()),
-            ("PORTHOLE_PORT", port.to_string()),
-            (process::TOKEN_ENV, token.clone()),
-        ];
+        let env = session_env(gpu_index, &id, port, &token);
+        let before_end = machine
+            .before_end
+            .as_ref()
+            .map(|step| crate::before_end::Step::new(step, &rendered, env.clone()));
         let child = match process::spawn(&rendered, &env, &logs::path(&self.logs_dir, &id)) {
             Ok(child) => child,
             Err(err) => {
@@ -291,6 +295,7 @@ impl Sessions {
             l.pgid = pid;
             l.tasks
                 .extend([waiter.abort_handle(), prober.abort_handle()]);
+            l.before_end = before_end;
         }
         logs::append(
             &self.logs_dir,
@@ -358,15 +363,15 @@ impl Sessions {
         Ok(())
     }
 
-    /// S4. With `wait`, returns once the process group is gone.
-    pub async fn stop(self: &Arc<Self>, id: &str, wait: bool) -> ApiResult<()> {
+    /// S4. With `wait`, returns once the process group is gone. `reason`: see [`crate::end_reason::stop_reason`].
+    pub async fn stop(self: &Arc<Self>, id: &str, wait: bool, reason: &str) -> ApiResult<()> {
         if self.store.get_active(id)?.is_none() {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 format!("GPUEvent not found session_id: {id}, the event might be already closed"),
             ));
         }
-        let terminator = self.end(id, "stopped", "info");
+        let terminator = self.end(id, reason, "info");
         if wait {
             if let Some(t) = terminator {
                 let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
@@ -393,13 +398,17 @@ impl Sessions {
             &format!("Session ended: {reason}"),
         );
         tracing::info!(session = id, reason, "session ended");
-        let pgid = {
-            let live = self.live();
-            live.get(id).map(|l| {
-                l.phase.send_replace(Phase::Ended);
-                l.pgid
-            })
+        let (pgid, before_end) = {
+            let mut live = self.live();
+            live.get_mut(id)
+                .map(|l| {
+                    l.phase.send_replace(Phase::Ended);
+                    let step = l.before_end.take();
+                    (l.pgid, step.filter(|_| crate::before_end::runs_for(reason)))
+                })
+                .unzip()
         };
+        let before_end = before_end.flatten();
         let pgid = match pgid {
             Some(p) => p,
             None => self
@@ -412,7 +421,12 @@ impl Sessions {
         };
         let me = Arc::clone(self);
         let id = id.to_owned();
-        Some(tokio::spawn(async move { me.reap(&id, pgid).await }))
+        Some(tokio::spawn(async move {
+            if let Some(step) = before_end {
+                crate::before_end::run(&me.logs_dir, &id, &step).await;
+            }
+            me.reap(&id, pgid).await
+        }))
     }
 
     /// Stops what is left of the group, then forgets the session's running parts.
@@ -525,23 +539,20 @@ impl Sessions {
     }
 }
 
-/// How a process ended, for a person: "exited with code 1", "killed by signal 9".
-fn exited(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exited with code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => format!("exited ({status})"),
-    }
-}
-
-/// What kind of end a recorded reason is: `timeout`, `stopped` or `failed`.
-pub(crate) fn ended_kind(reason: &str) -> &'static str {
-    if reason == TIMEOUT_REASON || reason.starts_with("Reached timeout period") {
-        "timeout"
-    } else if reason == "stopped" {
-        "stopped"
-    } else {
-        "failed"
-    }
+/// What a session's processes get in their environment besides the template's.
+pub(crate) fn session_env(
+    gpu_index: Option<u32>,
+    id: &str,
+    port: u16,
+    token: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "CUDA_VISIBLE_DEVICES",
+            gpu_index.map(|i| i.to_string()).unwrap_or_default(),
+        ),
+        (process::SESSION_ENV, id.to_owned()),
+        ("PORTHOLE_PORT", port.to_string()),
+        (process::TOKEN_ENV, token.to_owned()),
+    ]
 }

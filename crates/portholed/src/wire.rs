@@ -51,6 +51,10 @@ pub struct SessionResponse {
     pub status: String,
     pub user_id: Option<String>,
     pub org_id: Option<String>,
+    /// portholed's addition: how long its template's `before_end` step may run before the
+    /// session stops (absent: the template has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_end_seconds: Option<u64>,
 }
 
 /// S4 response.

@@ -415,11 +415,15 @@ async fn stop_extend_and_their_errors() {
         )
     );
 
+    // Stopped by the CLI, which names itself in its User-Agent.
     let (s, v) = h
-        .send(h.req(
-            Method::DELETE,
-            &format!("/session/{id}?wait_for_shutdown=true"),
-        ))
+        .send(
+            h.req(
+                Method::DELETE,
+                &format!("/session/{id}?wait_for_shutdown=true"),
+            )
+            .header("user-agent", "porthole-cli/0.1.0"),
+        )
         .await;
     assert_eq!((s, v), (StatusCode::OK, json!({"success": true})));
     assert!(
@@ -432,7 +436,7 @@ async fn stop_extend_and_their_errors() {
         (s, v),
         (
             StatusCode::NOT_FOUND,
-            json!({"detail": "GPUEvent not found", "ended": {"kind": "stopped", "reason": "stopped"}})
+            json!({"detail": "GPUEvent not found", "ended": {"kind": "stopped", "reason": "stopped from the CLI"}})
         )
     );
     let (s, v) = h.delete(&format!("/session/{id}")).await;

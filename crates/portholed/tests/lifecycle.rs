@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
-use common::{session_processes, wait_no_processes, Harness, EXE};
+use common::{messages, read_stream, session_processes, wait_no_processes, Harness, EXE};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -16,38 +16,6 @@ use tokio_tungstenite::tungstenite::Message;
 fn deadline_of(v: &Value) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(v["timeout_end"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.f")
         .unwrap()
-}
-
-/// Reads an S10 stream to its end; the `data:` payloads.
-async fn read_stream(h: &Harness, id: &str, query: &str) -> Vec<Value> {
-    let resp = h
-        .req(
-            reqwest::Method::GET,
-            &format!("/v2/stream-logs?session_id={id}{query}"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/event-stream"));
-    let body = tokio::time::timeout(Duration::from_secs(20), resp.text())
-        .await
-        .unwrap()
-        .unwrap();
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
-}
-
-fn messages(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| e["message"].as_str().map(str::to_owned))
-        .collect()
 }
 
 #[tokio::test]

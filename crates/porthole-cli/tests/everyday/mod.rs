@@ -1,6 +1,8 @@
 //! The CLI's everyday words: errors as JSON for scripts, ids shortened to a unique prefix,
 //! templates by name, where a missing session was looked for, and shell completions.
 
+use std::time::{Duration, Instant};
+
 use serde_json::Value;
 
 use crate::support::*;
@@ -76,6 +78,21 @@ fn ids_shorten_to_a_unique_prefix_and_templates_go_by_name(ctx: &Ctx) {
     assert_eq!(shown["id"], id.as_str(), "{shown}");
     let stopped = ctx.run(&["sessions", "stop", short, "--json"]).ok().json();
     assert_eq!(stopped["id"], id.as_str(), "{stopped}");
+    // portholed says who stopped it, for a day.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ended = loop {
+        let run = ctx.run(&["sessions", "show", &id]);
+        if run.stdout.contains("ended: stopped") {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "not ended: {}", run.stdout);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        ended.stdout.contains("status") && ended.stdout.contains("Stopped from the CLI."),
+        "{}",
+        ended.stdout
+    );
 }
 
 fn a_missing_session_says_where_it_was_looked_for(ctx: &Ctx) {

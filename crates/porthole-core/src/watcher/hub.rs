@@ -5,14 +5,17 @@
 //! consumer (the main window, notifications, the tray, the session proxies and windows)
 //! subscribes on its own, in order, and none knows of the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{spawn, UrlProbe, WatchConfig, WatchEvent, WatcherHandle};
+use crate::app_info::Problem;
 use crate::clock::Clock;
+use crate::ended::{EndedSession, EndedStore};
 use crate::error::{Error, Result};
 use crate::history::{History, HistoryEntry, HistoryKind};
 use crate::inputs::{Parameter, Prompt};
+use crate::machine_names::MachineNames;
 use crate::model::{Detail, Job, LaunchRequest, Machine, Resource, Session};
 use crate::provider::{LogStream, Provider};
 
@@ -39,6 +42,10 @@ pub struct Hub {
     config: Mutex<WatchConfig>,
     events: tokio::sync::broadcast::Sender<WatchEvent>,
     history: Arc<History>,
+    /// Sessions that ended, kept across restarts (see [`Hub::with_ended`]).
+    ended: Arc<EndedStore>,
+    /// The accounts whose watcher says they are offline or not answering, with why.
+    unanswered: Arc<Mutex<BTreeMap<String, Problem>>>,
 }
 
 impl Hub {
@@ -50,7 +57,36 @@ impl Hub {
             config: Mutex::new(config),
             events: tokio::sync::broadcast::Sender::new(EVENT_BACKLOG),
             history: Arc::new(History::default()),
+            ended: Arc::default(),
+            unanswered: Arc::default(),
         }
+    }
+
+    /// Keeps ended sessions in `store` (a file: they survive a restart), and puts back the
+    /// history kept with them.
+    pub fn with_ended(mut self, store: EndedStore) -> Self {
+        for ended in store.list() {
+            let (account, id) = (&ended.session.account_id, &ended.session.id);
+            let kept = store.history(account, id).unwrap_or_default();
+            self.history.restore(account, id, kept);
+        }
+        self.ended = Arc::new(store);
+        self
+    }
+
+    /// The sessions that have ended and are kept, oldest first.
+    pub fn ended(&self) -> Vec<EndedSession> {
+        self.ended.list()
+    }
+
+    /// Forgets an ended session.
+    pub fn dismiss_ended(&self, account_id: &str, session_id: &str) -> Result<()> {
+        self.ended.dismiss(account_id, session_id)
+    }
+
+    /// Forgets every ended session.
+    pub fn clear_ended(&self) -> Result<()> {
+        self.ended.clear()
     }
 
     /// Every watcher's events from now on, in order. A receiver that falls more than
@@ -79,9 +115,16 @@ impl Hub {
         let publish = self.events.clone();
         let history = Arc::clone(&self.history);
         let clock = Arc::clone(&self.clock);
+        let unanswered = Arc::clone(&self.unanswered);
+        let ended = Arc::clone(&self.ended);
         let forward = tokio::spawn(async move {
+            // Each session as last seen, to keep it when it ends.
+            let mut seen: HashMap<String, Session> = HashMap::new();
             while let Some(event) = events.recv().await {
-                remember(&history, clock.now(), &event);
+                let now = clock.now();
+                remember(&history, now, &event);
+                note_offline(&unanswered, &event);
+                keep_ended(&mut seen, &ended, &history, now, &event);
                 // No subscriber yet is not an error: the state is in `sessions()` all the same.
                 let _ = publish.send(event);
             }
@@ -112,6 +155,12 @@ impl Hub {
     pub fn unwatch(&self, account_id: &str) {
         let old = self.watched().remove(account_id);
         drop(old);
+        lock(&self.unanswered).remove(account_id);
+    }
+
+    /// The accounts that are offline or not answering now, with why.
+    pub fn unanswered(&self) -> BTreeMap<String, Problem> {
+        lock(&self.unanswered).clone()
     }
 
     pub fn is_watching(&self, account_id: &str) -> bool {
@@ -147,8 +196,20 @@ impl Hub {
     pub async fn launch(&self, account_id: &str, request: &LaunchRequest) -> Result<Session> {
         let provider = self.provider(account_id)?;
         let request = crate::provider::checked_launch(provider.as_ref(), request).await?;
-        let session = provider.launch(&request).await?;
+        // The machines are asked for beside the launch, so that the session comes back named as
+        // the watcher will name it ("terminal on CPU 3f2a91c0") without waiting longer.
+        let (launched, names) = tokio::join!(
+            provider.launch(&request),
+            MachineNames::fetch(provider.as_ref())
+        );
+        let mut session = launched?;
+        names.apply(std::slice::from_mut(&mut session));
         self.record(account_id, &session.id, HistoryKind::Launched);
+        if !session.state.is_live() {
+            // It failed at once: the watcher never lists it, so it is kept here.
+            let history = self.history(account_id, &session.id);
+            self.ended.add(session.clone(), self.clock.now(), history);
+        }
         self.with_handle(account_id, |h| h.track(session.clone()));
         Ok(session)
     }
@@ -311,6 +372,60 @@ impl Hub {
         for w in self.watched().values() {
             w.handle.refresh();
         }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Follows each session as last seen and keeps it, ended, with its history, when it ends.
+fn keep_ended(
+    seen: &mut HashMap<String, Session>,
+    ended: &EndedStore,
+    history: &History,
+    now: chrono::DateTime<chrono::Utc>,
+    event: &WatchEvent,
+) {
+    match event {
+        WatchEvent::Added { session }
+        | WatchEvent::Updated { session }
+        | WatchEvent::Ready { session } => {
+            seen.insert(session.id.clone(), session.clone());
+        }
+        WatchEvent::Ended {
+            account_id,
+            session_id,
+            reason,
+            outcome,
+            ..
+        } => {
+            let Some(mut session) = seen.remove(session_id) else {
+                return;
+            };
+            session.state = crate::model::SessionState::Ended(reason.clone());
+            session.warning = None;
+            if outcome.is_some() {
+                session.status_label.clone_from(outcome);
+            }
+            ended.add(session, now, history.of(account_id, session_id));
+        }
+        _ => {}
+    }
+}
+
+/// Keeps [`Hub::unanswered`] as the watchers say.
+fn note_offline(unanswered: &Mutex<BTreeMap<String, Problem>>, event: &WatchEvent) {
+    match event {
+        WatchEvent::Offline {
+            account_id, error, ..
+        } => {
+            lock(unanswered).insert(account_id.clone(), error.clone());
+        }
+        WatchEvent::Online { account_id } => {
+            lock(unanswered).remove(account_id);
+        }
+        _ => {}
     }
 }
 

@@ -9,13 +9,17 @@
 #[cfg(test)]
 mod clock_tests;
 mod hub;
+#[cfg(test)]
+mod hub_tests;
 pub mod replay;
 mod runner;
 #[cfg(test)]
 mod runner_tests;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod tracker;
+#[cfg(test)]
+mod unanswered_tests;
 
 use std::time::Duration as StdDuration;
 
@@ -43,6 +47,9 @@ pub struct WatchConfig {
     pub steady_poll: StdDuration,
     /// The longest wait between polls while the provider keeps failing.
     pub max_backoff: StdDuration,
+    /// A read of the provider that has had no answer for this long flags the account as not
+    /// answering (and the read goes on: recovery shows as soon as it answers).
+    pub answer_within: StdDuration,
     /// A wall-clock jump larger than this between two ticks is a suspend (or a clock change):
     /// refetch before judging any deadline.
     pub gap: Duration,
@@ -56,6 +63,7 @@ impl Default for WatchConfig {
             fast_poll: StdDuration::from_secs(2),
             steady_poll: StdDuration::from_secs(15),
             max_backoff: StdDuration::from_secs(60),
+            answer_within: StdDuration::from_secs(15),
             gap: Duration::seconds(10),
         }
     }
@@ -97,9 +105,15 @@ pub enum WatchEvent {
         #[serde(default)]
         outcome: Option<String>,
     },
-    /// The provider cannot be reached or refused us; sessions are kept as last seen and the
-    /// watcher keeps retrying.
-    Offline { account_id: String, error: Problem },
+    /// The provider cannot be reached, refused us, or has not answered for
+    /// [`WatchConfig::answer_within`]; sessions are kept as last seen and the watcher keeps
+    /// trying.
+    Offline {
+        account_id: String,
+        error: Problem,
+        /// When its sessions were last read successfully (`None`: not yet).
+        confirmed_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// The provider answers again.
     Online { account_id: String },
 }

@@ -97,6 +97,7 @@ fn with_clock(clock: ClockKind, state: SessionState) -> Session {
         warning: None,
         url: None,
         price_per_hour: None,
+        before_end: None,
         capabilities: Capabilities {
             can_extend: true,
             can_stop: true,

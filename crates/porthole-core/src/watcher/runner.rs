@@ -130,7 +130,8 @@ impl Parts {
 
     /// One round: list (and name the sessions' machines), confirm the missing.
     async fn poll(&mut self, tracker: &mut Tracker) {
-        match self.provider.list().await {
+        let provider = Arc::clone(&self.provider);
+        match self.answered(tracker, provider.list()).await {
             Ok(mut listed) => {
                 self.names
                     .name(&*self.provider, self.clock.now(), &mut listed)
@@ -145,7 +146,7 @@ impl Parts {
             }
         }
         for id in tracker.missing() {
-            match self.provider.get(&id).await {
+            match self.answered(tracker, provider.get(&id)).await {
                 Ok(mut found) => {
                     if let Some(session) = found.as_mut() {
                         let now = self.clock.now();
@@ -160,6 +161,25 @@ impl Parts {
                     let events = tracker.apply_error(&err);
                     self.emit(tracker, events);
                 }
+            }
+        }
+    }
+
+    /// Waits for a read; one that has no answer within `answer_within` flags the account as not
+    /// answering at once, and is waited for still (the HTTP layer bounds it).
+    async fn answered<T>(
+        &self,
+        tracker: &mut Tracker,
+        read: impl std::future::Future<Output = T>,
+    ) -> T {
+        let within = tracker.config().answer_within;
+        tokio::pin!(read);
+        tokio::select! {
+            answer = &mut read => answer,
+            () = tokio::time::sleep(within) => {
+                let events = tracker.apply_unanswered(within);
+                self.emit(tracker, events);
+                read.await
             }
         }
     }

@@ -17,11 +17,11 @@ use crate::model::*;
 use crate::provider::{LogStream, Provider};
 
 #[derive(Default)]
-struct Memory {
-    sessions: Mutex<Vec<Session>>,
-    fail: Mutex<bool>,
+pub(super) struct Memory {
+    pub(super) sessions: Mutex<Vec<Session>>,
+    pub(super) fail: Mutex<bool>,
     /// How long each list takes (a slow provider).
-    list_delay: Mutex<StdDuration>,
+    pub(super) list_delay: Mutex<StdDuration>,
     lists: AtomicUsize,
     machines: Mutex<Vec<Machine>>,
     /// Whether asking for the machines fails (the sessions list still works).
@@ -32,13 +32,13 @@ struct Memory {
 }
 
 impl Memory {
-    fn with(sessions: Vec<Session>) -> Arc<Self> {
+    pub(super) fn with(sessions: Vec<Session>) -> Arc<Self> {
         let m = Self::default();
         *m.sessions.lock().unwrap() = sessions;
         Arc::new(m)
     }
 
-    fn lists(&self) -> usize {
+    pub(super) fn lists(&self) -> usize {
         self.lists.load(Ordering::SeqCst)
     }
 
@@ -103,7 +103,7 @@ impl Provider for Memory {
 }
 
 /// Every URL answers (or none does), except `http://slow`, which hangs for 30 s and fails.
-struct Answers(bool);
+pub(super) struct Answers(pub(super) bool);
 
 #[async_trait::async_trait]
 impl UrlProbe for Answers {
@@ -142,7 +142,7 @@ impl Clock for Wall {
     }
 }
 
-async fn next(rx: &mut UnboundedReceiver<WatchEvent>) -> WatchEvent {
+pub(super) async fn next(rx: &mut UnboundedReceiver<WatchEvent>) -> WatchEvent {
     tokio::time::timeout(StdDuration::from_secs(120), rx.recv())
         .await
         .expect("an event in time")

@@ -7,13 +7,13 @@ use super::*;
 use crate::error::{Error, ErrorCode};
 use crate::model::*;
 
-pub(super) fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
         .single()
         .unwrap()
 }
 
-pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> Session {
+pub(crate) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> Session {
     Session {
         id: id.to_owned(),
         account_id: "acct".to_owned(),
@@ -35,6 +35,7 @@ pub(super) fn session(id: &str, url: Option<&str>, deadline: DateTime<Utc>) -> S
         warning: None,
         url: url.map(str::to_owned),
         price_per_hour: None,
+        before_end: None,
         capabilities: Capabilities {
             can_extend: true,
             can_stop: true,

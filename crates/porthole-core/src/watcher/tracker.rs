@@ -70,6 +70,11 @@ pub struct Tracker {
     /// for at most `config.gap` after it (offline on waking: the last known deadlines it is).
     refetch_pending: Option<DateTime<Utc>>,
     errors: u32,
+    /// The last successful list: what the rows are "confirmed" as of.
+    confirmed_at: Option<DateTime<Utc>>,
+    /// The account was flagged because a read took too long (not because one failed): a
+    /// failure that follows is still told, since it says more.
+    unanswered: bool,
 }
 
 impl Tracker {
@@ -85,6 +90,8 @@ impl Tracker {
             last_tick: None,
             refetch_pending: None,
             errors: 0,
+            confirmed_at: None,
+            unanswered: false,
         }
     }
 
@@ -156,6 +163,7 @@ impl Tracker {
     /// A successful list of the account's live sessions.
     pub fn apply_list(&mut self, now: DateTime<Utc>, listed: Vec<Session>) -> Vec<WatchEvent> {
         let mut events = self.back_online();
+        self.confirmed_at = Some(now);
         let seen: BTreeSet<String> = listed.iter().map(|s| s.id.clone()).collect();
         for session in listed {
             self.observe(now, session, &mut events);
@@ -219,22 +227,47 @@ impl Tracker {
         });
     }
 
-    /// A fetch failed. Sessions are kept as they were; the first failure is reported.
+    /// A fetch failed. Sessions are kept as they were; the first failure is reported (and one
+    /// that ends a read already flagged as not answering, which says more).
     pub fn apply_error(&mut self, error: &Error) -> Vec<WatchEvent> {
         self.errors = self.errors.saturating_add(1);
-        if self.errors == 1 {
-            vec![WatchEvent::Offline {
-                account_id: self.account_id.clone(),
-                error: error.clone().into(),
-            }]
+        if self.errors == 1 || std::mem::take(&mut self.unanswered) {
+            vec![self.offline(error.clone())]
         } else {
             Vec::new()
+        }
+    }
+
+    /// A read has had no answer for `waited` and goes on: the account is flagged at once (the
+    /// rows are as last confirmed), rather than after the HTTP layer's timeouts and retries.
+    pub fn apply_unanswered(&mut self, waited: StdDuration) -> Vec<WatchEvent> {
+        if self.errors > 0 {
+            return Vec::new();
+        }
+        self.errors = 1;
+        self.unanswered = true;
+        let error = Error::new(
+            crate::error::ErrorCode::UpstreamUnavailable,
+            format!(
+                "The provider has not answered for {} s (still waiting).",
+                waited.as_secs()
+            ),
+        );
+        vec![self.offline(error)]
+    }
+
+    fn offline(&self, error: Error) -> WatchEvent {
+        WatchEvent::Offline {
+            account_id: self.account_id.clone(),
+            error: error.into(),
+            confirmed_at: self.confirmed_at,
         }
     }
 
     fn back_online(&mut self) -> Vec<WatchEvent> {
         let was_offline = self.errors > 0;
         self.errors = 0;
+        self.unanswered = false;
         if was_offline {
             vec![WatchEvent::Online {
                 account_id: self.account_id.clone(),

@@ -72,6 +72,7 @@ pub fn session(
         warning: None,
         url: None,
         price_per_hour: None,
+        before_end: None,
         capabilities: Capabilities {
             can_extend: false,
             can_stop: false,

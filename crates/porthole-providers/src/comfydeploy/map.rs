@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use porthole_core::model::{
-    Availability, Capabilities, EndReason, LaunchRequest, Machine, ProviderKind, Resource,
-    ResourceKind, Session, SessionState,
+    unnamed_session_name, Availability, Capabilities, EndReason, LaunchRequest, Machine,
+    ProviderKind, Resource, ResourceKind, Session, SessionState,
 };
 
 use super::wire::{self, CreateSessionResponse, GpuItem, MachineListItem, SessionResponse};
@@ -51,10 +51,6 @@ fn price_per_hour(prices: &BTreeMap<String, f64>, gpu: Option<&str>) -> Option<f
         .map(|per_second| per_second * 3600.0)
 }
 
-fn short(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
 pub fn session(
     account_id: &str,
     kind: ProviderKind,
@@ -80,10 +76,7 @@ pub fn session(
     } else {
         SessionState::Starting
     };
-    let name = match &wire.gpu {
-        Some(gpu) => format!("{gpu} {}", short(&wire.id)),
-        None => format!("session {}", short(&wire.id)),
-    };
+    let name = unnamed_session_name(wire.gpu.as_deref(), &wire.id);
     Session {
         account_id: account_id.to_owned(),
         provider: kind,
@@ -100,6 +93,7 @@ pub fn session(
         warning: None,
         url: wire.url.clone(),
         price_per_hour: price_per_hour(prices, wire.gpu.as_deref()),
+        before_end: wire.before_end_seconds.map(before_end_sentence),
         capabilities: Capabilities {
             // Only sessions with a server deadline can be extended through S5.
             can_extend: server_deadline.is_some(),
@@ -113,9 +107,21 @@ pub fn session(
     }
 }
 
+/// portholed's `before_end` step, for a person.
+fn before_end_sentence(seconds: u64) -> String {
+    format!("Its before_end step runs first, for up to {seconds} s.")
+}
+
 /// A session known only by its id (portholed's 404 for an ended one).
 pub fn ended_wire(id: &str) -> Option<SessionResponse> {
     serde_json::from_value(serde_json::json!({ "id": id })).ok()
+}
+
+/// What portholed's `ended` note says beyond the [`EndReason`]: who stopped it ("Stopped from
+/// the CLI"); the watcher passes it on as the end's outcome.
+pub fn end_note(ended: &crate::error_body::Ended) -> Option<String> {
+    let who = ended.reason.strip_prefix("stopped ")?;
+    (ended.kind == "stopped").then(|| format!("Stopped {who}."))
 }
 
 /// Why a session ended, from portholed's `ended` note.
@@ -160,6 +166,7 @@ pub fn just_launched(
         status: None,
         user_id: None,
         org_id: None,
+        before_end_seconds: None,
     };
     session(account_id, kind, wire, prices, now)
 }
@@ -263,6 +270,30 @@ mod tests {
         let price = s.price_per_hour.expect("price");
         assert!((price - 1.2132).abs() < 1e-9, "{price}");
         assert_eq!(s.name, "A10G 01234567");
+    }
+
+    #[test]
+    fn portholed_s_before_end_step_is_said_in_a_sentence() {
+        let with = |extra: serde_json::Value| {
+            let mut json = serde_json::json!({"id": "s", "gpu": "CPU", "timeout": 15});
+            json.as_object_mut()
+                .expect("object")
+                .extend(extra.as_object().expect("object").clone());
+            session(
+                "acct",
+                ProviderKind::Portholed,
+                wire(json),
+                &BTreeMap::new(),
+                now(),
+            )
+        };
+        assert_eq!(with(serde_json::json!({})).before_end, None);
+        assert_eq!(
+            with(serde_json::json!({"before_end_seconds": 60}))
+                .before_end
+                .as_deref(),
+            Some("Its before_end step runs first, for up to 60 s.")
+        );
     }
 
     #[test]

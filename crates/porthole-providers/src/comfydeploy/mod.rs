@@ -163,6 +163,7 @@ impl Provider for ComfyDeploy {
             }) => Ok(map::ended_wire(id).map(|wire| {
                 let mut session = self.session(wire, &BTreeMap::new());
                 session.state = SessionState::Ended(map::end_reason(&ended));
+                session.status_label = map::end_note(&ended);
                 session
             })),
             Err(HttpError::Status { status: 404, .. }) => Ok(None),

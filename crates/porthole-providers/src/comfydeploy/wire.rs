@@ -58,6 +58,10 @@ pub struct SessionResponse {
     /// Can be the literal string "None": read through [`SessionResponse::org`].
     #[serde(default)]
     pub org_id: Option<String>,
+    /// portholed's: its template's `before_end` step runs for up to this long before the
+    /// session stops.
+    #[serde(default)]
+    pub before_end_seconds: Option<u64>,
 }
 
 impl SessionResponse {

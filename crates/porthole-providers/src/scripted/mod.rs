@@ -112,6 +112,7 @@ impl Scripted {
             warning: None,
             url: None,
             price_per_hour: None,
+            before_end: None,
             capabilities: Capabilities {
                 can_extend: false,
                 can_stop: true,

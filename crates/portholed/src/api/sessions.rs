@@ -4,11 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::header::USER_AGENT;
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
 use super::body::{query_bool, JsonBody};
 use super::AppState;
+use crate::end_reason::stop_reason;
 use crate::error::{ApiError, ApiResult};
 use crate::wire::{
     CreateSessionBody, CreateSessionResponse, DeleteSessionResponse, IncreaseTimeoutBody,
@@ -46,9 +49,11 @@ pub async fn delete(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> ApiResult<Json<DeleteSessionResponse>> {
     let wait = query_bool(&q, "wait_for_shutdown")?.unwrap_or(false);
-    state.sessions.stop(&id, wait).await?;
+    let agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    state.sessions.stop(&id, wait, stop_reason(agent)).await?;
     Ok(Json(DeleteSessionResponse { success: true }))
 }
 

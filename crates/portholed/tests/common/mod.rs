@@ -226,3 +226,35 @@ pub async fn wait_no_processes(id: &str, limit: Duration) {
         session_processes(&id)
     );
 }
+
+/// Reads an S10 stream to its end; the `data:` payloads.
+pub async fn read_stream(h: &Harness, id: &str, query: &str) -> Vec<Value> {
+    let resp = h
+        .req(
+            reqwest::Method::GET,
+            &format!("/v2/stream-logs?session_id={id}{query}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let body = tokio::time::timeout(Duration::from_secs(20), resp.text())
+        .await
+        .unwrap()
+        .unwrap();
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+pub fn messages(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| e["message"].as_str().map(str::to_owned))
+        .collect()
+}
