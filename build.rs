@@ -36,6 +36,10 @@ fn main() {
             "save_settings",
             "tray_menu",
             "activate_menu_item",
+            "ended_sessions",
+            "dismiss_ended",
+            "clear_ended",
+            "quit_app",
         ]),
     ))
     .expect("failed to run tauri-build");

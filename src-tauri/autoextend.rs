@@ -45,7 +45,7 @@ async fn check(app: &AppHandle) {
             // Held back (the spending cap, the provider's limit): said once, before it ends.
             AutoExtendDecision::Held(held) => {
                 if let Some(notice) = state.auto_extend_held(&session, held) {
-                    crate::notify::tell(app, &notice.title, &notice.body);
+                    crate::notify::tell_about(app, &notice, &session);
                 }
                 continue;
             }

@@ -22,8 +22,20 @@ pub fn start(app: &AppHandle) {
     consume(app, "notifications", crate::notify::on_event);
     consume(app, "proxies", crate::proxies::on_event);
     consume(app, "windows and tray", |app, event| {
-        if let WatchEvent::Ended { session_id, .. } = event {
-            crate::windows::close_session_window(app, session_id);
+        if let WatchEvent::Ended {
+            account_id,
+            session_id,
+            name,
+            reason,
+            requested,
+            ..
+        } = event
+        {
+            if *requested {
+                crate::windows::close_session_window(app, session_id);
+            } else {
+                crate::windows::session_ended(app, account_id, session_id, name, reason);
+            }
         }
         crate::tray::refresh(app);
     });

@@ -39,6 +39,9 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::accounts::account_details,
             commands::accounts::set_default_account,
             commands::sessions::list_sessions,
+            commands::sessions::ended_sessions,
+            commands::sessions::dismiss_ended,
+            commands::sessions::clear_ended,
             commands::sessions::launch_session,
             commands::sessions::extend_session,
             commands::sessions::stop_session,
@@ -60,6 +63,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::settings::save_settings,
             commands::tray::tray_menu,
             commands::tray::activate_menu_item,
+            commands::tray::quit_app,
         ])
         .events(tauri_specta::collect_events![
             state::SessionEvent,
@@ -164,6 +168,7 @@ pub fn run() -> Result<(), String> {
             start_local_server(app.handle());
             tray::create(app.handle())?;
             tray::keep_fresh(app.handle());
+            notify::init(app.handle());
             autoextend::start(app.handle());
             accounts_watch::start(app.handle());
             #[cfg(debug_assertions)]

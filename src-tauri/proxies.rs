@@ -1,5 +1,6 @@
 //! The loopback proxies of opened sessions (porthole-proxy): one per session window, kept while
-//! the session lives, retargeted when its URL changes, dropped (and so stopped) when it ends.
+//! the session lives, retargeted when its URL changes, dropped (and so stopped) when it ends, or,
+//! when it ended on its own with its window open, once that window closes.
 
 use porthole_core::model::Session;
 use porthole_core::watcher::WatchEvent;
@@ -46,25 +47,58 @@ fn existing(
 }
 
 /// Keeps the proxies in step with the watchers (a consumer of the hub's channel, see `fanout`): a
-/// new URL retargets; an end stops the session's proxy and removes what WebKit kept for it.
+/// new URL retargets; an end stops the session's proxy and removes what WebKit kept for it,
+/// unless the session's window is open and nobody here asked for the end: then the proxy serves
+/// the ended page to that window (see `windows::session_ended`) until the window closes.
 pub fn on_event(app: &AppHandle, event: &WatchEvent) {
     match event {
         WatchEvent::Updated { session } | WatchEvent::Ready { session } => retarget(app, session),
-        WatchEvent::Ended { session_id, .. } => {
-            let state = app.state::<AppState>();
-            let removed = state
-                .proxies
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&session_label(session_id));
-            // A proxy that fell back to 127.0.0.1 shares it with others: nothing of it is its own.
-            if let Some(proxy) =
-                removed.filter(|p| p.local_addr().ip() != std::net::Ipv4Addr::LOCALHOST)
-            {
-                crate::webdata::forget_session(app, proxy.local_addr().ip());
+        WatchEvent::Ended {
+            session_id,
+            name,
+            reason,
+            requested,
+            outcome,
+            ..
+        } => {
+            let label = session_label(session_id);
+            let window = app.get_webview_window(&label).filter(|_| !requested);
+            if let Some(window) = window {
+                let state = app.state::<AppState>();
+                let proxies = state.proxies.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(proxy) = proxies.get(&label) {
+                    let mut lines: Vec<&str> = outcome.iter().map(String::as_str).collect();
+                    lines.push(ENDED_HINT);
+                    proxy.end(&format!("{name} {}", reason.describe()), &lines);
+                    let page = url::Url::parse(&format!("{}/", proxy.local_origin()));
+                    drop(proxies);
+                    if let Ok(page) = page {
+                        let _ = window.navigate(page);
+                    }
+                    return;
+                }
             }
+            forget(app, &label);
         }
         _ => {}
+    }
+}
+
+/// What an ended session's window can do, as its page says.
+const ENDED_HINT: &str = "Relaunch it from this window's Session menu, or close the window \
+                          (Ctrl+W). Porthole's main window keeps it among the ended sessions.";
+
+/// Stops a session's proxy and removes what WebKit kept for its address.
+pub fn forget(app: &AppHandle, label: &str) {
+    let state = app.state::<AppState>();
+    let removed = state
+        .proxies
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(label);
+    // A proxy that fell back to 127.0.0.1 shares it with others: nothing of it is its own.
+    if let Some(proxy) = removed.filter(|p| p.local_addr().ip() != std::net::Ipv4Addr::LOCALHOST) {
+        crate::webdata::forget_session(app, proxy.local_addr().ip());
     }
 }
 

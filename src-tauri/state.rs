@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use porthole_core::accounts::{AccountStore, KeyState, LOCAL_ACCOUNT_ID};
 use porthole_core::alerts::{AlertSettings, Alerts, Notice, SettingsStore};
 use porthole_core::clock::SystemClock;
+use porthole_core::ended::EndedStore;
 use porthole_core::paths::Dirs;
 use porthole_core::watcher::{Hub, WatchConfig, WatchEvent};
 use porthole_providers::accounts::Accounts;
@@ -26,6 +27,8 @@ pub struct SessionEvent(pub WatchEvent);
 pub struct ShowSession {
     pub account_id: String,
     pub session_id: String,
+    /// Launch it again, as the main window's own Relaunch does (its ended window's "Relaunch").
+    pub relaunch: bool,
 }
 
 pub struct AppState {
@@ -64,7 +67,8 @@ impl AppState {
             warn_before: SettingsStore::warn_before(&settings),
             ..WatchConfig::default()
         };
-        let hub = Hub::new(Arc::new(HttpProbe::default()), Arc::new(SystemClock), watch);
+        let hub = Hub::new(Arc::new(HttpProbe::default()), Arc::new(SystemClock), watch)
+            .with_ended(EndedStore::open(&dirs.data.join("ended.json")));
         Self {
             alerts: Mutex::new(Alerts::load(&dirs.data.join("alerts.json"))),
             settings: Mutex::new(settings),

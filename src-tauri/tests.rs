@@ -123,6 +123,18 @@ fn every_command_is_wired_and_gated_the_same_way() {
     let capability = include_str!("../capabilities/main.json");
     let commands = manifest_commands();
     assert!(commands.len() >= 16, "{commands:?}");
+    // And the other way: every command the bindings call is in the manifest (else the window
+    // gets "not allowed" for a command that exists).
+    let calls = bindings.split("__TAURI_INVOKE").skip(1);
+    for call in calls.filter(|c| c.starts_with('(') || c.starts_with('<')) {
+        let Some(cmd) = call.split('"').nth(1) else {
+            continue;
+        };
+        assert!(
+            commands.iter().any(|c| c == cmd),
+            "{cmd} is in the bindings but not in build.rs's manifest"
+        );
+    }
     for cmd in commands {
         assert!(
             bindings.contains(&format!("(\"{cmd}\"")),

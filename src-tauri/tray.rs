@@ -50,12 +50,22 @@ pub fn model(app: &AppHandle) -> TrayModel {
         .map(|a| (a.id, a.name))
         .collect();
     let shown = state.tray_account();
+    let unanswered: Vec<String> = state
+        .hub
+        .unanswered()
+        .into_keys()
+        .map(|id| {
+            let name = accounts.iter().find(|(a, _)| *a == id).map(|(_, n)| n);
+            name.cloned().unwrap_or(id)
+        })
+        .collect();
     TrayModel::build(
         &state.hub.sessions(None),
         Utc::now(),
         &accounts,
         shown.as_deref(),
     )
+    .with_unanswered(&unanswered)
 }
 
 /// Redraws the menu, tooltip and icon from the current sessions when they changed, and the
@@ -97,6 +107,13 @@ fn icon(app: &AppHandle, warning: bool) -> Option<Image<'static>> {
 
 fn menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<tauri::Wry>> {
     let menu = Menu::new(app)?;
+    for (i, notice) in model.notices.iter().enumerate() {
+        let id = format!("notice-{i}");
+        menu.append(&MenuItem::with_id(app, id, notice, false, None::<&str>)?)?;
+    }
+    if !model.notices.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
     for row in &model.rows {
         let sub = Submenu::new(app, &row.label, true)?;
         append_items(app, &sub, &row.items)?;
@@ -170,24 +187,33 @@ fn on_menu(app: &AppHandle, id: &str) {
                 app.exit(0);
             });
         }
-        QUIT_KEEP => {
-            app.state::<AppState>()
-                .keep_sessions
-                .store(true, Ordering::SeqCst);
-            app.exit(0);
-        }
+        QUIT_KEEP => quit(app, true),
         other => {
             if let Some(action) = TrayAction::parse(other) {
-                let app = app.clone();
-                tauri::async_runtime::spawn(async move {
-                    if let Err(e) = act(&app, action).await {
-                        tracing::warn!(code = ?e.code, "menu action failed: {}", e.message);
-                        crate::notify::tell(&app, "Porthole could not do that", &e.message);
-                    }
-                });
+                perform(app, action);
             }
         }
     }
+}
+
+/// Does `action` in the background (a menu entry, a notification's action); a failure is told
+/// in a notification.
+pub fn perform(app: &AppHandle, action: TrayAction) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = act(&app, action).await {
+            tracing::warn!(code = ?e.code, "action failed: {}", e.message);
+            crate::notify::tell(&app, "Porthole could not do that", &e.message);
+        }
+    });
+}
+
+/// Quits; the Local sessions' processes stop with the app unless `keep_local_sessions`.
+pub fn quit(app: &AppHandle, keep_local_sessions: bool) {
+    app.state::<AppState>()
+        .keep_sessions
+        .store(keep_local_sessions, Ordering::SeqCst);
+    app.exit(0);
 }
 
 /// Does what a session's menu entry (or the account switcher) says.
@@ -221,6 +247,13 @@ pub async fn act(app: &AppHandle, action: TrayAction) -> Result<(), porthole_cor
         TrayAction::CloseWindow { session_id, .. } => {
             windows::close_session_window(app, session_id);
             Ok(())
+        }
+        TrayAction::Relaunch {
+            account_id,
+            session_id,
+        } => {
+            windows::close_session_window(app, session_id);
+            windows::show_in_main(app, account_id, session_id, true)
         }
         TrayAction::ShowAccount { account_id } => {
             state.set_tray_account(account_id.clone());

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use porthole_core::model::Session;
+use porthole_core::model::{EndReason, Session};
 use porthole_core::tray::{session_items, window_title, TrayAction, TrayItem};
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
@@ -154,6 +154,30 @@ fn with_private_store<'a, R: Runtime, M: Manager<R>>(
     }
 }
 
+/// Shows a session in the main window (opening it), and with `relaunch` launches it again there
+/// as the main window's own Relaunch does.
+pub fn show_in_main(
+    app: &AppHandle,
+    account_id: &str,
+    session_id: &str,
+    relaunch: bool,
+) -> Result<(), porthole_core::Error> {
+    let shown = crate::state::ShowSession {
+        account_id: account_id.to_owned(),
+        session_id: session_id.to_owned(),
+        relaunch,
+    };
+    app.state::<crate::state::AppState>()
+        .show_session(shown.clone());
+    show_main(app);
+    shown.emit_to(app, MAIN).map_err(|e| {
+        porthole_core::Error::new(
+            porthole_core::ErrorCode::Internal,
+            format!("The main window could not be told to show the session: {e}"),
+        )
+    })
+}
+
 /// Opens (or focuses) a session's window. The window loads the session's own loopback proxy
 /// through its one-time token handshake; the proxy (and so the window's address) outlives the
 /// window, so reopening lands on the same port.
@@ -167,19 +191,7 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
     }
     if session.opens_in_app() {
         // No page of its own: the main window shows it.
-        let shown = crate::state::ShowSession {
-            account_id: session.account_id.clone(),
-            session_id: session.id.clone(),
-        };
-        app.state::<crate::state::AppState>()
-            .show_session(shown.clone());
-        show_main(app);
-        return shown.emit_to(app, MAIN).map_err(|e| {
-            porthole_core::Error::new(
-                porthole_core::ErrorCode::Internal,
-                format!("The main window could not be told to show the session: {e}"),
-            )
-        });
+        return show_in_main(app, &session.account_id, &session.id, false);
     }
     if !session.can_open() {
         return Err(porthole_core::Error::invalid_input(
@@ -205,13 +217,29 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
     })?;
     let title = window_title(session, chrono::Utc::now());
     let items = menu_items(session);
-    let menu = session_menu(app, session, &items)?;
-    open_remote(app, &label, url, &title, Some(menu)).map_err(|e| {
+    let menu = session_menu(app, &session.account_id, &session.id, &items)?;
+    let window = open_remote(app, &label, url, &title, Some(menu)).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::Internal,
             format!("The session window could not open: {e}"),
         )
     })?;
+    // A window kept open on an ended session holds its proxy until it closes.
+    let (handle, account_id, session_id) =
+        (app.clone(), session.account_id.clone(), session.id.clone());
+    window.on_window_event(move |event| {
+        if matches!(event, tauri::WindowEvent::Destroyed) {
+            let state = handle.state::<crate::state::AppState>();
+            let live = state
+                .hub
+                .sessions(Some(&account_id))
+                .iter()
+                .any(|s| s.id == session_id);
+            if !live {
+                crate::proxies::forget(&handle, &session_label(&session_id));
+            }
+        }
+    });
     shown_menus(app).insert(label, items);
     Ok(())
 }
@@ -243,7 +271,8 @@ fn menu_items(session: &Session) -> Vec<TrayItem> {
 /// menu of the app (Tauri delivers them all there).
 fn session_menu(
     app: &AppHandle,
-    session: &Session,
+    account_id: &str,
+    session_id: &str,
     items: &[TrayItem],
 ) -> Result<Menu<tauri::Wry>, porthole_core::Error> {
     let build = || -> tauri::Result<Menu<tauri::Wry>> {
@@ -259,8 +288,8 @@ fn session_menu(
             None::<&str>,
         )?)?;
         let close = TrayAction::CloseWindow {
-            account_id: session.account_id.clone(),
-            session_id: session.id.clone(),
+            account_id: account_id.to_owned(),
+            session_id: session_id.to_owned(),
         };
         sub.append(&MenuItem::with_id(
             app,
@@ -298,10 +327,42 @@ pub fn refresh_session_windows(app: &AppHandle) {
         if shown_menus(app).get(&label) == Some(&items) {
             continue;
         }
-        if let Ok(menu) = session_menu(app, &session, &items) {
+        if let Ok(menu) = session_menu(app, &session.account_id, &session.id, &items) {
             if window.set_menu(menu).is_ok() {
                 shown_menus(app).insert(label, items);
             }
+        }
+    }
+}
+
+/// A session ended on its own (nobody here asked) while its window was open: the window stays,
+/// on the page its proxy now serves (see `proxies::on_event`), its title saying how it ended
+/// and its menu offering Relaunch.
+pub fn session_ended(
+    app: &AppHandle,
+    account_id: &str,
+    session_id: &str,
+    name: &str,
+    reason: &EndReason,
+) {
+    let label = session_label(session_id);
+    let Some(window) = app.get_webview_window(&label) else {
+        return;
+    };
+    let _ = window.set_title(&format!("{name} — {} — Porthole", reason.describe()));
+    let relaunch = TrayAction::Relaunch {
+        account_id: account_id.to_owned(),
+        session_id: session_id.to_owned(),
+    };
+    let items = vec![TrayItem {
+        id: relaunch.id(),
+        label: "Relaunch".to_owned(),
+        enabled: true,
+        confirm: None,
+    }];
+    if let Ok(menu) = session_menu(app, account_id, session_id, &items) {
+        if window.set_menu(menu).is_ok() {
+            shown_menus(app).insert(label, items);
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use futures::StreamExt;
 use porthole_core::descriptor::ProviderDescriptor;
+use porthole_core::ended::EndedSession;
 use porthole_core::history::HistoryEntry;
 use porthole_core::inputs::{Parameter, Prompt};
 use porthole_core::model::{Job, LaunchRequest, LogLine, Machine, Resource, Session};
@@ -24,6 +25,31 @@ pub fn list_sessions(
 ) -> Result<Vec<Session>, ApiError> {
     // Serialized without their URLs (see `Session::url`).
     Ok(state.hub.sessions(account_id.as_deref()))
+}
+
+/// The sessions that have ended and are kept (across restarts), oldest first.
+#[tauri::command]
+#[specta::specta]
+pub fn ended_sessions(state: State<'_, AppState>) -> Result<Vec<EndedSession>, ApiError> {
+    Ok(state.hub.ended())
+}
+
+/// Forgets one ended session.
+#[tauri::command]
+#[specta::specta]
+pub fn dismiss_ended(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Result<(), ApiError> {
+    Ok(state.hub.dismiss_ended(&account_id, &session_id)?)
+}
+
+/// Forgets every ended session ("Clear ended").
+#[tauri::command]
+#[specta::specta]
+pub fn clear_ended(state: State<'_, AppState>) -> Result<(), ApiError> {
+    Ok(state.hub.clear_ended()?)
 }
 
 #[tauri::command]

@@ -29,3 +29,15 @@ pub async fn activate_menu_item(state: State<'_, AppState>, id: String) -> Resul
         .ok_or_else(|| ApiError::internal("the app is still starting"))?;
     Ok(crate::tray::act(&app, action).await?)
 }
+
+/// Quits the app; Local sessions keep running when `keep_local_sessions`, else they stop with it
+/// (as the tray's Quit entries do).
+#[tauri::command]
+#[specta::specta]
+pub fn quit_app(state: State<'_, AppState>, keep_local_sessions: bool) -> Result<(), ApiError> {
+    let app = state
+        .app_handle()
+        .ok_or_else(|| ApiError::internal("the app is still starting"))?;
+    crate::tray::quit(&app, keep_local_sessions);
+    Ok(())
+}

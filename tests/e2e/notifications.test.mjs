@@ -3,7 +3,8 @@
 // with a time scale (PORTHOLE_LOCAL_MINUTE_SECONDS) so a Local session times out in seconds.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 
 import { E2EApp, poll } from "./harness.mjs";
 
@@ -18,6 +19,22 @@ after(async () => {
   await app?.stop();
 });
 
+/** Launches a Local terminal session for `minutes` scaled minutes (seconds, here). */
+async function launchTerminal(minutes) {
+  await app.driver.switchTo(app.mainHandle);
+  const machines = await poll("the Local account", 30000, async () => {
+    const reply = await app.invoke("list_machines", { accountId: "local" });
+    return reply.ok ? reply.value : undefined;
+  });
+  const terminal = machines.find((m) => m.name === "terminal");
+  const reply = await app.invoke("launch_session", {
+    accountId: "local",
+    request: { machine_id: terminal.id, resource: null, timeout_minutes: minutes },
+  });
+  assert.equal(reply.ok, true, reply.error);
+  return { reply, terminal };
+}
+
 /** The string arguments of each Notify call, in order (app name, icon, summary, body). */
 function notifications() {
   const text = readFileSync(log, "utf8");
@@ -29,18 +46,8 @@ function notifications() {
 
 test("a Local session that times out notifies ready, its warning, then timed out, once each", { skip: !log }, () =>
   app.withScreenshot("notifications", async () => {
-    await app.driver.switchTo(app.mainHandle);
-    const machines = await poll("the Local account", 30000, async () => {
-      const reply = await app.invoke("list_machines", { accountId: "local" });
-      return reply.ok ? reply.value : undefined;
-    });
-    const terminal = machines.find((m) => m.name === "terminal");
     // 3 scaled minutes: 3 seconds, well inside the T-10/T-2 warning window from the start.
-    const reply = await app.invoke("launch_session", {
-      accountId: "local",
-      request: { machine_id: terminal.id, resource: null, timeout_minutes: 3 },
-    });
-    assert.equal(reply.ok, true, reply.error);
+    const { reply } = await launchTerminal(3);
     const name = reply.value.name;
     const summaries = await poll("the timed-out notification", 40000, async () => {
       const mine = notifications()
@@ -52,4 +59,87 @@ test("a Local session that times out notifies ready, its warning, then timed out
     assert.equal(summaries[0], `${name} is ready`);
     assert.match(summaries[1], new RegExp(`^${name} ends in \\d+ minutes?$`));
     assert.equal(summaries[2], `${name} timed out`);
+  }));
+
+test("a warning notification offers Extend +15 min and Open, and its Extend extends the session", { skip: !log }, () =>
+  app.withScreenshot("notification-action", async () => {
+    // 12 scaled minutes: the T-10 warning comes 2 seconds after the start.
+    const { reply } = await launchTerminal(12);
+    const { id, name } = reply.value;
+    const warning = await poll("the warning notification", 30000, async () =>
+      notifications().find((args) => args.some((a) => a.startsWith(`${name} ends in`))));
+    // The actions go out with it (id, label pairs), beside the click on the notification itself.
+    for (const [action, label] of [["extend-15", "Extend +15 min"], ["open", "Open"]]) {
+      const at = warning.indexOf(action);
+      assert.ok(at >= 0 && warning[at + 1] === label, warning.join(" | "));
+    }
+    const deadline = async () => {
+      const sessions = await app.invoke("list_sessions", { accountId: "local" });
+      return sessions.value.find((s) => s.id === id)?.deadline;
+    };
+    const before = Date.parse(await deadline());
+    // A person picks "Extend +15 min" on that notification in dunst's menu.
+    writeFileSync(process.env.PORTHOLE_E2E_DUNST_PICK, `Extend +15 min (${name} ends in`);
+    execFileSync("dunstctl", ["context"]);
+    const after = await poll("the extended deadline", 20000, async () => {
+      const at = Date.parse(await deadline());
+      return at > before ? at : undefined;
+    });
+    // 15 scaled minutes: 15 seconds later.
+    assert.ok(Math.abs(after - before - 15000) < 2000, `moved by ${after - before} ms`);
+    const history = await app.invoke("session_history", { accountId: "local", sessionId: id });
+    assert.ok(history.value.some((h) => h.kind === "extended" && h.minutes === 15 && !h.automatic),
+      JSON.stringify(history.value));
+    await app.invoke("stop_session", { accountId: "local", sessionId: id });
+  }));
+
+test("a session that times out with its window open keeps the window, on a page that says so, and relaunches from it", () =>
+  app.withScreenshot("ended-window", async () => {
+    // 12 scaled minutes: 12 seconds, time to open its window before it ends.
+    const { reply, terminal } = await launchTerminal(12);
+    const { id, name } = reply.value;
+    const live = async () => {
+      const sessions = await app.invoke("list_sessions", { accountId: "local" });
+      return sessions.value.find((s) => s.id === id);
+    };
+    await poll("the session to be ready", 15000, async () =>
+      ["ready", "expiring"].includes((await live())?.state.state) ? true : undefined);
+    const opened = await app.invoke("open_session", { accountId: "local", sessionId: id });
+    assert.equal(opened.ok, true, opened.error);
+    const handle = await app.windowWhere("the session window", (url) => /^http:\/\/127\./.test(url));
+    const origin = new URL(await app.driver.url()).origin;
+
+    // It times out: the window stays, on the page its proxy serves now, and says so.
+    const page = await poll("the ended page", 30000, async () => {
+      if (!(await app.driver.windowHandles()).includes(handle)) assert.fail("the window closed when the session ended");
+      await app.driver.switchTo(handle);
+      const text = await app.driver.execute(`return document.querySelector("#porthole-ended")?.textContent ?? null`);
+      return text ?? undefined;
+    });
+    assert.match(page, new RegExp(`^${name} timed out`));
+    assert.match(page, /Relaunch it from this window's Session menu/);
+    assert.equal(new URL(await app.driver.url()).origin, origin, "the window left its proxy");
+    // The page's own title (what WebDriver reads; the window's title says the same in the tray's form).
+    assert.match(await app.driver.title(), new RegExp(`^${name} timed out`));
+    await app.driver.switchTo(app.mainHandle);
+    assert.equal(await live(), undefined, "the session is still live");
+    // The main window keeps it among the ended sessions, across a restart too.
+    const ended = await app.invoke("ended_sessions");
+    assert.equal(ended.ok, true, ended.error);
+    assert.ok(ended.value.some((e) => e.session.id === id && e.session.state.reason.kind === "timeout"),
+      JSON.stringify(ended.value));
+
+    // Its window's "Relaunch" (core's TrayAction::Relaunch id): the window closes and the main
+    // window launches the same again.
+    const relaunch = await app.invoke("activate_menu_item", { id: `relaunch\u001flocal\u001f${id}` });
+    assert.equal(relaunch.ok, true, relaunch.error);
+    await poll("the ended window to close", 15000, async () =>
+      (await app.driver.windowHandles()).includes(handle) ? undefined : true);
+    await app.driver.switchTo(app.mainHandle);
+    const again = await poll("the relaunched session", 30000, async () => {
+      const sessions = await app.invoke("list_sessions", { accountId: "local" });
+      return sessions.value.find((s) => s.id !== id && s.machine_id === terminal.id);
+    });
+    assert.match(again.name, /^terminal on CPU [0-9a-f]{8}$/);
+    await app.invoke("stop_session", { accountId: "local", sessionId: again.id });
   }));

@@ -23,10 +23,20 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 # With the real Secret Service in a private D-Bus session, a notification daemon (dunst) and a
 # monitor that records every notification for the test to read.
 export PORTHOLE_E2E_NOTIFY_LOG=$tmp/notifications.log PORTHOLE_E2E_OUTPUT_LOG=$tmp/output.log
+# dunst's context menu (`dunstctl context`) asks its dmenu program which action to invoke, one
+# line per action: "#Label (summary) [id,action]". Ours answers with the first line holding
+# what the test wrote in $PORTHOLE_E2E_DUNST_PICK, as a person picking it would.
+export PORTHOLE_E2E_DUNST_PICK=$tmp/dunst-pick
+cat >"$tmp/dunst-pick.sh" <<PICK
+#!/bin/sh
+grep -m1 -F "\$(cat "$PORTHOLE_E2E_DUNST_PICK")"
+PICK
+chmod +x "$tmp/dunst-pick.sh"
+printf '[global]\n    dmenu = %s\n' "$tmp/dunst-pick.sh" >"$tmp/dunstrc"
 # `tests/e2e/run.sh tests/e2e/sessions.test.mjs` runs only the files named (and no second part).
 export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/secrets.test.mjs}"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh bash -c '
-  dunst >/dev/null 2>&1 &
+  dunst -config "$(dirname "$PORTHOLE_E2E_DUNST_PICK")/dunstrc" >/dev/null 2>&1 &
   dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$PORTHOLE_E2E_NOTIFY_LOG" 2>/dev/null &
   node --test --test-concurrency=1 --test-reporter=spec $PORTHOLE_E2E_FILES
 '

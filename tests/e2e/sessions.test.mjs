@@ -170,7 +170,9 @@ test("the tray lists the session with its entries, its window's title shows the 
     const menu = await call("tray_menu");
     const row = menu.rows.find((r) => r.session_id === sessionId);
     assert.ok(row, JSON.stringify(menu));
-    assert.match(row.label, new RegExp(`^${ready.name} · CPU · 2[45] min left$`));
+    // Named after what was chosen, so the resource is not said twice.
+    assert.match(ready.name, /^terminal on CPU [0-9a-f]{8}$/);
+    assert.match(row.label, new RegExp(`^${ready.name} · 2[45] min left$`));
     assert.deepEqual(
       row.items.map((i) => [i.label, i.enabled]),
       [["Open", true], ["Extend +5 min", true], ["Extend +15 min", true], ["Extend +30 min", true],

@@ -88,3 +88,34 @@ test("follows the system colour scheme", async ({ page }) => {
   expect(light).toBe("rgb(244, 246, 249)");
   expect(dark).toBe("rgb(20, 23, 28)");
 });
+
+test("keyboard: Ctrl+Q asks about running Local sessions, and quits as answered", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto("/?mock-sessions=demo");
+  await expect(page.getByTestId("session-row")).toHaveCount(5);
+  const quits = () =>
+    page.evaluate(() => performance.getEntriesByName("porthole-mock-quit").map((m) => (m as PerformanceMark).detail));
+
+  // Typing in the filter too.
+  await page.getByTestId("session-filter").focus();
+  await page.keyboard.press("Control+q");
+  const dialog = page.getByRole("alertdialog", { name: "Quit Porthole?" });
+  await expect(dialog).toContainText("2 Local sessions run on this machine.");
+  const keep = dialog.getByRole("button", { name: "Keep them running" });
+  await expect(keep).toBeFocused();
+  await page.keyboard.press("Shift+Tab");
+  await expect(dialog.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(keep).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(page.getByTestId("session-filter")).toBeFocused();
+  expect(await quits()).toEqual([]);
+
+  await page.keyboard.press("Control+q");
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Stop them and quit" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  expect(await quits()).toEqual([{ keepLocalSessions: false }]);
+  expect(errors).toEqual([]);
+});

@@ -167,7 +167,7 @@ test("an offline account shows a banner with its coded error and keeps its sessi
     "data-code",
     "upstream_unavailable",
   );
-  await expect(row(page, "demo-flux")).toContainText("account is offline");
+  await expect(row(page, "demo-flux").getByTestId("session-stale")).toContainText(/^Not confirmed for \d+ s — /);
   await expect(row(page, "demo-flux").getByTestId("session-name")).toHaveText("flux-dev");
 
   await page.getByTestId("account-switcher").selectOption("local");

@@ -113,39 +113,69 @@ test("checks block Save, and a failed save keeps what was typed", async ({ page 
   await expect(page.getByTestId("settings-save-error")).toHaveCount(0);
 });
 
-test("keyboard: start at login applies at once and is still on after leaving the screen", async ({
+test("keyboard: start at login is saved by Save, like every setting, and is still on after leaving the screen", async ({
   page,
 }) => {
   const errors = collectErrors(page);
   await openSettings(page, "?mock-delay=300");
-  const startup = page.getByRole("group", { name: "Startup" });
-  await expect(startup).toContainText("Applies immediately.");
   const toggle = page.getByLabel("Start Porthole when I log in");
   await expect(toggle).toHaveAttribute("data-testid", "settings-start-at-login");
   await expect(toggle).not.toBeChecked();
+  const save = page.getByTestId("settings-save");
+  await expect(save).toBeDisabled();
 
   await tabTo(page, toggle);
   await page.keyboard.press("Space");
   await expect(toggle).toBeChecked();
-  // In flight: refused, yet still focused, so the keyboard stays where it was.
-  await expect(toggle).toBeDisabled();
-  await expect(toggle).toBeFocused();
-  const status = page.getByTestId("settings-start-at-login-status");
-  await expect(status).toHaveText("Porthole will start when you log in.");
-  await expect(toggle).toBeEnabled();
-  await expect(toggle).toBeFocused();
-  // It needs no Save: the alert settings form has nothing to save.
-  await expect(page.getByTestId("settings-save")).toBeDisabled();
+  await expect(save).toBeEnabled();
+  await tabTo(page, save);
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("settings-status")).toHaveText("Saved.");
+  await expect(save).toBeDisabled();
 
+  // Saved: leaving asks nothing, and it is still on when back.
   const sessions = screens(page, "Sessions");
   await sessions.focus();
   await page.keyboard.press("Enter");
+  await expect(page.getByTestId("discard-dialog")).toHaveCount(0);
   await expect(page.getByTestId("settings-screen")).toHaveCount(0);
   const settings = screens(page, "Settings");
   await settings.focus();
   await page.keyboard.press("Enter");
   await expect(toggle).toBeChecked();
-  await expect(toggle).toBeEnabled();
-  await expect(status).toHaveText("");
+  await expect(page.getByTestId("settings-status")).toHaveText("");
   expect(errors).toEqual([]);
+});
+
+test("keyboard: leaving with unsaved changes asks first; Keep editing stays, Discard leaves them", async ({
+  page,
+}) => {
+  await openSettings(page);
+  const notifications = page.getByLabel("Show desktop notifications");
+  await tabTo(page, notifications);
+  await page.keyboard.press("Space");
+  await expect(notifications).not.toBeChecked();
+
+  // Ctrl+N would leave for the launch dialog: it asks, the safe answer focused.
+  const save = page.getByTestId("settings-save");
+  await tabTo(page, save);
+  await page.keyboard.press("Control+n");
+  const dialog = page.getByRole("alertdialog", { name: "Discard unsaved changes?" });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("button", { name: "Keep editing" })).toBeFocused();
+  // The focus stays in the dialog.
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Discard" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Keep editing" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toHaveCount(0);
+  await expect(notifications).not.toBeChecked();
+  await expect(save).toBeFocused();
+
+  await screens(page, "Accounts").click();
+  await dialog.getByRole("button", { name: "Discard" }).click();
+  await expect(screens(page, "Accounts")).toHaveAttribute("aria-current", "page");
+  await screens(page, "Settings").click();
+  await expect(notifications).toBeChecked();
 });

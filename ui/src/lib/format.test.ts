@@ -6,6 +6,7 @@ import {
   formatClock,
   formatCost,
   formatMemory,
+  formatDuration,
   formatMinutes,
   formatPricePerHour,
   formatRemaining,
@@ -78,6 +79,17 @@ describe("sizes and durations", () => {
     expect(formatMinutes(60)).toBe("1 h");
     expect(formatMinutes(240)).toBe("4 h");
     expect(formatMinutes(90)).toBe("1 h 30 min");
+  });
+
+  it("formats how long something has lasted: seconds under a minute, whole minutes after", () => {
+    expect(formatDuration(0)).toBe("0 s");
+    expect(formatDuration(40.9)).toBe("40 s");
+    expect(formatDuration(59)).toBe("59 s");
+    expect(formatDuration(60)).toBe("1 min");
+    expect(formatDuration(5 * 60 + 59)).toBe("5 min");
+    expect(formatDuration(90 * 60)).toBe("1 h 30 min");
+    // A clock a little behind the time it is compared with: never a negative duration.
+    expect(formatDuration(-2)).toBe("0 s");
   });
 
   it("formats a local clock time, with seconds when asked, and the date when not today", () => {

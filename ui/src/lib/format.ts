@@ -71,6 +71,13 @@ export function formatMinutes(minutes: number): string {
   return rest === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
 }
 
+/** How long something has lasted: "40 s" under a minute, then as `formatMinutes` ("5 min",
+ * "1 h 30 min"), in whole units. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.max(0, Math.floor(seconds));
+  return whole < 60 ? `${whole} s` : formatMinutes(Math.floor(whole / 60));
+}
+
 // `Intl.DateTimeFormat` instances, one per set of options: building one is most of what
 // `toLocaleTimeString(locales, options)` costs, and every visible row formats its deadline on each
 // tick of the clock. The default locale is read once, at the first use of each set of options.

@@ -1,13 +1,23 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  type AccountView,
   MOCK_CLOUD_MACHINES,
   MOCK_CLOUD_RESOURCES,
   MOCK_LOCAL_MACHINES,
   MOCK_LOCAL_RESOURCES,
+  MOCK_DEMO_ACCOUNTS,
+  MOCK_LOCAL_ACCOUNT,
   MOCK_RUNBOOKS,
 } from "./backend";
 import { PROVIDERS } from "./backend/providers";
-import { loadLaunchDefaults, pickChoice, resourceFor, saveLaunchDefaults, typedResource } from "./launchDefaults";
+import {
+  launchAccount,
+  loadLaunchDefaults,
+  pickChoice,
+  resourceFor,
+  saveLaunchDefaults,
+  typedResource,
+} from "./launchDefaults";
 
 // The choices and the default come from the provider's descriptor (defined in Rust).
 const TIMEOUTS = PROVIDERS.comfy_deploy.lifetime;
@@ -25,6 +35,24 @@ describe("launch defaults", () => {
       resource: "CPU",
       timeout_minutes: 60,
     });
+  });
+
+  it("opens on the account filtered to, else the one launched on last while it exists, else the default", () => {
+    const accounts: AccountView[] = [MOCK_LOCAL_ACCOUNT, ...MOCK_DEMO_ACCOUNTS.map((seed) => seed.account)].map(
+      (account) => ({ account, key: { state: "set" }, is_default: false }),
+    );
+    expect(launchAccount(null, accounts)).toBe("local");
+    const withDefault = accounts.map((v) => ({ ...v, is_default: v.account.id === "gpu-box" }));
+    expect(launchAccount(null, withDefault)).toBe("gpu-box");
+
+    saveLaunchDefaults("studio-gpus", { machine_id: "sdxl", resource: "T4", timeout_minutes: 30 });
+    expect(localStorage.getItem("porthole.launched.account")).toBe("studio-gpus");
+    expect(launchAccount(null, withDefault)).toBe("studio-gpus");
+    // The list filtered to an account: that one.
+    expect(launchAccount("local", withDefault)).toBe("local");
+    // Removed since: the default again.
+    const removed = withDefault.filter((v) => v.account.id !== "studio-gpus");
+    expect(launchAccount(null, removed)).toBe("gpu-box");
   });
 
   it("ignores what does not read as a launch", () => {

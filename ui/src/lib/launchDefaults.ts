@@ -1,6 +1,15 @@
-// The launch dialog's defaults: what was launched last on each account (machine, resource,
-// timeout; never anything secret), kept in localStorage, and how they meet what is offered now.
-import type { LaunchRequest, Lifetime, Machine, ProviderDescriptor, Resource } from "./backend";
+// The launch dialog's defaults: the account launched on last, what was launched last on each
+// account (machine, resource, timeout; never anything secret), kept in localStorage, and how they
+// meet what is offered now.
+import {
+  type AccountView,
+  type LaunchRequest,
+  type Lifetime,
+  LOCAL_ACCOUNT_ID,
+  type Machine,
+  type ProviderDescriptor,
+  type Resource,
+} from "./backend";
 
 /** What the launch form holds. */
 export interface LaunchChoice {
@@ -13,6 +22,8 @@ export interface LaunchChoice {
 }
 
 const PREFIX = "porthole.launch.";
+/** Not under `PREFIX`, where an account could have the same name. */
+const LAST_ACCOUNT = "porthole.launched.account";
 
 function storage(): Storage | undefined {
   try {
@@ -41,7 +52,8 @@ export function loadLaunchDefaults(accountId: string, store = storage()): Launch
   }
 }
 
-/** Remembers a launch's settings for the next one on the same account. */
+/** Remembers a launch's settings for the next one on the same account, and the account for the
+ * next launch. */
 export function saveLaunchDefaults(
   accountId: string,
   request: LaunchRequest,
@@ -50,9 +62,25 @@ export function saveLaunchDefaults(
   const { machine_id, resource, timeout_minutes } = request;
   try {
     store?.setItem(PREFIX + accountId, JSON.stringify({ machine_id, resource, timeout_minutes }));
+    store?.setItem(LAST_ACCOUNT, accountId);
   } catch {
     // A full or disabled storage only loses the defaults.
   }
+}
+
+/** The account the launch dialog opens on. The one the list is filtered to comes first: the
+ * user is looking at it, and it is the one they chose last. Else the account launched on last,
+ * while it still exists; else the default account; else Local. */
+export function launchAccount(filtered: string | null, accounts: AccountView[], store = storage()): string {
+  if (filtered !== null) return filtered;
+  let last: string | null = null;
+  try {
+    last = store?.getItem(LAST_ACCOUNT) ?? null;
+  } catch {
+    // Unreadable storage: no account remembered.
+  }
+  if (last !== null && accounts.some((v) => v.account.id === last)) return last;
+  return accounts.find((v) => v.is_default)?.account.id ?? LOCAL_ACCOUNT_ID;
 }
 
 const usable = (r: Resource) => r.availability.status !== "unavailable";

@@ -36,3 +36,11 @@ export function watchOnScreen(element: Element, listener: Listener): () => void 
     listeners.delete(element);
   };
 }
+
+/** Scrolls `element` into view (as little as needed) and focuses it: the row the arrow keys or
+ * a reveal land on is then both seen and selected. */
+export function focusInView(element: HTMLElement): void {
+  // Optional: jsdom has no scrollIntoView.
+  element.scrollIntoView?.({ block: "nearest" });
+  element.focus({ preventScroll: true });
+}

@@ -14,6 +14,7 @@ import {
   longerRequest,
   relaunchRequest,
   sortEntries,
+  staleNote,
   stateLabel,
 } from "./sessionView";
 
@@ -86,10 +87,18 @@ describe("words", () => {
     expect(endReasonText({ kind: "failed", detail: "OOM" })).toBe("Failed: OOM");
     expect(endReasonText({ kind: "out_of_credit" })).toMatch(/credit/);
     expect(endReasonText({ kind: "completed" })).toMatch(/Completed/);
-    expect(endReasonText({ kind: "vanished" })).toMatch(/Disappeared/);
+    expect(endReasonText({ kind: "vanished" })).toBe("Ended by the provider, which gave no reason");
     expect(endReasonText({ kind: "idle_timeout" })).toBe("Ended: idle too long");
     expect(endReasonText({ kind: "cancelled" })).toBe("Cancelled");
     expect(endReasonText({ kind: "failed", detail: "" })).toBe("Failed");
+  });
+
+  it("says how long an offline account's sessions have gone unconfirmed, and why", () => {
+    const problem = { code: "upstream_unavailable" as const, message: "Connection refused." };
+    const since = new Date(NOW - 40_000).toISOString();
+    expect(staleNote({ problem, confirmedAt: since }, NOW)).toBe("Not confirmed for 40 s — Connection refused.");
+    expect(staleNote({ problem, confirmedAt: since }, NOW + 80_000)).toBe("Not confirmed for 2 min — Connection refused.");
+    expect(staleNote({ problem, confirmedAt: null }, NOW)).toBe("Not confirmed — Connection refused.");
   });
 
   it("names states by kind, and an unknown one as its provider wrote it", () => {

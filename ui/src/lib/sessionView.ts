@@ -13,12 +13,13 @@ import type {
   EndReason,
   HistoryEntry,
   LaunchRequest,
+  Problem,
   ProviderDescriptor,
   Session,
   SessionState,
 } from "./backend";
 import { sessionClocks } from "./backend/clocks";
-import { formatMinutes } from "./format";
+import { formatDuration, formatMinutes } from "./format";
 
 /** A session as the store keeps it: the last known session (ended ones too) and how it began. */
 export interface SessionEntry {
@@ -34,6 +35,21 @@ export interface SessionEntry {
 
 export function sessionKey(accountId: string, sessionId: string): string {
   return `${accountId}/${sessionId}`;
+}
+
+/** An account the watchers cannot reach now: why, and when its sessions were last read (RFC 3339;
+ * `null`: not since the app started). */
+export interface OfflineAccount {
+  problem: Problem;
+  confirmedAt: string | null;
+}
+
+/** What a row of an offline account says: "Not confirmed for 40 s — why" at `now` (ms), or
+ * "Not confirmed — why" when its sessions were never read. */
+export function staleNote(offline: OfflineAccount, now: number): string {
+  const since = offline.confirmedAt === null ? NaN : Date.parse(offline.confirmedAt);
+  const how = Number.isNaN(since) ? "Not confirmed" : `Not confirmed for ${formatDuration((now - since) / 1000)}`;
+  return `${how} — ${offline.problem.message}`;
 }
 
 export type StateName = SessionState["state"];

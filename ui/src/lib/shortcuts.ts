@@ -1,6 +1,6 @@
-// The main window's keyboard shortcuts: Ctrl (⌘ on macOS) with N, R, F or a comma.
+// The main window's keyboard shortcuts: Ctrl (⌘ on macOS) with N, R, F, a comma or Q.
 
-export type Shortcut = "launch" | "refresh" | "filter" | "settings";
+export type Shortcut = "launch" | "refresh" | "filter" | "settings" | "quit";
 
 /** Each shortcut's keys, as `aria-keyshortcuts` writes them and as the app shows them. */
 export const SHORTCUT_KEYS: Record<Shortcut, { aria: string; label: string }> = {
@@ -8,12 +8,13 @@ export const SHORTCUT_KEYS: Record<Shortcut, { aria: string; label: string }> = 
   refresh: { aria: "Control+R", label: "Ctrl+R" },
   filter: { aria: "Control+F", label: "Ctrl+F" },
   settings: { aria: "Control+,", label: "Ctrl+," },
+  quit: { aria: "Control+Q", label: "Ctrl+Q" },
 };
 
-const BY_KEY: Record<string, Shortcut> = { n: "launch", r: "refresh", f: "filter", ",": "settings" };
+const BY_KEY: Record<string, Shortcut> = { n: "launch", r: "refresh", f: "filter", ",": "settings", q: "quit" };
 
 /** Those that also act while the user types in a field (they do not change what is typed). */
-const WHILE_TYPING: Shortcut[] = ["filter", "settings"];
+const WHILE_TYPING: Shortcut[] = ["filter", "settings", "quit"];
 
 function typingIn(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;

@@ -19,6 +19,7 @@ export function makeSession(overrides: Partial<Session> = {}): Session {
     resource: "CPU",
     state: { state: "ready" },
     status_label: null,
+    before_end: null,
     created_at: minutesFrom(-10),
     deadline: minutesFrom(20),
     idle_deadline: null,

@@ -28,6 +28,12 @@ export const commands = {
 	 *  windows reach sessions only through the proxy).
 	 */
 	listSessions: (accountId: string | null) => typedError<Session_Serialize[], ApiError>(__TAURI_INVOKE("list_sessions", { accountId })),
+	/**  The sessions that have ended and are kept (across restarts), oldest first. */
+	endedSessions: () => typedError<EndedSession_Serialize[], ApiError>(__TAURI_INVOKE("ended_sessions")),
+	/**  Forgets one ended session. */
+	dismissEnded: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("dismiss_ended", { accountId, sessionId })),
+	/**  Forgets every ended session ("Clear ended"). */
+	clearEnded: () => typedError<null, ApiError>(__TAURI_INVOKE("clear_ended")),
 	launchSession: (accountId: string, request: LaunchRequest_Deserialize) => typedError<Session_Serialize, ApiError>(__TAURI_INVOKE("launch_session", { accountId, request })),
 	extendSession: (accountId: string, sessionId: string, minutes: number) => typedError<null, ApiError>(__TAURI_INVOKE("extend_session", { accountId, sessionId, minutes })),
 	stopSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("stop_session", { accountId, sessionId })),
@@ -76,6 +82,11 @@ export const commands = {
 	trayMenu: () => typedError<TrayModel_Serialize, ApiError>(__TAURI_INVOKE("tray_menu")),
 	/**  Does what the tray (or session window) menu entry `id` does when clicked. */
 	activateMenuItem: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("activate_menu_item", { id })),
+	/**
+	 *  Quits the app; Local sessions keep running when `keep_local_sessions`, else they stop with it
+	 *  (as the tray's Quit entries do).
+	 */
+	quitApp: (keepLocalSessions: boolean) => typedError<null, ApiError>(__TAURI_INVOKE("quit_app", { keepLocalSessions })),
 };
 
 /** Events */
@@ -344,8 +355,23 @@ export type EndReason =
 { kind: "out_of_credit" } | 
 /**  It finished its work (runbooks, drained QPU sessions). */
 { kind: "completed" } | 
-/**  It disappeared from the provider without a known reason. */
+/**  The provider no longer has it and gave no reason (nor did its clocks or a stop of ours). */
 { kind: "vanished" };
+
+/**  An ended session as it was last seen, and when it ended. */
+export type EndedSession = EndedSession_Serialize | EndedSession_Deserialize;
+
+/**  An ended session as it was last seen, and when it ended. */
+export type EndedSession_Deserialize = {
+	session: Session_Deserialize,
+	ended_at: string,
+};
+
+/**  An ended session as it was last seen, and when it ended. */
+export type EndedSession_Serialize = {
+	session: Session_Serialize,
+	ended_at: string,
+};
 
 /**  What kind of failure happened. The UI branches on these, so each one means one thing to a user. */
 export type ErrorCode = 
@@ -908,6 +934,12 @@ export type Session_Deserialize = {
 	price_per_hour?: number | null,
 	capabilities: Capabilities_Deserialize,
 	/**
+	 *  What the provider does before it ends the session, in one sentence, where it does
+	 *  something (portholed's `before_end`: "Its before_end step runs first, for up to 60 s.").
+	 *  Shown on its row and in its final warning.
+	 */
+	before_end?: string | null,
+	/**
 	 *  What its provider tells about it besides the above (a QPU session's mode, its limit as
 	 *  the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
 	 */
@@ -945,6 +977,12 @@ export type Session_Serialize = {
 	price_per_hour: number | null,
 	capabilities: Capabilities_Serialize,
 	/**
+	 *  What the provider does before it ends the session, in one sentence, where it does
+	 *  something (portholed's `before_end`: "Its before_end step runs first, for up to 60 s.").
+	 *  Shown on its row and in its final warning.
+	 */
+	before_end: string | null,
+	/**
 	 *  What its provider tells about it besides the above (a QPU session's mode, its limit as
 	 *  the plan clamped it, its own timeline…), shown in the detail view and by `sessions show`.
 	 */
@@ -960,6 +998,8 @@ export type Session_Serialize = {
 export type ShowSession = {
 	account_id: string,
 	session_id: string,
+	/**  Launch it again, as the main window's own Relaunch does (its ended window's "Relaunch"). */
+	relaunch: boolean,
 };
 
 /**  An entry of the tray's account switcher: which account's sessions the tray lists. */
@@ -1009,6 +1049,8 @@ export type TrayModel_Deserialize = {
 	warning: boolean,
 	/**  "All accounts" first, then each account; empty when there is only one account. */
 	accounts: TrayAccount[],
+	/**  Said above the rows, whatever account is shown ("Studio GPUs is not answering"). */
+	notices: string[],
 };
 
 /**  What the tray shows; the shell draws exactly this (and the end-to-end tests read it). */
@@ -1019,6 +1061,8 @@ export type TrayModel_Serialize = {
 	warning: boolean,
 	/**  "All accounts" first, then each account; empty when there is only one account. */
 	accounts: TrayAccount[],
+	/**  Said above the rows, whatever account is shown ("Studio GPUs is not answering"). */
+	notices: string[],
 };
 
 export type TrayRow = TrayRow_Serialize | TrayRow_Deserialize;
@@ -1070,10 +1114,13 @@ requested: boolean;
  */
 outcome?: string | null } | 
 /**
- *  The provider cannot be reached or refused us; sessions are kept as last seen and the
- *  watcher keeps retrying.
+ *  The provider cannot be reached, refused us, or has not answered for
+ *  [`WatchConfig::answer_within`]; sessions are kept as last seen and the watcher keeps
+ *  trying.
  */
-{ kind: "offline"; account_id: string; error: Problem } | 
+{ kind: "offline"; account_id: string; error: Problem; 
+/**  When its sessions were last read successfully (`None`: not yet). */
+confirmed_at?: string | null } | 
 /**  The provider answers again. */
 { kind: "online"; account_id: string };
 
@@ -1103,10 +1150,13 @@ requested: boolean;
  */
 outcome: string | null } | 
 /**
- *  The provider cannot be reached or refused us; sessions are kept as last seen and the
- *  watcher keeps retrying.
+ *  The provider cannot be reached, refused us, or has not answered for
+ *  [`WatchConfig::answer_within`]; sessions are kept as last seen and the watcher keeps
+ *  trying.
  */
-{ kind: "offline"; account_id: string; error: Problem } | 
+{ kind: "offline"; account_id: string; error: Problem; 
+/**  When its sessions were last read successfully (`None`: not yet). */
+confirmed_at: string | null } | 
 /**  The provider answers again. */
 { kind: "online"; account_id: string };
 

@@ -5,6 +5,7 @@ import type { Backend } from "./types";
 
 export * from "./types";
 export {
+  demoEndedSessions,
   demoSessions,
   MockBackend,
   MockSessions,
@@ -18,6 +19,7 @@ export {
   MOCK_LOCAL_MACHINES,
   MOCK_LOCAL_RESOURCES,
   MOCK_MAX_MINUTES,
+  MOCK_QUIT_MARK,
   MOCK_REJECTED_KEY_MESSAGE,
   MOCK_RUNBOOKS,
   MOCK_SESSION_SPEED_MS,

@@ -10,7 +10,7 @@ function session(state: SessionState, clocks: { hard?: number; idle?: number }):
   const at = (m: number | undefined) => (m === undefined ? null : new Date(T0 + m * MIN).toISOString());
   return {
     id: "s", account_id: "a", provider: "portholed", name: "s", machine_id: null, machine_name: null,
-    resource: null, state, status_label: null, created_at: new Date(T0).toISOString(),
+    resource: null, state, status_label: null, before_end: null, created_at: new Date(T0).toISOString(),
     deadline: at(clocks.hard), idle_deadline: at(clocks.idle), unused_deadline: null, warning: null,
     price_per_hour: null, capabilities: { can_extend: true, can_stop: true, has_ui: true, can_cancel: false },
     details: [],

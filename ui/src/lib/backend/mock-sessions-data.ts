@@ -1,8 +1,9 @@
 // What the mock's providers offer: machines, resources, start-up logs, and the sessions of
-// `?mock-sessions=demo`. Plain data, so tests and the Playwright suite can name what they expect.
+// `?mock-sessions=demo` and the ended ones of `?mock-ended=demo`. Plain data, so tests and the Playwright suite can name what they expect.
 import {
   type Account,
   type Capabilities,
+  type EndedSession,
   LOCAL_ACCOUNT_ID,
   type Machine,
   type Resource,
@@ -186,6 +187,7 @@ export function demoSessions(now: number): Session[] {
     resource: d.resource,
     state: d.state,
     status_label: d.status_label ?? null,
+    before_end: null,
     created_at: at(-d.age),
     deadline: d.left === null ? null : at(d.left),
     idle_deadline: null,
@@ -195,4 +197,17 @@ export function demoSessions(now: number): Session[] {
     capabilities: d.capabilities ?? ALL,
     details: [],
   }));
+}
+
+/** The ended sessions of `?mock-ended=demo`, kept from an earlier run: a shell stopped on Local
+ * an hour ago, and a flux-dev render on "Studio GPUs" that ran out its time 3 hours ago. */
+export function demoEndedSessions(now: number): EndedSession[] {
+  const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+  const like = (id: string) => demoSessions(now).find((s) => s.id === id)!;
+  return [
+    { session: { ...like("demo-flux"), id: "old-render", name: "old-render", state: { state: "ended", reason: { kind: "timeout" } },
+      created_at: at(-240), deadline: at(-180) }, ended_at: at(-180) },
+    { session: { ...like("demo-shell"), id: "old-shell", name: "old-shell", state: { state: "ended", reason: { kind: "stopped" } },
+      created_at: at(-90), deadline: at(-30) }, ended_at: at(-60) },
+  ];
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MOCK_DEMO_ACCOUNTS, MockBackend, mockOptionsFromQuery } from "./mock";
-import { demoSessions } from "./mock-sessions-data";
+import { demoEndedSessions, demoSessions } from "./mock-sessions-data";
 import type { LogLine, WatchEvent } from "./types";
 
 const SPEED = 100;
@@ -120,6 +120,29 @@ describe("MockBackend sessions", () => {
       outcome: null,
     });
     expect((await backend.listSessions("local")).map((s) => s.id)).toEqual(["demo-notebook"]);
+    // Kept as ended, with when, as the Rust side keeps it across restarts.
+    expect(await backend.endedSessions()).toEqual([
+      { session: expect.objectContaining({ id: "demo-shell", state: { state: "ended", reason: { kind: "stopped" } } }),
+        ended_at: new Date(Date.now()).toISOString() },
+    ]);
+  });
+
+  it("keeps ended sessions from an earlier run until one is dismissed or all are cleared", async () => {
+    const backend = new MockBackend({ accounts: MOCK_DEMO_ACCOUNTS, endedSessions: demoEndedSessions(Date.now()) });
+    const ids = async () => (await backend.endedSessions()).map((e) => e.session.id);
+    expect(await ids()).toEqual(["old-render", "old-shell"]);
+    await backend.dismissEnded("local", "old-shell");
+    expect(await ids()).toEqual(["old-render"]);
+    await backend.clearEnded();
+    expect(await ids()).toEqual([]);
+    expect(backend.sessions.calls).toEqual(["dismiss-ended local old-shell", "clear-ended"]);
+  });
+
+  it("records a quit, and whether Local sessions were to keep running", async () => {
+    const backend = new MockBackend();
+    await backend.quit(true);
+    await backend.quit(false);
+    expect(backend.quitCalls).toEqual([true, false]);
   });
 
   it("replays the watcher: warns at T-10 and T-2 minutes, then ends the session as timed out", async () => {
@@ -179,6 +202,8 @@ describe("MockBackend sessions", () => {
         kind: "offline",
         account_id: "studio-gpus",
         error: { code: "upstream_unavailable", message: "Cannot reach https://api.comfydeploy.com/api: connection refused." },
+        // Read as the app started, then it stopped answering.
+        confirmed_at: new Date(Date.now()).toISOString(),
       },
     ]);
     await expect(backend.listMachines("studio-gpus")).rejects.toMatchObject({ code: "upstream_unavailable" });
@@ -189,6 +214,19 @@ describe("MockBackend sessions", () => {
     unsubscribe();
     backend.sessions.goOffline("local");
     expect(events).toHaveLength(3);
+  });
+
+  it("says when an offline account's sessions were last read: now, a given time, or never", async () => {
+    const { backend, events } = setup({ accounts: MOCK_DEMO_ACCOUNTS });
+    const problem = { code: "unauthorized" as const, message: "revoked" };
+    backend.sessions.goOffline("local", problem);
+    backend.sessions.goOffline("studio-gpus", problem, "2025-06-01T11:59:00.000Z");
+    backend.sessions.goOffline("gpu-box", problem, null);
+    expect(events.map((e) => (e.kind === "offline" ? [e.account_id, e.confirmed_at] : e.kind))).toEqual([
+      ["local", new Date(Date.now()).toISOString()],
+      ["studio-gpus", "2025-06-01T11:59:00.000Z"],
+      ["gpu-box", null],
+    ]);
   });
 });
 
@@ -206,5 +244,11 @@ describe("mockOptionsFromQuery sessions", () => {
       sessionSpeedMs: 0,
     });
     expect(mockOptionsFromQuery("?mock-launch-fail=nope&mock-speed=-3")).toEqual({});
+    const ended = mockOptionsFromQuery("?mock-ended=demo");
+    expect(ended.endedSessions?.map((e) => [e.session.account_id, e.session.id])).toEqual([
+      ["studio-gpus", "old-render"],
+      ["local", "old-shell"],
+    ]);
+    expect(ended.accounts).toBe(MOCK_DEMO_ACCOUNTS);
   });
 });

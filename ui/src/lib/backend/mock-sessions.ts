@@ -3,7 +3,8 @@
 // ended), extends, asks and takes answers. What the watchers decide about clocks (warnings,
 // "ending soon", the end they cause) it replays from the Rust tracker's recording (mock-replay.ts,
 // at the default thresholds: saved thresholds do not change it). Every change is told as a
-// `WatchEvent`; what the app did (launch, extend, stop) is kept as the session's history.
+// `WatchEvent`; what the app did (launch, extend, stop) is kept as the session's history, and an
+// ended session is kept (as the Rust side keeps it on disk) until it is dismissed or cleared.
 import type { MockAccounts } from "./mock-accounts";
 import { ClockReplay } from "./mock-replay";
 import { CONNECTING_AFTER_LINE, offerFor, startupLog } from "./mock-sessions-data";
@@ -14,6 +15,7 @@ import {
   type ErrorCode,
   type HistoryEntry,
   type Detail,
+  type EndedSession,
   type HistoryKind,
   type Job,
   type LaunchRequest,
@@ -78,8 +80,11 @@ export class MockSessions {
   #jobs = new Map<string, Job[]>();
   /** Seeded by tests: what an account's provider tells about it. */
   #accountDetails = new Map<string, Detail[]>();
+  /** By `account/session`, with when each ended. */
+  #ended = new Map<string, EndedSession>();
   #listeners = new Set<Listener>();
-  #offline = new Map<string, Problem>();
+  /** Why each account cannot be reached, and when its sessions were last read (RFC 3339). */
+  #offline = new Map<string, { error: Problem; confirmedAt: string | null }>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #ticker: ReturnType<typeof setInterval> | undefined;
   #counter = 0;
@@ -94,6 +99,26 @@ export class MockSessions {
       tracked.replay.advance(tracked.session, this.#settings().now());
       this.#show(tracked);
     }
+  }
+
+  /** The ended sessions kept, oldest end first. */
+  ended(): EndedSession[] {
+    return structuredClone([...this.#ended.values()]);
+  }
+
+  /** For tests: sessions that ended before the app started (kept from an earlier run). */
+  seedEnded(ended: EndedSession[]): void {
+    for (const e of ended) this.#ended.set(`${e.session.account_id}/${e.session.id}`, structuredClone(e));
+  }
+
+  dismissEnded(accountId: string, sessionId: string): void {
+    this.calls.push(`dismiss-ended ${accountId} ${sessionId}`);
+    this.#ended.delete(`${accountId}/${sessionId}`);
+  }
+
+  clearEnded(): void {
+    this.calls.push("clear-ended");
+    this.#ended.clear();
   }
 
   list(accountId: string | null): Session[] {
@@ -143,6 +168,7 @@ export class MockSessions {
       resource: resourceId,
       state: { state: "starting" },
       status_label: null,
+      before_end: null,
       created_at: new Date(now).toISOString(),
       deadline: new Date(now + minutes * 60_000).toISOString(),
       idle_deadline: null,
@@ -344,7 +370,7 @@ export class MockSessions {
   /** Re-tells what the watchers know of offline accounts (they keep retrying). */
   refresh(): void {
     this.calls.push("refresh");
-    for (const [account_id, error] of this.#offline) this.#emit({ kind: "offline", account_id, error });
+    for (const account_id of this.#offline.keys()) this.#emit(this.#offlineEvent(account_id));
   }
 
   subscribe(listener: Listener): () => void {
@@ -352,12 +378,14 @@ export class MockSessions {
     if (this.#listeners.size === 1) this.#startTicker();
     const { offlineAccount } = this.#settings();
     if (offlineAccount && !this.#offline.has(offlineAccount)) {
-      this.#offline.set(offlineAccount, this.#problemFor(offlineAccount));
+      // Read once as the app started, then it stopped answering.
+      const confirmedAt = new Date(this.#settings().now()).toISOString();
+      this.#offline.set(offlineAccount, { error: this.#problemFor(offlineAccount), confirmedAt });
     }
     // A new listener learns at once which accounts cannot be reached, as the watchers retry.
     this.#later(0, () => {
-      for (const [account_id, error] of this.#offline) {
-        if (this.#listeners.has(listener)) listener({ kind: "offline", account_id, error });
+      for (const account_id of this.#offline.keys()) {
+        if (this.#listeners.has(listener)) listener(this.#offlineEvent(account_id));
       }
     });
     return () => {
@@ -366,11 +394,12 @@ export class MockSessions {
     };
   }
 
-  /** Tells listeners that `accountId`'s provider cannot be reached (and keeps it so). */
-  goOffline(accountId: string, error?: Problem): void {
-    const problem = error ?? this.#problemFor(accountId);
-    this.#offline.set(accountId, problem);
-    this.#emit({ kind: "offline", account_id: accountId, error: problem });
+  /** Tells listeners that `accountId`'s provider cannot be reached (and keeps it so);
+   * `confirmedAt`: when its sessions were last read (now when left out; `null`: never). */
+  goOffline(accountId: string, error?: Problem, confirmedAt?: string | null): void {
+    const at = confirmedAt === undefined ? new Date(this.#settings().now()).toISOString() : confirmedAt;
+    this.#offline.set(accountId, { error: error ?? this.#problemFor(accountId), confirmedAt: at });
+    this.#emit(this.#offlineEvent(accountId));
   }
 
   goOnline(accountId: string): void {
@@ -438,6 +467,8 @@ export class MockSessions {
     if (!tracked) return;
     this.#tracked.delete(session.id);
     session.state = { state: "ended", reason };
+    const ended_at = new Date(this.#settings().now()).toISOString();
+    this.#ended.set(`${session.account_id}/${session.id}`, structuredClone({ session, ended_at }));
     if (!tracked.logDone) this.#log(tracked, "The session ended", true);
     this.#emit({
       kind: "ended",
@@ -481,7 +512,7 @@ export class MockSessions {
   /** The account, if it exists, has a working key and answers. */
   #reachable(accountId: string): Account {
     this.#accounts.test(accountId);
-    const problem = this.#offline.get(accountId);
+    const problem = this.#offline.get(accountId)?.error;
     if (problem) throw new BackendError(problem.code, problem.message);
     const view = this.#accounts.list().find((v) => v.account.id === accountId);
     if (!view) throw invalid(`There is no account "${accountId}".`);
@@ -516,6 +547,12 @@ export class MockSessions {
       run();
     }, ms);
     this.#timers.add(timer);
+  }
+
+  /** What the watchers tell about an offline account. */
+  #offlineEvent(accountId: string): WatchEvent {
+    const { error, confirmedAt } = this.#offline.get(accountId)!;
+    return { kind: "offline", account_id: accountId, error, confirmed_at: confirmedAt };
   }
 
   #problemFor(accountId: string): Problem {

@@ -1,7 +1,7 @@
 import { MOCK_DEMO_ACCOUNTS, MockAccounts, type MockAccountSeed } from "./mock-accounts";
 import { MockSessions } from "./mock-sessions";
 import { MockSettings } from "./mock-settings";
-import { demoSessions } from "./mock-sessions-data";
+import { demoEndedSessions, demoSessions } from "./mock-sessions-data";
 import {
   type AccountChanges,
   type AccountView,
@@ -10,6 +10,7 @@ import {
   type Backend,
   type Detail,
   BackendError,
+  type EndedSession,
   type ErrorCode,
   type HistoryEntry,
   isErrorCode,
@@ -24,6 +25,7 @@ import {
   type ProviderDescriptor,
   type Resource,
   type Session,
+  type ShownSession,
   type WatchEvent,
 } from "./types";
 import { PROVIDER_KINDS, PROVIDERS } from "./providers";
@@ -41,6 +43,7 @@ export {
 } from "./mock-sessions";
 export { MOCK_AUTO_EXTEND_MESSAGE, MOCK_THRESHOLD_MESSAGE } from "./mock-settings";
 export {
+  demoEndedSessions,
   demoSessions,
   MOCK_CLOUD_MACHINES,
   MOCK_CLOUD_RESOURCES,
@@ -71,6 +74,8 @@ export interface MockOptions {
   listAccountsFailWith?: ErrorCode;
   /** The sessions the simulated watchers start with (read once, by the constructor). */
   sessions?: Session[];
+  /** Ended sessions kept from an earlier run (read once, by the constructor). */
+  endedSessions?: EndedSession[];
   /** Answer `listSessions()` this many ms later still (the render benchmark: after the page
    * settled). */
   listDelayMs?: number;
@@ -104,6 +109,10 @@ export interface MockOptions {
 
 /** The performance mark `listSessions` sets as it answers (the render benchmark reads it). */
 export const MOCK_LISTED_MARK = "porthole-mock-sessions-listed";
+
+/** The performance mark `quit` sets, its `detail` saying `{ keepLocalSessions }` (the web build's
+ * tests read it: the page itself stays). */
+export const MOCK_QUIT_MARK = "porthole-mock-quit";
 
 /** `count` ready terminal sessions on Local, like the demo's "shell" (`?mock-sessions=<count>`). */
 export function manySessions(count: number, now: number): Session[] {
@@ -149,6 +158,8 @@ export class MockBackend implements Backend {
   settingsCalls = { get: 0, save: 0 };
   /** The values `setStartAtLogin()` was called with, oldest first (failed calls included). */
   readonly startAtLoginCalls: boolean[] = [];
+  /** The values `quit()` was called with (whether Local sessions keep running), oldest first. */
+  readonly quitCalls: boolean[] = [];
   #options: MockOptions;
   /** The stand-in for the XDG autostart entry: whether it exists. */
   #startAtLogin: boolean;
@@ -156,7 +167,7 @@ export class MockBackend implements Backend {
   #settings: MockSettings;
   #showListeners = new Set<() => void>();
   #accountListeners = new Set<() => void>();
-  #shown: { accountId: string; sessionId: string } | null = null;
+  #shown: ShownSession | null = null;
   /** The simulated watchers, for tests that drive them (`tick`, `goOffline`, `calls`…). */
   readonly sessions: MockSessions;
 
@@ -172,6 +183,7 @@ export class MockBackend implements Backend {
       offlineAccount: this.#options.offlineAccount,
       now: this.#options.now ?? Date.now,
     }));
+    this.sessions.seedEnded(options.endedSessions ?? []);
     const by = this.#settings.get().auto_extend.extend_by_minutes;
     for (const id of options.autoExtended ?? []) {
       const session = options.sessions?.find((s) => s.id === id);
@@ -242,6 +254,21 @@ export class MockBackend implements Backend {
     performance.clearMarks?.(MOCK_LISTED_MARK);
     performance.mark?.(MOCK_LISTED_MARK);
     return sessions;
+  }
+
+  async endedSessions(): Promise<EndedSession[]> {
+    await this.#delay();
+    return this.sessions.ended();
+  }
+
+  async dismissEnded(accountId: string, sessionId: string): Promise<void> {
+    await this.#delay();
+    this.sessions.dismissEnded(accountId, sessionId);
+  }
+
+  async clearEnded(): Promise<void> {
+    await this.#delay();
+    this.sessions.clearEnded();
   }
 
   async launchSession(accountId: string, request: LaunchRequest): Promise<Session> {
@@ -333,11 +360,17 @@ export class MockBackend implements Backend {
     const session = this.sessions.list(accountId).find((s) => s.id === sessionId);
     // As the app does: a live session without a web page is shown in the main window.
     if (session && !session.capabilities.has_ui && session.state.state !== "ended") {
-      this.#shown = { accountId, sessionId };
-      for (const listener of this.#showListeners) listener();
+      this.showFromOutside({ accountId, sessionId, relaunch: false });
       return;
     }
     this.sessions.open(accountId, sessionId);
+  }
+
+  /** As the app asks the main window to show a session (the tray, a link, Relaunch in an ended
+   * session's window). */
+  showFromOutside(shown: ShownSession): void {
+    this.#shown = shown;
+    for (const listener of this.#showListeners) listener();
   }
 
   onShowSession(listener: () => void): () => void {
@@ -356,7 +389,7 @@ export class MockBackend implements Backend {
     for (const listener of this.#accountListeners) listener();
   }
 
-  async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {
+  async takeShownSession(): Promise<ShownSession | null> {
     const shown = this.#shown;
     this.#shown = null;
     return shown;
@@ -407,6 +440,11 @@ export class MockBackend implements Backend {
     this.#startAtLogin = enabled;
   }
 
+  async quit(keepLocalSessions: boolean): Promise<void> {
+    this.quitCalls.push(keepLocalSessions);
+    performance.mark?.(MOCK_QUIT_MARK, { detail: { keepLocalSessions } });
+  }
+
   async #accountCall<T>(method: string, id: string | undefined, run: () => T): Promise<T> {
     this.accountCalls.push(id === undefined ? method : `${method} ${id}`);
     await this.#delay();
@@ -426,6 +464,7 @@ export class MockBackend implements Backend {
  * `mock-accounts=demo` (start with `MOCK_DEMO_ACCOUNTS`), `mock-accounts-fail=<code>`,
  * `mock-sessions=demo` (sessions in several states on Local and "Studio GPUs", whose account it
  * adds), `mock-sessions=<n>` (n ready sessions on Local, 1…100000, for the render benchmark),
+ * `mock-ended=demo` (two sessions ended in an earlier run, kept on Local and "Studio GPUs"),
  * `mock-list-delay=<ms>` (`listSessions` only), `mock-launch-fail=<code>`, `mock-offline=1` (the second account, or Local, is offline; or
  * `mock-offline=<account id>`), `mock-speed=<ms>` (each step of a launch or a stop),
  * `mock-settings-fail=<code>` (`getSettings`), `mock-save-settings-fail=<code>` (`saveSettings`),
@@ -464,6 +503,10 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   const many = Number(params.get("mock-sessions"));
   if (Number.isInteger(many) && many > 0 && many <= 100_000) {
     options.sessions = manySessions(many, Date.now());
+  }
+  if (params.get("mock-ended") === "demo") {
+    options.endedSessions = demoEndedSessions(Date.now());
+    options.accounts ??= MOCK_DEMO_ACCOUNTS;
   }
   const listDelay = Number(params.get("mock-list-delay"));
   if (Number.isFinite(listDelay) && listDelay > 0) options.listDelayMs = listDelay;

@@ -16,6 +16,9 @@ const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(()
   },
   sessions: {
     listSessions: vi.fn(),
+    endedSessions: vi.fn(),
+    dismissEnded: vi.fn(),
+    clearEnded: vi.fn(),
     launchSession: vi.fn(),
     extendSession: vi.fn(),
     stopSession: vi.fn(),
@@ -33,6 +36,7 @@ const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(()
   startup: {
     getStartAtLogin: vi.fn(),
     setStartAtLogin: vi.fn(),
+    quitApp: vi.fn(),
   },
   listen: vi.fn(),
 }));
@@ -187,6 +191,20 @@ describe("TauriBackend sessions", () => {
     expect(sessions.refreshSessions).toHaveBeenCalled();
   });
 
+  it("reads, dismisses and clears the ended sessions kept", async () => {
+    const backend = new TauriBackend();
+    const ended = [{ session: { id: "s1" }, ended_at: "2025-06-01T12:00:00Z" }];
+    sessions.endedSessions.mockResolvedValue(ok(ended));
+    await expect(backend.endedSessions()).resolves.toEqual(ended);
+
+    sessions.dismissEnded.mockResolvedValue(ok(null));
+    await expect(backend.dismissEnded("local", "s1")).resolves.toBeUndefined();
+    expect(sessions.dismissEnded).toHaveBeenCalledWith("local", "s1");
+
+    sessions.clearEnded.mockResolvedValue({ status: "error", error: { code: "io", message: "read-only" } });
+    await expect(backend.clearEnded()).rejects.toMatchObject({ code: "io", message: "read-only" });
+  });
+
   it("throws a session command's coded error", async () => {
     sessions.openSession.mockResolvedValue({
       status: "error",
@@ -295,6 +313,12 @@ describe("TauriBackend start at login", () => {
     startup.setStartAtLogin.mockResolvedValue({ status: "ok", data: null });
     await expect(backend.setStartAtLogin(false)).resolves.toBeUndefined();
     expect(startup.setStartAtLogin).toHaveBeenCalledWith(false);
+  });
+
+  it("quits through quit_app, saying whether Local sessions keep running", async () => {
+    startup.quitApp.mockResolvedValue({ status: "ok", data: null });
+    await expect(new TauriBackend().quit(true)).resolves.toBeUndefined();
+    expect(startup.quitApp).toHaveBeenCalledWith(true);
   });
 
   it("throws a refused change as its coded error, and a failed call as internal", async () => {

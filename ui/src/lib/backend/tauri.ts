@@ -7,6 +7,7 @@ import {
   type AppInfo,
   type Backend,
   type Detail,
+  type EndedSession,
   type HistoryEntry,
   type Job,
   type LaunchRequest,
@@ -18,6 +19,7 @@ import {
   type ProviderDescriptor,
   type Resource,
   type Session,
+  type ShownSession,
   type WatchEvent,
   toBackendError,
   unwrap,
@@ -60,6 +62,18 @@ export class TauriBackend implements Backend {
 
   async listSessions(accountId: string | null): Promise<Session[]> {
     return unwrap(await call(() => commands.listSessions(accountId)));
+  }
+
+  async endedSessions(): Promise<EndedSession[]> {
+    return unwrap(await call(commands.endedSessions));
+  }
+
+  async dismissEnded(accountId: string, sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.dismissEnded(accountId, sessionId)));
+  }
+
+  async clearEnded(): Promise<void> {
+    unwrap(await call(commands.clearEnded));
   }
 
   async launchSession(accountId: string, request: LaunchRequest): Promise<Session> {
@@ -161,6 +175,10 @@ export class TauriBackend implements Backend {
     unwrap(await call(() => commands.setStartAtLogin(enabled)));
   }
 
+  async quit(keepLocalSessions: boolean): Promise<void> {
+    unwrap(await call(() => commands.quitApp(keepLocalSessions)));
+  }
+
   onSessionEvent(listener: (event: WatchEvent) => void): () => void {
     return listenTo(events.sessionEvent, "session events", listener);
   }
@@ -173,10 +191,10 @@ export class TauriBackend implements Backend {
     return listenTo(events.accountsChanged, "accounts-changed", () => listener());
   }
 
-  async takeShownSession(): Promise<{ accountId: string; sessionId: string } | null> {
+  async takeShownSession(): Promise<ShownSession | null> {
     // Not a `Result`: there is a session to show, or none.
     const shown = await call(commands.takeShownSession);
-    return shown ? { accountId: shown.account_id, sessionId: shown.session_id } : null;
+    return shown ? { accountId: shown.account_id, sessionId: shown.session_id, relaunch: shown.relaunch } : null;
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   ApiError,
   ErrorCode,
   Detail_Serialize,
+  EndedSession_Serialize,
   HistoryEntry_Serialize,
   HistoryKind_Serialize,
   Job_Serialize,
@@ -100,6 +101,10 @@ export type HistoryEntry = HistoryEntry_Serialize;
 /** What a history entry says happened, tagged by `kind` (an answer says whether it refused). */
 export type HistoryKind = HistoryKind_Serialize;
 
+/** A session that ended, kept by the Rust side (across restarts) until it is dismissed or
+ * cleared, with when it ended (`ended_at`, RFC 3339). */
+export type EndedSession = EndedSession_Serialize;
+
 /** What the watchers tell the UI (`session-event`), tagged by `kind`. */
 export type WatchEvent = WatchEvent_Serialize;
 
@@ -126,6 +131,13 @@ export function defaultAlertSettings(): AlertSettings {
 
 /** What every generated command returns. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
+
+/** A session the app asked the main window to show (see `Backend.takeShownSession`). */
+export interface ShownSession {
+  accountId: string;
+  sessionId: string;
+  relaunch: boolean;
+}
 
 export interface Backend {
   /** The app's version, folders and keychain status. Throws a `BackendError`. */
@@ -154,6 +166,12 @@ export interface Backend {
 
   /** The sessions of one account (or of all, with `null`), as the watchers last saw them. */
   listSessions(accountId: string | null): Promise<Session[]>;
+  /** The ended sessions kept (across restarts), with when each ended. */
+  endedSessions(): Promise<EndedSession[]>;
+  /** Forgets one ended session for good. */
+  dismissEnded(accountId: string, sessionId: string): Promise<void>;
+  /** Forgets every ended session ("Clear ended"). */
+  clearEnded(): Promise<void>;
   /** Launches a session; it then shows up in the events (added, updated, ready). */
   launchSession(accountId: string, request: LaunchRequest): Promise<Session>;
   /** Moves the session's deadline `minutes` later (within the provider's limits). */
@@ -202,8 +220,9 @@ export interface Backend {
   /** Calls `listener` each time the accounts changed outside the window (the CLI, another copy
    * of the app); returns the unsubscribe. */
   onAccountsChanged(listener: () => void): () => void;
-  /** The session the app asked the main window to show, once (null: none). */
-  takeShownSession(): Promise<{ accountId: string; sessionId: string } | null>;
+  /** The session the app asked the main window to show, once (null: none); `relaunch`: to
+   * launch it again there (Relaunch in its ended window). */
+  takeShownSession(): Promise<ShownSession | null>;
   /** Calls `listener` with every watcher event from now on; returns the unsubscribe. */
   onSessionEvent(listener: (event: WatchEvent) => void): () => void;
 
@@ -222,6 +241,10 @@ export interface Backend {
   /** Turns starting at login on or off, at once; `io` when the autostart entry cannot be written
    * or removed. Throws a `BackendError`. */
   setStartAtLogin(enabled: boolean): Promise<void>;
+
+  /** Quits the app. Local sessions run on this computer: they keep running when
+   * `keepLocalSessions`, else they stop with it. Cloud sessions are not touched. */
+  quit(keepLocalSessions: boolean): Promise<void>;
 }
 
 /** A failed backend call: the coded error the Rust side sent, or `internal` for anything else. */

@@ -28,7 +28,7 @@ export const END_REASONS: Record<EndReason["kind"], string> = {
   "out_of_credit": "ran out of credit or quota",
   "stopped": "stopped",
   "timeout": "timed out: its deadline passed",
-  "vanished": "disappeared from the provider"
+  "vanished": "ended by the provider, which gave no reason"
 };
 
 /** What each clock counts down to. */

@@ -3,6 +3,7 @@ import { tick } from "svelte";
 import { describe, expect, it, vi } from "vitest";
 import { BACKEND_CONTEXT, BackendError, MockBackend } from "../backend";
 import { makeEntry, minutesFrom } from "../../test/sessions";
+import { lastLines } from "../stores/lastLines.svelte";
 import SessionList from "./SessionList.svelte";
 
 const now = Date.now();
@@ -96,6 +97,29 @@ describe("SessionList", () => {
     await waitFor(() => expect(onrevealed).toHaveBeenCalledTimes(2));
   });
 
+  it("scrolls the row it selects into view: one the arrows land on, or one revealed", async () => {
+    const scrolled: Element[] = [];
+    const original = Element.prototype.scrollIntoView;
+    Element.prototype.scrollIntoView = function (this: Element, options?: boolean | ScrollIntoViewOptions) {
+      expect(options).toEqual({ block: "nearest" });
+      scrolled.push(this);
+    };
+    try {
+      const { rerender } = renderList({ entries });
+      const rows = screen.getAllByTestId("session-row");
+      rows[0]!.focus();
+      await fireEvent.keyDown(rows[0]!, { key: "End" });
+      expect(document.activeElement).toBe(rows[2]);
+      expect(scrolled).toEqual([rows[2]]);
+
+      await rerender({ entries, revealKey: entries[1]!.key, onrevealed: () => {} });
+      await waitFor(() => expect(document.activeElement).toBe(rows[1]));
+      expect(scrolled).toEqual([rows[2], rows[1]]);
+    } finally {
+      Element.prototype.scrollIntoView = original;
+    }
+  });
+
   it("offers only what each state and provider allows", () => {
     renderList({ entries });
     const [ready, starting, ended] = screen.getAllByTestId("session-row").map((r) => within(r));
@@ -123,6 +147,43 @@ describe("SessionList", () => {
     }
     // What the provider says of it (stuck cancelling) is shown as it wrote it.
     expect(row.getByRole("rowheader").textContent).toContain("Cancelling, stuck for 12 min");
+  });
+
+  it("says on a live row that its template's before_end step runs first, and not once it ended", () => {
+    const note = "Its before_end step runs first, for up to 60 s.";
+    renderList({
+      entries: [
+        makeEntry({ id: "b1", name: "notebook", before_end: note, deadline: minutesFrom(30, now) }),
+        makeEntry({ id: "b2", name: "plain", deadline: minutesFrom(30, now) }),
+        makeEntry({ id: "b3", name: "saved", before_end: note, state: { state: "ended", reason: { kind: "timeout" } } },
+          { endedAt: now }),
+      ],
+    });
+    const [withHook, plain, ended] = screen.getAllByTestId("session-row").map((row) => within(row));
+    expect(withHook!.getByTestId("session-before-end").textContent).toBe(note);
+    expect(plain!.queryByTestId("session-before-end")).toBeNull();
+    expect(ended!.queryByTestId("session-before-end")).toBeNull();
+  });
+
+  it("shows on an ended row the last lines its log said, where the provider said nothing more", () => {
+    const seen = (id: string, ...messages: string[]) =>
+      messages.forEach((message) => lastLines.note("local", id, { message, level: "info", timestamp: null }));
+    seen("v1", "loading model", "CUDA error: out of memory");
+    seen("v2", "Stopping");
+    seen("v3", "still going");
+    renderList({
+      entries: [
+        makeEntry({ id: "v1", name: "silent", state: { state: "ended", reason: { kind: "vanished" } } }, { endedAt: now }),
+        makeEntry({ id: "v2", name: "said", status_label: "Stopped from the CLI.",
+          state: { state: "ended", reason: { kind: "stopped" } } }, { endedAt: now }),
+        makeEntry({ id: "v3", name: "live", deadline: minutesFrom(30, now) }),
+      ],
+    });
+    const [silent, said, live] = screen.getAllByTestId("session-row").map((row) => within(row));
+    const lines = silent!.getByTestId("session-last-lines");
+    expect([...lines.querySelectorAll("code")].map((c) => c.textContent)).toEqual(["loading model", "CUDA error: out of memory"]);
+    expect(said!.queryByTestId("session-last-lines")).toBeNull();
+    expect(live!.queryByTestId("session-last-lines")).toBeNull();
   });
 
   it("moves between rows with the arrow keys, Home and End, one tab stop for all", async () => {

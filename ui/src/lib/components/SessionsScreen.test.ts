@@ -3,11 +3,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   BACKEND_CONTEXT,
   BackendError,
+  demoEndedSessions,
   demoSessions,
   MOCK_DEMO_ACCOUNTS,
   MockBackend,
   type MockOptions,
 } from "../backend";
+import { clock } from "../stores/clock.svelte";
 import { extendAmount } from "../stores/extendAmount.svelte";
 import { SessionStore } from "../stores/sessions.svelte";
 import { tick } from "svelte";
@@ -205,9 +207,77 @@ describe("SessionsScreen", () => {
     const banner = await screen.findByTestId("offline-banner");
     expect(banner.textContent).toContain("Can't reach Studio GPUs — retrying");
     expect(banner.textContent).toContain("upstream_unavailable");
-    expect(within(row("demo-flux")).getByText(/account is offline/)).toBeTruthy();
+    expect(within(row("demo-flux")).getByTestId("session-stale").textContent).toMatch(/^Not confirmed for \d+ s — Cannot reach/);
     await fireEvent.change(screen.getByLabelText("Account"), { target: { value: "local" } });
     expect(screen.queryByTestId("offline-banner")).toBeNull();
+  });
+
+  it("says live how long an offline account's rows have gone unconfirmed, and why, until it answers", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    const { backend } = await renderScreen();
+    const problem = { code: "upstream_unavailable" as const, message: "Connection refused." };
+    const note = () => within(row("demo-flux")).queryByTestId("session-stale")?.textContent;
+    backend.sessions.goOffline("studio-gpus", problem, new Date(clock.now - 40_000).toISOString());
+    await waitFor(() => expect(note()).toBe("Not confirmed for 40 s — Connection refused."));
+    expect(within(row("demo-shell")).queryByTestId("session-stale")).toBeNull();
+    vi.advanceTimersByTime(5_000);
+    await waitFor(() => expect(note()).toBe("Not confirmed for 45 s — Connection refused."));
+    vi.advanceTimersByTime(60_000);
+    await waitFor(() => expect(note()).toBe("Not confirmed for 1 min — Connection refused."));
+
+    backend.sessions.goOnline("studio-gpus");
+    await tick();
+    expect(note()).toBeUndefined();
+    // Never read since the app started.
+    backend.sessions.goOffline("studio-gpus", problem, null);
+    await tick();
+    expect(note()).toBe("Not confirmed — Connection refused.");
+  });
+
+  it("clears every ended row, kept from before or ended now, with a button that says how many", async () => {
+    const { backend, store } = await renderScreen({ endedSessions: demoEndedSessions(Date.now()) });
+    const clear = () => screen.queryByTestId("sessions-clear-ended");
+    await waitFor(() => expect(clear()?.textContent).toBe("Clear 2 ended"));
+    expect(shownIds()).toEqual(expect.arrayContaining(["old-shell", "old-render"]));
+    expect(within(row("old-shell")).getByTestId("session-end-reason").textContent).toBe("Stopped");
+    await backend.stopSession("local", "demo-shell");
+    await waitFor(() => expect(clear()?.textContent).toBe("Clear 3 ended"));
+
+    await fireEvent.click(clear()!);
+    expect(shownIds()).toEqual(["demo-flux", "demo-notebook", "demo-sdxl", "demo-legacy"]);
+    expect(clear()).toBeNull();
+    expect(document.activeElement).toBe(screen.getByLabelText("State"));
+    await waitFor(() => expect(backend.sessions.calls).toContain("clear-ended"));
+    expect(await backend.endedSessions()).toEqual([]);
+    expect(store.endedCount).toBe(0);
+  });
+
+  it("dismisses an ended row for good", async () => {
+    const { backend } = await renderScreen({ endedSessions: demoEndedSessions(Date.now()) });
+    await waitFor(() => expect(shownIds()).toContain("old-shell"));
+    await fireEvent.click(within(row("old-shell")).getByTestId("session-dismiss"));
+    expect(shownIds()).not.toContain("old-shell");
+    expect(screen.getByTestId("sessions-clear-ended").textContent).toBe("Clear 1 ended");
+    await waitFor(() => expect(backend.sessions.calls).toContain("dismiss-ended local old-shell"));
+  });
+
+  it("opens the launch dialog on the account launched on last, unless the list shows another", async () => {
+    localStorage.setItem("porthole.launched.account", "studio-gpus");
+    await renderScreen();
+    const opened = async () => {
+      await fireEvent.click(screen.getByTestId("launch-open"));
+      const dialog = screen.getByTestId("launch-dialog");
+      const account = (within(dialog).getByLabelText("Account") as HTMLSelectElement).value;
+      await fireEvent.click(within(dialog).getByRole("button", { name: "Cancel" }));
+      return account;
+    };
+    expect(await opened()).toBe("studio-gpus");
+    await fireEvent.change(screen.getByLabelText("Account"), { target: { value: "local" } });
+    expect(await opened()).toBe("local");
+    // One that no longer exists: the default account.
+    localStorage.setItem("porthole.launched.account", "gone");
+    await fireEvent.change(screen.getByLabelText("Account"), { target: { value: "" } });
+    expect(await opened()).toBe("local");
   });
 
   it("opens the launch dialog on the account shown, and gives focus back when it closes", async () => {

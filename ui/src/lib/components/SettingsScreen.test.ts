@@ -46,6 +46,11 @@ async function addThreshold(value: string) {
   await fireEvent.click(screen.getByRole("button", { name: "Add" }));
 }
 
+/** Waits for the alert settings' fields (the form shows from the start, its fields once read). */
+async function loaded() {
+  await screen.findByLabelText("Show desktop notifications");
+}
+
 function saveButton(): HTMLButtonElement {
   return screen.getByTestId("settings-save") as HTMLButtonElement;
 }
@@ -60,7 +65,7 @@ describe("SettingsScreen: loading", () => {
   it("shows a loading state, then the saved settings", async () => {
     renderScreen({ settings: CUSTOM, delayMs: 20 });
     expect(screen.getByTestId("settings-loading").getAttribute("aria-busy")).toBe("true");
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     expect(screen.queryByTestId("settings-loading")).toBeNull();
 
     expect(screen.getByRole("heading", { name: "Settings", level: 2 })).toBeTruthy();
@@ -76,7 +81,7 @@ describe("SettingsScreen: loading", () => {
 
   it("starts from the defaults, with auto-extend off and its fields disabled", async () => {
     renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     expect(input("Show desktop notifications").checked).toBe(true);
     expect(thresholds()).toEqual([10, 2]);
     expect(screen.getByTestId("settings-thresholds-summary").textContent?.trim()).toBe(
@@ -108,15 +113,16 @@ describe("SettingsScreen: loading", () => {
     expect(error.textContent).toContain("mock failure: io");
     backend.configure({});
     await fireEvent.click(within(error).getByRole("button", { name: "Retry" }));
-    await screen.findByRole("form", { name: "Alert settings" });
-    expect(document.activeElement).toBe(screen.getByRole("heading", { name: "Settings" }));
+    await loaded();
+    // The focus goes on to the first field, in place of the Retry button.
+    expect(document.activeElement).toBe(input("Show desktop notifications"));
   });
 });
 
 describe("SettingsScreen: editing and saving", () => {
   it("saves the edits through the backend, with progress, then confirms", async () => {
     const { backend } = renderScreen({ delayMs: 20 });
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
 
     await fireEvent.click(input("Show desktop notifications"));
     await addThreshold("30");
@@ -135,7 +141,7 @@ describe("SettingsScreen: editing and saving", () => {
     await save();
     expect(saveButton().textContent?.trim()).toBe("Saving…");
     expect(saveButton().disabled).toBe(true);
-    expect(screen.getByRole("form", { name: "Alert settings" }).getAttribute("aria-busy")).toBe("true");
+    expect(screen.getByRole("form", { name: "Settings" }).getAttribute("aria-busy")).toBe("true");
 
     await waitFor(() => expect(screen.getByTestId("settings-status").textContent?.trim()).toBe("Saved."));
     expect(saveButton().textContent?.trim()).toBe("Save");
@@ -160,7 +166,7 @@ describe("SettingsScreen: editing and saving", () => {
 
   it("adds a threshold with Enter, without saving the form", async () => {
     const { backend } = renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await type("Add a warning", "1");
     await fireEvent.keyDown(input("Add a warning"), { key: "Enter" });
     expect(thresholds()).toEqual([10, 2, 1]);
@@ -172,7 +178,7 @@ describe("SettingsScreen: editing and saving", () => {
 
   it("removes every threshold, and says it will not warn", async () => {
     renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await fireEvent.click(screen.getByRole("button", { name: "Remove 10 minutes" }));
     expect(document.activeElement).toBe(screen.getByRole("button", { name: "Remove 2 minutes" }));
     await fireEvent.click(screen.getByRole("button", { name: "Remove 2 minutes" }));
@@ -187,7 +193,7 @@ describe("SettingsScreen: editing and saving", () => {
 describe("SettingsScreen: checks", () => {
   it("refuses a threshold out of range or already listed, and says why", async () => {
     renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     const field = input("Add a warning");
 
     for (const bad of ["0", "1441", "2.5"]) {
@@ -216,7 +222,7 @@ describe("SettingsScreen: checks", () => {
 
   it("blocks Save with inline messages until every field is right", async () => {
     const { backend } = renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await fireEvent.click(input("Extend sessions automatically"));
     await type("Extend by", "0");
     await type("If used in the last", "1.5");
@@ -257,7 +263,7 @@ describe("SettingsScreen: checks", () => {
 
   it("will not save while the Add field holds a threshold not added", async () => {
     const { backend } = renderScreen();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await type("Add a warning", "5");
     expect(saveButton().disabled).toBe(false);
     await save();
@@ -272,7 +278,7 @@ describe("SettingsScreen: checks", () => {
     const { backend } = renderScreen({
       settings: { ...defaultAlertSettings(), warn_before_minutes: [10, 0] },
     });
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await fireEvent.click(input("Show desktop notifications"));
     await save();
     expect(backend.settingsCalls.save).toBe(0);
@@ -287,7 +293,7 @@ describe("SettingsScreen: checks", () => {
 describe("SettingsScreen: failures and defaults", () => {
   it("shows the backend's refusal, keeping every edit, and saves once it works", async () => {
     const { backend } = renderScreen({ saveSettingsFailWith: "io" });
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await addThreshold("45");
     await fireEvent.click(input("Extend sessions automatically"));
     await type("Spending cap", "7.25");
@@ -317,7 +323,7 @@ describe("SettingsScreen: failures and defaults", () => {
       throw { code: "invalid_input", message: MOCK_THRESHOLD_MESSAGE };
     };
     render(SettingsScreen, { context: new Map([[BACKEND_CONTEXT, backend]]) });
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await addThreshold("3");
     await save();
     const error = await screen.findByTestId("settings-save-error");
@@ -328,7 +334,7 @@ describe("SettingsScreen: failures and defaults", () => {
 
   it("fills in the defaults on Restore defaults, to be saved", async () => {
     const { backend } = renderScreen({ settings: CUSTOM });
-    await screen.findByRole("form", { name: "Alert settings" });
+    await loaded();
     await type("Add a warning", "7");
 
     await fireEvent.click(screen.getByRole("button", { name: "Restore defaults" }));

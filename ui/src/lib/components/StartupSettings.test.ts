@@ -22,26 +22,31 @@ async function findSwitch(): Promise<HTMLInputElement> {
 }
 
 function status(): string {
-  return screen.getByTestId("settings-start-at-login-status").textContent?.trim() ?? "";
+  return screen.getByTestId("settings-status").textContent?.trim() ?? "";
+}
+
+function saveButton(): HTMLButtonElement {
+  return screen.getByTestId("settings-save") as HTMLButtonElement;
+}
+
+async function saveAndWait() {
+  await fireEvent.click(saveButton());
+  await waitFor(() => expect(status()).toBe("Saved."));
 }
 
 describe("SettingsScreen: start at login", () => {
-  it("loads its state with the screen, off by default, in its own Startup group", async () => {
+  it("loads its state with the screen, off by default, in its own Startup group of the form", async () => {
     renderScreen({ delayMs: 20 });
     expect(screen.getByTestId("settings-start-at-login-loading").getAttribute("role")).toBe("status");
     const toggle = await findSwitch();
     expect(toggle.checked).toBe(false);
     expect(toggle.type).toBe("checkbox");
     expect(toggle.dataset.testid).toBe("settings-start-at-login");
-    expect(toggle.getAttribute("aria-disabled")).toBeNull();
 
     const group = screen.getByRole("group", { name: "Startup" });
     expect(within(group).getByLabelText(LABEL)).toBe(toggle);
-    // Not part of the alert settings form, and it says it needs no Save.
-    const form = await screen.findByRole("form", { name: "Alert settings" });
-    expect(form.contains(toggle)).toBe(false);
-    const hint = document.getElementById(toggle.getAttribute("aria-describedby") ?? "");
-    expect(hint?.textContent?.trim()).toBe("Applies immediately.");
+    // One form, one Save: it is part of the settings like every other field.
+    expect(screen.getByRole("form", { name: "Settings" }).contains(toggle)).toBe(true);
   });
 
   it("shows it on when it is on", async () => {
@@ -49,74 +54,80 @@ describe("SettingsScreen: start at login", () => {
     expect((await findSwitch()).checked).toBe(true);
   });
 
-  it("applies a toggle at once through the backend, without touching the alert settings", async () => {
+  it("changes nothing until Save, which sets it and leaves the alert settings alone", async () => {
     const { backend } = renderScreen({ delayMs: 20 });
     const toggle = await findSwitch();
-    await screen.findByRole("form", { name: "Alert settings" });
+    await screen.findByLabelText("Show desktop notifications");
+    expect(saveButton().disabled).toBe(true);
 
     await fireEvent.click(toggle);
     expect(toggle.checked).toBe(true);
-    expect(toggle.getAttribute("aria-disabled")).toBe("true");
-    expect(screen.getByTestId("settings-startup").getAttribute("aria-busy")).toBe("true");
-    // A second toggle while the first is in flight is refused.
+    expect(saveButton().disabled).toBe(false);
+    expect(backend.startAtLoginCalls).toEqual([]);
+    // Back as saved: nothing to save.
     await fireEvent.click(toggle);
-    expect(toggle.checked).toBe(true);
+    expect(saveButton().disabled).toBe(true);
+
+    await fireEvent.click(toggle);
+    await saveAndWait();
     expect(backend.startAtLoginCalls).toEqual([true]);
-
-    await waitFor(() => expect(status()).toBe("Porthole will start when you log in."));
-    expect(toggle.getAttribute("aria-disabled")).toBeNull();
     expect(await backend.getStartAtLogin()).toBe(true);
     expect(backend.settingsCalls.save).toBe(0);
-    expect((screen.getByTestId("settings-save") as HTMLButtonElement).disabled).toBe(true);
-
-    await fireEvent.click(toggle);
-    await waitFor(() => expect(status()).toBe("Porthole will not start when you log in."));
-    expect(toggle.checked).toBe(false);
-    expect(await backend.getStartAtLogin()).toBe(false);
-    expect(backend.startAtLoginCalls).toEqual([true, false]);
+    expect(saveButton().disabled).toBe(true);
+    expect(toggle.checked).toBe(true);
   });
 
-  it("is kept across visits to the screen", async () => {
+  it("saves it with the alert settings in one Save", async () => {
+    const { backend } = renderScreen();
+    await fireEvent.click(await findSwitch());
+    await fireEvent.click(screen.getByLabelText("Show desktop notifications"));
+    await saveAndWait();
+    expect(backend.startAtLoginCalls).toEqual([true]);
+    expect(await backend.getSettings()).toEqual({ ...defaultAlertSettings(), notifications: false });
+  });
+
+  it("is kept across visits to the screen once saved", async () => {
     const backend = new MockBackend();
     const context = new Map([[BACKEND_CONTEXT, backend]]);
     const first = render(SettingsScreen, { context });
     await fireEvent.click(await findSwitch());
-    await waitFor(() => expect(status()).toBe("Porthole will start when you log in."));
+    await saveAndWait();
     first.unmount();
 
     render(SettingsScreen, { context });
     expect((await findSwitch()).checked).toBe(true);
   });
 
-  it("goes back and shows the error when the change fails, and works once it can", async () => {
+  it("keeps the choice and shows the error when saving it fails, and saves once it can", async () => {
     const { backend } = renderScreen({ setStartAtLoginFailWith: "io" });
     const toggle = await findSwitch();
     await fireEvent.click(toggle);
+    await fireEvent.click(saveButton());
 
-    const error = await screen.findByTestId("settings-start-at-login-error");
+    const error = await screen.findByTestId("settings-save-error");
     expect(error.getAttribute("role")).toBe("alert");
     expect(error.dataset.code).toBe("io");
     expect(error.textContent).toContain("Local file error");
     expect(error.textContent).toContain(`${MOCK_START_AT_LOGIN_PREFIX}mock failure: io`);
-    expect(toggle.checked).toBe(false);
-    expect(toggle.getAttribute("aria-disabled")).toBeNull();
+    expect(toggle.checked).toBe(true);
+    expect(saveButton().disabled).toBe(false);
     expect(status()).toBe("");
     expect(await backend.getStartAtLogin()).toBe(false);
-    expect(screen.queryByTestId("settings-save-error")).toBeNull();
 
     backend.configure({});
-    await fireEvent.click(toggle);
-    await waitFor(() => expect(status()).toBe("Porthole will start when you log in."));
-    expect(screen.queryByTestId("settings-start-at-login-error")).toBeNull();
-    expect(toggle.checked).toBe(true);
+    await saveAndWait();
+    expect(screen.queryByTestId("settings-save-error")).toBeNull();
+    expect(await backend.getStartAtLogin()).toBe(true);
   });
 
-  it("turning it off goes back to on when that fails", async () => {
-    renderScreen({ startAtLogin: true, setStartAtLoginFailWith: "io" });
+  it("turns it off on Restore defaults, to be saved", async () => {
+    const { backend } = renderScreen({ startAtLogin: true });
     const toggle = await findSwitch();
-    await fireEvent.click(toggle);
-    await screen.findByTestId("settings-start-at-login-error");
-    expect(toggle.checked).toBe(true);
+    await fireEvent.click(screen.getByRole("button", { name: "Restore defaults" }));
+    expect(toggle.checked).toBe(false);
+    expect(await backend.getStartAtLogin()).toBe(true);
+    await saveAndWait();
+    expect(await backend.getStartAtLogin()).toBe(false);
   });
 
   it("shows a failed read in the Startup group only; the alert settings stay usable", async () => {
@@ -130,11 +141,10 @@ describe("SettingsScreen: start at login", () => {
     expect(screen.queryByTestId("settings-error")).toBeNull();
 
     // The alert settings load and save as usual.
-    await screen.findByRole("form", { name: "Alert settings" });
-    await fireEvent.click(screen.getByLabelText("Show desktop notifications"));
-    await fireEvent.click(screen.getByTestId("settings-save"));
-    await waitFor(() => expect(screen.getByTestId("settings-status").textContent?.trim()).toBe("Saved."));
+    await fireEvent.click(await screen.findByLabelText("Show desktop notifications"));
+    await saveAndWait();
     expect(await backend.getSettings()).toEqual({ ...defaultAlertSettings(), notifications: false });
+    expect(backend.startAtLoginCalls).toEqual([]);
 
     // Retry reads it again, and puts focus on the switch.
     backend.configure({});
@@ -144,9 +154,14 @@ describe("SettingsScreen: start at login", () => {
     expect(screen.queryByTestId("settings-start-at-login-load-error")).toBeNull();
   });
 
-  it("still offers the switch when the alert settings fail to load", async () => {
-    renderScreen({ getSettingsFailWith: "io" });
+  it("still offers the switch, and saves it, when the alert settings fail to load", async () => {
+    const { backend } = renderScreen({ getSettingsFailWith: "io" });
     await screen.findByTestId("settings-error");
-    expect((await findSwitch()).checked).toBe(false);
+    const toggle = await findSwitch();
+    expect(toggle.checked).toBe(false);
+    await fireEvent.click(toggle);
+    await saveAndWait();
+    expect(backend.startAtLoginCalls).toEqual([true]);
+    expect(backend.settingsCalls.save).toBe(0);
   });
 });

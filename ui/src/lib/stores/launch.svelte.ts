@@ -9,6 +9,7 @@ import {
   toBackendError,
 } from "../backend";
 import { saveLaunchDefaults } from "../launchDefaults";
+import { lastLines } from "./lastLines.svelte";
 import { type Loadable, LoadableStore } from "./loadable.svelte";
 import type { SessionStore } from "./sessions.svelte";
 
@@ -83,6 +84,7 @@ export class LaunchFlow {
     if (this.#hasLogs(accountId)) {
       this.#backend
         .followLogs(accountId, sessionId, (line) => {
+          lastLines.note(accountId, sessionId, line);
           if (!this.#cancelled) this.logs.push(line);
         })
         .catch((error: unknown) => {

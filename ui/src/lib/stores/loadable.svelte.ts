@@ -43,4 +43,15 @@ export class LoadableStore<T> {
     if (generation === this.#generation) this.state = next;
     return next;
   }
+
+  /** Writes `value` with `write`, then shows it; throws a failure as a `BackendError`, what was
+   * shown kept. */
+  protected async saveWith(value: T, write: (value: T) => Promise<void>): Promise<void> {
+    try {
+      await write(value);
+    } catch (error) {
+      throw toBackendError(error);
+    }
+    this.state = { status: "ready", value };
+  }
 }

@@ -2,9 +2,9 @@ import { CLOCK_WARNINGS } from "../backend/vocabulary";
 import {
   type Backend,
   type BackendError,
+  type EndedSession,
   type EndReason,
   type LaunchRequest,
-  type Problem,
   type Session,
   toBackendError,
   type WatchEvent,
@@ -12,6 +12,7 @@ import {
 import {
   endReasonText,
   isReadyForWork,
+  type OfflineAccount,
   type SessionEntry,
   sessionKey,
   type SessionSort,
@@ -42,8 +43,9 @@ interface Waiter {
 
 /**
  * The sessions of every account, from one `listSessions` snapshot and then the watchers' events
- * (never polled). Ended sessions stay, with their reason, for as long as the app runs, so the user
- * sees why and can relaunch them; accounts the watchers cannot reach are tracked as offline.
+ * (never polled). Ended sessions stay, with their reason, until the user dismisses or clears them
+ * (the Rust side keeps them across restarts: `endedSessions`), so the user sees why and can
+ * relaunch them; accounts the watchers cannot reach are tracked as offline.
  */
 export class SessionStore {
   /**
@@ -54,8 +56,8 @@ export class SessionStore {
   #entries = new Map<string, SessionEntry>();
   #revision = $state(0);
   #changes = 0;
-  /** The accounts whose provider cannot be reached now, with why. */
-  offline: Record<string, Problem> = $state({});
+  /** The accounts whose provider cannot be reached now, with why and since when. */
+  offline: Record<string, OfflineAccount> = $state({});
   snapshot: SnapshotState = $state({ status: "loading" });
   filters: SessionFilters = $state({ account: null, text: "", state: "all", sort: "deadline" });
   /** A session to show in the list (`account/id`), asked for from outside the window ("Open"
@@ -66,9 +68,10 @@ export class SessionStore {
     this.revealed = sessionKey(accountId, sessionId);
   }
 
-  /** What a keyboard shortcut asked of the sessions screen (open the launch dialog, focus the
-   * filter); cleared once done, or when the screen cannot do it now. */
-  requested: "launch" | "filter" | null = $state(null);
+  /** What a keyboard shortcut or the app asked of the sessions screen (open the launch dialog,
+   * focus the filter, launch a session again: its `account/id`, from Relaunch in its ended
+   * window); cleared once done, or when the screen cannot do it now. */
+  requested: "launch" | "filter" | { relaunch: string } | null = $state(null);
 
   /** Refresh: asks the watchers to look again now, and takes a fresh snapshot. */
   refresh(): Promise<void> {
@@ -97,15 +100,21 @@ export class SessionStore {
     return unsubscribe;
   }
 
-  /** Takes a snapshot of every account's sessions; events seen meanwhile win over it. */
+  /** Takes a snapshot of every account's sessions, and of the ended ones kept; events seen
+   * meanwhile win over it, and a live session over an ended one of the same key. */
   async load(): Promise<void> {
     const generation = ++this.#generation;
     if (this.snapshot.status !== "ready") this.snapshot = { status: "loading" };
     const touched = new Set<string>();
     this.#touched = touched;
     let sessions: Session[];
+    let ended: EndedSession[];
     try {
-      sessions = await this.#backend.listSessions(null);
+      // The live list still shows when the ended ones cannot be read.
+      [sessions, ended] = await Promise.all([
+        this.#backend.listSessions(null),
+        this.#backend.endedSessions().catch(() => []),
+      ]);
     } catch (error) {
       if (generation === this.#generation) {
         this.#touched = null;
@@ -117,6 +126,13 @@ export class SessionStore {
     this.#touched = null;
     for (const session of sessions) {
       if (!touched.has(sessionKey(session.account_id, session.id))) this.#upsert(session, false);
+    }
+    const live = new Set(sessions.map((s) => sessionKey(s.account_id, s.id)));
+    for (const { session, ended_at } of ended) {
+      const key = sessionKey(session.account_id, session.id);
+      const known = this.#entries.get(key);
+      if (touched.has(key) || live.has(key) || known?.session.state.state === "ended") continue;
+      this.#put({ key, session, endedAt: Date.parse(ended_at), request: known?.request ?? null }, false);
     }
     this.#changed();
     this.snapshot = { status: "ready" };
@@ -142,12 +158,14 @@ export class SessionStore {
         const entry = this.#entry(event.account_id, event.session_id);
         this.announcement = `${event.name} ended: ${endReasonText(event.reason)}.`;
         if (!entry || entry.session.state.state === "ended") return;
-        const session = { ...entry.session, state: { state: "ended" as const, reason: event.reason } };
+        // What it came to, where the provider says ("Stopped from the CLI.", a runbook's output).
+        const status_label = event.outcome ?? entry.session.status_label;
+        const session = { ...entry.session, status_label, state: { state: "ended" as const, reason: event.reason } };
         this.#settle(this.#put({ ...entry, session, endedAt: this.#now() }));
         return;
       }
       case "offline":
-        this.offline[event.account_id] = event.error;
+        this.offline[event.account_id] = { problem: event.error, confirmedAt: event.confirmed_at };
         return;
       case "online":
         delete this.offline[event.account_id];
@@ -183,13 +201,33 @@ export class SessionStore {
     return accountId === null ? all : all.filter((e) => e.session.account_id === accountId);
   }
 
-  /** Forgets an ended session. */
+  /** Forgets an ended session, here and where the Rust side keeps it. */
   dismiss(accountId: string, sessionId: string): void {
     const key = sessionKey(accountId, sessionId);
     if (this.#entries.get(key)?.session.state.state === "ended") {
       this.#entries.delete(key);
       this.#changed();
+      this.#backend.dismissEnded(accountId, sessionId).catch(() => undefined);
     }
+  }
+
+  /** Forgets every ended session ("Clear ended"), here and where the Rust side keeps them. */
+  clearEnded(): void {
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.session.state.state === "ended") this.#entries.delete(entry.key);
+    }
+    this.#changed();
+    this.#backend.clearEnded().catch(() => undefined);
+  }
+
+  /** How many ended sessions are kept (every account's). */
+  get endedCount(): number {
+    return this.list().filter((e) => e.session.state.state === "ended").length;
+  }
+
+  /** How many of `accountId`'s sessions have not ended. */
+  liveCount(accountId: string): number {
+    return this.list(accountId).filter((e) => e.session.state.state !== "ended").length;
   }
 
   /** Resolves once the session answers (ready or ending soon) or has ended. */

@@ -70,8 +70,8 @@ describe("SessionStore events", () => {
     const store = new SessionStore(new MockBackend(), () => NOW);
     store.apply({ kind: "added", session: makeSession() });
     const error = { code: "upstream_unavailable" as const, message: "refused" };
-    store.apply({ kind: "offline", account_id: "local", error });
-    expect(store.offline).toEqual({ local: error });
+    store.apply({ kind: "offline", account_id: "local", error, confirmed_at: minutesFrom(-1) });
+    expect(store.offline).toEqual({ local: { problem: error, confirmedAt: minutesFrom(-1) } });
     expect(store.list()).toHaveLength(1);
     store.apply({ kind: "online", account_id: "local" });
     expect(store.offline).toEqual({});
@@ -83,6 +83,18 @@ describe("SessionStore events", () => {
     store.launched("local", makeSession({ state: { state: "starting" } }), request);
     store.apply({ kind: "updated", session: makeSession({ state: { state: "connecting" } }) });
     expect(store.get("local", "s1")?.request).toEqual(request);
+  });
+
+  it("shows what an ended session came to where the provider says it, and keeps its last words where not", () => {
+    const store = new SessionStore(new MockBackend(), () => NOW);
+    store.apply({ kind: "added", session: makeSession({ id: "s1", status_label: "Running step 3" }) });
+    store.apply({ kind: "added", session: makeSession({ id: "s2", status_label: "Running step 3" }) });
+    const ended = (id: string, outcome: string | null): WatchEvent => ({ kind: "ended", account_id: "local",
+      session_id: id, name: id, reason: { kind: "stopped" }, requested: false, outcome });
+    store.apply(ended("s1", "Stopped from the CLI."));
+    store.apply(ended("s2", null));
+    expect(store.get("local", "s1")?.session.status_label).toBe("Stopped from the CLI.");
+    expect(store.get("local", "s2")?.session.status_label).toBe("Running step 3");
   });
 
   it("tells a launch how it came out: ready, or ended first", async () => {
@@ -126,6 +138,7 @@ describe("SessionStore snapshot", () => {
     let listener: (event: WatchEvent) => void = () => {};
     const backend = {
       listSessions: () => new Promise<Session[]>((resolve) => (answer = resolve)),
+      endedSessions: async () => [],
       onSessionEvent: (l: (event: WatchEvent) => void) => ((listener = l), () => {}),
     } as unknown as Backend;
     const store = new SessionStore(backend);
@@ -146,5 +159,61 @@ describe("SessionStore snapshot", () => {
     await store.load();
     expect(store.snapshot.status).toBe("ready");
     expect(list).toHaveBeenCalledTimes(2);
+  });
+
+  it("loads the ended sessions kept from an earlier run; a live session of the same key wins", async () => {
+    const stopped = makeSession({ id: "old", state: { state: "ended", reason: { kind: "stopped" } } });
+    const backend = new MockBackend({
+      now: () => NOW,
+      sessions: [makeSession()],
+      endedSessions: [
+        { session: stopped, ended_at: minutesFrom(-30) },
+        // Kept as ended, but its id is live again: the live one shows.
+        { session: makeSession({ state: { state: "ended", reason: { kind: "timeout" } } }), ended_at: minutesFrom(-5) },
+      ],
+    });
+    const store = new SessionStore(backend, () => NOW);
+    await store.load();
+    expect(states(store)).toEqual({ "local/s1": "ready", "local/old": "ended" });
+    expect(store.get("local", "old")).toMatchObject({ session: stopped, endedAt: Date.parse(minutesFrom(-30)) });
+    expect(store.endedCount).toBe(1);
+  });
+
+  it("shows the live sessions when the ended ones cannot be read", async () => {
+    const backend = new MockBackend({ now: () => NOW, sessions: [makeSession()] });
+    vi.spyOn(backend, "endedSessions").mockRejectedValue(new BackendError("io", "unreadable"));
+    const store = new SessionStore(backend, () => NOW);
+    await store.load();
+    expect(store.snapshot.status).toBe("ready");
+    expect(states(store)).toEqual({ "local/s1": "ready" });
+  });
+
+  it("forgets ended sessions in the backend too: one (Dismiss) or all (Clear ended)", async () => {
+    const ended = (id: string) => ({
+      session: makeSession({ id, state: { state: "ended", reason: { kind: "stopped" } } }),
+      ended_at: minutesFrom(-1),
+    });
+    const backend = new MockBackend({
+      now: () => NOW,
+      sessions: [makeSession()],
+      endedSessions: [ended("a"), ended("b"), ended("c")],
+    });
+    const store = new SessionStore(backend, () => NOW);
+    await store.load();
+    expect(store.endedCount).toBe(3);
+
+    store.dismiss("local", "a");
+    // A live session is not dismissed.
+    store.dismiss("local", "s1");
+    expect(Object.keys(states(store))).toEqual(["local/s1", "local/b", "local/c"]);
+    await vi.waitFor(() => expect(backend.sessions.calls).toContain("dismiss-ended local a"));
+    expect((await backend.endedSessions()).map((e) => e.session.id)).toEqual(["b", "c"]);
+
+    store.clearEnded();
+    expect(states(store)).toEqual({ "local/s1": "ready" });
+    expect(store.endedCount).toBe(0);
+    await vi.waitFor(() => expect(backend.sessions.calls).toContain("clear-ended"));
+    expect(await backend.endedSessions()).toEqual([]);
+    expect(backend.sessions.calls.filter((c) => c.startsWith("dismiss"))).toEqual(["dismiss-ended local a"]);
   });
 });
