@@ -34,7 +34,13 @@ describe("launch defaults", () => {
       machine_id: "terminal",
       resource: "CPU",
       timeout_minutes: 60,
+      mode: null,
     });
+    // A QPU session's mode is remembered too; its parameters never are.
+    saveLaunchDefaults("ibm", { machine_id: "", resource: "ibm_kyiv", timeout_minutes: 60, mode: "batch",
+      params: { token: "typed" } });
+    expect(loadLaunchDefaults("ibm")).toEqual({ machine_id: "", resource: "ibm_kyiv", timeout_minutes: 60, mode: "batch" });
+    expect(localStorage.getItem("porthole.launch.ibm")).not.toContain("typed");
   });
 
   it("opens on the account filtered to, else the one launched on last while it exists, else the default", () => {

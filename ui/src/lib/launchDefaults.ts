@@ -1,5 +1,5 @@
 // The launch dialog's defaults: the account launched on last, what was launched last on each
-// account (machine, resource, timeout; never anything secret), kept in localStorage, and how they
+// account (machine, resource, timeout, mode; never anything secret), kept in localStorage, and how they
 // meet what is offered now.
 import {
   type AccountView,
@@ -40,12 +40,13 @@ export function loadLaunchDefaults(accountId: string, store = storage()): Launch
     if (!raw) return null;
     const value: unknown = JSON.parse(raw);
     if (typeof value !== "object" || value === null) return null;
-    const { machine_id, resource, timeout_minutes } = value as Record<string, unknown>;
+    const { machine_id, resource, timeout_minutes, mode } = value as Record<string, unknown>;
     if (typeof machine_id !== "string") return null;
     return {
       machine_id,
       resource: typeof resource === "string" ? resource : null,
       timeout_minutes: typeof timeout_minutes === "number" ? timeout_minutes : null,
+      ...(typeof mode === "string" ? { mode } : {}),
     };
   } catch {
     return null;
@@ -59,9 +60,10 @@ export function saveLaunchDefaults(
   request: LaunchRequest,
   store = storage(),
 ): void {
-  const { machine_id, resource, timeout_minutes } = request;
+  // The mode too (a QPU session's), never the parameters (they may be anything the user typed).
+  const { machine_id, resource, timeout_minutes, mode } = request;
   try {
-    store?.setItem(PREFIX + accountId, JSON.stringify({ machine_id, resource, timeout_minutes }));
+    store?.setItem(PREFIX + accountId, JSON.stringify({ machine_id, resource, timeout_minutes, mode: mode ?? null }));
     store?.setItem(LAST_ACCOUNT, accountId);
   } catch {
     // A full or disabled storage only loses the defaults.

@@ -29,6 +29,18 @@ describe("keyboard shortcuts", () => {
       expect(press(",", field)).toEqual({ shortcut: "settings", act: true });
       expect(press("q", field)).toEqual({ shortcut: "quit", act: true });
     }
+    // A checkbox, a radio button or a slider takes no text: every shortcut acts there.
+    for (const type of ["checkbox", "radio", "range"]) {
+      const input = document.createElement("input");
+      input.type = type;
+      expect(press("n", input)).toEqual({ shortcut: "launch", act: true });
+      expect(press("r", input)).toEqual({ shortcut: "refresh", act: true });
+    }
+    for (const type of ["text", "search", "number", "password"]) {
+      const input = document.createElement("input");
+      input.type = type;
+      expect(press("n", input)).toEqual({ shortcut: "launch", act: false });
+    }
     const dialog = document.createElement("div");
     dialog.setAttribute("aria-modal", "true");
     const button = dialog.appendChild(document.createElement("button"));

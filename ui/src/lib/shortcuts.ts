@@ -16,9 +16,13 @@ const BY_KEY: Record<string, Shortcut> = { n: "launch", r: "refresh", f: "filter
 /** Those that also act while the user types in a field (they do not change what is typed). */
 const WHILE_TYPING: Shortcut[] = ["filter", "settings", "quit"];
 
+/** Inputs that take no text: Ctrl+N or Ctrl+R there would change nothing being typed. */
+const UNTYPED_INPUTS = new Set(["checkbox", "radio", "button", "submit", "reset", "range", "color", "file", "image"]);
+
 function typingIn(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
-  return ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) || target.isContentEditable;
+  if (target instanceof HTMLInputElement) return !UNTYPED_INPUTS.has(target.type);
+  return ["TEXTAREA", "SELECT"].includes(target.tagName) || target.isContentEditable;
 }
 
 /** The shortcut `event` presses, if any, and whether it acts where it was pressed (`act` false:
