@@ -168,7 +168,7 @@ pub fn run() -> Result<(), String> {
             start_local_server(app.handle());
             tray::create(app.handle())?;
             tray::keep_fresh(app.handle());
-            notify::init(app.handle());
+            notify::init(app.handle(), tray::perform);
             autoextend::start(app.handle());
             accounts_watch::start(app.handle());
             #[cfg(debug_assertions)]

@@ -18,12 +18,13 @@ use crate::state::AppState;
 const ACCOUNT: &str = "account_id";
 const SESSION: &str = "session_id";
 
-/// Listens for clicks on notifications and their actions (once, at setup).
-pub fn init(app: &AppHandle) {
+/// Listens for clicks on notifications and their actions (once, at setup); `perform` does a
+/// chosen action (`tray::perform`, passed in so that this module needs not the tray's).
+pub fn init(app: &AppHandle, perform: fn(&AppHandle, TrayAction)) {
     let handle = app.clone();
     let listening = app
         .notification()
-        .on_action(move |performed| on_action(&handle, performed));
+        .on_action(move |performed| on_action(&handle, performed, perform));
     if let Err(e) = listening {
         tracing::debug!("notification actions unavailable: {e}");
     }
@@ -95,7 +96,7 @@ fn show(app: &AppHandle, title: &str, body: &str, about: Option<&Notice>, action
 }
 
 /// A click on a notification (`tap`) or on one of its actions.
-fn on_action(app: &AppHandle, performed: &ActionPerformed) {
+fn on_action(app: &AppHandle, performed: &ActionPerformed, perform: fn(&AppHandle, TrayAction)) {
     let extra = |key: &str| {
         performed
             .notification()
@@ -121,7 +122,7 @@ fn on_action(app: &AppHandle, performed: &ActionPerformed) {
     };
     tracing::info!(session = %session_id, action = verb, "notification action");
     match TrayAction::for_session(verb, &account_id, &session_id) {
-        Some(action) => crate::tray::perform(app, action),
+        Some(action) => perform(app, action),
         None => tracing::warn!(action = verb, "unknown notification action"),
     }
 }
