@@ -214,13 +214,17 @@ fn a_stop_the_provider_drains_shows_draining_is_polled_steadily_and_still_warned
     s.deadline = Some(t0() + Duration::minutes(30));
     t.apply_list(t0(), vec![s.clone()]);
     t.mark_stopping("q");
-    assert_eq!(t.next_poll(), config.fast_poll, "stopping: watched closely");
+    assert_eq!(
+        t.next_poll(t0()),
+        config.fast_poll,
+        "stopping: watched closely"
+    );
     // The provider took the close: it drains.
     s.state = SessionState::Draining;
     t.apply_list(t0(), vec![s.clone()]);
     assert_eq!(t.sessions()[0].state, SessionState::Draining);
     assert_eq!(
-        t.next_poll(),
+        t.next_poll(t0()),
         config.steady_poll,
         "draining can take hours: polled steadily"
     );

@@ -43,6 +43,8 @@ pub struct WatchConfig {
     pub tick: StdDuration,
     /// Polling while a session starts, connects or stops.
     pub fast_poll: StdDuration,
+    /// Polling just after a session was created (a quarter of its age, up to `fast_poll`).
+    pub first_poll: StdDuration,
     /// Polling when everything is steady.
     pub steady_poll: StdDuration,
     /// The longest wait between polls while the provider keeps failing.
@@ -61,6 +63,7 @@ impl Default for WatchConfig {
             warn_before: vec![Duration::minutes(10), Duration::minutes(2)],
             tick: StdDuration::from_secs(1),
             fast_poll: StdDuration::from_secs(2),
+            first_poll: StdDuration::from_millis(250),
             steady_poll: StdDuration::from_secs(15),
             max_backoff: StdDuration::from_secs(60),
             answer_within: StdDuration::from_secs(15),

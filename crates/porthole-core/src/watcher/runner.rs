@@ -270,7 +270,7 @@ async fn run(
                 tracker.excuse_busy(busy);
             }
             probes.start(&parts.probe, &tracker);
-            next_poll = Instant::now() + tracker.next_poll();
+            next_poll = Instant::now() + tracker.next_poll(parts.clock.now());
         }
     }
 }

@@ -336,16 +336,16 @@ fn errors_keep_the_sessions_report_once_and_back_off() {
         vec![session("a", Some("http://u"), t0() + Duration::minutes(30))],
     );
     t.apply_probe("a", "http://u", true);
-    let steady = t.next_poll();
+    let steady = t.next_poll(t0());
     assert_eq!(steady, WatchConfig::default().steady_poll);
     let err = Error::new(ErrorCode::UpstreamUnavailable, "down");
     assert!(
         matches!(&t.apply_error(&err)[..], [WatchEvent::Offline { error, .. }] if error.code == ErrorCode::UpstreamUnavailable)
     );
-    let mut waits = vec![t.next_poll()];
+    let mut waits = vec![t.next_poll(t0())];
     for _ in 0..8 {
         assert!(t.apply_error(&err).is_empty());
-        waits.push(t.next_poll());
+        waits.push(t.next_poll(t0()));
     }
     assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
     assert_eq!(*waits.last().unwrap(), WatchConfig::default().max_backoff);
@@ -355,14 +355,20 @@ fn errors_keep_the_sessions_report_once_and_back_off() {
         vec![session("a", Some("http://u"), t0() + Duration::minutes(30))],
     );
     assert!(matches!(&back[..], [WatchEvent::Online { .. }]));
-    assert_eq!(t.next_poll(), steady);
+    assert_eq!(t.next_poll(t0()), steady);
 }
 
 #[test]
-fn polling_is_fast_while_a_session_starts() {
+fn polling_is_fast_while_a_session_starts_and_fastest_just_after_it_was_created() {
+    let config = WatchConfig::default();
     let mut t = tracker();
     t.apply_list(t0(), vec![session("a", None, t0() + Duration::minutes(30))]);
-    assert_eq!(t.next_poll(), WatchConfig::default().fast_poll);
+    let at = |seconds: i64| t.next_poll(t0() + Duration::seconds(seconds));
+    assert_eq!(at(0), config.first_poll, "just created");
+    assert_eq!(at(-5), config.first_poll, "created ahead of our clock");
+    assert_eq!(at(4), StdDuration::from_secs(1), "a quarter of its age");
+    assert_eq!(at(20), config.fast_poll, "at most fast_poll");
+    assert!(config.first_poll < config.fast_poll);
 }
 
 #[test]
@@ -510,7 +516,11 @@ fn a_provider_cannot_declare_a_url_ready_before_it_answers() {
         t.needs_probe(),
         vec![("a".to_owned(), "http://u".to_owned())]
     );
-    assert_eq!(t.next_poll(), WatchConfig::default().fast_poll);
+    // Connecting, seconds after it was created: watched closely.
+    assert_eq!(
+        t.next_poll(t0() + Duration::seconds(30)),
+        WatchConfig::default().fast_poll
+    );
     assert!(matches!(
         &t.apply_probe("a", "http://u", true)[..],
         [WatchEvent::Ready { session }] if session.state == SessionState::Ready

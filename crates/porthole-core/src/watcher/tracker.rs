@@ -387,9 +387,11 @@ impl Tracker {
         }
     }
 
-    /// How long until the next poll: fast while anything is in motion, slower when steady,
-    /// backing off while the provider fails.
-    pub fn next_poll(&self) -> StdDuration {
+    /// How long until the next poll at `now`: fast while anything is in motion, slower when
+    /// steady, backing off while the provider fails. A session that has just been created is
+    /// looked at most often, as its first seconds are when a quick one becomes ready: every
+    /// quarter of its age, from `first_poll` up to `fast_poll`.
+    pub fn next_poll(&self, now: DateTime<Utc>) -> StdDuration {
         if self.errors > 0 {
             let exp = self.errors.saturating_sub(1).min(16);
             return self
@@ -398,12 +400,21 @@ impl Tracker {
                 .saturating_mul(1u32 << exp)
                 .min(self.config.max_backoff);
         }
-        let moving = !self.missing.is_empty()
-            || self
-                .sessions
-                .values()
-                .any(|t| t.stopping || t.session.state.is_opening());
-        if moving {
+        let opening = self
+            .sessions
+            .values()
+            .filter(|t| t.session.state.is_opening());
+        // A creation time ahead of ours (the provider's clock) counts as just created.
+        let youngest = opening
+            .map(|t| (now - t.session.created_at).to_std().unwrap_or_default())
+            .min();
+        let moving = !self.missing.is_empty() || self.sessions.values().any(|t| t.stopping);
+        if let Some(age) = youngest {
+            // Never slower than fast_poll, even configured below first_poll.
+            (age / 4)
+                .max(self.config.first_poll)
+                .min(self.config.fast_poll)
+        } else if moving {
             self.config.fast_poll
         } else {
             self.config.steady_poll
