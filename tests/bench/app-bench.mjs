@@ -7,13 +7,17 @@
 //  3. idle CPU of the same processes over 30 s, with 0 and with 50 Local terminal sessions;
 //  4. rendering 10,000 sessions in the list: ui/bench/render.mjs (web build, mock backend);
 //  5. the floor: a bare WebKitGTK window with the main window's settings (tests/bench/floor.mjs),
-//     measured the same way, and the app's figures over it.
+//     measured the same way, and the app's figures over it;
+//  6. input latency, key press → character painted, in the main window's filter field against
+//     the same in the floor's window (tests/bench/input.mjs), idle and with every core busy;
+//  7. click Launch → a usable Local terminal (ready, window, prompt), each step against its floor
+//     (tests/bench/loop.mjs).
 //
 // Session processes (they carry PORTHOLE_SESSION_ID) are never counted. Every figure prints one
 // line: value, goal, met or not, the baseline from the same run and the ratio.
 //
 // Knobs: PORTHOLE_APP (the binary; default target/debug/porthole-desktop), BENCH_PARTS (default
-// "render,cold,idle,floor"), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
+// "render,cold,idle,floor,input,loop"), BENCH_KEYS (30 per figure), BENCH_LOOP_RUNS (5), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
 // (30); ui/bench/render.mjs reads BENCH_RENDER_*.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -35,11 +39,15 @@ import {
   startEpochMs,
   threadTicks,
 } from "./procs.mjs";
-import { measureFloor } from "./floor.mjs";
+import { measureFloor, missing as floorMissing, startFloor, stopFloor } from "./floor.mjs";
+import { haveXdotool, measureAppInput, measureFloorInput } from "./input.mjs";
+import { measureAppLoop, measureLoopFloors } from "./loop.mjs";
 import { fmt, median, report } from "./report.mjs";
 
 const appPath = process.env.PORTHOLE_APP ?? join(root, "target/debug/porthole-desktop");
-const parts = new Set((process.env.BENCH_PARTS ?? "render,cold,idle,floor").split(","));
+const parts = new Set((process.env.BENCH_PARTS ?? "render,cold,idle,floor,input,loop").split(","));
+const loopRuns = Number(process.env.BENCH_LOOP_RUNS ?? 5);
+const keyCount = Number(process.env.BENCH_KEYS ?? 30);
 const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const sessionCount = Number(process.env.BENCH_SESSIONS ?? 50);
 const idleMs = Number(process.env.BENCH_IDLE_S ?? 10) * 1000;
@@ -415,6 +423,86 @@ async function benchFloor() {
   });
 }
 
+// ---- 6. Input latency: key press → character painted -------------------------------------------
+
+async function benchInput() {
+  const why = haveXdotool() ? floorMissing() : "xdotool is missing (make deps)";
+  if (why) {
+    results.push(() => console.log(`[6] input latency skipped: ${why}`));
+    return;
+  }
+  log(`input latency: ${keyCount} keys into the main window's filter, idle then with every core busy`);
+  const { app, pid } = await startApp(freshDirs("input"));
+  let mine;
+  try {
+    await poll("the session list", 30000, async () => ((await app.driver.execute(MARKS_SCRIPT)).painted ? true : undefined));
+    mine = await measureAppInput(app, { keys: keyCount, load: true });
+  } finally {
+    await stopApp(app, pid);
+  }
+  log("input latency: the same keys into a bare WebKitGTK window's field");
+  const { child, lines } = await startFloor("input");
+  let floor;
+  try {
+    floor = await measureFloorInput(lines, { keys: keyCount, load: true });
+  } finally {
+    await stopFloor(child);
+  }
+  for (const [which, label] of [["idle", "idle machine"], ["loaded", `every core busy (${cpus().length} busy loops)`]]) {
+    results.push(() =>
+      report({
+        n: 6,
+        what: `input latency, key press (xdotool) → character painted in the main window's filter, ${label}`,
+        value: mine[which].median,
+        unit: "ms",
+        detail: `median of ${keyCount}, max ${fmt(mine[which].max, "ms")}`,
+        goal: floor[which].median * 1.2,
+        baseline: floor[which].median,
+        baselineWhat: `a bare WebKitGTK window's text field, the same keys; max ${fmt(floor[which].max, "ms")}`,
+      }),
+    );
+  }
+}
+
+// ---- 7. Click Launch → a usable Local terminal ---------------------------------------------------
+
+async function benchLoop() {
+  log(`click → prompt: ${loopRuns} launches of a Local terminal through the launch dialog`);
+  const { app, pid } = await startApp(freshDirs("loop"));
+  let mine;
+  try {
+    await poll("the Local account to be connected", 30000, async () =>
+      (await app.invoke("list_machines", { accountId: "local" })).ok ? true : undefined);
+    mine = await measureAppLoop(app, loopRuns);
+  } finally {
+    await stopApp(app, pid);
+  }
+  const why = floorMissing();
+  const floor = why ? null : await measureLoopFloors(appPath, loopRuns);
+  const floorTotal = floor ? floor.process + floor.window : NaN;
+  results.push(() =>
+    report({
+      n: 7,
+      what: "click Launch → Local terminal prompt painted in its window",
+      value: mine.prompt,
+      unit: "ms",
+      detail:
+        `median of ${loopRuns}, max ${fmt(mine.max, "ms")}; from the click: launched ${fmt(mine.launched, "ms")}, ` +
+        `ready ${fmt(mine.ready, "ms")}, window open ${fmt(mine.window, "ms")}, prompt ${fmt(mine.prompt, "ms")}`,
+      goal: 1000,
+      baseline: floorTotal,
+      baselineWhat: floor
+        ? `the floors added: the terminal started directly, spawn → answering ${fmt(floor.process, "ms")}; a bare ` +
+          `WebKitGTK window on it, spawn → prompt ${fmt(floor.window, "ms")}`
+        : `no floor: ${why}`,
+      note: floor
+        ? `over the floors: to ready ${fmt(mine.ready - floor.process, "ms")} more than the process alone; ready → ` +
+          `prompt ${fmt(mine.prompt - mine.ready, "ms")} against the bare window's ${fmt(floor.window, "ms")}`
+        : undefined,
+    }),
+  );
+}
+
 // ---- main -------------------------------------------------------------------------------------
 
 const { mtime, size } = statSync(appPath);
@@ -428,6 +516,8 @@ try {
   if (parts.has("cold")) await benchColdStart();
   if (parts.has("idle")) await benchIdle();
   if (parts.has("floor")) await benchFloor();
+  if (parts.has("input")) await benchInput();
+  if (parts.has("loop")) await benchLoop();
 } catch (err) {
   failed = true;
   console.error(`bench: FAILED: ${err.stack ?? err}`);

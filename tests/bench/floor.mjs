@@ -16,15 +16,16 @@ const SCRIPT = join(root, "tests/bench/floor.py");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Why the floor cannot be measured here, or null. */
-function missing() {
+export function missing() {
   const probe = spawnSync(PYTHON, ["-c", "import gi; gi.require_version('WebKit2', '4.1')"], { encoding: "utf8" });
   if (probe.error) return `${PYTHON} is missing`;
   return probe.status === 0 ? null : "python3-gi or gir1.2-webkit2-4.1 is missing";
 }
 
-/** Starts the bare window; resolves when it has painted. */
-async function startFloor() {
-  const child = spawn(PYTHON, [SCRIPT], { stdio: ["pipe", "pipe", "ignore"] });
+/** Starts the bare window (`mode` "input": with a focused text field); resolves when it has
+ * painted, with its stdout's lines. */
+export async function startFloor(mode) {
+  const child = spawn(PYTHON, [SCRIPT, ...(mode ? [mode] : [])], { stdio: ["pipe", "pipe", "ignore"] });
   const spawned = startEpochMs(child.pid, bootEpochMs());
   const lines = createInterface({ input: child.stdout });
   const painted = await new Promise((resolve, reject) => {
@@ -37,10 +38,10 @@ async function startFloor() {
       resolve({ at, navigation });
     });
   });
-  return { child, ms: painted.at - spawned, navigation: painted.navigation - spawned };
+  return { child, lines, ms: painted.at - spawned, navigation: painted.navigation - spawned };
 }
 
-async function stopFloor(child) {
+export async function stopFloor(child) {
   const gone = new Promise((resolve) => child.once("exit", resolve));
   child.stdin.end();
   await Promise.race([gone, sleep(5000).then(() => child.kill("SIGKILL"))]);

@@ -41,6 +41,11 @@ test("the main window shows the session list's empty state", () =>
   withScreenshot("empty-state", async () => {
     await driver.switchTo(mainHandle);
     assert.equal(await driver.title(), "Porthole");
+    // Ended sessions are kept across restarts, and the files of this run share one data folder:
+    // those an earlier file left are cleared first (notifications.test.mjs tests "Clear ended").
+    const cleared = await invokeFromPage("clear_ended");
+    assert.equal(cleared.ok, true, cleared.error);
+    await driver.execute(`location.reload(); return true;`);
     const empty = await driver.textOf('[data-testid="session-list-empty"]');
     assert.match(empty, /No sessions yet/);
     const rows = await driver.execute(`return document.querySelectorAll('[data-testid="session-row"]').length`);

@@ -142,4 +142,19 @@ test("a session that times out with its window open keeps the window, on a page 
     });
     assert.match(again.name, /^terminal on CPU [0-9a-f]{8}$/);
     await app.invoke("stop_session", { accountId: "local", sessionId: again.id });
+
+    // "Clear ended" in the window: every ended row goes, here and in what is kept.
+    await poll("the relaunched session to end", 15000, async () => {
+      const sessions = await app.invoke("list_sessions", { accountId: "local" });
+      return sessions.value.some((s) => s.id === again.id) ? undefined : true;
+    });
+    assert.match(await app.driver.textOf('[data-testid="sessions-clear-ended"]', 20000), /^Clear \d+ ended$/);
+    await app.driver.execute(`document.querySelector('[data-testid="sessions-clear-ended"]').click(); return true;`);
+    await poll("the ended rows to go", 15000, async () => {
+      const left = await app.driver.execute(
+        `return document.querySelectorAll('[data-testid="session-row"][data-state="ended"]').length`);
+      return left === 0 ? true : undefined;
+    });
+    const kept = await app.invoke("ended_sessions");
+    assert.deepEqual(kept.value, []);
   }));
