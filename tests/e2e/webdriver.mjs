@@ -10,12 +10,13 @@ export class WebDriver {
   }
 
   static async start(base, capabilities) {
-    const res = await call(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } });
+    // Starting the app (a debug build, on a busy machine) may take longer than a command.
+    const res = await call(base, "POST", "/session", { capabilities: { alwaysMatch: capabilities } }, 180000);
     return new WebDriver(base, res.sessionId);
   }
 
-  cmd(method, path, body) {
-    return call(this.base, method, `/session/${this.sessionId}${path}`, body);
+  cmd(method, path, body, timeoutMs) {
+    return call(this.base, method, `/session/${this.sessionId}${path}`, body, timeoutMs);
   }
 
   async quit() {
@@ -96,16 +97,20 @@ export class WebDriver {
     return this.cmd("GET", "/title");
   }
 
+  /** Bounded: a screenshot of a window Xvfb does not paint can hang until fetch gives up (300 s). */
   screenshot() {
-    return this.cmd("GET", "/screenshot");
+    return this.cmd("GET", "/screenshot", undefined, 15000);
   }
 }
 
-async function call(base, method, path, body) {
+/** One command; past `timeoutMs` (default: a minute, twice the drivers' own script limit) it
+ * fails rather than holding the suite until fetch's own five-minute limit. */
+async function call(base, method, path, body, timeoutMs = 60000) {
   const res = await fetch(base + path, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let json;

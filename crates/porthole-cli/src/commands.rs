@@ -217,7 +217,7 @@ async fn mark_answering(sessions: &mut [Session]) {
         }
     });
     for (id, url, answered) in futures::future::join_all(checks).await {
-        tracker.apply_probe(&id, &url, answered);
+        tracker.apply_probe(now, &id, &url, answered);
     }
     tracker.tick(now);
     let seen = tracker.sessions();

@@ -95,7 +95,7 @@ pub async fn until_ready(
                 .min(deadline.saturating_duration_since(Instant::now()))
                 .max(Duration::from_millis(100));
             let answered = probe::url_answers(&client, &url, probe_limit).await;
-            events.extend(tracker.apply_probe(&session_id, &url, answered));
+            events.extend(tracker.apply_probe(Utc::now(), &session_id, &url, answered));
         }
         if !events.is_empty() {
             continue;

@@ -83,6 +83,10 @@ pub struct Alerts {
     /// When this run of the app began: a session created before it was running already, and
     /// its being ready is no news.
     started: DateTime<Utc>,
+    /// Sessions that became ready with a warning due (the watcher sends the warning right after
+    /// the `Ready`): told as one notice, "is ready, ends in …", since two notices of the same
+    /// moment may reach the desktop in either order.
+    ready_warned: HashSet<String>,
 }
 
 /// A session's state as last seen, and its provider's words for it (a question it asks).
@@ -120,6 +124,7 @@ impl Alerts {
             states: HashMap::new(),
             before_end: HashMap::new(),
             started: Utc::now(),
+            ready_warned: HashSet::new(),
         };
         for key in keys {
             alerts.remember(key);
@@ -173,6 +178,14 @@ impl Alerts {
         }
     }
 
+    /// Whether this warning also tells, first, that the session is ready (it became ready with
+    /// the warning due); its being ready is then remembered as told.
+    fn ready_told_with(&mut self, account_id: &str, session_id: &str) -> bool {
+        self.ready_warned
+            .remove(&format!("{account_id}/{session_id}"))
+            && self.remember(format!("{account_id}/{session_id}/ready"))
+    }
+
     /// Remembers `key` (the newest); false when it was known. Forgets the oldest past [`KEEP`].
     pub(crate) fn remember(&mut self, key: String) -> bool {
         if !self.sent.insert(key.clone()) {
@@ -206,7 +219,9 @@ impl Alerts {
             ..
         } = event
         {
-            self.states.remove(&format!("{account_id}/{session_id}"));
+            let id = format!("{account_id}/{session_id}");
+            self.states.remove(&id);
+            self.ready_warned.remove(&id);
         }
         if !settings.notifications {
             // States are still followed, so turning notifications on tells no stale change.
@@ -218,6 +233,8 @@ impl Alerts {
             }
             return None;
         }
+        // Set when this notice also tells, for the first time, that its session is ready.
+        let mut tells_ready = false;
         let (key, notice) = match event {
             WatchEvent::Added { session } | WatchEvent::Updated { session } => {
                 self.state_change(session)?
@@ -230,6 +247,16 @@ impl Alerts {
                 if self.remember(key) {
                     self.save();
                 }
+                return None;
+            }
+            WatchEvent::Ready { session }
+                if session.warning.is_some()
+                    && !self
+                        .sent
+                        .contains(&format!("{}/{}/ready", session.account_id, session.id)) =>
+            {
+                self.ready_warned
+                    .insert(format!("{}/{}", session.account_id, session.id));
                 return None;
             }
             WatchEvent::Ready { session } => (
@@ -269,11 +296,15 @@ impl Alerts {
                 Notice {
                     account_id: account_id.clone(),
                     session_id: session_id.clone(),
-                    title: format!(
-                        "{name} {} in {}",
-                        clock.warning_phrase(),
-                        minutes_left(*remaining_seconds)
-                    ),
+                    title: {
+                        tells_ready = self.ready_told_with(account_id, session_id);
+                        format!(
+                            "{name}{} {} in {}",
+                            if tells_ready { " is ready," } else { "" },
+                            clock.warning_phrase(),
+                            minutes_left(*remaining_seconds)
+                        )
+                    },
                     body: self.warning_body(
                         &format!("{account_id}/{session_id}"),
                         *clock,
@@ -315,7 +346,7 @@ impl Alerts {
             ),
             _ => return None,
         };
-        if !self.remember(key) {
+        if !self.remember(key) && !tells_ready {
             return None;
         }
         self.save();
@@ -528,3 +559,7 @@ mod tests;
 #[cfg(test)]
 #[path = "alerts_before_end_tests.rs"]
 mod before_end_tests;
+
+#[cfg(test)]
+#[path = "alerts_ready_tests.rs"]
+mod ready_tests;

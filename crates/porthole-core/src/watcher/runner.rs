@@ -255,7 +255,7 @@ async fn run(
             },
             Some(done) = probes.running.join_next_with_id(), if !probes.running.is_empty() => {
                 if let Some((id, url, answered)) = probes.finished(done) {
-                    let events = tracker.apply_probe(&id, &url, answered);
+                    let events = tracker.apply_probe(parts.clock.now(), &id, &url, answered);
                     parts.emit(&tracker, events);
                 }
                 false

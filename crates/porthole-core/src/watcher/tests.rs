@@ -66,7 +66,7 @@ fn warnings(events: &[WatchEvent]) -> Vec<i32> {
 /// Adds a session that is ready (listed with a URL that answered).
 fn add_ready(t: &mut Tracker, now: DateTime<Utc>, id: &str, deadline: DateTime<Utc>) {
     t.apply_list(now, vec![session(id, Some("http://u"), deadline)]);
-    t.apply_probe(id, "http://u", true);
+    t.apply_probe(now, id, "http://u", true);
 }
 
 /// Ticks every second from `from` to `to` (inclusive), collecting the warnings.
@@ -117,13 +117,13 @@ fn a_new_session_is_added_and_not_ready_until_its_url_answers() {
         vec![("a".to_owned(), "http://u/1".to_owned())]
     );
 
-    assert!(t.apply_probe("a", "http://u/1", false).is_empty());
-    let ready = t.apply_probe("a", "http://u/1", true);
+    assert!(t.apply_probe(t0(), "a", "http://u/1", false).is_empty());
+    let ready = t.apply_probe(t0(), "a", "http://u/1", true);
     assert!(
         matches!(&ready[..], [WatchEvent::Ready { session }] if session.state == SessionState::Ready)
     );
     // Once only, and the next list keeps it ready.
-    assert!(t.apply_probe("a", "http://u/1", true).is_empty());
+    assert!(t.apply_probe(t0(), "a", "http://u/1", true).is_empty());
     assert!(t
         .apply_list(
             t0(),
@@ -221,17 +221,35 @@ fn after_a_gap_only_the_most_urgent_warning_fires() {
 }
 
 #[test]
-fn a_session_that_has_not_opened_is_warned_once_it_is_ready() {
+fn a_session_that_has_not_opened_is_warned_as_it_becomes_ready_and_once() {
     let mut t = tracker();
     t.apply_list(
         t0(),
         vec![session("a", Some("http://u"), t0() + Duration::minutes(5))],
     );
     assert!(warnings(&t.tick(t0()).events).is_empty());
-    t.apply_probe("a", "http://u", true);
-    assert_eq!(
-        warnings(&t.tick(t0() + Duration::seconds(1)).events),
-        vec![10]
+    // Ready first, carrying its warning, then the warning itself: one moment, in that order.
+    let events = t.apply_probe(t0() + Duration::seconds(1), "a", "http://u", true);
+    assert!(
+        matches!(&events[..], [WatchEvent::Ready { session }, WatchEvent::Warning { threshold_minutes: 10, .. }]
+            if session.state == SessionState::Expiring
+                && session.warning.as_ref().map(|w| w.threshold_minutes) == Some(10)),
+        "{events:?}"
+    );
+    assert!(warnings(&t.tick(t0() + Duration::seconds(2)).events).is_empty());
+}
+
+#[test]
+fn a_session_that_opens_with_time_to_spare_is_ready_without_a_warning() {
+    let mut t = tracker();
+    t.apply_list(
+        t0(),
+        vec![session("a", Some("http://u"), t0() + Duration::minutes(30))],
+    );
+    let events = t.apply_probe(t0(), "a", "http://u", true);
+    assert!(
+        matches!(&events[..], [WatchEvent::Ready { session }] if session.warning.is_none()),
+        "{events:?}"
     );
 }
 
@@ -248,7 +266,7 @@ fn an_extension_rearms_the_thresholds_it_moved_above() {
     let mut t = tracker();
     let deadline = t0() + Duration::minutes(11);
     t.apply_list(t0(), vec![session("a", Some("http://u"), deadline)]);
-    t.apply_probe("a", "http://u", true);
+    t.apply_probe(t0(), "a", "http://u", true);
     let fired = tick_through(&mut t, t0(), t0() + Duration::minutes(2));
     assert_eq!(fired.len(), 1);
     assert_eq!(t.sessions()[0].state, SessionState::Expiring);
@@ -335,7 +353,7 @@ fn errors_keep_the_sessions_report_once_and_back_off() {
         t0(),
         vec![session("a", Some("http://u"), t0() + Duration::minutes(30))],
     );
-    t.apply_probe("a", "http://u", true);
+    t.apply_probe(t0(), "a", "http://u", true);
     let steady = t.next_poll(t0());
     assert_eq!(steady, WatchConfig::default().steady_poll);
     let err = Error::new(ErrorCode::UpstreamUnavailable, "down");
@@ -522,7 +540,7 @@ fn a_provider_cannot_declare_a_url_ready_before_it_answers() {
         WatchConfig::default().fast_poll
     );
     assert!(matches!(
-        &t.apply_probe("a", "http://u", true)[..],
+        &t.apply_probe(t0(), "a", "http://u", true)[..],
         [WatchEvent::Ready { session }] if session.state == SessionState::Ready
     ));
 }

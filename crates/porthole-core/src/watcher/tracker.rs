@@ -46,6 +46,61 @@ impl Tracked {
             other => other.clone(),
         };
     }
+
+    /// Clocks that have run out by `now` and were not asked about yet (the provider is asked).
+    fn newly_overdue(&mut self, now: DateTime<Utc>) -> bool {
+        let mut any = false;
+        for clock in self.session.clocks() {
+            if clock.at <= now && self.overdue_asked.insert(clock) {
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// The warnings due at `now`, once per clock and threshold (a late look that crossed several
+    /// thresholds at once warns once, the most urgent). Nobody can act on a session that has
+    /// not opened yet, and its user is stopping a stopping one: their warnings wait.
+    fn warn(
+        &mut self,
+        account_id: &str,
+        now: DateTime<Utc>,
+        warn_before: &[Duration],
+    ) -> Vec<WatchEvent> {
+        let quiet = self.session.state.is_opening()
+            || self.stopping
+            || matches!(self.session.state, SessionState::Stopping);
+        let mut events = Vec::new();
+        for clock in self.session.clocks() {
+            let remaining = clock.at - now;
+            if quiet || remaining <= Duration::zero() {
+                continue;
+            }
+            let crossed: Vec<usize> = warn_before
+                .iter()
+                .enumerate()
+                .filter(|(_, before)| remaining <= **before)
+                .map(|(i, _)| i)
+                .collect();
+            let Some(&most_urgent) = crossed.last() else {
+                continue;
+            };
+            if self.fired.contains(&(clock.kind, most_urgent)) {
+                continue;
+            }
+            self.fired.extend(crossed.iter().map(|i| (clock.kind, *i)));
+            events.push(WatchEvent::Warning {
+                account_id: account_id.to_owned(),
+                session_id: self.session.id.clone(),
+                name: self.session.name.clone(),
+                clock: clock.kind,
+                clock_at: clock.at,
+                remaining_seconds: clamp_i32(remaining.num_seconds()),
+                threshold_minutes: clamp_i32(warn_before[most_urgent].num_minutes()),
+            });
+        }
+        events
+    }
 }
 
 /// What a tick decided.
@@ -277,8 +332,16 @@ impl Tracker {
         }
     }
 
-    /// A probe of the session's current URL.
-    pub fn apply_probe(&mut self, id: &str, url: &str, answered: bool) -> Vec<WatchEvent> {
+    /// A probe of the session's current URL, answered at `now`. A session that opens with less
+    /// time left than a warning threshold is warned at once, right after its `Ready` (which
+    /// carries the warning): both are news of the same moment, told together.
+    pub fn apply_probe(
+        &mut self,
+        now: DateTime<Utc>,
+        id: &str,
+        url: &str,
+        answered: bool,
+    ) -> Vec<WatchEvent> {
         let Some(t) = self.sessions.get_mut(id) else {
             return Vec::new();
         };
@@ -287,13 +350,20 @@ impl Tracker {
             return Vec::new();
         }
         t.answered = Some(url.to_owned());
+        let mut warnings = Vec::new();
         if t.session.state.is_opening() {
             t.session.state = SessionState::Ready;
+            // Not while deadlines wait for a refetch (after a suspend): the tick warns then.
+            if self.refetch_pending.is_none() {
+                warnings = t.warn(&self.account_id, now, &self.config.warn_before);
+            }
             t.settle_warning(&self.config.warn_before);
         }
-        vec![WatchEvent::Ready {
+        let mut events = vec![WatchEvent::Ready {
             session: t.session.clone(),
-        }]
+        }];
+        events.extend(warnings);
+        events
     }
 
     /// Re-reads wall-clock time: warnings once per threshold, a refetch after a gap or once a
@@ -321,53 +391,13 @@ impl Tracker {
             self.refetch_pending = None;
         }
         let mut out = Tick::default();
-        let warn_before = &self.config.warn_before;
         for t in self.sessions.values_mut() {
-            // Nobody can act on a session that has not opened yet, and its user is stopping a
-            // stopping one: their warnings wait (a clock that runs out still triggers a refetch).
-            let quiet = t.session.state.is_opening()
-                || t.stopping
-                || matches!(t.session.state, SessionState::Stopping);
-            let mut warned = false;
-            for clock in t.session.clocks() {
-                let remaining = clock.at - now;
-                if remaining <= Duration::zero() {
-                    if t.overdue_asked.insert(clock) {
-                        out.refetch = true;
-                    }
-                    continue;
-                }
-                if quiet {
-                    continue;
-                }
-                let crossed: Vec<usize> = warn_before
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, before)| remaining <= **before)
-                    .map(|(i, _)| i)
-                    .collect();
-                let Some(&most_urgent) = crossed.last() else {
-                    continue;
-                };
-                if t.fired.contains(&(clock.kind, most_urgent)) {
-                    continue;
-                }
-                // A late tick that crossed several thresholds at once warns once, the most urgent.
-                t.fired.extend(crossed.iter().map(|i| (clock.kind, *i)));
-                warned = true;
-                out.events.push(WatchEvent::Warning {
-                    account_id: self.account_id.clone(),
-                    session_id: t.session.id.clone(),
-                    name: t.session.name.clone(),
-                    clock: clock.kind,
-                    clock_at: clock.at,
-                    remaining_seconds: clamp_i32(remaining.num_seconds()),
-                    threshold_minutes: clamp_i32(warn_before[most_urgent].num_minutes()),
-                });
-            }
-            if warned {
+            out.refetch |= t.newly_overdue(now);
+            let warnings = t.warn(&self.account_id, now, &self.config.warn_before);
+            if !warnings.is_empty() {
                 let before = t.session.clone();
-                t.settle_warning(warn_before);
+                t.settle_warning(&self.config.warn_before);
+                out.events.extend(warnings);
                 if t.session != before {
                     out.events.push(WatchEvent::Updated {
                         session: t.session.clone(),
