@@ -108,7 +108,7 @@ bench-app: build ## The desktop app: cold start, idle memory and CPU, a 10k-sess
 
 TAURI := ui/node_modules/.bin/tauri
 # The .deb also carries the CLI and portholed; tauri.conf.json names the release binaries.
-DEBUG_FILES := {"build":{"beforeBuildCommand":""},"bundle":{"linux":{"deb":{"files":{"/usr/bin/porthole":"target/debug/porthole","/usr/bin/portholed":"target/debug/portholed"}}}}}
+DEBUG_FILES := {"build":{"beforeBuildCommand":""},"bundle":{"linux":{"deb":{"files":{"/usr/bin/porthole":"target/debug/porthole","/usr/bin/portholed":"target/debug/portholed","/usr/lib/systemd/system/portholed.service":"src-tauri/linux/portholed.service"}}}}}
 
 package: deps-run ui ## A release .deb in target/release/bundle/deb/ (desktop entry, icons, porthole:// handler, CLI, portholed).
 	cargo build --release -p porthole-cli -p portholed

@@ -32,6 +32,9 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::app::set_start_at_login,
             commands::accounts::list_accounts,
             commands::accounts::add_account,
+            commands::accounts::pair_account,
+            commands::accounts::offered_pairing,
+            commands::accounts::dismiss_offered_pairing,
             commands::accounts::set_account_key,
             commands::accounts::edit_account,
             commands::accounts::remove_account,
@@ -68,6 +71,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
         .events(tauri_specta::collect_events![
             state::SessionEvent,
             state::ShowSession,
+            state::PairingOffered,
             accounts_watch::AccountsChanged
         ])
         .typ::<porthole_core::descriptor::ProviderDescriptor>()

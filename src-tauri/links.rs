@@ -1,5 +1,7 @@
 //! `porthole://session/<account>/<id>` links (porthole_core::links parses them): they open or
-//! focus that session's window. A link that does not parse, or names an account that does not
+//! focus that session's window. `porthole://pair?code=…` offers to add the portholed it names:
+//! the pairing waits in [`AppState::offer_pairing`] (its token never goes to the webview) and
+//! the main window is told where it leads, for the person to name it and confirm. A link that does not parse, or names an account that does not
 //! exist, is refused with a message and never acted on. A second launch hands its link to the
 //! running instance (single-instance plugin), so links land here whether or not the app runs.
 
@@ -32,10 +34,13 @@ pub fn handle(app: &AppHandle, link: String) {
 }
 
 async fn open(app: &AppHandle, link: &str) -> Result<(), Error> {
-    let DeepLink::Session {
-        account_id,
-        session_id,
-    } = DeepLink::parse(link)?;
+    let (account_id, session_id) = match DeepLink::parse(link)? {
+        DeepLink::Session {
+            account_id,
+            session_id,
+        } => (account_id, session_id),
+        DeepLink::Pair { link } => return offer_pairing(app, &link),
+    };
     let state = app.state::<AppState>();
     let known = AccountStore::new(&state.dirs.config)
         .list()?
@@ -65,4 +70,15 @@ async fn open(app: &AppHandle, link: &str) -> Result<(), Error> {
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
+}
+
+/// Keeps the pairing a link offers and shows it in the main window's Add account form.
+fn offer_pairing(app: &AppHandle, link: &str) -> Result<(), Error> {
+    let pairing = porthole_local::pairing::Pairing::parse(link)?;
+    let offered = app.state::<AppState>().offer_pairing(pairing);
+    windows::show_main(app);
+    if let Err(e) = tauri_specta::Event::emit_to(&offered, app, crate::labels::MAIN) {
+        tracing::debug!("pairing offer not delivered: {e}");
+    }
+    Ok(())
 }

@@ -15,6 +15,24 @@ use porthole_secrets::Keychain;
 
 use crate::local::LocalServer;
 
+/// A pairing a `porthole://pair` link offers (`pairing-offered`): where it leads, for the person
+/// to name the account and confirm. Its token stays in Rust ([`AppState::offer_pairing`]).
+#[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
+pub struct PairingOffered {
+    pub base_url: String,
+    /// `sha256:…` of the certificate the account will pin.
+    pub fingerprint: String,
+}
+
+impl PairingOffered {
+    pub fn of(pairing: &porthole_local::pairing::Pairing) -> Self {
+        Self {
+            base_url: pairing.base_url.clone(),
+            fingerprint: pairing.fingerprint.to_string(),
+        }
+    }
+}
+
 /// A watcher event, as the main window receives it (`session-event`).
 #[derive(Debug, Clone, serde::Serialize, specta::Type, tauri_specta::Event)]
 pub struct SessionEvent(pub WatchEvent);
@@ -50,6 +68,8 @@ pub struct AppState {
     tray_account: Mutex<Option<String>>,
     /// The session the main window is to show next (see [`ShowSession`]).
     shown_session: Mutex<Option<ShowSession>>,
+    /// The pairing a link offered, until it is used (see [`PairingOffered`]).
+    offered_pairing: Mutex<Option<porthole_local::pairing::Pairing>>,
     /// The app, for the commands that reach windows, the tray or plugins (set once it exists).
     app: OnceLock<tauri::AppHandle>,
 }
@@ -77,6 +97,7 @@ impl AppState {
             proxies: Mutex::default(),
             tray_account: Mutex::default(),
             shown_session: Mutex::default(),
+            offered_pairing: Mutex::default(),
             dirs,
             local: LocalServer::default(),
             hub,
@@ -152,6 +173,32 @@ impl AppState {
         let proxy = proxies.get(&crate::labels::session_label(session_id))?;
         let last = proxy.activity().borrow().last_activity;
         last
+    }
+
+    /// Keeps a pairing a link offered (replacing an older one) and says what it offers.
+    pub fn offer_pairing(&self, pairing: porthole_local::pairing::Pairing) -> PairingOffered {
+        let offered = PairingOffered::of(&pairing);
+        *self
+            .offered_pairing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(pairing);
+        offered
+    }
+
+    /// The pairing a link offered, if one waits.
+    pub fn offered_pairing(&self) -> Option<porthole_local::pairing::Pairing> {
+        self.offered_pairing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Forgets the offered pairing (used, or dismissed).
+    pub fn forget_offered_pairing(&self) {
+        *self
+            .offered_pairing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     pub fn tray_account(&self) -> Option<String> {

@@ -9,8 +9,10 @@ use porthole_secrets::Sensitive;
 use serde::Deserialize;
 use tauri::State;
 
+use porthole_local::pairing::Pairing;
+
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, PairingOffered};
 
 /// What the Add Account form sends. No `Debug`: it carries the key, which must never be printed.
 #[derive(Deserialize, specta::Type)]
@@ -51,6 +53,42 @@ pub async fn add_account(
         .await?;
     state.connect(&added.id);
     view_of(state.accounts(), added.id).await
+}
+
+/// Adds the portholed a pairing string names (pasted: `pairing`; or the one a
+/// `porthole://pair` link offered, when `pairing` is null). The string's one-time token is
+/// exchanged for the key over TLS pinned to its fingerprint.
+#[tauri::command]
+#[specta::specta]
+pub async fn pair_account(
+    state: State<'_, AppState>,
+    name: String,
+    pairing: Option<String>,
+) -> Result<AccountView, ApiError> {
+    let pairing = match pairing {
+        Some(text) => Pairing::parse(&text)?,
+        None => state
+            .offered_pairing()
+            .ok_or_else(porthole_local::pairing::none_waiting)?,
+    };
+    let added = state.accounts().pair(&name, &pairing).await?;
+    state.forget_offered_pairing();
+    state.connect(&added.id);
+    view_of(state.accounts(), added.id).await
+}
+
+/// What a `porthole://pair` link offered, if it waits (the `pairing-offered` event's payload).
+#[tauri::command]
+#[specta::specta]
+pub fn offered_pairing(state: State<'_, AppState>) -> Option<PairingOffered> {
+    state.offered_pairing().as_ref().map(PairingOffered::of)
+}
+
+/// Forgets what a link offered (the person closed the form).
+#[tauri::command]
+#[specta::specta]
+pub fn dismiss_offered_pairing(state: State<'_, AppState>) {
+    state.forget_offered_pairing();
 }
 
 #[tauri::command]

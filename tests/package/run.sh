@@ -49,6 +49,30 @@ for size in 16x16 32x32 48x48 64x64 128x128 256x256 512x512; do
 done
 ok "icons 16 to 512 px in hicolor"
 
+# portholed as a service: the unit is installed and valid, not enabled, and its command line as
+# the unit sets it (the same environment, another port) serves TLS beyond loopback.
+unit=/usr/lib/systemd/system/portholed.service
+[ -f "$unit" ] || fail "no $unit"
+systemd-analyze verify "$unit" || fail "systemd-analyze verify $unit"
+[ ! -e /etc/systemd/system/multi-user.target.wants/portholed.service ] || fail "the service was enabled"
+ok "the portholed unit is installed, valid and not enabled"
+svc=$tmp/service
+mkdir -p "$svc"
+(
+  # shellcheck disable=SC2046
+  export $(sed -n 's/^Environment=//p' "$unit" | sed "s#/var/lib/portholed#$svc/data#g; s#/etc/portholed#$svc/etc#g")
+  export PORTHOLED_LISTEN=0.0.0.0:0
+  exec /usr/bin/portholed
+) 2>"$svc/log" &
+daemon=$!
+for _ in $(seq 1 100); do grep -q "listening on" "$svc/log" && break; sleep 0.1; done
+grep -q "listening on https://0.0.0.0:.* (TLS, certificate sha256:" "$svc/log" || { cat "$svc/log" >&2; fail "the service did not serve TLS"; }
+PORTHOLED_DATA_DIR=$svc/data /usr/bin/portholed pair --address 192.0.2.10 >"$svc/pair" || fail "portholed pair"
+grep -q '^porthole-pair:v1:' "$svc/pair" && grep -q '^porthole://pair?code=porthole-pair:v1:' "$svc/pair" \
+  || fail "portholed pair printed no pairing string"
+kill "$daemon"; wait "$daemon" || true
+ok "the service's command line serves TLS beyond loopback, and portholed pair prints its string"
+
 export PORTHOLE_CONFIG_DIR=$tmp/config PORTHOLE_DATA_DIR=$tmp/data PACKAGE_TMP=$tmp
 # The installed app, the CLI and the links share one private session bus (single instance and the
 # keychain both live on it) and one virtual display.
@@ -102,9 +126,9 @@ pass=$((pass + 7))
 
 dpkg -r porthole >/dev/null
 [ ! -e /usr/bin/porthole-desktop ] && [ ! -e "$entry" ] && [ ! -e /usr/bin/porthole ] \
-  || fail "files left after dpkg -r"
+  && [ ! -e "$unit" ] || fail "files left after dpkg -r"
 update-desktop-database -q /usr/share/applications
 ! grep -q 'x-scheme-handler/porthole' /usr/share/applications/mimeinfo.cache \
   || fail "porthole:// still registered after removal"
-ok "dpkg -r removes the app, the CLI, portholed, the entry and the URL handler"
+ok "dpkg -r removes the app, the CLI, portholed, its unit, the entry and the URL handler"
 echo "package: $pass checks passed"

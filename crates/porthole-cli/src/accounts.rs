@@ -1,10 +1,12 @@
 //! `porthole accounts …`: the same accounts file and keychain entries as the app. Keys are read
-//! from a hidden prompt, or from stdin when it is not a terminal; never from an argument.
+//! from a hidden prompt, or from stdin when it is not a terminal; never from an argument. A
+//! pairing string may be an argument: its token works once, then is worth nothing.
 
 use std::io::{BufRead, IsTerminal};
 
 use porthole_core::accounts::{AccountView, KeyState};
 use porthole_core::Error;
+use porthole_local::pairing::Pairing;
 use porthole_secrets::Sensitive;
 use serde_json::json;
 
@@ -28,8 +30,11 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             provider,
             url,
             fields,
+            pair: None,
         } => {
-            let kind = provider;
+            let kind = provider.ok_or_else(|| {
+                Error::invalid_input("Say which API the account speaks: --provider NAME.")
+            })?;
             let descriptor = kind.descriptor();
             let url = match (url, descriptor.default_base_url) {
                 (Some(u), _) => u,
@@ -50,32 +55,28 @@ pub async fn run(command: AccountsCommand, json: bool) -> Result<(), Error> {
             let key = read_key(&format!("API key for {name}: "))?;
             eprintln!("Checking the key with {}…", kind.label());
             let account = accounts.add(&name, kind, &url, fields, key).await?;
-            // What the provider tells about the account (a read-only key, a QPU budget).
-            let details = match accounts
-                .provider(&account)
-                .map(|p| async move { p.account_details().await })
-            {
-                Ok(asked) => asked.await.unwrap_or_default(),
-                Err(_) => Vec::new(),
+            added(&accounts, &account, json).await
+        }
+        AccountsCommand::Add {
+            name,
+            pair: Some(text),
+            ..
+        } => {
+            let text = match text.trim() {
+                "" => read_key(&format!(
+                    "Pairing string for {name} ({}): ",
+                    porthole_local::pairing::WHERE_FROM
+                ))?,
+                given => Sensitive::new(given.to_owned()),
             };
-            if json {
-                let mut shown = serde_json::to_value(&account)
-                    .map_err(|e| Error::new(porthole_core::ErrorCode::Internal, e.to_string()))?;
-                shown["details"] = serde_json::to_value(&details).unwrap_or_default();
-                return print_json(&shown);
-            }
-            let mut said = format!(
-                "Added {} ({}); its key is in the OS keychain.\n",
-                account.name, account.id
+            let pairing = Pairing::parse(text.expose())?;
+            eprintln!(
+                "Pairing with {} (certificate {}…)…",
+                pairing.base_url,
+                pairing.fingerprint.short()
             );
-            for d in &details {
-                said.push_str(&format!(
-                    "{}: {}\n",
-                    d.label,
-                    d.value.as_deref().unwrap_or("")
-                ));
-            }
-            print(&said)
+            let account = accounts.pair(&name, &pairing).await?;
+            added(&accounts, &account, json).await
         }
         AccountsCommand::SetKey { name } => {
             let key = read_key(&format!("New API key for {name}: "))?;
@@ -126,6 +127,40 @@ fn done(json: bool, id: &str, what: &str, text: &str) -> Result<(), Error> {
 }
 
 /// A hidden prompt on a terminal; otherwise the first line of stdin (scripts, pipes).
+/// Says what was added, with what the provider tells about the account (a read-only key, a QPU
+/// budget).
+async fn added(
+    accounts: &porthole_providers::accounts::Accounts,
+    account: &porthole_core::model::Account,
+    json: bool,
+) -> Result<(), Error> {
+    let details = match accounts
+        .provider(account)
+        .map(|p| async move { p.account_details().await })
+    {
+        Ok(asked) => asked.await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    if json {
+        let mut shown = serde_json::to_value(account)
+            .map_err(|e| Error::new(porthole_core::ErrorCode::Internal, e.to_string()))?;
+        shown["details"] = serde_json::to_value(&details).unwrap_or_default();
+        return print_json(&shown);
+    }
+    let mut said = format!(
+        "Added {} ({}); its key is in the OS keychain.\n",
+        account.name, account.id
+    );
+    for d in &details {
+        said.push_str(&format!(
+            "{}: {}\n",
+            d.label,
+            d.value.as_deref().unwrap_or("")
+        ));
+    }
+    print(&said)
+}
+
 fn read_key(prompt: &str) -> Result<Sensitive<String>, Error> {
     let key = if std::io::stdin().is_terminal() {
         rpassword::prompt_password(prompt)

@@ -27,7 +27,8 @@ Exit codes:
   5  the server could not be reached, failed, or asked to slow down
   6  the server refused the request (invalid input, unknown machine or GPU, quota)
   7  the server answered something porthole cannot read
-  8  a session that runs to completion (a runbook) ended without completing";
+  8  a session that runs to completion (a runbook) ended without completing
+  9  a paired server presented another certificate than the one paired (nothing was sent)";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -115,13 +116,19 @@ pub enum AccountsCommand {
     /// The accounts, with the state of their keys
     #[command(visible_alias = "ls")]
     List,
-    /// Add an account; the key is read from a hidden prompt (or stdin) and checked first
+    /// Add an account; the key is read from a hidden prompt (or stdin) and checked first.
+    /// `--pair` adds a portholed on another computer from the string `portholed pair` printed.
     Add {
         /// A name for the account
         name: String,
         /// Which API it speaks: comfydeploy, portholed
-        #[arg(long, value_parser = provider_kind, value_name = "PROVIDER")]
-        provider: ProviderKind,
+        #[arg(long, value_parser = provider_kind, value_name = "PROVIDER", required_unless_present = "pair")]
+        provider: Option<ProviderKind>,
+        /// Pair with a portholed: its pairing string (read from a hidden prompt or stdin when
+        /// given no value). It works once, so it is no lasting secret.
+        #[arg(long, value_name = "STRING", num_args = 0..=1, default_missing_value = "",
+              conflicts_with_all = ["provider", "url", "fields"])]
+        pair: Option<String>,
         /// Its API base URL [default: ComfyDeploy's for comfydeploy; required for portholed]
         #[arg(long = "url", value_name = "URL")]
         url: Option<String>,
@@ -364,6 +371,28 @@ mod tests {
             panic!("not accounts add");
         };
         assert_eq!(fields, [("instance".to_owned(), "crn:v1".to_owned())]);
+    }
+
+    #[test]
+    fn pairing_needs_no_provider_and_takes_its_string_or_asks_for_it() {
+        let pair = |args: &[&str]| {
+            let mut all = vec!["porthole", "accounts", "add", "gpu-box"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                Command::Accounts(AccountsCommand::Add { pair, provider, .. }) => (pair, provider),
+                other => panic!("{other:?}"),
+            })
+        };
+        assert_eq!(
+            pair(&["--pair", "porthole-pair:v1:x"])
+                .unwrap()
+                .0
+                .as_deref(),
+            Some("porthole-pair:v1:x")
+        );
+        assert_eq!(pair(&["--pair"]).unwrap(), (Some(String::new()), None));
+        assert!(pair(&[]).is_err(), "a provider or --pair is needed");
+        assert!(pair(&["--pair", "--provider", "portholed"]).is_err());
     }
 
     #[test]

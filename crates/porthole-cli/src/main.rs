@@ -73,6 +73,7 @@ pub fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::InvalidInput | ErrorCode::QuotaExceeded => 6,
         ErrorCode::InvalidResponse => 7,
         ErrorCode::SessionFailed => 8,
+        ErrorCode::CertificateMismatch => 9,
         ErrorCode::KeychainUnavailable | ErrorCode::Io | ErrorCode::Internal => 1,
     }
 }
@@ -95,6 +96,7 @@ mod tests {
             (ErrorCode::Io, 1),
             (ErrorCode::Internal, 1),
             (ErrorCode::SessionFailed, 8),
+            (ErrorCode::CertificateMismatch, 9),
         ] {
             assert_eq!(exit_code(code), status, "{code}");
             assert!(

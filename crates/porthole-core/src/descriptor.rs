@@ -60,6 +60,9 @@ pub struct Actions {
     pub prompts: bool,
 }
 
+/// A portholed account's pinned certificate (set by pairing, `porthole_local::pairing`).
+pub const TLS_FINGERPRINT_FIELD: &str = "tls_fingerprint";
+
 /// One of an account's settings, as the Add account form and `accounts add --field` take it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct AccountField {
@@ -178,7 +181,13 @@ impl ProviderKind {
                 lifetime: gpu_lifetime(),
                 extend_steps: vec![5, 15, 30, 60],
                 launch: template_launch(),
-                account_fields: Vec::new(),
+                account_fields: vec![AccountField {
+                    key: TLS_FINGERPRINT_FIELD,
+                    label: "Certificate fingerprint",
+                    help: "Set by pairing (a string from `portholed pair`): the server must \
+                           present this certificate (sha256:…), whatever the system trusts.",
+                    required: false,
+                }],
                 actions: gpu_actions(),
                 runs_to_completion: false,
                 test_only: false,

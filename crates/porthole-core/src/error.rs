@@ -29,6 +29,9 @@ pub enum ErrorCode {
     /// A session that runs to completion ended without completing (failed, cancelled, timed
     /// out…); the message says how.
     SessionFailed,
+    /// A paired server presented a certificate other than the one paired with (nothing was
+    /// sent to it).
+    CertificateMismatch,
     /// A bug: something that should not happen did.
     Internal,
 }
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::InvalidResponse => "invalid_response",
             ErrorCode::Io => "io",
             ErrorCode::SessionFailed => "session_failed",
+            ErrorCode::CertificateMismatch => "certificate_mismatch",
             ErrorCode::Internal => "internal",
         }
     }

@@ -1,17 +1,33 @@
-//! `porthole://` links: `porthole://session/<account>/<id>` opens (or focuses) that session.
-//! A link is only ever acted on after it parsed here and its account exists.
+//! `porthole://` links: `porthole://session/<account>/<id>` opens (or focuses) that session;
+//! `porthole://pair?code=<pairing string>` offers to add the portholed it names (the string is
+//! read by `porthole_local::pairing`). A link is only ever acted on after it parsed here (and,
+//! for a session, its account exists).
 
 use crate::error::{Error, Result};
 
 /// The URL scheme the app registers.
 pub const SCHEME: &str = "porthole";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DeepLink {
     Session {
         account_id: String,
         session_id: String,
     },
+    /// The whole link: its code carries a one-time pairing token, so it is never printed.
+    Pair { link: String },
+}
+
+impl std::fmt::Debug for DeepLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeepLink::Session {
+                account_id,
+                session_id,
+            } => write!(f, "Session({account_id}/{session_id})"),
+            DeepLink::Pair { .. } => f.write_str("Pair(<redacted>)"),
+        }
+    }
 }
 
 impl DeepLink {
@@ -28,6 +44,19 @@ impl DeepLink {
             .strip_prefix(SCHEME)
             .and_then(|r| r.strip_prefix("://"))
             .ok_or_else(refuse)?;
+        if let Some(code) = rest.strip_prefix("pair?code=") {
+            let url_safe =
+                |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '=');
+            if !code.is_empty() && code.len() <= 4096 && code.chars().all(url_safe) {
+                return Ok(DeepLink::Pair {
+                    link: link.to_owned(),
+                });
+            }
+            return Err(Error::invalid_input(
+                "Porthole cannot open that pairing link: it is cut or altered. Run `portholed \
+                 pair` on the server again.",
+            ));
+        }
         let rest = rest.trim_end_matches('/');
         let mut parts = rest.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -104,6 +133,26 @@ mod tests {
         }
         let long = format!("porthole://{}", "x".repeat(500));
         assert!(DeepLink::parse(&long).unwrap_err().message.len() < 200);
+    }
+
+    #[test]
+    fn pairing_links_parse_and_never_print_their_code() {
+        let link = "porthole://pair?code=porthole-pair:v1:aHR0cHM6Ly94";
+        let parsed = DeepLink::parse(link).unwrap();
+        assert_eq!(parsed, DeepLink::Pair { link: link.into() });
+        assert!(!format!("{parsed:?}").contains("aHR0"));
+        for bad in [
+            "porthole://pair?code=",
+            "porthole://pair?code=a b",
+            "porthole://pair?code=<x>",
+        ] {
+            let err = DeepLink::parse(bad).unwrap_err();
+            assert!(
+                err.message.contains("pairing link"),
+                "{bad}: {}",
+                err.message
+            );
+        }
     }
 
     #[test]

@@ -12,21 +12,27 @@ pub const FILE: &str = "base-url";
 /// How long [`find`] waits for the address to accept a connection.
 const PROBE: Duration = Duration::from_millis(300);
 
-/// Records `addr` as where this server answers. A failure only costs the CLI its way here, so it
-/// is logged, not returned.
-pub fn publish(data_dir: &Path, addr: SocketAddr) {
-    let record = format!("{}\n", base_url(addr));
+/// Records `url` (`http://ADDR/api`, or `https://…` for a server that serves TLS) as where this
+/// server answers. A failure only costs the CLI its way here, so it is logged, not returned.
+pub fn publish_url(data_dir: &Path, url: &str) {
+    let record = format!("{url}\n");
     if let Err(e) = porthole_core::paths::write_private(&data_dir.join(FILE), record.as_bytes()) {
         tracing::warn!(error = %e.message, "cannot record the server's address for the CLI");
     }
 }
 
 /// Removes the record, if it is still this server's (another may have started since).
-pub fn withdraw(data_dir: &Path, addr: SocketAddr) {
+pub fn withdraw_url(data_dir: &Path, url: &str) {
     let file = data_dir.join(FILE);
-    if std::fs::read_to_string(&file).is_ok_and(|text| text.trim() == base_url(addr)) {
+    if std::fs::read_to_string(&file).is_ok_and(|text| text.trim() == url) {
         let _ = std::fs::remove_file(file);
     }
+}
+
+/// The base URL recorded in `data_dir`, whether or not its server runs now.
+pub fn recorded(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(FILE)).ok()?;
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// `http://ADDR/api`: the base URL a ComfyDeploy client is given.
@@ -38,8 +44,7 @@ pub fn base_url(addr: SocketAddr) -> String {
 /// this computer and accepts a connection now. A record left by a crash is ignored, and so is one
 /// whose port another user's program has taken since (the CLI would send it the key).
 pub fn find(data_dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(data_dir.join(FILE)).ok()?;
-    let url = text.trim();
+    let url = recorded(data_dir)?;
     let addr: SocketAddr = url
         .strip_prefix("http://")?
         .strip_suffix("/api")?
@@ -49,7 +54,7 @@ pub fn find(data_dir: &Path) -> Option<String> {
         return None;
     }
     TcpStream::connect_timeout(&addr, PROBE).ok()?;
-    (!foreign_listener(addr.port())).then(|| url.to_owned())
+    (!foreign_listener(addr.port())).then_some(url)
 }
 
 /// Whether another user's program listens on `port` (on any address, so whichever socket a
@@ -120,9 +125,9 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         assert_eq!(find(&dir), None);
-        publish(&dir, addr);
+        publish_url(&dir, &base_url(addr));
         assert_eq!(find(&dir), Some(format!("http://{addr}/api")));
-        withdraw(&dir, addr);
+        withdraw_url(&dir, &base_url(addr));
         assert!(!dir.join(FILE).exists());
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -168,7 +173,7 @@ mod tests {
             .unwrap();
         let port: u16 = line.trim().parse().expect("the listener's port");
         let dir = scratch("foreign-user");
-        publish(&dir, SocketAddr::from(([127, 0, 0, 1], port)));
+        publish_url(&dir, &base_url(SocketAddr::from(([127, 0, 0, 1], port))));
         let found = find(&dir);
         let _ = child.kill();
         let _ = child.wait();
@@ -184,13 +189,13 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        publish(&dir, addr);
+        publish_url(&dir, &base_url(addr));
         assert_eq!(find(&dir), None);
         // Another server's record is not withdrawn by this one.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let other = listener.local_addr().unwrap();
-        publish(&dir, other);
-        withdraw(&dir, addr);
+        publish_url(&dir, &base_url(other));
+        withdraw_url(&dir, &base_url(addr));
         assert_eq!(find(&dir), Some(format!("http://{other}/api")));
         // Not loopback, or not a base URL: ignored.
         std::fs::write(dir.join(FILE), "http://192.0.2.1:7788/api\n").unwrap();

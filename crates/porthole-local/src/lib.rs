@@ -1,9 +1,12 @@
 //! The portholed on this computer, as its clients find it: the folder it keeps its state in, the
-//! address it answers on ([`address`]) and its key ([`find_key`]). portholed writes these; the
-//! `porthole` CLI and the desktop app read them. A small crate of its own, so a client needs none
+//! address it answers on ([`address`]) and its key ([`find_key`]); and a portholed on another
+//! machine, as a client pairs with it ([`pairing`]) and talks to it ([`pinned`] TLS). portholed
+//! writes these; the `porthole` CLI and the desktop app read them. A small crate of its own, so a client needs none
 //! of the server (axum, SQLite, PTYs) to find it.
 
 pub mod address;
+pub mod pairing;
+pub mod pinned;
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,8 @@ use porthole_core::accounts::{AccountStore, AccountView, KeyState, LOCAL_ACCOUNT
 use porthole_core::model::{Account, ProviderKind};
 use porthole_core::provider::Provider;
 use porthole_core::{Error, ErrorCode};
+use porthole_local::pairing::{Fingerprint, FINGERPRINT_FIELD};
+use porthole_local::pinned::Pin;
 use porthole_secrets::{Keychain, Sensitive};
 
 use crate::comfydeploy::{ComfyDeploy, ComfyDeployConfig};
@@ -33,6 +35,9 @@ pub fn connect(account: &Account, key: Sensitive<String>) -> Result<Arc<dyn Prov
                 base_url: account.base_url.clone(),
                 key,
                 policy: RetryPolicy::default(),
+                pin: field(FINGERPRINT_FIELD)
+                    .map(|f| Fingerprint::parse(&f).map(Pin::new))
+                    .transpose()?,
             })?))
         }
         #[cfg(feature = "scripted")]

@@ -15,6 +15,7 @@ use crate::error_body::{detail_of, fallback_detail};
 use crate::redirects::{refused_redirect, same_origin_redirects};
 
 use porthole_core::{Error, ErrorCode};
+use porthole_local::pinned::Pin;
 use porthole_secrets::Sensitive;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -62,6 +63,8 @@ pub enum HttpError {
     Decode(String),
     /// The server redirected the request to another host, which is not followed.
     Redirected(String),
+    /// A paired server presented another certificate (`porthole_local::pinned`).
+    Certificate(String),
 }
 
 impl HttpError {
@@ -70,6 +73,7 @@ impl HttpError {
         match self {
             HttpError::Network(msg) => Error::new(ErrorCode::UpstreamUnavailable, msg),
             HttpError::Redirected(msg) => Error::new(ErrorCode::InvalidResponse, msg),
+            HttpError::Certificate(msg) => Error::new(ErrorCode::CertificateMismatch, msg),
             HttpError::Decode(msg) => Error::new(
                 ErrorCode::InvalidResponse,
                 format!("The provider sent a response Porthole cannot read: {msg}"),
@@ -148,6 +152,8 @@ pub struct HttpClient {
     /// Sent on every request besides the key (IBM's instance CRN and API version).
     headers: Vec<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     policy: RetryPolicy,
+    /// The certificate a paired server must present, if this is one.
+    pin: Option<Pin>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -183,20 +189,24 @@ impl HttpClient {
             Some(port) => format!("{}:{port}", parsed.host_str().unwrap_or("?")),
             None => parsed.host_str().unwrap_or("?").to_owned(),
         };
-        let client = reqwest::Client::builder()
-            .connect_timeout(policy.connect_timeout)
-            .redirect(same_origin_redirects(&parsed))
-            .user_agent(format!("{}/{}", client_name(), env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))?;
         Ok(Self {
-            client,
+            client: build_client(&parsed, &policy, None)?,
             base: parsed.as_str().trim_end_matches('/').to_owned(),
             host,
             key,
             headers: Vec::new(),
             policy,
+            pin: None,
         })
+    }
+
+    /// The same client, for a paired server: TLS accepts only the certificate `pin` names,
+    /// whatever the system trusts, and a refusal is the coded `certificate_mismatch`.
+    pub fn with_pin(mut self, pin: Pin) -> Result<Self, Error> {
+        let parsed = parse_base_url(&self.base)?;
+        self.client = build_client(&parsed, &self.policy, Some(pin.client_config()?))?;
+        self.pin = Some(pin);
+        Ok(self)
     }
 
     /// The same client, sending these headers on every request too.
@@ -418,6 +428,9 @@ impl HttpClient {
                     if let Some(refused) = refused_redirect(&err) {
                         return Err(HttpError::Redirected(refused.message(&self.host)));
                     }
+                    if let Some(refused) = self.pin.as_ref().and_then(|p| p.mismatch(&self.host)) {
+                        return Err(HttpError::Certificate(refused.message));
+                    }
                     // A refused connection never reached the server: safe to repeat any method.
                     if last || !(idempotent || err.is_connect()) {
                         return Err(self.network_error(&err));
@@ -491,6 +504,25 @@ impl HttpClient {
             self.host
         ))
     }
+}
+
+/// The reqwest client: connect timeout, same-origin redirects, our User-Agent, and `tls` when
+/// the server's certificate is pinned.
+fn build_client(
+    parsed: &url::Url,
+    policy: &RetryPolicy,
+    tls: Option<rustls::ClientConfig>,
+) -> Result<reqwest::Client, Error> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(policy.connect_timeout)
+        .redirect(same_origin_redirects(parsed))
+        .user_agent(format!("{}/{}", client_name(), env!("CARGO_PKG_VERSION")));
+    if let Some(tls) = tls {
+        builder = builder.use_preconfigured_tls(tls);
+    }
+    builder
+        .build()
+        .map_err(|e| Error::new(ErrorCode::Internal, format!("HTTP client: {e}")))
 }
 
 fn retry_after(resp: &Response) -> Option<Duration> {

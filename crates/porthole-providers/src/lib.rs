@@ -7,6 +7,7 @@ pub mod comfydeploy;
 mod error_body;
 pub mod http;
 pub mod ibm_quantum;
+pub mod pair;
 pub mod probe;
 mod redirects;
 #[cfg(feature = "scripted")]

@@ -114,6 +114,7 @@ fn client(base: &str, key: &str) -> ComfyDeploy {
             base_delay: Duration::from_millis(20),
             ..RetryPolicy::default()
         },
+        pin: None,
     })
     .unwrap()
 }

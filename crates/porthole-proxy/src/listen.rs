@@ -1,11 +1,12 @@
-//! One way to serve HTTP/1.1 on a listener we own, for services that are not a proxy (portholed's
-//! API, its terminal): a header timeout that also closes idle keep-alive connections, a cap on
+//! One way to serve HTTP/1.1 (or HTTPS) on a listener we own, for services that
+//! are not a proxy (portholed's API, its terminal): a header timeout that also closes idle keep-alive connections, a cap on
 //! connections that have not authenticated ([`crate::admission`]), WebSocket upgrades, and a
 //! graceful stop, behind the same smuggling guard as the proxies. Each request carries its connection's [`Unverified`] in its extensions: the
 //! service calls [`Unverified::verified`] once a request shows a valid credential.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{CONNECTION, UPGRADE};
@@ -17,6 +18,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 use crate::admission::{
     admit_next, Admission, Unverified, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_UNVERIFIED,
@@ -44,9 +46,12 @@ impl Default for Limits {
 
 /// Serves `service` on `listener` until `shutdown` completes, then lets open requests finish and
 /// returns when every connection has closed. Dropping the returned future closes every connection
-/// at once.
+/// at once. With `tls`, each connection's handshake must finish within the header timeout (it
+/// holds its unauthenticated place meanwhile), and one that fails is closed before it reaches
+/// `service`.
 pub async fn serve<S, B>(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     service: S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
@@ -60,6 +65,7 @@ pub async fn serve<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let tls = tls.map(TlsAcceptor::from);
     let admission = Admission::new(limits.max_unverified);
     let (closing, closing_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
@@ -70,20 +76,31 @@ pub async fn serve<S, B>(
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
             admitted = admit_next(&listener, &admission) => admitted,
         };
-        connections.spawn(connection(
-            stream,
-            service.clone(),
-            place,
-            limits.header_timeout,
-            closing_rx.clone(),
-        ));
+        let (service, closing, timeout) =
+            (service.clone(), closing_rx.clone(), limits.header_timeout);
+        match tls.clone() {
+            None => connections.spawn(connection(stream, service, place, timeout, closing)),
+            Some(acceptor) => connections.spawn(async move {
+                // The handshake counts against the header timeout, and the connection holds its
+                // unauthenticated place meanwhile (a slow handshake is a slow client).
+                let handshake = tokio::select! {
+                    () = place.evicted() => return,
+                    done = tokio::time::timeout(timeout, acceptor.accept(stream)) => done,
+                };
+                match handshake {
+                    Ok(Ok(stream)) => connection(stream, service, place, timeout, closing).await,
+                    Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake took too long"),
+                }
+            }),
+        };
     }
     closing.send_replace(true);
     while connections.join_next().await.is_some() {}
 }
 
-async fn connection<S, B>(
-    stream: tokio::net::TcpStream,
+async fn connection<S, B, T>(
+    stream: T,
     service: S,
     place: Unverified,
     header_timeout: Duration,
@@ -97,6 +114,7 @@ async fn connection<S, B>(
     B: http_body::Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let watch_place = place.clone();
     let handler = service_fn(move |mut request: Request<Incoming>| {

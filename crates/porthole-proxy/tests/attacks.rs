@@ -238,6 +238,7 @@ async fn the_attack_set() {
         pages: true,
         header_timeout: Duration::from_secs(3),
         max_unverified: 8,
+        tls: None,
     })
     .await;
     assert!(!reached(&up, "/smuggled"));

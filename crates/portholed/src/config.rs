@@ -188,6 +188,8 @@ pub struct ServerConfig {
     /// Stop every session process on shutdown (the embedded default). When false the sessions
     /// keep running and the next start re-adopts them.
     pub stop_sessions_on_shutdown: bool,
+    /// TLS: off loopback by default (`crate::tls`).
+    pub tls: crate::tls::Tls,
 }
 
 impl ServerConfig {
@@ -202,6 +204,7 @@ impl ServerConfig {
             minute_seconds: None,
             helper_exe: None,
             stop_sessions_on_shutdown: true,
+            tls: crate::tls::Tls::Auto,
         }
     }
 }

@@ -112,6 +112,102 @@ pub fn file_key(path: &Path) -> Result<Sensitive<String>> {
     Ok(key)
 }
 
+/// Written (a random line) by [`rotate`], in the data folder: a running server that sees it
+/// change loads the new key before answering the next request.
+pub const ROTATED_FILE: &str = "key-rotated";
+
+/// Replaces the key kept as `storage` says with a new one; a server running on `data_dir`
+/// refuses the old one from its next request on.
+pub fn rotate(storage: &KeyStorage, data_dir: &Path) -> Result<KeyLocation> {
+    let file = data_dir.join(KEY_FILE);
+    let key = generate()?;
+    let location = match storage {
+        KeyStorage::Explicit(_) => {
+            return Err(Error::invalid_input(
+                "This server's key is given to it; give it another one instead.",
+            ))
+        }
+        KeyStorage::KeychainOrFile if !file.exists() => {
+            Keychain::default().set(KEYCHAIN_USER, &key)?;
+            KeyLocation::Keychain
+        }
+        KeyStorage::File | KeyStorage::KeychainOrFile => {
+            porthole_core::paths::write_private(&file, key.expose().as_bytes())?;
+            hand_to_owner(&file, data_dir);
+            KeyLocation::File(file)
+        }
+    };
+    let mark = data_dir.join(ROTATED_FILE);
+    porthole_core::paths::write_private(&mark, format!("{}\n", random_token()?).as_bytes())?;
+    hand_to_owner(&mark, data_dir);
+    Ok(location)
+}
+
+/// Gives a file written into the data folder to the folder's owner, when they differ: root
+/// running `portholed pair` or `key rotate` for the service (whose user owns the folder). Only
+/// root can, and only then is it needed; anything else leaves the file as it is.
+pub fn hand_to_owner(path: &Path, data_dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(dir), Ok(file)) = (std::fs::metadata(data_dir), std::fs::metadata(path)) else {
+        return;
+    };
+    if (dir.uid(), dir.gid()) != (file.uid(), file.gid()) {
+        if let Err(e) = std::os::unix::fs::chown(path, Some(dir.uid()), Some(dir.gid())) {
+            tracing::warn!(error = %e, file = %path.display(), "cannot give the file to the data folder's owner");
+        }
+    }
+}
+
+/// The key a running server checks against: fixed, or reloaded when [`rotate`] ran.
+pub struct KeyCell {
+    current: std::sync::RwLock<Sensitive<String>>,
+    /// Where to reload from, and the rotation mark last seen.
+    source: Option<(KeyStorage, PathBuf, std::sync::Mutex<Option<String>>)>,
+}
+
+impl KeyCell {
+    pub fn new(key: Sensitive<String>, storage: &KeyStorage, data_dir: &Path) -> Self {
+        let source = match storage {
+            KeyStorage::Explicit(_) => None,
+            other => Some((
+                other.clone(),
+                data_dir.to_owned(),
+                std::sync::Mutex::new(read_mark(data_dir)),
+            )),
+        };
+        Self {
+            current: std::sync::RwLock::new(key),
+            source,
+        }
+    }
+
+    /// The key now: after a rotation, the new one (read from where it is kept).
+    pub fn current(&self) -> Sensitive<String> {
+        if let Some((storage, dir, seen)) = &self.source {
+            let mut seen = seen.lock().unwrap_or_else(|p| p.into_inner());
+            let mark = read_mark(dir);
+            if mark != *seen {
+                match load_or_create(storage, dir) {
+                    Ok((key, _)) => {
+                        tracing::info!("the API key was rotated: the old one no longer works");
+                        *self.current.write().unwrap_or_else(|p| p.into_inner()) = key;
+                        *seen = mark;
+                    }
+                    Err(e) => tracing::warn!(error = %e.message, "cannot load the rotated key"),
+                }
+            }
+        }
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+fn read_mark(data_dir: &Path) -> Option<String> {
+    std::fs::read_to_string(data_dir.join(ROTATED_FILE)).ok()
+}
+
 /// Compares without leaking where the first difference is.
 pub fn matches(expected: &Sensitive<String>, given: &str) -> bool {
     let a = expected.expose().as_bytes();

@@ -30,11 +30,13 @@ pub mod gpu;
 pub mod key;
 mod logs;
 pub mod machines;
+pub mod pairing;
 pub mod process;
 mod server;
 mod sessions;
 pub mod store;
 pub mod terminal;
+pub mod tls;
 pub mod wire;
 
 pub use adopt::Adoption;

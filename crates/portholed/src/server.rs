@@ -8,6 +8,7 @@ use std::time::Duration;
 use porthole_core::error::Result;
 use porthole_core::paths::create_private_dir;
 use porthole_core::Error;
+use porthole_local::pairing::Fingerprint;
 use porthole_proxy::listen;
 use porthole_secrets::Sensitive;
 use tokio::sync::oneshot;
@@ -16,7 +17,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use crate::adopt::Adoption;
 use crate::api::{self, AppState};
 use crate::config::{ServerConfig, DEFAULT_GRACE_SECONDS};
-use crate::key::{self, KeyLocation};
+use crate::key::{self, KeyCell, KeyLocation};
 use crate::sessions::Sessions;
 use crate::store::Store;
 use crate::{gpu, machines};
@@ -78,24 +79,36 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("cannot read the listening address", &e))?;
-        if !addr.ip().is_loopback() {
-            tracing::warn!(%addr, "portholed listens beyond loopback; the API key is all that protects it");
+        let tls = config.tls.setup(addr, &config.data_dir)?;
+        if tls.is_none() && !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "portholed serves PLAIN HTTP beyond loopback (--insecure-plain-http): the API key \
+                 and every session's traffic cross the network readable by anyone on the path"
+            );
         }
-        address::publish(&config.data_dir, addr);
+        let base_url = match &tls {
+            Some(_) => format!("https://{addr}/api"),
+            None => address::base_url(addr),
+        };
+        address::publish_url(&config.data_dir, &base_url);
         let state = Arc::new(AppState {
             sessions: Arc::clone(&sessions),
-            key: api_key.clone(),
+            key: KeyCell::new(api_key, &config.key, &config.data_dir),
+            data_dir: config.data_dir.clone(),
             started: chrono::Utc::now(),
         });
-        let app = api::router(state);
+        let app = api::router(Arc::clone(&state));
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let stopped = async move {
+            let _ = stop_rx.await;
+        };
         let serve = tokio::spawn(listen::serve(
             listener,
+            tls.as_ref().map(|t| Arc::clone(&t.config)),
             app,
             listen::Limits::default(),
-            async move {
-                let _ = stop_rx.await;
-            },
+            stopped,
         ));
         tracing::info!(
             %addr,
@@ -107,8 +120,10 @@ impl Server {
         );
         Ok(RunningServer {
             addr,
+            base_url,
+            fingerprint: tls.map(|t| t.fingerprint),
             data_dir: config.data_dir.clone(),
-            api_key,
+            state,
             key_location,
             adoption,
             sessions,
@@ -124,9 +139,13 @@ impl Server {
 /// server, and the session processes too when `stop_sessions_on_shutdown` is set.
 pub struct RunningServer {
     addr: SocketAddr,
+    /// `http://…/api`, or `https://…/api` when it serves TLS.
+    base_url: String,
+    /// The served certificate's, with TLS.
+    fingerprint: Option<Fingerprint>,
     /// Where its state is, and [`address::FILE`] with it.
     data_dir: PathBuf,
-    api_key: Sensitive<String>,
+    state: Arc<AppState>,
     key_location: KeyLocation,
     adoption: Adoption,
     sessions: Arc<Sessions>,
@@ -137,17 +156,24 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// `http://127.0.0.1:PORT/api`: the base URL a ComfyDeploy client is given.
+    /// `http://127.0.0.1:PORT/api` (`https://…` with TLS): the base URL a ComfyDeploy client
+    /// is given.
     pub fn base_url(&self) -> String {
-        address::base_url(self.addr)
+        self.base_url.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
 
-    pub fn api_key(&self) -> &Sensitive<String> {
-        &self.api_key
+    /// The fingerprint of the certificate it serves, when it serves TLS (what clients pin).
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.fingerprint
+    }
+
+    /// The key now (a rotation replaces it).
+    pub fn api_key(&self) -> Sensitive<String> {
+        self.state.key.current()
     }
 
     pub fn key_location(&self) -> &KeyLocation {
@@ -168,7 +194,7 @@ impl RunningServer {
     /// Stops serving; then stops every session (or leaves them for the next start to
     /// re-adopt, as configured) and returns once that is done.
     pub async fn shutdown(mut self) {
-        address::withdraw(&self.data_dir, self.addr);
+        address::withdraw_url(&self.data_dir, &self.base_url);
         self.deadlines.abort();
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());
@@ -196,7 +222,7 @@ impl Drop for RunningServer {
         if self.serve.is_none() {
             return; // shut down already
         }
-        address::withdraw(&self.data_dir, self.addr);
+        address::withdraw_url(&self.data_dir, &self.base_url);
         self.deadlines.abort();
         if let Some(tx) = self.stop_tx.take() {
             let _ = tx.send(());

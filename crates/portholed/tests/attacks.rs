@@ -1,4 +1,5 @@
-//! Every listener portholed owns, attacked: the API, a terminal session and a token front
+//! Every listener portholed owns, attacked: the API (plain on loopback, and over TLS as another
+//! computer reaches it), a terminal session and a token front
 //! (porthole_proxy::attack_set, the same set the session proxies face); no session token on any
 //! command line; the files that hold tokens private.
 
@@ -50,6 +51,7 @@ fn target(url: &url::Url, credential: String, forged: String, ws: Option<&str>) 
         pages: true,
         header_timeout: DEFAULT_HEADER_TIMEOUT,
         max_unverified: DEFAULT_MAX_UNVERIFIED,
+        tls: None,
     }
 }
 
@@ -99,9 +101,27 @@ async fn every_listener_faces_the_attack_set() {
         pages: false,
         header_timeout: DEFAULT_HEADER_TIMEOUT,
         max_unverified: DEFAULT_MAX_UNVERIFIED,
+        tls: None,
     };
-    tokio::join!(run_all(&terminal), run_all(&front), run_all(&api));
+    // The API as another computer reaches it: over TLS (pinned, as a paired client speaks it).
+    let mut config = common::config(&common::scratch("attacks-tls"), "", 60.0);
+    config.tls = portholed::tls::Tls::Always;
+    let remote = Harness::start_with(config).await;
+    let remote_server = remote.server.as_ref().unwrap();
+    let pin = porthole_local::pinned::Pin::new(remote_server.fingerprint().unwrap());
+    let remote_api = Target {
+        addr: remote_server.local_addr(),
+        tls: Some(std::sync::Arc::new(pin.client_config().unwrap())),
+        ..api.clone()
+    };
+    tokio::join!(
+        run_all(&terminal),
+        run_all(&front),
+        run_all(&api),
+        run_all(&remote_api)
+    );
     h.shutdown().await;
+    remote.shutdown().await;
 }
 
 /// Every local user can read every process's argv: no session's token may be there. The tokens

@@ -188,6 +188,11 @@ impl KeyringEnv {
         }
     }
 
+    /// Its config folder (accounts.json).
+    pub fn config_dir(&self) -> std::path::PathBuf {
+        self.dir.join("config")
+    }
+
     pub fn refs(&self) -> Vec<(&str, &str)> {
         self.vars
             .iter()

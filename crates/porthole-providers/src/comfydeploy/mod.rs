@@ -14,6 +14,7 @@ use porthole_core::model::{
 };
 use porthole_core::provider::{LogStream, Provider};
 use porthole_core::{Error, ErrorCode};
+use porthole_local::pinned::Pin;
 use porthole_secrets::Sensitive;
 use reqwest::Method;
 use tokio::sync::Mutex;
@@ -34,6 +35,8 @@ pub struct ComfyDeployConfig {
     pub base_url: String,
     pub key: Sensitive<String>,
     pub policy: RetryPolicy,
+    /// A paired portholed's certificate: TLS accepts that one only.
+    pub pin: Option<Pin>,
 }
 
 pub struct ComfyDeploy {
@@ -48,10 +51,14 @@ pub struct ComfyDeploy {
 impl ComfyDeploy {
     pub fn new(config: ComfyDeployConfig) -> Result<Self, Error> {
         let user_id = map::jwt_user_id(config.key.expose());
+        let mut http = HttpClient::new(&config.base_url, Some(config.key), config.policy)?;
+        if let Some(pin) = config.pin {
+            http = http.with_pin(pin)?;
+        }
         Ok(Self {
             account_id: config.account_id,
             kind: config.kind,
-            http: HttpClient::new(&config.base_url, Some(config.key), config.policy)?,
+            http,
             user_id,
             pricing: Mutex::new(None),
         })

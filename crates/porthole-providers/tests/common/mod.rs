@@ -217,6 +217,7 @@ pub fn client_for(base: &str, key: &str, policy: RetryPolicy) -> ComfyDeploy {
         base_url: base.to_owned(),
         key: Sensitive::new(key.to_owned()),
         policy,
+        pin: None,
     })
     .unwrap()
 }

@@ -4,6 +4,7 @@
 mod body;
 mod logs;
 mod machines;
+mod pair;
 mod sessions;
 
 use std::sync::Arc;
@@ -15,7 +16,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use porthole_proxy::admission::Unverified;
-use porthole_secrets::Sensitive;
 
 use crate::error::ApiError;
 use crate::key;
@@ -25,13 +25,16 @@ pub use body::MAX_BODY_BYTES;
 
 pub struct AppState {
     pub sessions: Arc<Sessions>,
-    pub key: Sensitive<String>,
+    pub key: key::KeyCell,
+    /// The data folder (pending pairing tokens).
+    pub data_dir: std::path::PathBuf,
     /// When the machines were loaded (their `created_at`).
     pub started: chrono::DateTime<chrono::Utc>,
 }
 
-/// The only route without auth, as upstream (docs/providers/comfydeploy.md §4.11).
-const PUBLIC_PATH: &str = "/api/platform/gpu-pricing";
+/// The routes without Bearer auth: pricing, as upstream (docs/providers/comfydeploy.md §4.11),
+/// and pairing, whose one-time token is its credential.
+const PUBLIC_PATHS: [&str; 2] = ["/api/platform/gpu-pricing", "/api/pair"];
 
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
@@ -51,7 +54,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/machines/all", get(machines::list_all))
         .route("/machine/{id}", get(machines::get_one))
         .route("/platform/gpu-pricing", get(machines::pricing))
-        .route("/v2/stream-logs", get(logs::stream));
+        .route("/v2/stream-logs", get(logs::stream))
+        .route(porthole_local::pairing::REDEEM_PATH, post(pair::redeem));
     Router::new()
         .nest("/api", api)
         .fallback(not_found)
@@ -84,11 +88,11 @@ fn presented_key(req: &Request) -> Option<&str> {
 }
 
 async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    if req.uri().path() == PUBLIC_PATH {
+    if PUBLIC_PATHS.contains(&req.uri().path()) {
         return next.run(req).await;
     }
     match presented_key(&req) {
-        Some(k) if key::matches(&state.key, k) => {
+        Some(k) if key::matches(&state.key.current(), k) => {
             if let Some(place) = req.extensions().get::<Unverified>() {
                 place.verified();
             }

@@ -121,7 +121,7 @@ pub async fn serve(args: TerminalArgs) -> Result<()> {
             _ = term_signal.recv() => {}
         }
     };
-    listen::serve(listener, app, listen::Limits::default(), stop).await;
+    listen::serve(listener, None, app, listen::Limits::default(), stop).await;
     // The shell leads its own session: hang it up, then make sure.
     crate::process::signal_group(shell_pid, Signal::SIGHUP);
     crate::process::signal_group(shell_pid, Signal::SIGCONT);

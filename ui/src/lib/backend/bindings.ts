@@ -15,6 +15,16 @@ export const commands = {
 	setStartAtLogin: (enabled: boolean) => typedError<null, ApiError>(__TAURI_INVOKE("set_start_at_login", { enabled })),
 	listAccounts: () => typedError<AccountView_Serialize[], ApiError>(__TAURI_INVOKE("list_accounts")),
 	addAccount: (account: NewAccount_Deserialize) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("add_account", { account })),
+	/**
+	 *  Adds the portholed a pairing string names (pasted: `pairing`; or the one a
+	 *  `porthole://pair` link offered, when `pairing` is null). The string's one-time token is
+	 *  exchanged for the key over TLS pinned to its fingerprint.
+	 */
+	pairAccount: (name: string, pairing: string | null) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("pair_account", { name, pairing })),
+	/**  What a `porthole://pair` link offered, if it waits (the `pairing-offered` event's payload). */
+	offeredPairing: () => __TAURI_INVOKE<PairingOffered | null>("offered_pairing"),
+	/**  Forgets what a link offered (the person closed the form). */
+	dismissOfferedPairing: () => __TAURI_INVOKE<void>("dismiss_offered_pairing"),
 	setAccountKey: (id: string, key: string) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("set_account_key", { id, key })),
 	editAccount: (id: string, name: string | null, baseUrl: string | null) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("edit_account", { id, name, baseUrl })),
 	removeAccount: (id: string) => typedError<null, ApiError>(__TAURI_INVOKE("remove_account", { id })),
@@ -92,6 +102,7 @@ export const commands = {
 /** Events */
 export const events = {
 	accountsChanged: makeEvent<AccountsChanged, AccountsChanged>("accounts-changed"),
+	pairingOffered: makeEvent<PairingOffered, PairingOffered>("pairing-offered"),
 	sessionEvent: makeEvent<SessionEvent_Serialize, SessionEvent_Deserialize>("session-event"),
 	showSession: makeEvent<ShowSession, ShowSession>("show-session"),
 };
@@ -398,6 +409,11 @@ export type ErrorCode =
  *  out…); the message says how.
  */
 "session_failed" | 
+/**
+ *  A paired server presented a certificate other than the one paired with (nothing was
+ *  sent to it).
+ */
+"certificate_mismatch" | 
 /**  A bug: something that should not happen did. */
 "internal";
 
@@ -666,6 +682,16 @@ export type NewAccount_Serialize = {
 	/**  The API key: stored in the OS keychain, never echoed back. */
 	key: string,
 	fields: { [key in string]: string },
+};
+
+/**
+ *  A pairing a `porthole://pair` link offers (`pairing-offered`): where it leads, for the person
+ *  to name the account and confirm. Its token stays in Rust ([`AppState::offer_pairing`]).
+ */
+export type PairingOffered = {
+	base_url: string,
+	/**  `sha256:…` of the certificate the account will pin. */
+	fingerprint: string,
 };
 
 /**  What kind of value a parameter takes. */

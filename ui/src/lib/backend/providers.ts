@@ -145,7 +145,14 @@ export const PROVIDERS: Record<ProviderKind, ProviderDescriptor> = {
     "test_only": false
   },
   "portholed": {
-    "account_fields": [],
+    "account_fields": [
+      {
+        "help": "Set by pairing (a string from `portholed pair`): the server must present this certificate (sha256:…), whatever the system trusts.",
+        "key": "tls_fingerprint",
+        "label": "Certificate fingerprint",
+        "required": false
+      }
+    ],
     "actions": {
       "cancel": null,
       "jobs": false,
