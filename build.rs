@@ -9,6 +9,7 @@ fn main() {
             "list_accounts",
             "add_account",
             "pair_account",
+            "read_pairing",
             "offered_pairing",
             "dismiss_offered_pairing",
             "set_account_key",

@@ -33,6 +33,7 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::accounts::list_accounts,
             commands::accounts::add_account,
             commands::accounts::pair_account,
+            commands::accounts::read_pairing,
             commands::accounts::offered_pairing,
             commands::accounts::dismiss_offered_pairing,
             commands::accounts::set_account_key,

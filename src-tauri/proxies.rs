@@ -11,18 +11,28 @@ use tauri::{AppHandle, Manager};
 use crate::labels::session_label;
 use crate::state::AppState;
 
-/// A fresh one-time entry URL for the session's window, starting its proxy if needed.
+/// A fresh one-time entry URL for the session's window, starting its proxy if needed. A session
+/// of a paired server on another computer is reached through that server's tunnel.
 pub async fn entry_url(
     app: &AppHandle,
     label: &str,
-    session_id: &str,
+    session: &Session,
     upstream: url::Url,
 ) -> Result<Sensitive<String>, porthole_core::Error> {
     let state = app.state::<AppState>();
     if let Some(entry) = existing(&state, label, &upstream) {
         return entry;
     }
-    let mut config = ProxyConfig::new(upstream, session_id);
+    let accounts = state.accounts();
+    let account_id = session.account_id.clone();
+    // The key comes from the keychain: a blocking D-Bus call, off the async workers.
+    let tunnel = tauri::async_runtime::spawn_blocking(move || {
+        accounts.get(&account_id).and_then(|a| accounts.tunnel(&a))
+    })
+    .await
+    .map_err(|e| porthole_core::Error::new(porthole_core::ErrorCode::Internal, e.to_string()))??;
+    let mut config = ProxyConfig::new(upstream, &session.id);
+    config.tunnel = tunnel;
     // An address of its own: no other session's page shares its cookies or is same-site to it.
     config.listen_ip = porthole_proxy::own_loopback_address();
     let started = Proxy::start(config).await?;

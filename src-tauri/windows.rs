@@ -208,7 +208,7 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
             format!("The session's URL cannot be opened: {e}"),
         )
     })?;
-    let entry = crate::proxies::entry_url(app, &label, &session.id, upstream).await?;
+    let entry = crate::proxies::entry_url(app, &label, session, upstream).await?;
     let url = Url::parse(entry.expose()).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::Internal,

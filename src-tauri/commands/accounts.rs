@@ -77,6 +77,15 @@ pub async fn pair_account(
     view_of(state.accounts(), added.id).await
 }
 
+/// Where a pasted pairing string leads (its address and certificate), for the form to show
+/// before the person confirms; refused with the reason when it is not one. Its token is not
+/// spent (nor returned).
+#[tauri::command]
+#[specta::specta]
+pub fn read_pairing(pairing: String) -> Result<PairingOffered, ApiError> {
+    Ok(PairingOffered::of(&Pairing::parse(&pairing)?))
+}
+
 /// What a `porthole://pair` link offered, if it waits (the `pairing-offered` event's payload).
 #[tauri::command]
 #[specta::specta]

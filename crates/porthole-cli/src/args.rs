@@ -201,6 +201,14 @@ pub enum SessionsCommand {
         #[arg(long)]
         print: bool,
     },
+    /// Expose a session on this computer's loopback (through the server's tunnel for a paired
+    /// portholed) until Ctrl-C; prints the local address and a one-time URL to open it with
+    Forward {
+        id: String,
+        /// The local port [default: any free one]
+        #[arg(long, value_name = "LOCAL")]
+        port: Option<u16>,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -247,7 +255,8 @@ impl SessionsCommand {
             | SessionsCommand::Jobs { id }
             | SessionsCommand::Answer { id, .. }
             | SessionsCommand::Logs { id }
-            | SessionsCommand::Open { id, .. } => Some(id),
+            | SessionsCommand::Open { id, .. }
+            | SessionsCommand::Forward { id, .. } => Some(id),
             SessionsCommand::List { .. } | SessionsCommand::Launch(_) => None,
         }
     }

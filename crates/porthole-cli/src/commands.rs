@@ -157,6 +157,10 @@ async fn sessions(
             id,
             print: only_print,
         } => open(connected, &id, only_print, json).await,
+        SessionsCommand::Forward { id, port } => {
+            let session = live(connected, &id).await?;
+            crate::forward::run(connected, session, port, json).await
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod args;
 mod browser;
 mod commands;
+mod forward;
 mod output;
 mod resolve;
 mod table;
@@ -31,7 +32,11 @@ fn main() -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&Error::io("cannot start", &e), json),
     };
-    match runtime.block_on(commands::run(cli)) {
+    let outcome = runtime.block_on(commands::run(cli));
+    // A read of stdin that cannot be cancelled (`sessions forward` waits for Enter) must not hold
+    // the exit: the command is done.
+    runtime.shutdown_background();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e, json),
     }

@@ -45,6 +45,7 @@ pub fn connect(global: &GlobalArgs) -> Result<Connected, Error> {
     if let Some(base_url) = global.base_url.as_deref().filter(|u| !u.trim().is_empty()) {
         return Ok(Connected {
             provider: Target::from_args(global)?.connect()?,
+            tunnel: None,
             place: base_url.trim().to_owned(),
             chosen: true,
         });
@@ -68,6 +69,7 @@ pub fn connect(global: &GlobalArgs) -> Result<Connected, Error> {
     };
     Ok(Connected {
         provider,
+        tunnel: accounts.tunnel(&account)?,
         place: format!("account {:?}", account.name),
         chosen: named.is_some(),
     })
@@ -76,6 +78,9 @@ pub fn connect(global: &GlobalArgs) -> Result<Connected, Error> {
 /// The provider a command talks to, and where that is, for a person.
 pub struct Connected {
     pub provider: Arc<dyn Provider>,
+    /// How its sessions are reached when they are on another computer's loopback (a paired
+    /// portholed's tunnel); `None`: at their URL.
+    pub tunnel: Option<porthole_local::tunnel::Tunnel>,
     /// `account "Local"`, or the base URL given.
     pub place: String,
     /// The account (or URL) was named on the command line or in the environment.

@@ -15,7 +15,11 @@ use support::{keyring_bus, porthole_with_input, KeyringEnv};
 async fn server(dir: &std::path::Path) -> RunningServer {
     let _ = std::fs::remove_dir_all(dir);
     let mut config = ServerConfig::new(dir);
-    config.config = ConfigSource::Inline("nvidia_smi = \"\"\n".to_owned());
+    // A page server as the session (the terminal template re-runs the test binary).
+    config.config = ConfigSource::Inline(
+        "nvidia_smi = \"\"\n[machines.web]\ncommand = [\"python3\", \"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]\n"
+            .to_owned(),
+    );
     config.key = KeyStorage::File;
     config.tls = Tls::Always;
     Server::start(config).await.unwrap()
@@ -31,13 +35,83 @@ fn pairing_string(server: &RunningServer, dir: &std::path::Path) -> String {
     .encode()
 }
 
+/// `sessions forward ID`: its one-time URL sets the cookie and lands on the session's page
+/// (served on the other side of the tunnel); Ctrl-C stops it.
+fn forwarded_page_answers(runtime: &tokio::runtime::Runtime, env: &KeyringEnv, id: &str) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(support::EXE)
+        .args(["--account", "gpu-box", "sessions", "forward", id, "--json"])
+        .env_clear()
+        .envs(env.refs())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("a first line").unwrap()).unwrap();
+    let open_url = first["open_url"].as_str().unwrap().to_owned();
+    let local = first["local_url"].as_str().unwrap().to_owned();
+    assert!(local.starts_with("http://127.0.0.1:"), "{first}");
+    runtime.block_on(async {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let status = |url: String| {
+            let http = http.clone();
+            async move { http.get(url).send().await.unwrap().status() }
+        };
+        // Without the handshake: refused by the proxy's gate.
+        assert_eq!(status(local.clone()).await, 403);
+        let entry = http.get(&open_url).send().await.unwrap();
+        assert_eq!(entry.status(), 302);
+        let cookie = entry.headers()["set-cookie"].to_str().unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let landing = entry.headers()["location"].to_str().unwrap().to_owned();
+        let page = http
+            .get(format!("{local}{landing}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("Directory listing"));
+        // The one-time URL works once.
+        assert_eq!(status(open_url.clone()).await, 403);
+    });
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("forward did not stop within 10 s of Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "forward did not stop cleanly on Ctrl-C: {status}"
+    );
+}
+
 #[test]
 fn a_pairing_string_adds_a_pinned_account_once() {
     let Some(bus) = keyring_bus() else {
         return;
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let tmp = std::env::temp_dir().join(format!("porthole-cli-paired-{}", std::process::id()));
+    let tmp = std::env::temp_dir().join(format!(
+        "porthole-cli-paired-servers-{}",
+        std::process::id()
+    ));
     let (dir_a, dir_b) = (tmp.join("a"), tmp.join("b"));
     let box_a = runtime.block_on(server(&dir_a));
     let env = KeyringEnv::new(&bus, "paired", "gpu-box");
@@ -57,6 +131,11 @@ fn a_pairing_string_adds_a_pinned_account_once() {
     assert_eq!(added["fields"]["tls_fingerprint"], fingerprint);
     let machines = env.json(&["machines"]);
     assert!(machines.to_string().contains("terminal"), "{machines}");
+
+    // A session there, forwarded to this computer's loopback through the server's tunnel.
+    let launched = env.json(&["sessions", "launch", "--machine", "web", "--minutes", "10"]);
+    let id = launched["id"].as_str().unwrap().to_owned();
+    forwarded_page_answers(&runtime, &env, &id);
 
     // The same string again: spent (exit 3), and nothing was added.
     let again = porthole_with_input(

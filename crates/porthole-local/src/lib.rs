@@ -7,6 +7,7 @@
 pub mod address;
 pub mod pairing;
 pub mod pinned;
+pub mod tunnel;
 
 use std::path::{Path, PathBuf};
 

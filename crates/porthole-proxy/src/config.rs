@@ -74,6 +74,9 @@ pub struct ProxyConfig {
     /// no token of its own (portholed's `comfyui`). `None` (the default): single-use entry URLs
     /// only.
     pub standing_token: Option<Sensitive<String>>,
+    /// A paired portholed's tunnel: every upstream connection is opened through it to this
+    /// session (the URL then names the session's address on that server). `None`: direct.
+    pub tunnel: Option<porthole_local::tunnel::Tunnel>,
 }
 
 impl ProxyConfig {
@@ -93,6 +96,7 @@ impl ProxyConfig {
             listen_ip: Ipv4Addr::LOCALHOST,
             max_unverified: crate::admission::DEFAULT_MAX_UNVERIFIED,
             standing_token: None,
+            tunnel: None,
         }
     }
 }
@@ -111,6 +115,7 @@ impl fmt::Debug for ProxyConfig {
             .field("listen_ip", &self.listen_ip)
             .field("max_unverified", &self.max_unverified)
             .field("standing_token", &self.standing_token.is_some())
+            .field("tunnel", &self.tunnel)
             .finish()
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use http::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
+use porthole_local::tunnel::Tunnel;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -92,13 +93,16 @@ impl AsyncWrite for Stream {
     }
 }
 
-/// Connects to `http` and `https` upstreams within `timeout` (TCP and TLS handshake together).
+/// Connects to `http` and `https` upstreams within `timeout` (TCP and TLS handshake together),
+/// or through a paired portholed's tunnel to one session (whatever the URL's address: that is
+/// the session's address on the server).
 #[derive(Clone)]
 pub(crate) struct Connector {
     tcp: HttpConnector,
     timeout: Duration,
     extra_roots: Arc<Vec<CertificateDer<'static>>>,
     tls: Arc<OnceLock<TlsConnector>>,
+    tunnel: Option<(Arc<Tunnel>, Arc<str>)>,
 }
 
 impl Connector {
@@ -112,7 +116,14 @@ impl Connector {
             timeout,
             extra_roots: Arc::new(extra_roots),
             tls: Arc::new(OnceLock::new()),
+            tunnel: None,
         }
+    }
+
+    /// The same, reaching session `session_id` through `tunnel`.
+    pub(crate) fn through(mut self, tunnel: Tunnel, session_id: &str) -> Self {
+        self.tunnel = Some((Arc::new(tunnel), Arc::from(session_id)));
+        self
     }
 
     async fn tls(&self) -> Result<TlsConnector, BoxError> {
@@ -126,6 +137,10 @@ impl Connector {
     }
 
     pub(crate) async fn connect(mut self, uri: Uri) -> Result<TokioIo<Stream>, BoxError> {
+        if let Some((tunnel, session_id)) = &self.tunnel {
+            let stream = tunnel.open(session_id, self.timeout).await?;
+            return Ok(TokioIo::new(Stream::Tls(Box::new(stream))));
+        }
         let https = uri.scheme_str() == Some("https");
         let host = uri
             .host()

@@ -142,7 +142,10 @@ impl Proxy {
             shutdown.clone(),
             workers,
         ));
-        let connector = Connector::new(connect_timeout, config.extra_roots);
+        let mut connector = Connector::new(connect_timeout, config.extra_roots);
+        if let Some(tunnel) = config.tunnel {
+            connector = connector.through(tunnel, &config.session_id);
+        }
         let thread_error = |e: std::io::Error| Error::io("Cannot start the proxy's threads", &e);
 
         let mut handoffs = Vec::new();

@@ -25,6 +25,12 @@ use crate::admission::{
 };
 use crate::guard::Guarded;
 
+/// The address a connection reached this listener at (in each request's extensions): a
+/// service can tell which of the machine's addresses a client used (portholed's tunnel checks
+/// `Host` against it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalAddr(pub std::net::SocketAddr);
+
 /// What a listener tolerates.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -78,8 +84,9 @@ pub async fn serve<S, B>(
         };
         let (service, closing, timeout) =
             (service.clone(), closing_rx.clone(), limits.header_timeout);
+        let local = stream.local_addr().ok().map(LocalAddr);
         match tls.clone() {
-            None => connections.spawn(connection(stream, service, place, timeout, closing)),
+            None => connections.spawn(connection(stream, local, service, place, timeout, closing)),
             Some(acceptor) => connections.spawn(async move {
                 // The handshake counts against the header timeout, and the connection holds its
                 // unauthenticated place meanwhile (a slow handshake is a slow client).
@@ -88,7 +95,9 @@ pub async fn serve<S, B>(
                     done = tokio::time::timeout(timeout, acceptor.accept(stream)) => done,
                 };
                 match handshake {
-                    Ok(Ok(stream)) => connection(stream, service, place, timeout, closing).await,
+                    Ok(Ok(stream)) => {
+                        connection(stream, local, service, place, timeout, closing).await
+                    }
                     Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake took too long"),
                 }
@@ -101,6 +110,7 @@ pub async fn serve<S, B>(
 
 async fn connection<S, B, T>(
     stream: T,
+    local: Option<LocalAddr>,
     service: S,
     place: Unverified,
     header_timeout: Duration,
@@ -119,6 +129,9 @@ async fn connection<S, B, T>(
     let watch_place = place.clone();
     let handler = service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(place.clone());
+        if let Some(local) = local {
+            request.extensions_mut().insert(local);
+        }
         let upgrade_attempt = request.headers().contains_key(UPGRADE);
         let mut service = service.clone();
         async move {

@@ -227,6 +227,15 @@ fn pair(data_dir: &Path, address: Option<&str>) -> Result<()> {
         .and_then(|a| a.parse().ok())
         .ok_or_else(not_served)?;
     let host_port = pair_address(listening, address)?;
+    if address.is_some() {
+        // The name the other computer uses is one this server answers its tunnels to.
+        let host = host_port
+            .rsplit_once(':')
+            .map_or(host_port.as_str(), |(h, _)| h)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        portholed::api::tunnel::record_name(data_dir, host)?;
+    }
     let token = portholed::pairing::issue(data_dir, chrono::Utc::now())?;
     let pairing = Pairing {
         base_url: format!("https://{host_port}/api"),

@@ -6,6 +6,7 @@ mod logs;
 mod machines;
 mod pair;
 mod sessions;
+pub mod tunnel;
 
 use std::sync::Arc;
 
@@ -49,6 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(sessions::increase_timeout),
         )
         .route("/session/{id}/snapshot", post(sessions::snapshot))
+        .route("/session/{id}/tunnel", get(tunnel::open))
         .route("/sessions", get(sessions::list))
         .route("/machines", get(machines::list))
         .route("/machines/all", get(machines::list_all))

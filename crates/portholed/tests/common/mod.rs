@@ -258,3 +258,40 @@ pub fn messages(events: &[Value]) -> Vec<String> {
         .filter_map(|e| e["message"].as_str().map(str::to_owned))
         .collect()
 }
+
+/// Types `command` into a terminal session's WebSocket and waits (10 s at most) for `answer` in
+/// what the shell prints; panics with what it saw otherwise.
+pub async fn shell_answers<S>(ws: &mut S, command: &str, answer: &str)
+where
+    S: futures_util::Sink<tokio_tungstenite::tungstenite::Message>
+        + futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+    <S as futures_util::Sink<tokio_tungstenite::tungstenite::Message>>::Error: std::fmt::Debug,
+{
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    ws.send(Message::Binary(format!("{command}\r").into_bytes().into()))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let answered = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Binary(b) = msg {
+                seen.extend_from_slice(&b);
+                if String::from_utf8_lossy(&seen).contains(answer) {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(
+        answered.is_ok(),
+        "no {answer:?} from the shell: {:?}",
+        String::from_utf8_lossy(&seen)
+    );
+}

@@ -21,6 +21,12 @@ export const commands = {
 	 *  exchanged for the key over TLS pinned to its fingerprint.
 	 */
 	pairAccount: (name: string, pairing: string | null) => typedError<AccountView_Serialize, ApiError>(__TAURI_INVOKE("pair_account", { name, pairing })),
+	/**
+	 *  Where a pasted pairing string leads (its address and certificate), for the form to show
+	 *  before the person confirms; refused with the reason when it is not one. Its token is not
+	 *  spent (nor returned).
+	 */
+	readPairing: (pairing: string) => typedError<PairingOffered, ApiError>(__TAURI_INVOKE("read_pairing", { pairing })),
 	/**  What a `porthole://pair` link offered, if it waits (the `pairing-offered` event's payload). */
 	offeredPairing: () => __TAURI_INVOKE<PairingOffered | null>("offered_pairing"),
 	/**  Forgets what a link offered (the person closed the form). */
