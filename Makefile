@@ -18,7 +18,7 @@ test clippy bindings rust-test e2e package-debug package-test: APP_FEATURES := -
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test \
+.PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test netns-test \
         ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app
 
 ## The two commands ##########################################################################
@@ -31,7 +31,7 @@ run: deps-run build ## Install what is missing, build, and start the app on the 
 	fi
 	$(APP)
 
-test: deps ui fmt clippy check-crates bindings rust-test ui-check ui-test web-e2e build e2e package-test ## Every check, stopping at the first failure.
+test: deps ui fmt clippy check-crates bindings rust-test netns-test ui-check ui-test web-e2e build e2e package-test ## Every check, stopping at the first failure.
 	@echo "make test: all checks passed"
 
 ## Steps #####################################################################################
@@ -85,6 +85,9 @@ ui-test:
 
 web-e2e: ## Playwright against the web build with the mock backend, in Debian's Chromium.
 	npm --prefix ui run test:e2e
+
+netns-test: ## portholed on a second machine (a network namespace): pair, launch, forward through the TLS tunnel, a link drop.
+	tests/netns/run.sh
 
 e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum and Airplane).
 	cargo build -p porthole-fakes

@@ -16,7 +16,7 @@ PKGS=(
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
   xvfb xauth fonts-dejavu-core webkit2gtk-driver
   dbus-x11 gnome-keyring libsecret-tools at-spi2-core dunst
-  xdotool imagemagick chromium python3 desktop-file-utils xdg-utils
+  xdotool imagemagick chromium python3 desktop-file-utils xdg-utils iproute2
 )
 if [ "${1:-}" = "--run-only" ]; then
   PKGS=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev

@@ -230,11 +230,15 @@ impl AppState {
     /// (Re)connects one account's watcher; an account without a usable key is left unwatched.
     pub fn connect(&self, account_id: &str) {
         let accounts = self.accounts();
-        match accounts
-            .get(account_id)
-            .and_then(|account| accounts.provider(&account))
-        {
-            Ok(provider) => self.hub.watch(account_id, provider),
+        let connected = accounts.get(account_id).and_then(|account| {
+            let probe = accounts.tunnel(&account)?.map(|tunnel| {
+                Arc::new(porthole_providers::probe::TunnelProbe(tunnel))
+                    as Arc<dyn porthole_core::watcher::UrlProbe>
+            });
+            Ok((accounts.provider(&account)?, probe))
+        });
+        match connected {
+            Ok((provider, probe)) => self.hub.watch_probed(account_id, provider, probe),
             Err(e) => {
                 tracing::info!(account = account_id, code = ?e.code, "not watching: {}", e.message);
                 self.hub.unwatch(account_id);

@@ -160,3 +160,56 @@ test("an unusable keychain shows on every account but Local", async ({ page }) =
     "keychain_unavailable",
   );
 });
+
+test("keyboard: a pairing a link offered opens on Accounts, to name and pair", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto("/?mock-pairing-offered=1");
+
+  const accounts = page.getByRole("navigation", { name: "Screens" }).getByRole("button", {
+    name: "Accounts",
+  });
+  await expect(accounts).toHaveAttribute("aria-current", "page");
+  const form = page.getByRole("form", { name: "Pair with a server" });
+  await expect(page.getByTestId("pair-offer-address")).toHaveText("https://gpu-box.lan:7788/api");
+  await expect(page.getByTestId("pair-offer-fingerprint")).toHaveAttribute("title", /^sha256:[0-9a-f]{64}$/);
+  const name = form.getByLabel("Name");
+  await expect(name).toBeFocused();
+  await expect(name).toHaveValue("gpu-box.lan");
+  await page.keyboard.press("Enter");
+
+  await expect(row(page, "gpu-box-lan").getByTestId("account-name")).toHaveText("gpu-box.lan");
+  await expect(form).toHaveCount(0);
+  await expect(page.getByTestId("accounts-notice")).toContainText("Paired with gpu-box.lan");
+  expect(errors).toEqual([]);
+});
+
+test("keyboard: a pasted pairing string shows where it leads, read by the backend, then pairs", async ({
+  page,
+}) => {
+  const errors = collectErrors(page);
+  // Every backend answer takes a while: the preview comes when the read answers.
+  await openAccounts(page, "?mock-delay=300");
+  await page.getByRole("button", { name: "Add account" }).click();
+  await page.getByLabel("Provider").selectOption("portholed");
+  const body = `https://render-box:7788/api\nsha256:${"ab".repeat(32)}\ne2e-token-1`;
+  const text = `porthole-pair:v1:${Buffer.from(body).toString("base64url")}`;
+
+  const field = page.getByLabel("Pairing string", { exact: true });
+  await field.focus();
+  await page.keyboard.insertText(`${text}!`);
+  await expect(page.getByTestId("add-account-pairing-why")).toContainText(
+    "That is not a pairing string: it is cut or altered.",
+  );
+  await page.keyboard.press("Backspace");
+  await expect(page.getByTestId("add-account-pairing-why")).toHaveCount(0);
+  await expect(page.getByTestId("add-account-pairing-preview")).toContainText(
+    "Pairs with https://render-box:7788/api",
+  );
+  await expect(page.getByLabel("Name")).toHaveValue("render-box");
+  await page.keyboard.press("Enter");
+
+  await expect(row(page, "render-box").getByTestId("account-name")).toHaveText("render-box");
+  await expect(page.getByTestId("accounts-notice")).toContainText("Paired with render-box");
+  expect(await page.content()).not.toContain("e2e-token-1");
+  expect(errors).toEqual([]);
+});

@@ -2,7 +2,14 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import { BACKEND_CONTEXT, demoSessions, LOCAL_ACCOUNT_ID, MockBackend, type MockOptions } from "./lib/backend";
+import {
+  BACKEND_CONTEXT,
+  demoSessions,
+  LOCAL_ACCOUNT_ID,
+  MockBackend,
+  type MockOptions,
+  mockPairingString,
+} from "./lib/backend";
 
 async function renderApp(options: MockOptions = {}) {
   const backend = new MockBackend(options);
@@ -147,6 +154,18 @@ describe("leaving Settings with changes not saved", () => {
     await fireEvent.click(header("Sessions"));
     expect(screen.queryByTestId("discard-dialog")).toBeNull();
     expect(header("Sessions").getAttribute("aria-current")).toBe("page");
+  });
+
+  it("asks before showing a pairing a link offers; kept editing, the offer waits on Accounts", async () => {
+    const backend = await renderApp();
+    await editSettings();
+    backend.offerPairing(mockPairingString());
+    await fireEvent.click(await screen.findByRole("button", { name: "Keep editing" }));
+    expect(header("Settings").getAttribute("aria-current")).toBe("page");
+
+    await fireEvent.click(header("Accounts"));
+    await fireEvent.click(screen.getByRole("button", { name: "Discard" }));
+    expect(await screen.findByRole("form", { name: "Pair with a server" })).toBeTruthy();
   });
 
   it("asks before Ctrl+Q too, then quits", async () => {

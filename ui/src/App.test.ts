@@ -6,8 +6,12 @@ import {
   demoSessions,
   MOCK_APP_INFO,
   MOCK_DEMO_ACCOUNTS,
+  MOCK_PAIRING_BASE_URL,
+  MOCK_PAIRING_FINGERPRINT,
   MockBackend,
   type MockOptions,
+  mockPairingString,
+  shortFingerprint,
 } from "./lib/backend";
 
 function renderApp(options: MockOptions = {}) {
@@ -239,5 +243,39 @@ describe("App", () => {
     expect(screen.getByTestId("keychain-status").dataset.usable).toBe("false");
     expect(screen.getByTestId("about-panel").hidden).toBe(true);
     expect(toggle.getAttribute("aria-expanded")).toBe("false");
+  });
+
+  it("shows a pairing a link offers on the Accounts screen, to name and pair", async () => {
+    const { backend } = renderApp();
+    await screen.findByTestId("session-list-empty");
+    backend.offerPairing(`porthole://pair?code=${mockPairingString()}`);
+
+    const form = await screen.findByRole("form", { name: "Pair with a server" });
+    const accounts = within(screen.getByRole("navigation", { name: "Screens" })).getByRole("button", {
+      name: "Accounts",
+    });
+    expect(accounts.getAttribute("aria-current")).toBe("page");
+    expect(screen.getByRole("heading", { name: `Pair with ${MOCK_PAIRING_BASE_URL}` })).toBeTruthy();
+    const fingerprint = screen.getByTestId("pair-offer-fingerprint");
+    expect(fingerprint.textContent).toBe(shortFingerprint(MOCK_PAIRING_FINGERPRINT));
+    expect(fingerprint.title).toBe(MOCK_PAIRING_FINGERPRINT);
+    await fireEvent.input(within(form).getByLabelText("Name"), { target: { value: "Render box" } });
+    await fireEvent.click(within(form).getByRole("button", { name: "Pair" }));
+
+    await waitFor(() => expect(screen.queryByTestId("add-account")).toBeNull());
+    expect(backend.accountCalls).toContain("pairAccount offered");
+    const added = (await backend.listAccounts()).find((v) => v.account.name === "Render box");
+    expect(added?.account.fields.tls_fingerprint).toBe(MOCK_PAIRING_FINGERPRINT);
+  });
+
+  it("shows a pairing offered by the link that started the app; Cancel forgets it", async () => {
+    const { backend } = renderApp({ offeredPairing: mockPairingString() });
+    const form = await screen.findByRole("form", { name: "Pair with a server" });
+    expect(screen.getByTestId("pair-offer-address").textContent).toBe(MOCK_PAIRING_BASE_URL);
+    await fireEvent.click(within(form).getByRole("button", { name: "Cancel" }));
+    await waitFor(() => expect(backend.accountCalls).toContain("dismissOfferedPairing"));
+    expect(screen.queryByTestId("add-account")).toBeNull();
+    expect(await backend.offeredPairing()).toBeNull();
+    expect(backend.accountCalls).not.toContain("pairAccount offered");
   });
 });

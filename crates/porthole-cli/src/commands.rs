@@ -10,7 +10,7 @@ use porthole_core::model::{LaunchRequest, Session};
 use porthole_core::provider::{checked_launch, Provider};
 use porthole_core::watcher::Tracker;
 use porthole_core::{Error, ErrorCode};
-use porthole_providers::probe;
+use porthole_providers::probe::PageProbe;
 use serde_json::json;
 
 use crate::args::{Cli, Command, LaunchArgs, SessionsCommand};
@@ -67,6 +67,7 @@ async fn sessions(
     json: bool,
 ) -> Result<(), Error> {
     let provider = connected.provider.as_ref();
+    let probe = PageProbe::new(connected.tunnel.clone());
     // An id may be shortened to any unique prefix of a live session's.
     if let Some(id) = command.id_mut() {
         *id = resolve::session_id(provider, id).await?;
@@ -76,7 +77,7 @@ async fn sessions(
             let (sessions, names) = tokio::join!(provider.list(), MachineNames::fetch(provider));
             let mut sessions = sessions?;
             names.apply(&mut sessions);
-            mark_answering(&mut sessions).await;
+            mark_answering(&mut sessions, &probe).await;
             if all {
                 sessions.extend(provider.finished().await?);
             }
@@ -88,10 +89,10 @@ async fn sessions(
         }
         SessionsCommand::Show { id } => {
             let mut session = known(connected, &id).await?;
-            mark_answering(std::slice::from_mut(&mut session)).await;
+            mark_answering(std::slice::from_mut(&mut session), &probe).await;
             show(provider, session, json).await
         }
-        SessionsCommand::Launch(args) => launch(provider, args, json).await,
+        SessionsCommand::Launch(args) => launch(provider, &probe, args, json).await,
         SessionsCommand::Extend { id, minutes } => {
             if let Err(e) = provider.extend(&id, minutes).await {
                 // Gone: say why it ended, where the provider says.
@@ -205,21 +206,20 @@ async fn show(provider: &dyn Provider, mut session: Session, json: bool) -> Resu
 /// The sessions as the watcher's tracker sees them now: a URL that answers is ready, and each
 /// clock inside a warning window carries its warning (the same rules and saved thresholds as the
 /// app's).
-async fn mark_answering(sessions: &mut [Session]) {
+async fn mark_answering(sessions: &mut [Session], probe: &PageProbe) {
     let now = Utc::now();
     let Some(account) = sessions.first().map(|s| s.account_id.clone()) else {
         return;
     };
     let mut tracker = Tracker::new(account, crate::target::watch_config());
     tracker.apply_list(now, sessions.to_vec());
-    let client = probe::probe_client();
-    let checks = tracker.needs_probe().into_iter().map(|(id, url)| {
-        let client = &client;
-        async move {
-            let answered = probe::url_answers(client, &url, READY_PROBE_TIMEOUT).await;
+    let checks = tracker
+        .needs_probe()
+        .into_iter()
+        .map(|(id, url)| async move {
+            let answered = probe.answers(&id, &url, READY_PROBE_TIMEOUT).await;
             (id, url, answered)
-        }
-    });
+        });
     for (id, url, answered) in futures::future::join_all(checks).await {
         tracker.apply_probe(now, &id, &url, answered);
     }
@@ -233,7 +233,12 @@ async fn mark_answering(sessions: &mut [Session]) {
     }
 }
 
-async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result<(), Error> {
+async fn launch(
+    provider: &dyn Provider,
+    probe: &PageProbe,
+    args: LaunchArgs,
+    json: bool,
+) -> Result<(), Error> {
     let descriptor = provider.kind().descriptor();
     let (machine_id, machine_name) = match args.machine {
         // By its id or its name; a miss names the choices.
@@ -271,7 +276,7 @@ async fn launch(provider: &dyn Provider, args: LaunchArgs, json: bool) -> Result
             None if descriptor.runs_to_completion => wait::UNTIL_IT_ENDS,
             None => Duration::from_secs(600),
         };
-        wait::until_ready(provider, session, limit).await?
+        wait::until_ready(provider, probe, session, limit).await?
     };
     show(provider, session, json).await
 }

@@ -10,7 +10,7 @@ use porthole_core::model::{EndReason, Session, SessionState};
 use porthole_core::provider::Provider;
 use porthole_core::watcher::{Tracker, WatchConfig, WatchEvent};
 use porthole_core::{Error, ErrorCode};
-use porthole_providers::probe;
+use porthole_providers::probe::PageProbe;
 
 use crate::{output, table};
 
@@ -31,12 +31,12 @@ pub const UNTIL_IT_ENDS: Duration = Duration::from_secs(365 * 24 * 3600);
 /// the provider no longer has it (with the reason the tracker gives: stopped, timed out, …).
 pub async fn until_ready(
     provider: &dyn Provider,
+    probe: &PageProbe,
     first: Session,
     limit: Duration,
 ) -> Result<Session, Error> {
     let started = Instant::now();
     let deadline = started + limit;
-    let client = probe::probe_client();
     let mut progress = Progress::new(&first.id);
     let id = first.id.clone();
     // A runbook's session is waited to its end: completed is success, any other end a failure.
@@ -94,7 +94,7 @@ pub async fn until_ready(
             let probe_limit = PROBE_TIMEOUT
                 .min(deadline.saturating_duration_since(Instant::now()))
                 .max(Duration::from_millis(100));
-            let answered = probe::url_answers(&client, &url, probe_limit).await;
+            let answered = probe.answers(&session_id, &url, probe_limit).await;
             events.extend(tracker.apply_probe(Utc::now(), &session_id, &url, answered));
         }
         if !events.is_empty() {
@@ -342,6 +342,7 @@ mod tests {
         };
         until_ready(
             &provider,
+            &PageProbe::new(None),
             session(SessionState::Queued),
             Duration::from_secs(20),
         )
@@ -391,6 +392,7 @@ mod tests {
         };
         let done = until_ready(
             &provider,
+            &PageProbe::new(None),
             session(SessionState::Ended(EndReason::Completed)),
             Duration::from_secs(20),
         )

@@ -113,6 +113,38 @@ impl Tunnel {
         }
     }
 
+    /// Whether session `session_id`'s page at `url` (its address on the server) answers through
+    /// the tunnel, as the readiness probe asks it of a local page: any HTTP answer but a 404 or a
+    /// server error.
+    pub async fn page_answers(&self, session_id: &str, url: &str, timeout: Duration) -> bool {
+        let rest = url
+            .strip_prefix("http://")
+            .or_else(|| url.strip_prefix("https://"))
+            .unwrap_or(url);
+        let (authority, path) = match rest.find(['/', '?']) {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        let path = if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_owned()
+        };
+        let asked = async {
+            let mut stream = self.open(session_id, timeout).await.ok()?;
+            let request =
+                format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.ok()?;
+            let mut head = [0u8; 12];
+            stream.read_exact(&mut head).await.ok()?;
+            std::str::from_utf8(&head[9..12]).ok()?.parse::<u16>().ok()
+        };
+        match tokio::time::timeout(timeout, asked).await {
+            Ok(Some(status)) => status != 404 && !(500..600).contains(&status),
+            _ => false,
+        }
+    }
+
     async fn open_now(&self, session_id: &str) -> Result<TlsStream<TcpStream>, Error> {
         let unreachable = |e: &dyn std::fmt::Display| {
             Error::new(

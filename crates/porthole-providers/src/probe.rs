@@ -38,7 +38,45 @@ impl Default for HttpProbe {
 
 #[async_trait::async_trait]
 impl porthole_core::watcher::UrlProbe for HttpProbe {
-    async fn answers(&self, url: &str) -> bool {
+    async fn answers(&self, _session_id: &str, url: &str) -> bool {
         url_answers(&self.client, url, self.timeout).await
+    }
+}
+
+/// One probe for a command's sessions: over HTTP, or through a paired portholed's tunnel.
+pub enum PageProbe {
+    Http(reqwest::Client),
+    Tunnel(porthole_local::tunnel::Tunnel),
+}
+
+impl PageProbe {
+    /// Through `tunnel` when the sessions are reached that way, else over HTTP.
+    pub fn new(tunnel: Option<porthole_local::tunnel::Tunnel>) -> Self {
+        match tunnel {
+            Some(tunnel) => Self::Tunnel(tunnel),
+            None => Self::Http(probe_client()),
+        }
+    }
+
+    /// Whether session `session_id`'s page at `url` answers within `timeout`.
+    pub async fn answers(&self, session_id: &str, url: &str, timeout: Duration) -> bool {
+        match self {
+            Self::Http(client) => url_answers(client, url, timeout).await,
+            Self::Tunnel(tunnel) => tunnel.page_answers(session_id, url, timeout).await,
+        }
+    }
+}
+
+/// The watcher's probe for sessions of a paired portholed, whose pages listen on that
+/// computer's loopback: the same question asked through the server's tunnel (the URL's path,
+/// its `Host`).
+pub struct TunnelProbe(pub porthole_local::tunnel::Tunnel);
+
+#[async_trait::async_trait]
+impl porthole_core::watcher::UrlProbe for TunnelProbe {
+    async fn answers(&self, session_id: &str, url: &str) -> bool {
+        self.0
+            .page_answers(session_id, url, Duration::from_secs(5))
+            .await
     }
 }

@@ -102,10 +102,21 @@ impl Hub {
     /// Starts (or restarts, with a new client) the watcher of an account. Must be called inside
     /// a tokio runtime.
     pub fn watch(&self, account_id: &str, provider: Arc<dyn Provider>) {
+        self.watch_probed(account_id, provider, None);
+    }
+
+    /// The same, asking `probe` (instead of the hub's) whether its sessions' pages answer: for
+    /// sessions reached through a tunnel.
+    pub fn watch_probed(
+        &self,
+        account_id: &str,
+        provider: Arc<dyn Provider>,
+        probe: Option<Arc<dyn UrlProbe>>,
+    ) {
         let (handle, mut events) = spawn(
             account_id,
             Arc::clone(&provider),
-            Arc::clone(&self.probe),
+            probe.unwrap_or_else(|| Arc::clone(&self.probe)),
             Arc::clone(&self.clock),
             self.config
                 .lock()

@@ -23,7 +23,9 @@ use crate::provider::Provider;
 /// Does a session's URL answer yet? (porthole-providers implements it over HTTP.)
 #[async_trait::async_trait]
 pub trait UrlProbe: Send + Sync {
-    async fn answers(&self, url: &str) -> bool;
+    /// Whether session `session_id`'s page at `url` answers (the session lets a probe that
+    /// must go through a tunnel name the session).
+    async fn answers(&self, session_id: &str, url: &str) -> bool;
 }
 
 enum Command {
@@ -199,8 +201,10 @@ impl Probes {
                 continue;
             }
             let probe = Arc::clone(probe);
-            let url = target.1.clone();
-            let handle = self.running.spawn(async move { probe.answers(&url).await });
+            let (id, url) = target.clone();
+            let handle = self
+                .running
+                .spawn(async move { probe.answers(&id, &url).await });
             self.targets.insert(handle.id(), target);
         }
     }

@@ -107,7 +107,7 @@ pub(super) struct Answers(pub(super) bool);
 
 #[async_trait::async_trait]
 impl UrlProbe for Answers {
-    async fn answers(&self, url: &str) -> bool {
+    async fn answers(&self, _session_id: &str, url: &str) -> bool {
         if url == "http://slow" {
             tokio::time::sleep(StdDuration::from_secs(30)).await;
             return false;

@@ -4,6 +4,7 @@ import { TauriBackend } from "./tauri";
 import type { Backend } from "./types";
 
 export * from "./types";
+export * from "./pairing";
 export {
   demoEndedSessions,
   demoSessions,
@@ -19,12 +20,17 @@ export {
   MOCK_LOCAL_MACHINES,
   MOCK_LOCAL_RESOURCES,
   MOCK_MAX_MINUTES,
+  MOCK_NO_PAIRING_MESSAGE,
+  MOCK_PAIRING_BASE_URL,
+  MOCK_PAIRING_FINGERPRINT,
+  MOCK_PAIRING_REFUSED_MESSAGE,
   MOCK_QUIT_MARK,
   MOCK_REJECTED_KEY_MESSAGE,
   MOCK_RUNBOOKS,
   MOCK_SESSION_SPEED_MS,
   MOCK_START_AT_LOGIN_PREFIX,
   MOCK_THRESHOLD_MESSAGE,
+  mockPairingString,
   type MockAccountSeed,
   type MockOptions,
 } from "./mock";

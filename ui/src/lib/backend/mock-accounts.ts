@@ -73,6 +73,16 @@ export function isRejectedKey(key: string): boolean {
   return k === "wrong" || k.startsWith("bad");
 }
 
+/** What reaching a provider at `baseUrl` answers: refused when it names an "unreachable" host. */
+export function checkReachable(baseUrl: string): void {
+  if (baseUrl.includes("unreachable")) {
+    throw new BackendError(
+      "upstream_unavailable",
+      `Cannot reach ${baseUrl}: connection refused. Check the address and your network.`,
+    );
+  }
+}
+
 function sameName(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
@@ -124,13 +134,19 @@ export class MockAccounts {
     return this.#accounts.map((entry) => this.#view(entry));
   }
 
+  /** The name and base URL a new account would have, trimmed; throws what Rust's
+   * `AccountStore::check_new` answers (a bad or taken name, a bad URL). */
+  checkNew(name: string, baseUrl: string): { name: string; baseUrl: string } {
+    const valid = { name: validName(name), baseUrl: validBaseUrl(baseUrl) };
+    if (this.#find(valid.name)) {
+      throw invalid(`An account named "${valid.name}" exists already. Choose another name.`);
+    }
+    return valid;
+  }
+
   add(input: NewAccount): AccountView {
     if (input.key.trim() === "") throw invalid("Paste the account's API key.");
-    const name = validName(input.name);
-    const baseUrl = validBaseUrl(input.base_url);
-    if (this.#find(name)) {
-      throw invalid(`An account named "${name}" exists already. Choose another name.`);
-    }
+    const { name, baseUrl } = this.checkNew(input.name, input.base_url);
     const account: Account = {
       id: uniqueId(
         this.#accounts.map((e) => e.account.id),
@@ -198,7 +214,7 @@ export class MockAccounts {
           `Accounts screen (account "${name}").`,
       );
     }
-    this.#checkReachable(entry.account);
+    checkReachable(entry.account.base_url);
     if (entry.key === "revoked") throw new BackendError("unauthorized", MOCK_REJECTED_KEY_MESSAGE);
   }
 
@@ -244,19 +260,10 @@ export class MockAccounts {
     if (!supported) throw invalid(`${label} accounts are not supported by this version of Porthole yet.`);
   }
 
-  #checkReachable(account: Account): void {
-    if (account.base_url.includes("unreachable")) {
-      throw new BackendError(
-        "upstream_unavailable",
-        `Cannot reach ${account.base_url}: connection refused. Check the address and your network.`,
-      );
-    }
-  }
-
   /** What the provider says to `key`, like the cheap authenticated call Rust makes. */
   #checkKey(account: Account, key: string): void {
     this.#checkSupported(account);
-    this.#checkReachable(account);
+    checkReachable(account.base_url);
     if (isRejectedKey(key)) throw new BackendError("unauthorized", MOCK_REJECTED_KEY_MESSAGE);
   }
 }

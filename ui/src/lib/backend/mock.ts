@@ -1,4 +1,5 @@
 import { MOCK_DEMO_ACCOUNTS, MockAccounts, type MockAccountSeed } from "./mock-accounts";
+import { MockPairing, mockPairingString } from "./mock-pairing";
 import { MockSessions } from "./mock-sessions";
 import { MockSettings } from "./mock-settings";
 import { demoEndedSessions, demoSessions } from "./mock-sessions-data";
@@ -20,6 +21,7 @@ import {
   type LogLine,
   type Machine,
   type NewAccount,
+  type PairingOffered,
   type Parameter,
   type Prompt,
   type ProviderDescriptor,
@@ -36,6 +38,13 @@ export {
   MOCK_REJECTED_KEY_MESSAGE,
   type MockAccountSeed,
 } from "./mock-accounts";
+export {
+  MOCK_NO_PAIRING_MESSAGE,
+  MOCK_PAIRING_BASE_URL,
+  MOCK_PAIRING_FINGERPRINT,
+  MOCK_PAIRING_REFUSED_MESSAGE,
+  mockPairingString,
+} from "./mock-pairing";
 export {
   MOCK_HISTORY_PER_SESSION,
   MOCK_MAX_MINUTES,
@@ -105,6 +114,9 @@ export interface MockOptions {
   getStartAtLoginFailWith?: ErrorCode;
   /** Make `setStartAtLogin()` fail with this code (nothing changes). */
   setStartAtLoginFailWith?: ErrorCode;
+  /** A pairing string or `porthole://pair` link offered as the app started (the link started
+   * it; read once, by the constructor). */
+  offeredPairing?: string;
 }
 
 /** The performance mark `listSessions` sets as it answers (the render benchmark reads it). */
@@ -152,7 +164,8 @@ export const MOCK_START_AT_LOGIN_READ_PREFIX = "Whether Porthole starts at login
 export class MockBackend implements Backend {
   /** How many times `appInfo()` was called. */
   appInfoCalls = 0;
-  /** The account calls made, as `method` or `method id`, oldest first (keys are never recorded). */
+  /** The account calls made, as `method` or `method id`, oldest first (keys and pairing strings
+   * are never recorded; `pairAccount offered`: with the pairing a link offered). */
   readonly accountCalls: string[] = [];
   /** How many times `getSettings()` and `saveSettings()` were called. */
   settingsCalls = { get: 0, save: 0 };
@@ -165,6 +178,7 @@ export class MockBackend implements Backend {
   #startAtLogin: boolean;
   #accounts: MockAccounts;
   #settings: MockSettings;
+  #pairing: MockPairing;
   #showListeners = new Set<() => void>();
   #accountListeners = new Set<() => void>();
   #shown: ShownSession | null = null;
@@ -176,6 +190,8 @@ export class MockBackend implements Backend {
     this.#accounts = new MockAccounts(options.accounts, options.defaultAccount);
     this.#accounts.keychainError = options.keychainError;
     this.#settings = new MockSettings(options.settings);
+    this.#pairing = new MockPairing(this.#accounts);
+    if (options.offeredPairing) this.#pairing.offer(options.offeredPairing);
     this.#startAtLogin = options.startAtLogin ?? false;
     this.sessions = new MockSessions(this.#accounts, options.sessions ?? [], () => ({
       speedMs: this.#options.sessionSpeedMs ?? MOCK_SESSION_SPEED_MS,
@@ -243,6 +259,34 @@ export class MockBackend implements Backend {
 
   async setDefaultAccount(id: string): Promise<AccountView> {
     return this.#accountCall("setDefaultAccount", id, () => this.#accounts.setDefault(id));
+  }
+
+  async pairAccount(name: string, pairing: string | null): Promise<AccountView> {
+    const call = pairing === null ? "pairAccount offered" : "pairAccount";
+    return this.#accountCall(call, undefined, () => this.#pairing.pair(name, pairing));
+  }
+
+  async readPairing(pairing: string): Promise<PairingOffered> {
+    return this.#accountCall("readPairing", undefined, () => this.#pairing.read(pairing));
+  }
+
+  async offeredPairing(): Promise<PairingOffered | null> {
+    await this.#delay();
+    return this.#pairing.offered();
+  }
+
+  async dismissOfferedPairing(): Promise<void> {
+    return this.#accountCall("dismissOfferedPairing", undefined, () => this.#pairing.dismiss());
+  }
+
+  /** As a `porthole://pair` link does: its pairing waits, and the window is told (a link that
+   * is no pairing string throws, and offers nothing). */
+  offerPairing(link: string): void {
+    this.#pairing.offer(link);
+  }
+
+  onPairingOffered(listener: (offer: PairingOffered) => void): () => void {
+    return this.#pairing.subscribe(listener);
   }
 
   async listSessions(accountId: string | null): Promise<Session[]> {
@@ -472,7 +516,8 @@ export class MockBackend implements Backend {
  * auto-extended once, e.g. `demo-shell`), `mock-history-fail=<code>` (`sessionHistory`),
  * `mock-start-at-login=1` (Porthole starts at login from the start),
  * `mock-start-at-login-fail=<code>` (`getStartAtLogin`),
- * `mock-set-start-at-login-fail=<code>` (`setStartAtLogin`).
+ * `mock-set-start-at-login-fail=<code>` (`setStartAtLogin`), `mock-pairing-offered=1` (a
+ * `porthole://pair` link offered a pairing with `MOCK_PAIRING_BASE_URL` as the app started).
  */
 export function mockOptionsFromQuery(search: string): MockOptions {
   const params = new URLSearchParams(search);
@@ -535,5 +580,8 @@ export function mockOptionsFromQuery(search: string): MockOptions {
   if (isErrorCode(startFail)) options.getStartAtLoginFailWith = startFail;
   const setStartFail = params.get("mock-set-start-at-login-fail");
   if (isErrorCode(setStartFail)) options.setStartAtLoginFailWith = setStartFail;
+  if (params.get("mock-pairing-offered") === "1") {
+    options.offeredPairing = `porthole://pair?code=${mockPairingString()}`;
+  }
   return options;
 }

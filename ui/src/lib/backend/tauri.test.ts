@@ -3,7 +3,7 @@ import { MOCK_APP_INFO } from "./mock";
 import { TauriBackend } from "./tauri";
 import { type AccountView, BackendError, defaultAlertSettings } from "./types";
 
-const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(() => ({
+const { appInfo, accounts, sessions, settings, startup, listen, listenPairing } = vi.hoisted(() => ({
   appInfo: vi.fn(),
   accounts: {
     listAccounts: vi.fn(),
@@ -13,6 +13,10 @@ const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(()
     removeAccount: vi.fn(),
     testAccount: vi.fn(),
     setDefaultAccount: vi.fn(),
+    pairAccount: vi.fn(),
+    readPairing: vi.fn(),
+    offeredPairing: vi.fn(),
+    dismissOfferedPairing: vi.fn(),
   },
   sessions: {
     listSessions: vi.fn(),
@@ -39,10 +43,11 @@ const { appInfo, accounts, sessions, settings, startup, listen } = vi.hoisted(()
     quitApp: vi.fn(),
   },
   listen: vi.fn(),
+  listenPairing: vi.fn(),
 }));
 vi.mock("./bindings", () => ({
   commands: { appInfo, ...accounts, ...sessions, ...settings, ...startup },
-  events: { sessionEvent: { listen } },
+  events: { sessionEvent: { listen }, pairingOffered: { listen: listenPairing } },
 }));
 // The real Channel needs Tauri's IPC; this one only holds the handler the backend sets.
 vi.mock("@tauri-apps/api/core", () => ({
@@ -126,6 +131,68 @@ describe("TauriBackend accounts", () => {
     accounts.setDefaultAccount.mockResolvedValue(ok({ ...VIEW, is_default: true }));
     await expect(backend.setDefaultAccount("box")).resolves.toMatchObject({ is_default: true });
     expect(accounts.setDefaultAccount).toHaveBeenCalledWith("box");
+  });
+
+  it("pairs through pair_account (a pasted string, or null for the offered one) and unwraps it", async () => {
+    const backend = new TauriBackend();
+    accounts.pairAccount.mockResolvedValue({ status: "ok", data: VIEW });
+    await expect(backend.pairAccount("Box", "porthole-pair:v1:abc")).resolves.toEqual(VIEW);
+    expect(accounts.pairAccount).toHaveBeenLastCalledWith("Box", "porthole-pair:v1:abc");
+    await backend.pairAccount("Box", null);
+    expect(accounts.pairAccount).toHaveBeenLastCalledWith("Box", null);
+
+    accounts.pairAccount.mockResolvedValue({
+      status: "error",
+      error: { code: "certificate_mismatch", message: "box presented a certificate other than…" },
+    });
+    const error = await backend.pairAccount("Box", null).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "certificate_mismatch", message: "box presented a certificate other than…" });
+  });
+
+  it("reads a pasted pairing string through read_pairing, unwrapping where it leads or why not", async () => {
+    const backend = new TauriBackend();
+    const offer = { base_url: "https://box:7788/api", fingerprint: `sha256:${"a".repeat(64)}` };
+    accounts.readPairing.mockResolvedValue({ status: "ok", data: offer });
+    await expect(backend.readPairing("porthole-pair:v1:abc")).resolves.toEqual(offer);
+    expect(accounts.readPairing).toHaveBeenLastCalledWith("porthole-pair:v1:abc");
+
+    const message = "That is not a pairing string: it is cut or altered. Run `portholed pair` on the server…";
+    accounts.readPairing.mockResolvedValue({ status: "error", error: { code: "invalid_input", message } });
+    const error = await backend.readPairing("porthole-pair:v1:ab").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error).toMatchObject({ code: "invalid_input", message });
+    accounts.readPairing.mockRejectedValue(new Error("IPC channel closed"));
+    await expect(backend.readPairing("x")).rejects.toMatchObject({ code: "internal" });
+  });
+
+  it("reads and dismisses the offered pairing (no Result), and passes offers on", async () => {
+    const backend = new TauriBackend();
+    const offer = { base_url: "https://box:7788/api", fingerprint: `sha256:${"a".repeat(64)}` };
+    accounts.offeredPairing.mockResolvedValue(offer);
+    await expect(backend.offeredPairing()).resolves.toEqual(offer);
+    accounts.offeredPairing.mockResolvedValue(null);
+    await expect(backend.offeredPairing()).resolves.toBeNull();
+    accounts.dismissOfferedPairing.mockResolvedValue(null);
+    await expect(backend.dismissOfferedPairing()).resolves.toBeUndefined();
+    expect(accounts.dismissOfferedPairing).toHaveBeenCalledOnce();
+    accounts.offeredPairing.mockRejectedValue(new Error("IPC channel closed"));
+    await expect(backend.offeredPairing()).rejects.toMatchObject({ code: "internal" });
+
+    const unlisten = vi.fn();
+    let handler: (event: { payload: unknown }) => void = () => {};
+    listenPairing.mockImplementation(async (cb: typeof handler) => {
+      handler = cb;
+      return unlisten;
+    });
+    const seen: unknown[] = [];
+    const unsubscribe = backend.onPairingOffered((o) => seen.push(o));
+    handler({ payload: offer });
+    expect(seen).toEqual([offer]);
+    // Once `listen` has answered, unsubscribing unlistens.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    unsubscribe();
+    expect(unlisten).toHaveBeenCalledOnce();
   });
 
   it("throws an account command's coded error as a BackendError", async () => {

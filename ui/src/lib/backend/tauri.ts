@@ -14,6 +14,7 @@ import {
   type LogLine,
   type Machine,
   type NewAccount,
+  type PairingOffered,
   type Parameter,
   type Prompt,
   type ProviderDescriptor,
@@ -58,6 +59,23 @@ export class TauriBackend implements Backend {
 
   async setDefaultAccount(id: string): Promise<AccountView> {
     return unwrap(await call(() => commands.setDefaultAccount(id)));
+  }
+
+  async pairAccount(name: string, pairing: string | null): Promise<AccountView> {
+    return unwrap(await call(() => commands.pairAccount(name, pairing)));
+  }
+
+  async readPairing(pairing: string): Promise<PairingOffered> {
+    return unwrap(await call(() => commands.readPairing(pairing)));
+  }
+
+  async offeredPairing(): Promise<PairingOffered | null> {
+    // Not a `Result`: a pairing waits, or none.
+    return call(commands.offeredPairing);
+  }
+
+  async dismissOfferedPairing(): Promise<void> {
+    await call(commands.dismissOfferedPairing);
   }
 
   async listSessions(accountId: string | null): Promise<Session[]> {
@@ -189,6 +207,10 @@ export class TauriBackend implements Backend {
 
   onAccountsChanged(listener: () => void): () => void {
     return listenTo(events.accountsChanged, "accounts-changed", () => listener());
+  }
+
+  onPairingOffered(listener: (offer: PairingOffered) => void): () => void {
+    return listenTo(events.pairingOffered, "pairing-offered", listener);
   }
 
   async takeShownSession(): Promise<ShownSession | null> {

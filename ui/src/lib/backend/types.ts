@@ -17,6 +17,7 @@ import type {
   LogLine_Serialize,
   Machine_Serialize,
   NewAccount_Deserialize,
+  PairingOffered,
   Parameter,
   Prompt,
   ProviderDescriptor_Serialize,
@@ -42,6 +43,7 @@ export type {
   KeychainStatus,
   KeyState,
   LocalServerStatus,
+  PairingOffered,
   Problem,
   ProviderKind,
   ResourceKind,
@@ -160,6 +162,26 @@ export interface Backend {
   testAccount(id: string): Promise<void>;
   /** Makes the account the one used when none is named. */
   setDefaultAccount(id: string): Promise<AccountView>;
+  /** Adds, as `name`, the portholed a pairing string names (`portholed pair` prints one; a
+   * `porthole://pair` link carries one): its one-time token is exchanged for the key over TLS
+   * pinned to its certificate fingerprint, kept in `fields.tls_fingerprint`. With `pairing`
+   * null, the pairing a link offered (`offeredPairing`). `invalid_input` when it is no pairing
+   * string, `unauthorized` when it was used or is too old, `certificate_mismatch` when the
+   * server presents another certificate. */
+  pairAccount(name: string, pairing: string | null): Promise<AccountView>;
+  /** Where a pasted pairing string (or `porthole://pair` link) leads: its address and
+   * certificate, for the form to show before the person confirms. Its token is neither spent nor
+   * returned. `invalid_input`, saying why, when it is no pairing string (the message never
+   * echoes the text). */
+  readPairing(pairing: string): Promise<PairingOffered>;
+  /** What a `porthole://pair` link offered, while it waits (null: nothing); its token stays in
+   * the backend. Not taken: it waits until paired with or dismissed. */
+  offeredPairing(): Promise<PairingOffered | null>;
+  /** Forgets what a link offered (the person closed the form). */
+  dismissOfferedPairing(): Promise<void>;
+  /** Calls `listener` with each pairing a `porthole://pair` link offers (the main window is
+   * shown first); returns the unsubscribe. One offered before the page was up: `offeredPairing`. */
+  onPairingOffered(listener: (offer: PairingOffered) => void): () => void;
 
   // Sessions. The watchers own them: the UI takes one `listSessions` snapshot, then follows
   // `onSessionEvent`; it never polls. Every call throws a `BackendError`.
@@ -273,6 +295,7 @@ export const ERROR_TITLES: Record<ErrorCode, string> = {
   invalid_response: "Unexpected answer from the provider",
   io: "Local file error",
   session_failed: "The session did not complete",
+  certificate_mismatch: "The server's certificate does not match",
   internal: "Internal error",
 };
 

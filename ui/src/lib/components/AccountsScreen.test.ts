@@ -155,15 +155,19 @@ describe("AccountsScreen: adding an account", () => {
       ["airplane", false, "Airplane — runbook sessions"],
     ]);
 
+    // A portholed is paired by default; its address and key are the other way.
     await fireEvent.change(select, { target: { value: "portholed" } });
-    expect(url.value).toBe("");
-    expect(url.placeholder).toBe("http://gpu-box:7788/api");
+    expect(screen.queryByLabelText("Base URL")).toBeNull();
+    await fireEvent.click(screen.getByLabelText("Enter address and key"));
+    const portholedUrl = screen.getByLabelText("Base URL") as HTMLInputElement;
+    expect(portholedUrl.value).toBe("");
+    expect(portholedUrl.placeholder).toBe("http://gpu-box:7788/api");
     await fireEvent.change(select, { target: { value: "comfy_deploy" } });
-    expect(url.value).toBe("https://api.comfydeploy.com/api");
+    expect(portholedUrl.value).toBe("https://api.comfydeploy.com/api");
 
     await type("Base URL", "https://comfy.example/api");
     await fireEvent.change(select, { target: { value: "portholed" } });
-    expect(url.value).toBe("https://comfy.example/api");
+    expect(portholedUrl.value).toBe("https://comfy.example/api");
   });
 
   it("shows progress while the key is checked, then lists the new account and clears the form", async () => {

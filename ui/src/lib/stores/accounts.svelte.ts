@@ -23,6 +23,12 @@ export class AccountStore extends LoadableStore<AccountView[]> {
     return this.#replace(await this.#run(() => this.backend.addAccount(account)));
   }
 
+  /** Adds the portholed a pairing string names (the one a link offered, when `pairing` is null)
+   * and lists it. */
+  async pair(name: string, pairing: string | null): Promise<AccountView> {
+    return this.#replace(await this.#run(() => this.backend.pairAccount(name, pairing)));
+  }
+
   async setKey(id: string, key: string): Promise<AccountView> {
     return this.#replace(await this.#run(() => this.backend.setAccountKey(id, key)));
   }
