@@ -19,7 +19,7 @@ export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test netns-test \
-        ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app
+        ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app bench-tunnel
 
 ## The two commands ##########################################################################
 
@@ -90,7 +90,7 @@ netns-test: ## portholed on a second machine (a network namespace): pair, launch
 	tests/netns/run.sh
 
 e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum and Airplane).
-	cargo build -p porthole-fakes
+	cargo build -p porthole-fakes -p portholed
 	cargo build -p porthole-cli --features scripted
 	tests/e2e/run.sh
 
@@ -100,6 +100,9 @@ bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not pa
 	  (DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -q nginx-light >/dev/null) || \
 	  echo "bench-proxy: nginx could not be installed; its column is skipped"
 	cargo bench -p porthole-proxy --bench proxy
+
+bench-tunnel: ## portholed's TLS tunnel vs direct, across a network namespace (BENCHMARKS.md); needs root; not part of make test.
+	cargo bench -p portholed --bench tunnel
 
 bench-app: build ## The desktop app: cold start, idle memory and CPU, a 10k-session list (tests/bench/); not part of make test.
 	@# tests/bench/app.sh alone measures what is built; PORTHOLE_APP=target/release/porthole-desktop another binary.

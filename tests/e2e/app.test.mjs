@@ -142,6 +142,8 @@ test("an account added in the window keeps its key in the keychain, and removing
     await driver.waitFor('[data-testid="add-account"] select');
     await fill("add-account", "Name", "Loopback");
     await fill("add-account", "Provider", "portholed");
+    // A portholed is paired by default; this one is added by its address and key.
+    await clickCss('[data-testid="add-account"] input[type="radio"][value="key"]');
     await fill("add-account", "Base URL", info.local_server.base_url);
     await fill("add-account", "API key", "wrong-key-e2e");
     await clickCss('[data-testid="add-account-form-submit"]');

@@ -10,7 +10,14 @@ app=${PORTHOLE_APP:-target/debug/porthole-desktop}
 command -v tauri-driver >/dev/null || { echo "e2e: tauri-driver is missing (run make deps)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/porthole-e2e.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+. tests/netns/lib.sh
+remote_pid=
+cleanup() {
+  [ -n "$remote_pid" ] && kill "$remote_pid" 2>/dev/null
+  netns_down
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 export XDG_DATA_HOME=$tmp/xdg-data XDG_CONFIG_HOME=$tmp/xdg-config XDG_CACHE_HOME=$tmp/xdg-cache
 export PORTHOLE_CONFIG_DIR=$tmp/porthole-config PORTHOLE_DATA_DIR=$tmp/porthole-data
 # Start at login writes $HOME/.config/autostart (the autostart crate ignores XDG_CONFIG_HOME).
@@ -33,8 +40,22 @@ grep -m1 -F "\$(cat "$PORTHOLE_E2E_DUNST_PICK")"
 PICK
 chmod +x "$tmp/dunst-pick.sh"
 printf '[global]\n    dmenu = %s\n' "$tmp/dunst-pick.sh" >"$tmp/dunstrc"
+# A paired GPU box for remote.test.mjs: portholed (the real binary) in a network namespace of its
+# own (its sessions on its own loopback), and the pairing string it printed. Skipped, with a
+# reason, where namespaces cannot be made (not root).
+if netns_possible && [ -x target/debug/portholed ]; then
+  netns_up e2e 10
+  printf 'nvidia_smi = ""\n[machines.terminal]\nshell = "/bin/sh"\n' >"$tmp/remote.toml"
+  ip netns exec "$NETNS_NAME" target/debug/portholed --listen "$NETNS_THERE:7788" --key-file \
+    --data-dir "$tmp/remote" --config "$tmp/remote.toml" 2>"$tmp/remote.log" &
+  remote_pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$tmp/remote.log" && break; sleep 0.1; done
+  PORTHOLE_E2E_REMOTE=$(ip netns exec "$NETNS_NAME" target/debug/portholed pair --data-dir "$tmp/remote" 2>/dev/null | head -1)
+  export PORTHOLE_E2E_REMOTE PORTHOLE_E2E_REMOTE_LINK=$NETNS_HOST_IF
+fi
+
 # `tests/e2e/run.sh tests/e2e/sessions.test.mjs` runs only the files named (and no second part).
-export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/secrets.test.mjs}"
+export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/remote.test.mjs tests/e2e/secrets.test.mjs}"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh bash -c '
   dunst -config "$(dirname "$PORTHOLE_E2E_DUNST_PICK")/dunstrc" >/dev/null 2>&1 &
   dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$PORTHOLE_E2E_NOTIFY_LOG" 2>/dev/null &

@@ -11,11 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "netns: needs root (ip netns)" >&2; exit 1; }
 
-ns=porthole-remote-$$
-host_if=phh$$
-ns_if=phn$$
-here=10.231.7.1
-there=10.231.7.2
+. tests/netns/lib.sh
 tmp=$(mktemp -d /tmp/porthole-netns.XXXXXX)
 server_pid=
 forward_pid=
@@ -23,8 +19,7 @@ cleanup() {
   [ -n "$forward_pid" ] && kill "$forward_pid" 2>/dev/null || true
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   wait 2>/dev/null || true
-  ip link del "$host_if" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  netns_down
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -41,14 +36,8 @@ cargo build -q -p portholed -p porthole-cli --features porthole-cli/scripted
 portholed=$PWD/target/debug/portholed
 porthole=$PWD/target/debug/porthole
 
-ip netns add "$ns"
-ip link add "$host_if" type veth peer name "$ns_if"
-ip link set "$ns_if" netns "$ns"
-ip addr add "$here/30" dev "$host_if"
-ip link set "$host_if" up
-ip netns exec "$ns" ip addr add "$there/30" dev "$ns_if"
-ip netns exec "$ns" ip link set "$ns_if" up
-ip netns exec "$ns" ip link set lo up
+netns_up remote 7
+ns=$NETNS_NAME host_if=$NETNS_HOST_IF there=$NETNS_THERE
 
 # The server: a page server as its session template, serving a folder with a 24 MiB file.
 mkdir -p "$tmp/files"

@@ -24,6 +24,27 @@ pub const PROTOCOL: &str = "porthole-tunnel";
 /// The most a tunnel's answer head may take.
 const MAX_HEAD: usize = 16 * 1024;
 
+/// How a connection across the network notices that the other side is gone (a laptop asleep,
+/// a link down, a new network): TCP keepalive probes after this much silence, then every
+/// [`KEEPALIVE_INTERVAL`], [`KEEPALIVE_PROBES`] times; about half a minute in all. Without it a
+/// dead tunnel would hold a window's WebSocket open forever.
+pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(15);
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+pub const KEEPALIVE_PROBES: u32 = 3;
+
+/// Turns on [`KEEPALIVE_IDLE`]-style keepalive on `stream` (both ends of a tunnel do); `idle`
+/// replaces the idle time (tests shorten it).
+pub fn keep_alive(stream: &TcpStream, idle: Duration) {
+    let interval = KEEPALIVE_INTERVAL.min(idle);
+    let params = socket2::TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval(interval)
+        .with_retries(KEEPALIVE_PROBES);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&params) {
+        tracing::debug!(error = %e, "TCP keepalive not set");
+    }
+}
+
 /// How to open tunnels to one paired portholed's sessions.
 #[derive(Clone)]
 pub struct Tunnel {
@@ -36,6 +57,7 @@ pub struct Tunnel {
     pin: Pin,
     connector: TlsConnector,
     key: Sensitive<String>,
+    keepalive_idle: Duration,
 }
 
 impl std::fmt::Debug for Tunnel {
@@ -84,7 +106,14 @@ impl Tunnel {
             connector: TlsConnector::from(Arc::new(pin.client_config()?)),
             pin,
             key,
+            keepalive_idle: KEEPALIVE_IDLE,
         })
+    }
+
+    /// The same, noticing a dead connection after `idle` of silence (and a few probes).
+    pub fn with_keepalive(mut self, idle: Duration) -> Self {
+        self.keepalive_idle = idle;
+        self
     }
 
     /// `host:port` of the server.
@@ -156,6 +185,7 @@ impl Tunnel {
             .await
             .map_err(|e| unreachable(&e))?;
         let _ = tcp.set_nodelay(true);
+        keep_alive(&tcp, self.keepalive_idle);
         let name = ServerName::try_from(self.host.clone()).map_err(|e| unreachable(&e))?;
         let mut tls = match self.connector.connect(name, tcp).await {
             Ok(tls) => tls,

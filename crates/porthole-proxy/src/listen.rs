@@ -85,6 +85,11 @@ pub async fn serve<S, B>(
         let (service, closing, timeout) =
             (service.clone(), closing_rx.clone(), limits.header_timeout);
         let local = stream.local_addr().ok().map(LocalAddr);
+        // A client across the network may vanish without a word (asleep, a link down): keepalive
+        // closes its connection (a tunnel's spliced bytes included) instead of holding it.
+        if local.is_some_and(|l| !l.0.ip().is_loopback()) {
+            porthole_local::tunnel::keep_alive(&stream, porthole_local::tunnel::KEEPALIVE_IDLE);
+        }
         match tls.clone() {
             None => connections.spawn(connection(stream, local, service, place, timeout, closing)),
             Some(acceptor) => connections.spawn(async move {

@@ -2,6 +2,8 @@
 //! poll with deadlines (never sleeping for luck).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod netns;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
