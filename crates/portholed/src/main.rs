@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use porthole_core::error::Result;
 use porthole_core::Error;
@@ -33,7 +34,7 @@ struct Cli {
     #[arg(long, global = true, env = "PORTHOLED_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Keep the key in DIR/api-key (0600) instead of the OS keychain
-    #[arg(long, global = true, env = "PORTHOLED_KEY_FILE")]
+    #[arg(long, global = true, env = "PORTHOLED_KEY_FILE", value_parser = BoolishValueParser::new())]
     key_file: bool,
     /// TOML settings [default: portholed.toml in Porthole's config folder, if any]
     #[arg(long, global = true, env = "PORTHOLED_CONFIG", value_name = "FILE")]
@@ -54,10 +55,10 @@ struct ServeArgs {
     #[arg(long, env = "PORTHOLED_MINUTE_SECONDS", value_name = "N")]
     minute_seconds: Option<f64>,
     /// On exit, leave sessions running for the next start to re-adopt
-    #[arg(long, env = "PORTHOLED_KEEP_SESSIONS")]
+    #[arg(long, env = "PORTHOLED_KEEP_SESSIONS", value_parser = BoolishValueParser::new())]
     keep_sessions: bool,
     /// Serve TLS on loopback too
-    #[arg(long, env = "PORTHOLED_TLS")]
+    #[arg(long, env = "PORTHOLED_TLS", value_parser = BoolishValueParser::new())]
     tls: bool,
     /// Serve TLS with this certificate chain (PEM) instead of the one made on first start
     #[arg(
@@ -77,7 +78,7 @@ struct ServeArgs {
     tls_key: Option<PathBuf>,
     /// Serve plain HTTP beyond loopback: the API key and all session traffic cross the network
     /// readable. Only on a network you trust entirely.
-    #[arg(long, env = "PORTHOLED_INSECURE_PLAIN_HTTP", conflicts_with_all = ["tls", "tls_cert"])]
+    #[arg(long, env = "PORTHOLED_INSECURE_PLAIN_HTTP", value_parser = BoolishValueParser::new(), conflicts_with_all = ["tls", "tls_cert"])]
     insecure_plain_http: bool,
 }
 

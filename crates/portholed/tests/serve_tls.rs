@@ -185,8 +185,18 @@ async fn a_tls_server_pairs_once_and_a_rotated_key_stops_working_at_once() {
     let new = std::fs::read_to_string(dir.join("api-key")).unwrap();
     assert_ne!(new.trim(), key);
     assert_eq!(status_with(&http, &served.base, new.trim()).await, 200);
-    // The printed key is the new one too.
-    let printed = run(&["key", "--key-file", "--data-dir", data_dir]);
+    // The printed key is the new one too; the environment says what the flags say (as the
+    // systemd unit sets them: PORTHOLED_KEY_FILE=1).
+    let printed = Command::new(EXE)
+        .args(["key", "--data-dir", data_dir])
+        .env("PORTHOLED_KEY_FILE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), new.trim());
 }
 
