@@ -1,5 +1,6 @@
 //! `portholed`: run the session server on its own (`portholed --help`).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -243,8 +244,11 @@ fn pair(data_dir: &Path, address: Option<&str>) -> Result<()> {
         fingerprint,
         token,
     };
-    println!("{}", pairing.encode());
-    println!("{}", pairing.link());
+    // `portholed pair | head -1` closes the pipe after the first line: not an error.
+    let mut out = std::io::stdout().lock();
+    let _ =
+        writeln!(out, "{}", pairing.encode()).and_then(|()| writeln!(out, "{}", pairing.link()));
+    drop(out);
     eprintln!(
         "portholed: paste the first line into Porthole's Add account on the other computer (or \
          open the link there, or run `porthole accounts add NAME --pair` and paste it). It works \
