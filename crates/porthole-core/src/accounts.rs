@@ -140,6 +140,20 @@ impl AccountStore {
         base_url: &str,
         fields: BTreeMap<String, String>,
     ) -> Result<Account> {
+        self.add_then(name, provider, base_url, fields, |_| Ok(()))
+    }
+
+    /// Adds an account, running `before_saved` with it (its id settled) before the file names it:
+    /// whoever watches the file never sees an account whose key is not stored yet. An error from
+    /// `before_saved` leaves the file as it was.
+    pub fn add_then(
+        &self,
+        name: &str,
+        provider: ProviderKind,
+        base_url: &str,
+        fields: BTreeMap<String, String>,
+        before_saved: impl FnOnce(&Account) -> Result<()>,
+    ) -> Result<Account> {
         let name = valid_name(name)?;
         let base_url = valid_base_url(base_url)?;
         self.update(|file| {
@@ -155,6 +169,7 @@ impl AccountStore {
                 base_url: base_url.clone(),
                 fields: fields.clone(),
             };
+            before_saved(&account)?;
             file.accounts.push(account.clone());
             Ok(account)
         })
@@ -398,6 +413,39 @@ mod tests {
         assert_eq!(s.remove("Cloud").unwrap().id, "my-gpus");
         assert_eq!(s.default_account().unwrap().id, LOCAL_ACCOUNT_ID);
         assert_eq!(s.list().unwrap(), vec![local_account()]);
+    }
+
+    #[test]
+    fn add_then_runs_before_the_file_names_the_account_and_its_error_writes_nothing() {
+        let s = store("then");
+        let other = AccountStore::new(s.path().parent().unwrap());
+        let mut seen_by_other = None;
+        let added = s
+            .add_then(
+                "Keyed",
+                ProviderKind::ComfyDeploy,
+                "https://x.example",
+                BTreeMap::new(),
+                |account| {
+                    seen_by_other = Some(other.list()?.iter().any(|a| a.id == account.id));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        // While the key was being stored, a reader of the file did not see the account yet.
+        assert_eq!(seen_by_other, Some(false));
+        assert!(other.list().unwrap().contains(&added));
+        let refused = s
+            .add_then(
+                "Unkeyed",
+                ProviderKind::ComfyDeploy,
+                "https://y.example",
+                BTreeMap::new(),
+                |_| Err(Error::invalid_input("no keychain")),
+            )
+            .unwrap_err();
+        assert_eq!(refused.message, "no keychain");
+        assert_eq!(other.list().unwrap().len(), 2);
     }
 
     #[test]

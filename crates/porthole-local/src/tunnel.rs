@@ -215,10 +215,6 @@ impl Tunnel {
             .unwrap_or(0);
         match status {
             101 => Ok(tls),
-            401 | 403 if head.to_ascii_lowercase().contains("origin") => Err(Error::new(
-                ErrorCode::Unauthorized,
-                format!("{} refused the tunnel.", self.authority),
-            )),
             401 => Err(Error::new(
                 ErrorCode::Unauthorized,
                 format!(

@@ -227,13 +227,21 @@ impl Accounts {
             fields: fields.clone(),
         };
         check_key(connect(&draft, key.clone())?.as_ref()).await?;
-        let account = self.store.add(name, provider, base_url, fields)?;
-        if let Err(e) = self.keychain.set(&account.id, &key) {
-            // Without its key the account is useless: take it out again.
-            let _ = self.store.remove(&account.id);
-            return Err(e);
+        // The key is stored before the file names the account: the app watching the file would
+        // otherwise find an account without its key and give up on it.
+        let mut stored = None;
+        let added = self
+            .store
+            .add_then(name, provider, base_url, fields, |account| {
+                self.keychain.set(&account.id, &key)?;
+                stored = Some(account.id.clone());
+                Ok(())
+            });
+        if let (Err(_), Some(id)) = (&added, stored) {
+            // The file could not be written: no key left behind for an account that is not there.
+            let _ = self.keychain.delete(&id);
         }
-        Ok(account)
+        added
     }
 
     /// Replaces an account's key once the new one has worked.
