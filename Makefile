@@ -18,8 +18,8 @@ test clippy bindings rust-test e2e package-debug package-test: APP_FEATURES := -
 export CARGO_PROFILE_DEV_DEBUG ?= 0
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test netns-test \
-        ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app bench-tunnel
+.PHONY: run test deps deps-run ui ui-web build fmt clippy check-crates bindings rust-test netns-test slurm-test \
+        ui-check ui-test web-e2e e2e package package-debug package-test clean icons bench-proxy bench-app bench-tunnel bench-slurm
 
 ## The two commands ##########################################################################
 
@@ -31,7 +31,7 @@ run: deps-run build ## Install what is missing, build, and start the app on the 
 	fi
 	$(APP)
 
-test: deps ui fmt clippy check-crates bindings rust-test netns-test ui-check ui-test web-e2e build e2e package-test ## Every check, stopping at the first failure.
+test: deps ui fmt clippy check-crates bindings rust-test netns-test slurm-test ui-check ui-test web-e2e build e2e package-test ## Every check, stopping at the first failure.
 	@echo "make test: all checks passed"
 
 ## Steps #####################################################################################
@@ -89,6 +89,9 @@ web-e2e: ## Playwright against the web build with the mock backend, in Debian's 
 netns-test: ## portholed on a second machine (a network namespace): pair, launch, forward through the TLS tunnel, a link drop.
 	tests/netns/run.sh
 
+slurm-test: ## portholed's Slurm backend on a real one-node Slurm cluster started for it (and stopped after).
+	tests/slurm/run.sh
+
 e2e: build ## The real app in a real window under Xvfb, through tauri-driver (and the fake IBM Quantum and Airplane).
 	cargo build -p porthole-fakes -p portholed
 	cargo build -p porthole-cli --features scripted
@@ -103,6 +106,9 @@ bench-proxy: ## Tunnel proxy vs direct vs nginx, one run (BENCHMARKS.md); not pa
 
 bench-tunnel: ## portholed's TLS tunnel vs direct, across a network namespace (BENCHMARKS.md); needs root; not part of make test.
 	cargo bench -p portholed --bench tunnel
+
+bench-slurm: ## portholed's Slurm backend on a one-node cluster: launch to ready vs srun by hand, queries per minute for 100 watched sessions (BENCHMARKS.md); needs root; not part of make test.
+	tests/slurm/run.sh --bench
 
 bench-app: build ## The desktop app: cold start, idle memory and CPU, a 10k-session list (tests/bench/); not part of make test.
 	@# tests/bench/app.sh alone measures what is built; PORTHOLE_APP=target/release/porthole-desktop another binary.

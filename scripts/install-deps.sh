@@ -10,13 +10,16 @@ if [ "$(id -u)" -ne 0 ]; then
   SUDO="sudo"
 fi
 
-# Debian packages: WebKitGTK and the tray for Tauri, the Secret Service, Xvfb and the E2E tools. Kept in one list so make run and make test agree.
+# Debian packages: WebKitGTK and the tray for Tauri, the Secret Service, Xvfb and the E2E tools,
+# Slurm and munge for the one-node cluster of make slurm-test. Kept in one list so make run and
+# make test agree.
 PKGS=(
   build-essential pkg-config curl wget file
   libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libdbus-1-dev
   xvfb xauth fonts-dejavu-core webkit2gtk-driver
   dbus-x11 gnome-keyring libsecret-tools at-spi2-core dunst
   xdotool imagemagick chromium python3 desktop-file-utils xdg-utils iproute2
+  slurm-wlm munge
 )
 if [ "${1:-}" = "--run-only" ]; then
   PKGS=(build-essential pkg-config curl file libwebkit2gtk-4.1-dev libxdo-dev libssl-dev

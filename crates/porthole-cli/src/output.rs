@@ -387,6 +387,7 @@ mod tests {
             memory_mib: None,
             price_per_hour: Some(0.0),
             availability: Availability::Available,
+            max_minutes: None,
         }]);
         assert!(out
             .lines()

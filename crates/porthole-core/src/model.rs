@@ -64,6 +64,10 @@ pub struct Resource {
     /// USD per hour, where the provider prices it.
     pub price_per_hour: Option<f64>,
     pub availability: Availability,
+    /// The longest session it allows, in minutes, where it bounds one (a Slurm partition's
+    /// time limit): the launch form offers no longer timeout.
+    #[serde(default)]
+    pub max_minutes: Option<u32>,
 }
 
 impl Resource {
@@ -77,6 +81,7 @@ impl Resource {
             memory_mib: None,
             price_per_hour: None,
             availability: Availability::Available,
+            max_minutes: None,
         }
     }
 }

@@ -12,6 +12,9 @@
 //! sizes.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/api.rs"]
+mod api;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -66,40 +69,9 @@ async fn run() {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t0 = Instant::now();
-        let v: Value = http
-            .post(format!("{base}/session"))
-            .bearer_auth(KEY)
-            .json(&json!({"machine_id": "terminal"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = v["session_id"].as_str().unwrap().to_owned();
-        let url = loop {
-            let s: Value = http
-                .get(format!("{base}/session/{id}"))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(u) = s["url"].as_str() {
-                break u.to_owned();
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        };
-        loop {
-            if let Ok(r) = http.get(&url).send().await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let id = api::launch(&http, &base, KEY, &json!({"machine_id": "terminal"})).await;
+        let url = api::wait_url(&http, &base, KEY, &id).await;
+        api::answers(&http, &url).await;
         times.push(t0.elapsed());
         http.delete(format!("{base}/session/{id}?wait_for_shutdown=true"))
             .bearer_auth(KEY)

@@ -16,6 +16,10 @@
 #[path = "../tests/common/netns.rs"]
 mod netns;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+use cpu::cpu_seconds;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -53,21 +57,6 @@ while True:
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     threading.Thread(target=handle, args=(c,), daemon=True).start()
 "#;
-
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of the line (utime, stime), counted after the command's ")".
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 async fn bulk<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, bytes: u64) -> Duration {
     let started = Instant::now();

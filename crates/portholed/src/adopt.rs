@@ -1,5 +1,6 @@
 //! Restart: sessions whose process still lives (same pid, same start time) are re-adopted and
 //! keep their deadline; the others are ended with a reason. Nothing is left running unowned.
+//! Shutdown: every session stopped, or left running for the next start to re-adopt.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,6 +131,58 @@ impl Sessions {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Sessions {
+    /// Ends every session this server runs and waits until their processes are gone.
+    pub(crate) async fn stop_all(self: &Arc<Self>, reason: &str) {
+        let ids: Vec<String> = self.live().keys().cloned().collect();
+        let mut waits = Vec::new();
+        for id in ids {
+            if let Some(t) = self.end(&id, reason, "info") {
+                waits.push(t);
+            }
+        }
+        for t in waits {
+            let _ = t.await;
+        }
+    }
+
+    /// Leaves the processes running (for re-adoption) and drops their tasks.
+    pub(crate) fn detach_all(&self) {
+        for (_, l) in self.live().drain() {
+            for t in l.tasks {
+                t.abort();
+            }
+        }
+    }
+
+    /// Last resort (Drop without shutdown): SIGKILL every group now and record the ends.
+    pub(crate) fn kill_all_now(&self, reason: &str) {
+        let now = chrono::Utc::now();
+        if let Some(slurm) = &self.slurm {
+            for (id, _) in self.live().drain() {
+                if let Ok(Some(job)) = self.store.job_of(&id) {
+                    slurm.cancel_now(&job);
+                }
+                let _ = self.store.end(&id, reason, now);
+            }
+            return;
+        }
+        for (id, l) in self.live().drain() {
+            for t in l.tasks {
+                t.abort();
+            }
+            process::signal_group(l.pgid, nix::sys::signal::Signal::SIGKILL);
+            for pid in process::tagged_processes(&id) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let _ = self.store.end(&id, reason, now);
         }
     }
 }

@@ -38,6 +38,45 @@ pub struct FileConfig {
     /// table with one of those names adjusts the built-in, any other name needs a `command`.
     #[serde(default)]
     pub machines: BTreeMap<String, MachineConfig>,
+    /// Where sessions run: `local` (processes on this machine, the default) or `slurm` (batch
+    /// jobs on a Slurm cluster, see `[slurm]` and `crate::slurm`).
+    pub backend: Option<BackendKind>,
+    /// The Slurm backend's settings (`backend = "slurm"`).
+    pub slurm: Option<SlurmSettings>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    #[default]
+    Local,
+    Slurm,
+}
+
+/// The `[slurm]` table. Every key is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlurmSettings {
+    /// The partition of a launch that names none ("CPU"): default Slurm's own default partition.
+    pub partition: Option<String>,
+    /// Where each session's job folder lives (its script, its port once it listens, its log).
+    /// The compute nodes must see it at the same path: a shared filesystem. Default
+    /// DATA_DIR/slurm.
+    pub shared_dir: Option<PathBuf>,
+    /// The portholed executable as the compute nodes see it (it starts each session there and
+    /// serves the terminal template). Default: this executable's path.
+    pub helper: Option<PathBuf>,
+    /// The folder of sbatch, squeue, scontrol, scancel, sinfo and srun. Default: PATH.
+    pub bin_dir: Option<PathBuf>,
+    /// Seconds between two looks at the queue (one squeue for every session). Default 2.
+    pub poll_seconds: Option<f64>,
+    /// `--account` for every job.
+    pub account: Option<String>,
+    /// `--qos` for every job.
+    pub qos: Option<String>,
+    /// More sbatch options for every job (`["--constraint=a100"]`).
+    #[serde(default)]
+    pub sbatch_args: Vec<String>,
 }
 
 /// One `[machines.NAME]` table.
@@ -46,10 +85,10 @@ pub struct FileConfig {
 pub struct MachineConfig {
     /// `false` hides the machine (also for built-ins).
     pub enabled: Option<bool>,
-    /// The command: a list (program and arguments) or a string run by `/bin/sh -c`. `{port}` and
-    /// `{token}` are replaced; `{port}` is required.
+    /// The command: a list (program and arguments) or a string run by `/bin/sh -c`. `{host}`
+    /// (the address to listen on), `{port}` and `{token}` are replaced; `{port}` is required.
     pub command: Option<CommandLine>,
-    /// The URL sessions report once the port answers (default `http://127.0.0.1:{port}/?token={token}`).
+    /// The URL sessions report once the port answers (default `http://{host}:{port}/?token={token}`).
     pub url: Option<String>,
     /// The path probed to decide the process answers (default: the URL's path and query).
     pub probe_path: Option<String>,
@@ -113,6 +152,18 @@ impl FileConfig {
                     )));
                 }
             }
+        }
+        if let Some(p) = self.slurm.as_ref().and_then(|s| s.poll_seconds) {
+            if !(p.is_finite() && (0.05..=300.0).contains(&p)) {
+                return Err(Error::invalid_input(
+                    "slurm.poll_seconds must be between 0.05 and 300",
+                ));
+            }
+        }
+        if self.slurm.is_some() && self.backend != Some(BackendKind::Slurm) {
+            return Err(Error::invalid_input(
+                "a [slurm] table needs backend = \"slurm\"",
+            ));
         }
         for (gpu, price) in &self.prices {
             if !(price.is_finite() && *price >= 0.0) {
@@ -253,6 +304,33 @@ mod tests {
             c.machines.get("jupyter").and_then(|m| m.enabled),
             Some(false)
         );
+    }
+
+    #[test]
+    fn the_slurm_backend_and_its_table_are_read_and_checked() {
+        let c = FileConfig::parse(
+            "backend = \"slurm\"\n[slurm]\npartition = \"gpu\"\npoll_seconds = 1.5\n\
+             sbatch_args = [\"--constraint=a100\"]\n",
+        )
+        .expect("parse");
+        c.validate().expect("valid");
+        assert_eq!(c.backend, Some(BackendKind::Slurm));
+        let slurm = c.slurm.expect("slurm");
+        assert_eq!(slurm.partition.as_deref(), Some("gpu"));
+        assert_eq!(slurm.sbatch_args, ["--constraint=a100"]);
+        for bad in [
+            "backend = \"kubernetes\"",
+            "backend = \"slurm\"\n[slurm]\npartiton = \"gpu\"",
+        ] {
+            assert!(FileConfig::parse(bad).is_err(), "{bad}");
+        }
+        for invalid in [
+            "[slurm]\npartition = \"gpu\"",
+            "backend = \"slurm\"\n[slurm]\npoll_seconds = 0",
+        ] {
+            let c = FileConfig::parse(invalid).expect("parse");
+            assert!(c.validate().is_err(), "{invalid}");
+        }
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub fn stop_reason(user_agent: Option<&str>) -> &'static str {
 
 /// What kind of end a recorded reason is: `timeout`, `stopped` or `failed`.
 pub(crate) fn ended_kind(reason: &str) -> &'static str {
-    if reason == TIMEOUT_REASON || reason.starts_with("Reached timeout period") {
+    if reason == TIMEOUT_REASON
+        || reason.starts_with("Reached timeout period")
+        || reason.starts_with("time limit reached")
+    {
         "timeout"
     } else if reason == "stopped" || reason.starts_with("stopped ") {
         "stopped"

@@ -57,6 +57,7 @@ pub fn parse(output: &str) -> Vec<GpuItem> {
                 index,
                 memory_mib,
                 model,
+                ..GpuItem::default()
             })
         })
         .collect()

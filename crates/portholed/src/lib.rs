@@ -34,6 +34,7 @@ pub mod pairing;
 pub mod process;
 mod server;
 mod sessions;
+pub mod slurm;
 pub mod store;
 pub mod terminal;
 pub mod tls;
@@ -68,6 +69,13 @@ pub fn run_helper_if_requested() -> Option<std::process::ExitCode> {
                 ))
             },
         )),
+        Some(slurm::JOB_SUBCOMMAND) => Some(match slurm::node::run(rest) {
+            Ok(never) => match never {},
+            Err(e) => {
+                eprintln!("portholed slurm job: {e}");
+                ExitCode::FAILURE
+            }
+        }),
         _ => None,
     }
 }

@@ -37,7 +37,8 @@ impl TemplateKind {
     }
 }
 
-/// What to run for one session; `{port}` and `{token}` are replaced at launch.
+/// What to run for one session; `{host}` (the address to listen on: 127.0.0.1, or a compute
+/// node's with Slurm), `{port}` and `{token}` are replaced at launch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LaunchSpec {
     pub program: String,
@@ -49,10 +50,16 @@ pub struct LaunchSpec {
 }
 
 impl LaunchSpec {
-    /// The spec with the placeholders filled in.
+    /// The spec with the placeholders filled in, on this machine's loopback.
     pub fn render(&self, port: u16, token: &str) -> LaunchSpec {
+        self.render_at(LOOPBACK, port, token)
+    }
+
+    /// The spec with the placeholders filled in, listening on `host`.
+    pub fn render_at(&self, host: &str, port: u16, token: &str) -> LaunchSpec {
         let fill = |s: &str| {
-            s.replace("{port}", &port.to_string())
+            s.replace("{host}", host)
+                .replace("{port}", &port.to_string())
                 .replace("{token}", token)
         };
         LaunchSpec {
@@ -189,7 +196,10 @@ fn argv(command: &CommandLine) -> Result<(String, Vec<String>), String> {
     }
 }
 
-const TOKEN_URL: &str = "http://127.0.0.1:{port}/?token={token}";
+/// Where sessions listen with the local backend.
+pub const LOOPBACK: &str = "127.0.0.1";
+
+const TOKEN_URL: &str = "http://{host}:{port}/?token={token}";
 
 fn url_and_probe(mc: &MachineConfig, default_url: &str) -> (String, String) {
     let url = mc.url.clone().unwrap_or_else(|| default_url.to_owned());
@@ -223,6 +233,8 @@ fn terminal(mc: &MachineConfig, helper_exe: Option<&Path>) -> Result<LaunchSpec,
     // The token reaches the terminal in its environment (`PORTHOLE_TOKEN`), never in argv.
     let mut args = vec![
         TERMINAL_SUBCOMMAND.to_owned(),
+        "--host".to_owned(),
+        "{host}".to_owned(),
         "--port".to_owned(),
         "{port}".to_owned(),
     ];
@@ -251,14 +263,14 @@ fn jupyter(mc: &MachineConfig, path_var: &str) -> Result<LaunchSpec, String> {
             "jupyter is on PATH but neither jupyter-lab nor jupyter-notebook is".to_owned(),
         );
     };
-    let default_url = format!("http://127.0.0.1:{{port}}/{page}?token={{token}}");
+    let default_url = format!("http://{{host}}:{{port}}/{page}?token={{token}}");
     let (url, probe_path) = url_and_probe(mc, &default_url);
     Ok(LaunchSpec {
         program: jupyter.display().to_string(),
         args: [
             sub,
             "--no-browser",
-            "--ip=127.0.0.1",
+            "--ip={host}",
             "--port={port}",
             "--ServerApp.port_retries=0",
         ]

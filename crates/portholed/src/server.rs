@@ -16,9 +16,10 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::adopt::Adoption;
 use crate::api::{self, AppState};
-use crate::config::{ServerConfig, DEFAULT_GRACE_SECONDS};
+use crate::config::{BackendKind, ServerConfig, DEFAULT_GRACE_SECONDS};
 use crate::key::{self, KeyCell, KeyLocation};
 use crate::sessions::Sessions;
+use crate::slurm::Slurm;
 use crate::store::Store;
 use crate::{gpu, machines};
 use porthole_local::address;
@@ -32,15 +33,31 @@ impl Server {
     /// and starts serving. Must be called inside a tokio runtime.
     pub async fn start(config: ServerConfig) -> Result<RunningServer> {
         create_private_dir(&config.data_dir)?;
-        let logs_dir = config.data_dir.join("logs");
-        create_private_dir(&logs_dir)?;
         let file = config.config.load()?;
         let (api_key, key_location) = key::load_or_create(&config.key, &config.data_dir)?;
 
-        let minute_seconds = config
-            .minute_seconds
-            .or(file.minute_seconds)
-            .unwrap_or(60.0);
+        let helper = config
+            .helper_exe
+            .clone()
+            .or_else(|| std::env::current_exe().ok());
+        let slurm = match file.backend.unwrap_or_default() {
+            BackendKind::Local => None,
+            BackendKind::Slurm => Some(Arc::new(slurm_backend(&file, &config, helper.as_deref())?)),
+        };
+        // Slurm's jobs write their output from the compute node: the logs are in the shared folder.
+        let logs_dir = match &slurm {
+            Some(s) => s.shared_dir.join("logs"),
+            None => config.data_dir.join("logs"),
+        };
+        create_private_dir(&logs_dir)?;
+        // Slurm keeps real time: the time scale is for local sessions only.
+        let minute_seconds = match slurm {
+            Some(_) => 60.0,
+            None => config
+                .minute_seconds
+                .or(file.minute_seconds)
+                .unwrap_or(60.0),
+        };
         if !(minute_seconds.is_finite() && minute_seconds > 0.0) {
             return Err(Error::invalid_input(
                 "minute_seconds must be a positive number",
@@ -51,11 +68,10 @@ impl Server {
             Duration::from_secs_f64(file.grace_seconds.unwrap_or(DEFAULT_GRACE_SECONDS) * scale)
                 .max(Duration::from_millis(50));
 
-        let gpus = gpu::discover(file.nvidia_smi.as_deref().unwrap_or("nvidia-smi")).await;
-        let helper = config
-            .helper_exe
-            .clone()
-            .or_else(|| std::env::current_exe().ok());
+        let gpus = match slurm {
+            Some(_) => Vec::new(),
+            None => gpu::discover(file.nvidia_smi.as_deref().unwrap_or("nvidia-smi")).await,
+        };
         let path_var = std::env::var("PATH").unwrap_or_default();
         let machines = machines::resolve(&file, helper.as_deref(), &path_var);
         let store = Store::open(&config.data_dir.join(DB_FILE))?;
@@ -69,9 +85,20 @@ impl Server {
             grace,
             logs_dir,
             live: Mutex::new(Default::default()),
+            slurm: slurm.clone(),
         });
-        let adoption = sessions.readopt()?;
-        let deadlines = tokio::spawn(Arc::clone(&sessions).enforce_deadlines()).abort_handle();
+        // Local sessions are ended by portholed at their deadline; Slurm ends its jobs itself.
+        let (adoption, deadlines) = match &slurm {
+            Some(slurm) => (
+                sessions.readopt_slurm(slurm)?,
+                tokio::spawn(Arc::clone(&sessions).watch_slurm(Arc::clone(slurm))),
+            ),
+            None => (
+                sessions.readopt()?,
+                tokio::spawn(Arc::clone(&sessions).enforce_deadlines()),
+            ),
+        };
+        let deadlines = deadlines.abort_handle();
 
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
@@ -135,6 +162,29 @@ impl Server {
     }
 }
 
+/// The Slurm backend as the config sets it up.
+fn slurm_backend(
+    file: &crate::config::FileConfig,
+    config: &ServerConfig,
+    helper: Option<&std::path::Path>,
+) -> Result<Slurm> {
+    let settings = file.slurm.clone().unwrap_or_default();
+    let shared_dir = settings
+        .shared_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("slurm"));
+    create_private_dir(&shared_dir)?;
+    let helper = settings
+        .helper
+        .clone()
+        .or_else(|| helper.map(std::path::Path::to_path_buf))
+        .ok_or_else(|| {
+            Error::invalid_input("slurm.helper: the portholed executable is not known")
+        })?;
+    let tag = Slurm::tag_for(&config.data_dir)?;
+    Ok(Slurm::new(settings, tag, shared_dir, helper))
+}
+
 /// A running server. Stopping it ([`RunningServer::shutdown`], or dropping it) stops the HTTP
 /// server, and the session processes too when `stop_sessions_on_shutdown` is set.
 pub struct RunningServer {
@@ -184,6 +234,11 @@ impl RunningServer {
     /// "keep sessions running" when quitting).
     pub fn keep_sessions_on_shutdown(&mut self) {
         self.stop_sessions = false;
+    }
+
+    /// Slurm commands run so far, with the Slurm backend (the cost of watching).
+    pub fn slurm_queries(&self) -> Option<u64> {
+        self.sessions.slurm.as_ref().map(|s| s.queries())
     }
 
     /// What the start did with the sessions of a previous run.

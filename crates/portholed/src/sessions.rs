@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
 
@@ -56,6 +56,8 @@ pub struct Sessions {
     pub(crate) grace: Duration,
     pub(crate) logs_dir: PathBuf,
     pub(crate) live: Mutex<HashMap<String, Live>>,
+    /// Sessions run as Slurm jobs (`backend = "slurm"`); local processes when `None`.
+    pub(crate) slurm: Option<Arc<crate::slurm::Slurm>>,
 }
 
 impl Sessions {
@@ -81,6 +83,14 @@ impl Sessions {
         chrono::Duration::microseconds(us.saturating_mul(n))
     }
 
+    /// The GPUs a session can get: this host's, or what the cluster's partitions offer now.
+    pub async fn gpu_items(&self) -> Vec<GpuItem> {
+        match &self.slurm {
+            Some(slurm) => self.slurm_items(slurm).await,
+            None => self.gpus.clone(),
+        }
+    }
+
     pub fn machine(&self, id_or_name: &str) -> Option<&Machine> {
         self.machines
             .iter()
@@ -100,6 +110,10 @@ impl Sessions {
             machine_id: Some(row.machine_id.clone()),
             machine_version_id: None,
             status: "running".to_owned(),
+            status_label: self
+                .slurm
+                .as_ref()
+                .and_then(|s| s.seen().notes.get(&row.id).cloned()),
             user_id: Some(USER_ID.to_owned()),
             org_id: None,
             before_end_seconds: self
@@ -209,11 +223,17 @@ impl Sessions {
             .gpu
             .clone()
             .unwrap_or_else(|| machine.default_gpu.clone());
+        let wait = body.wait_for_server == Some(true);
+        if let Some(slurm) = &self.slurm {
+            let (id, phase) = self
+                .launch_on_slurm(slurm, &machine, &spec, &wanted, timeout_min)
+                .await?;
+            return self.answer(id, &phase, wait).await;
+        }
         let (gpu, gpu_index) = self.pick_gpu(&wanted)?;
 
         let id = uuid::Uuid::new_v4().to_string();
         let token = random_token()?;
-        let now = Utc::now();
         let (phase, _) = watch::channel(Phase::Starting);
         let port = {
             let mut live = self.live();
@@ -234,23 +254,16 @@ impl Sessions {
             port
         };
         let row = SessionRow {
-            id: id.clone(),
-            gpu_event_id: uuid::Uuid::new_v4().to_string(),
-            machine_id: machine.id.clone(),
-            machine_name: machine.name.clone(),
             gpu: gpu.clone(),
             gpu_index,
-            created_at: now,
-            timeout_min,
-            deadline: now + self.minutes(timeout_min),
             port,
-            token: token.clone(),
-            url: None,
-            pid: None,
-            pid_start: None,
-            end_time: None,
-            end_reason: None,
-            reaped: false,
+            ..new_row(
+                &id,
+                &machine,
+                timeout_min,
+                self.minutes(timeout_min),
+                &token,
+            )
         };
         let inserted = self.store.insert_within_limit(&row, machine.max_sessions);
         if !matches!(inserted, Ok(true)) {
@@ -287,9 +300,10 @@ impl Sessions {
         let waiter = tokio::spawn(Arc::clone(self).wait_child(id.clone(), child));
         let prober = tokio::spawn(Arc::clone(self).probe_until_ready(
             id.clone(),
-            port,
+            (std::net::Ipv4Addr::LOCALHOST, port).into(),
             rendered.probe_path,
             rendered.url,
+            self.minutes(i64::from(STARTUP_MINUTES)),
         ));
         if let Some(l) = self.live().get_mut(&id) {
             l.pgid = pid;
@@ -304,8 +318,18 @@ impl Sessions {
             "Waiting for the session to answer on its port...",
         );
 
+        self.answer(id, &phase, wait).await
+    }
+
+    /// S1's answer: at once, or once the session is ready when the client waits for it.
+    async fn answer(
+        &self,
+        id: String,
+        phase: &watch::Sender<Phase>,
+        wait: bool,
+    ) -> ApiResult<CreateSessionResponse> {
         let mut url = None;
-        if body.wait_for_server == Some(true) {
+        if wait {
             let mut rx = phase.subscribe();
             let limit = self
                 .minutes(i64::from(STARTUP_MINUTES))
@@ -326,7 +350,7 @@ impl Sessions {
     }
 
     /// S5: the new deadline is the old one plus `minutes`.
-    pub fn extend(&self, id: &str, minutes: i64) -> ApiResult<()> {
+    pub async fn extend(&self, id: &str, minutes: i64) -> ApiResult<()> {
         if minutes < 1 {
             return Err(ApiError::invalid(
                 &["body", "minutes"],
@@ -340,6 +364,9 @@ impl Sessions {
                 format!("Input should be less than or equal to {MAX_MINUTES} (24 hours)"),
                 "less_than_equal",
             ));
+        }
+        if let Some(slurm) = &self.slurm {
+            return self.extend_on_slurm(slurm, id, minutes).await;
         }
         let row = self
             .store
@@ -408,6 +435,11 @@ impl Sessions {
                 })
                 .unzip()
         };
+        if let Some(slurm) = &self.slurm {
+            let job =
+                Arc::clone(self).finish_job(Arc::clone(slurm), id.to_owned(), reason.to_owned());
+            return Some(tokio::spawn(job));
+        }
         let before_end = before_end.flatten();
         let pgid = match pgid {
             Some(p) => p,
@@ -458,13 +490,19 @@ impl Sessions {
         self.end(&id, &reason, "error");
     }
 
-    /// Sets `url` once the port answers; ends the session if it never does.
-    async fn probe_until_ready(self: Arc<Self>, id: String, port: u16, path: String, url: String) {
-        let limit = self.minutes(i64::from(STARTUP_MINUTES));
+    /// Sets `url` once `target` answers; ends the session if it never does within `limit`.
+    pub(crate) async fn probe_until_ready(
+        self: Arc<Self>,
+        id: String,
+        target: std::net::SocketAddr,
+        path: String,
+        url: String,
+        limit: chrono::Duration,
+    ) {
         let deadline = Utc::now() + limit;
         let mut step = Duration::from_millis(2);
         loop {
-            if process::probe(port, &path).await {
+            if process::probe_at(target, &path).await {
                 self.mark_ready(&id, url);
                 return;
             }
@@ -496,46 +534,36 @@ impl Sessions {
             tokio::time::sleep(tick).await;
         }
     }
+}
 
-    /// Ends every session this server runs and waits until their processes are gone.
-    pub(crate) async fn stop_all(self: &Arc<Self>, reason: &str) {
-        let ids: Vec<String> = self.live().keys().cloned().collect();
-        let mut waits = Vec::new();
-        for id in ids {
-            if let Some(t) = self.end(&id, reason, "info") {
-                waits.push(t);
-            }
-        }
-        for t in waits {
-            let _ = t.await;
-        }
-    }
-
-    /// Leaves the processes running (for re-adoption) and drops their tasks.
-    pub(crate) fn detach_all(&self) {
-        for (_, l) in self.live().drain() {
-            for t in l.tasks {
-                t.abort();
-            }
-        }
-    }
-
-    /// Last resort (Drop without shutdown): SIGKILL every group now and record the ends.
-    pub(crate) fn kill_all_now(&self, reason: &str) {
-        let now: DateTime<Utc> = Utc::now();
-        for (id, l) in self.live().drain() {
-            for t in l.tasks {
-                t.abort();
-            }
-            process::signal_group(l.pgid, nix::sys::signal::Signal::SIGKILL);
-            for pid in process::tagged_processes(&id) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = self.store.end(&id, reason, now);
-        }
+/// A new session's row, before anything runs: starting now, ending `lasts` later, on no GPU
+/// and no port yet.
+pub(crate) fn new_row(
+    id: &str,
+    machine: &Machine,
+    timeout_min: i64,
+    lasts: chrono::Duration,
+    token: &str,
+) -> SessionRow {
+    let now = Utc::now();
+    SessionRow {
+        id: id.to_owned(),
+        gpu_event_id: uuid::Uuid::new_v4().to_string(),
+        machine_id: machine.id.clone(),
+        machine_name: machine.name.clone(),
+        gpu: String::new(),
+        gpu_index: None,
+        created_at: now,
+        timeout_min,
+        deadline: now + lasts,
+        port: 0,
+        token: token.to_owned(),
+        url: None,
+        pid: None,
+        pid_start: None,
+        end_time: None,
+        end_reason: None,
+        reaped: false,
     }
 }
 

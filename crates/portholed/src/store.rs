@@ -128,7 +128,11 @@ impl Store {
                  end_reason TEXT,
                  reaped INTEGER NOT NULL DEFAULT 0
              );
-             CREATE INDEX IF NOT EXISTS sessions_active ON sessions (end_us, machine_id);",
+             CREATE INDEX IF NOT EXISTS sessions_active ON sessions (end_us, machine_id);
+             CREATE TABLE IF NOT EXISTS slurm_jobs (
+                 session_id TEXT PRIMARY KEY,
+                 job_id TEXT NOT NULL
+             );",
         )
         .map_err(db_err)?;
         Ok(Self {
@@ -291,6 +295,40 @@ impl Store {
     pub fn mark_reaped(&self, id: &str) -> Result<()> {
         self.conn()
             .execute("UPDATE sessions SET reaped = 1 WHERE id = ?1", params![id])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Records the Slurm job that runs session `id`.
+    pub fn set_job(&self, id: &str, job: &str) -> Result<()> {
+        self.conn()
+            .execute(
+                "INSERT OR REPLACE INTO slurm_jobs (session_id, job_id) VALUES (?1, ?2)",
+                params![id, job],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// The Slurm job of session `id`, once submitted.
+    pub fn job_of(&self, id: &str) -> Result<Option<String>> {
+        self.conn()
+            .query_row(
+                "SELECT job_id FROM slurm_jobs WHERE session_id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Sets an active session's deadline (the end time its scheduler reports).
+    pub fn set_deadline(&self, id: &str, deadline: DateTime<Utc>) -> Result<()> {
+        self.conn()
+            .execute(
+                "UPDATE sessions SET deadline_us = ?2 WHERE id = ?1 AND end_us IS NULL",
+                params![id, micros(deadline)],
+            )
             .map_err(db_err)?;
         Ok(())
     }

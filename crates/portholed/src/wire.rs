@@ -49,6 +49,10 @@ pub struct SessionResponse {
     pub machine_id: Option<String>,
     pub machine_version_id: Option<String>,
     pub status: String,
+    /// portholed's addition: what a starting session is doing, in words ("Queued in Slurm (job
+    /// 12): Resources, 2nd in line"), where there is more to say than "starting".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_label: Option<String>,
     pub user_id: Option<String>,
     pub org_id: Option<String>,
     /// portholed's addition: how long its template's `before_end` step may run before the
@@ -75,15 +79,31 @@ pub struct MessageResponse {
     pub message: String,
 }
 
-/// One GPU of this host, as the machine items carry it (a portholed extension).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// One GPU of this host, as the machine items carry it (a portholed extension). With the Slurm
+/// backend, one thing a session can ask a partition for (`gpu/a100:2`, or a partition alone
+/// for no GPU), with the cluster's availability.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct GpuItem {
     /// The spec's MachineGPU name where it matches (`H100`, `A100-80GB`…), else the card's name.
     pub name: String,
     pub index: u32,
     pub memory_mib: u64,
-    /// nvidia-smi's own name for the card.
+    /// nvidia-smi's own name for the card (Slurm: "2 × a100 on gpu").
     pub model: String,
+    /// GPUs a session of it gets (Slurm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    /// GPUs of this type free now / in all, across the partition's usable nodes (Slurm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub free: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u32>,
+    /// Jobs waiting in the partition (Slurm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u32>,
+    /// The longest session the partition allows, in minutes (Slurm; absent: no limit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_minutes: Option<i64>,
 }
 
 /// M1 items (docs/providers/comfydeploy.md §5.10) plus portholed's extensions (`porthole_kind`, `status_reason`,

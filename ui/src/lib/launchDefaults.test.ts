@@ -16,6 +16,8 @@ import {
   pickChoice,
   resourceFor,
   saveLaunchDefaults,
+  timeoutNear,
+  timeoutsFor,
   typedResource,
 } from "./launchDefaults";
 
@@ -120,5 +122,21 @@ describe("launch defaults", () => {
     const local = MOCK_LOCAL_MACHINES[0];
     expect(resourceFor(local, MOCK_LOCAL_RESOURCES, "H100")).toBe("CPU");
     expect(resourceFor(undefined, [], null)).toBeNull();
+  });
+
+  it("offers no timeout longer than the resource allows (a cluster partition's limit)", () => {
+    const partition = { ...MOCK_LOCAL_RESOURCES[0]!, id: "gpu/fake:1", max_minutes: 20 };
+    const choices = TIMEOUTS.choices;
+    const bounded = timeoutsFor(choices, partition);
+    expect(Math.max(...bounded)).toBe(20);
+    expect(bounded.every((m) => m <= 20)).toBe(true);
+    expect(bounded).toEqual([...choices.filter((m) => m < 20), 20]);
+    expect(timeoutsFor(choices, MOCK_LOCAL_RESOURCES[0])).toEqual(choices);
+    expect(timeoutsFor(choices, undefined)).toEqual(choices);
+    // The remembered or default lifetime moves to the longest allowed.
+    expect(timeoutNear(bounded, 60)).toBe(20);
+    expect(timeoutNear(bounded, bounded[0]!)).toBe(bounded[0]);
+    const choice = pickChoice(MOCK_LOCAL_MACHINES, [partition], { machine_id: "terminal", resource: "gpu/fake:1", timeout_minutes: 120 }, TIMEOUTS);
+    expect(choice).toEqual({ machineId: "terminal", resourceId: "gpu/fake:1", timeoutMinutes: timeoutNear(bounded, TIMEOUTS.default_minutes) });
   });
 });

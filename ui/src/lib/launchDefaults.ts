@@ -99,6 +99,21 @@ export function resourceFor(
   return ok(wanted) ?? ok(machine?.default_resource) ?? resources.find(usable)?.id ?? null;
 }
 
+/** The lifetimes `resource` allows: the provider's `choices` up to its limit (a cluster
+ * partition's time limit), with the limit itself where it falls between two choices. */
+export function timeoutsFor(choices: number[], resource: Resource | undefined): number[] {
+  const max = resource?.max_minutes ?? null;
+  if (max === null || max <= 0) return choices;
+  const within = choices.filter((m) => m <= max);
+  return within.includes(max) ? within : [...within, max];
+}
+
+/** `wanted` if `timeouts` has it, else the longest of them up to `wanted`, else the first. */
+export function timeoutNear(timeouts: number[], wanted: number): number | null {
+  if (timeouts.includes(wanted)) return wanted;
+  return [...timeouts].reverse().find((m) => m <= wanted) ?? timeouts[0] ?? null;
+}
+
 /** Whether the resource is typed rather than picked from a list, as the descriptor says
  * (`resource_named`: a runbook is named by its slug, its id or its URL; the API lists only those
  * run before, so the list is only suggestions, and is empty before the first run). */
@@ -123,9 +138,9 @@ export function pickChoice(
   const wantedResource = remembered?.resource ?? null;
   const resourceId = typed ? wantedResource : resourceFor(machine, resources, wantedResource);
   const machineId = machine?.id ?? "";
-  const timeouts = lifetime?.choices ?? [];
+  const timeouts = timeoutsFor(lifetime?.choices ?? [], resources.find((r) => r.id === resourceId));
   if (!lifetime || timeouts.length === 0) return { machineId, resourceId, timeoutMinutes: null };
-  const fallback = timeouts.includes(lifetime.default_minutes) ? lifetime.default_minutes : timeouts[0]!;
+  const fallback = timeoutNear(timeouts, lifetime.default_minutes);
   const wanted = remembered?.timeout_minutes;
   const timeoutMinutes = wanted != null && timeouts.includes(wanted) ? wanted : fallback;
   return { machineId, resourceId, timeoutMinutes };

@@ -85,7 +85,7 @@ pub fn session(
         machine_name: None,
         resource: wire.gpu.clone(),
         state,
-        status_label: None,
+        status_label: wire.status_label.clone(),
         created_at,
         deadline: Some(deadline),
         idle_deadline: None,
@@ -167,6 +167,7 @@ pub fn just_launched(
         user_id: None,
         org_id: None,
         before_end_seconds: None,
+        status_label: None,
     };
     session(account_id, kind, wire, prices, now)
 }
@@ -182,16 +183,38 @@ pub fn machine(item: &MachineListItem) -> Machine {
     }
 }
 
+/// A cluster partition's offer (portholed on Slurm): free now, or queued behind what waits, or
+/// more than its nodes have.
+fn cluster_availability(gpu: &GpuItem) -> Availability {
+    let wanted = gpu.count.unwrap_or(0);
+    match (gpu.free, gpu.total) {
+        (_, Some(total)) if wanted > total => Availability::Unavailable {
+            reason: format!("the partition has {total} in all"),
+        },
+        (Some(free), _) if free >= wanted && gpu.queued.unwrap_or(0) == 0 => {
+            Availability::Available
+        }
+        _ => Availability::Busy {
+            queue_length: gpu.queued.unwrap_or(0),
+        },
+    }
+}
+
 /// Resources from the price list. `host_gpus` is portholed's inventory: there a GPU the host lacks
 /// is listed as unavailable; for ComfyDeploy availability is unknown (the cloud decides).
 pub fn resources(prices: &BTreeMap<String, f64>, host_gpus: Option<&[GpuItem]>) -> Vec<Resource> {
     let mut out: Vec<Resource> = prices
         .iter()
         .map(|(name, per_second)| {
-            let is_cpu = name.eq_ignore_ascii_case("CPU");
             let host = host_gpus.and_then(|gpus| gpus.iter().find(|g| &g.name == name));
+            // A cluster partition asked for without a GPU is a CPU resource too.
+            let is_cpu = name.eq_ignore_ascii_case("CPU")
+                || host.is_some_and(|g| g.queued.is_some() && g.count.is_none());
             let availability = match host_gpus {
                 None => Availability::Unknown,
+                Some(_) if host.is_some_and(|g| g.free.is_some()) => host
+                    .map(cluster_availability)
+                    .unwrap_or(Availability::Unknown),
                 Some(_) if is_cpu || host.is_some() => Availability::Available,
                 Some(_) => Availability::Unavailable {
                     reason: "this machine has no such GPU".to_owned(),
@@ -199,10 +222,18 @@ pub fn resources(prices: &BTreeMap<String, f64>, host_gpus: Option<&[GpuItem]>) 
             };
             let memory_mib = host
                 .and_then(|g| g.memory_mib)
+                .filter(|m| *m > 0)
                 .and_then(|m| u32::try_from(m).ok())
                 .or_else(|| known_gpu_memory(name));
             let label = match host.and_then(|g| g.model.as_deref()) {
-                Some(model) if model != name => format!("{name} ({model})"),
+                Some(model) if host.is_some_and(|g| g.free.is_some()) => {
+                    let free = host.and_then(|g| Some((g.free?, g.total?)));
+                    match free {
+                        Some((free, total)) => format!("{model} ({free} of {total} free)"),
+                        None => model.to_owned(),
+                    }
+                }
+                Some(model) if !model.is_empty() && model != name => format!("{name} ({model})"),
                 _ => name.clone(),
             };
             Resource {
@@ -216,6 +247,7 @@ pub fn resources(prices: &BTreeMap<String, f64>, host_gpus: Option<&[GpuItem]>) 
                 memory_mib,
                 price_per_hour: Some(per_second * 3600.0),
                 availability,
+                max_minutes: host.and_then(|g| g.max_minutes),
             }
         })
         .collect();
@@ -329,6 +361,54 @@ mod tests {
     #[test]
     fn path_segments_cannot_escape_the_route() {
         assert_eq!(path_segment("a/../b c"), "a%2F..%2Fb%20c");
+    }
+
+    #[test]
+    fn a_cluster_s_offer_says_what_is_free_queued_or_too_big_and_bounds_the_timeout() {
+        let item = |v: serde_json::Value| serde_json::from_value::<GpuItem>(v).unwrap();
+        let gpus = vec![
+            item(
+                serde_json::json!({"name": "gpu", "index": 0, "memory_mib": 0, "model": "no GPU on gpu", "queued": 0, "max_minutes": 10}),
+            ),
+            item(
+                serde_json::json!({"name": "gpu/fake:1", "index": 0, "memory_mib": 0, "model": "1 × fake on gpu", "count": 1, "free": 1, "total": 2, "queued": 0, "max_minutes": 10}),
+            ),
+            item(
+                serde_json::json!({"name": "gpu/fake:2", "index": 0, "memory_mib": 0, "model": "2 × fake on gpu", "count": 2, "free": 1, "total": 2, "queued": 3, "max_minutes": 10}),
+            ),
+            item(
+                serde_json::json!({"name": "gpu/fake:4", "count": 4, "free": 2, "total": 2, "queued": 0}),
+            ),
+        ];
+        let prices: BTreeMap<String, f64> = gpus.iter().map(|g| (g.name.clone(), 0.0)).collect();
+        let list = resources(&prices, Some(&gpus));
+        let get = |id: &str| list.iter().find(|r| r.id == id).unwrap();
+        assert_eq!(get("gpu").kind, ResourceKind::Cpu);
+        assert_eq!(get("gpu").availability, Availability::Available);
+        let one = get("gpu/fake:1");
+        assert_eq!(
+            (
+                one.kind,
+                one.label.as_str(),
+                one.memory_mib,
+                one.max_minutes
+            ),
+            (
+                ResourceKind::Gpu,
+                "1 × fake on gpu (1 of 2 free)",
+                None,
+                Some(10)
+            )
+        );
+        assert_eq!(one.availability, Availability::Available);
+        assert_eq!(
+            get("gpu/fake:2").availability,
+            Availability::Busy { queue_length: 3 }
+        );
+        assert!(matches!(
+            &get("gpu/fake:4").availability,
+            Availability::Unavailable { reason } if reason == "the partition has 2 in all"
+        ));
     }
 
     #[test]

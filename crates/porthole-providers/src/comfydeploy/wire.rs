@@ -62,6 +62,10 @@ pub struct SessionResponse {
     /// session stops.
     #[serde(default)]
     pub before_end_seconds: Option<u64>,
+    /// portholed's: what a starting session is doing ("Queued in Slurm (job 12): Resources,
+    /// 1st in line").
+    #[serde(default)]
+    pub status_label: Option<String>,
 }
 
 impl SessionResponse {
@@ -101,6 +105,18 @@ pub struct GpuItem {
     pub memory_mib: Option<u64>,
     #[serde(default)]
     pub model: Option<String>,
+    /// portholed on Slurm: GPUs a session of it gets, free now and in all in its partition,
+    /// jobs waiting there, and the partition's time limit in minutes.
+    #[serde(default)]
+    pub count: Option<u32>,
+    #[serde(default)]
+    pub free: Option<u32>,
+    #[serde(default)]
+    pub total: Option<u32>,
+    #[serde(default)]
+    pub queued: Option<u32>,
+    #[serde(default)]
+    pub max_minutes: Option<u32>,
 }
 
 /// M1 items (§5.10), the fields Porthole uses.

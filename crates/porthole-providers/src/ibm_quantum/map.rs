@@ -266,5 +266,6 @@ pub fn resource(device: &Device) -> Resource {
         memory_mib: None,
         price_per_hour: None,
         availability,
+        max_minutes: None,
     }
 }

@@ -12,9 +12,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::gpu::CPU;
 use crate::key::USER_ID;
 use crate::machines::Machine;
-use crate::wire::{MachineDetail, MachineListItem};
+use crate::wire::{GpuItem, MachineDetail, MachineListItem};
 
-fn item(state: &AppState, m: &Machine) -> MachineListItem {
+fn item(state: &AppState, m: &Machine, gpus: &[GpuItem]) -> MachineListItem {
     let created = state.started.to_rfc3339();
     MachineListItem {
         id: m.id.clone(),
@@ -41,12 +41,16 @@ fn item(state: &AppState, m: &Machine) -> MachineListItem {
         has_workflows: false,
         porthole_kind: m.kind.as_str().to_owned(),
         status_reason: m.available.as_ref().err().cloned(),
-        gpus: state.sessions.gpus.clone(),
+        gpus: gpus.to_vec(),
         concurrency_limit: m.max_sessions,
     }
 }
 
-fn listed(state: &AppState, q: &HashMap<String, String>) -> ApiResult<Vec<MachineListItem>> {
+fn listed(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    gpus: &[GpuItem],
+) -> ApiResult<Vec<MachineListItem>> {
     let limit = query_uint(q, "limit")?.unwrap_or(100);
     let offset = query_uint(q, "offset")?.unwrap_or(0);
     // portholed has no deleted or workspace machines; the flags are checked and accepted.
@@ -65,7 +69,7 @@ fn listed(state: &AppState, q: &HashMap<String, String>) -> ApiResult<Vec<Machin
         })
         .skip(offset)
         .take(limit)
-        .map(|m| item(state, m))
+        .map(|m| item(state, m, gpus))
         .collect())
 }
 
@@ -73,14 +77,16 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<MachineListItem>>> {
-    listed(&state, &q).map(Json)
+    let gpus = state.sessions.gpu_items().await;
+    listed(&state, &q, &gpus).map(Json)
 }
 
 pub async fn list_all(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<MachineListItem>>> {
-    listed(&state, &q).map(Json)
+    let gpus = state.sessions.gpu_items().await;
+    listed(&state, &q, &gpus).map(Json)
 }
 
 pub async fn get_one(
@@ -91,8 +97,9 @@ pub async fn get_one(
         .sessions
         .machine(&id)
         .ok_or_else(|| ApiError::not_found("Machine not found"))?;
+    let gpus = state.sessions.gpu_items().await;
     Ok(Json(MachineDetail {
-        item: item(&state, m),
+        item: item(&state, m, &gpus),
         deleted: false,
         endpoint: None,
         run_timeout: None,
@@ -119,8 +126,10 @@ pub async fn get_one(
 /// P1: USD per second for CPU, every GPU here, and every configured price.
 pub async fn pricing(State(state): State<Arc<AppState>>) -> Json<BTreeMap<String, f64>> {
     let s = &state.sessions;
+    let gpus = s.gpu_items().await;
     let mut out: BTreeMap<String, f64> = s.prices.clone();
-    for name in std::iter::once(CPU).chain(s.gpus.iter().map(|g| g.name.as_str())) {
+    let cpu = Some(CPU).filter(|_| s.slurm.is_none());
+    for name in cpu.into_iter().chain(gpus.iter().map(|g| g.name.as_str())) {
         out.entry(name.to_owned()).or_insert(0.0);
     }
     Json(out)

@@ -62,7 +62,7 @@ pub async fn increase_timeout(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<IncreaseTimeoutBody>,
 ) -> ApiResult<Json<MessageResponse>> {
-    state.sessions.extend(&id, body.minutes)?;
+    state.sessions.extend(&id, body.minutes).await?;
     Ok(Json(MessageResponse {
         message: INCREASED.to_owned(),
     }))

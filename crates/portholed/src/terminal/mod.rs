@@ -42,14 +42,18 @@ use pty::{Input, Pty};
 
 #[derive(Debug, Clone)]
 pub struct TerminalArgs {
+    /// The address to listen on: 127.0.0.1, or a compute node's own address (Slurm).
+    pub host: std::net::IpAddr,
     pub port: u16,
     pub token: Sensitive<String>,
     pub shell: Option<String>,
 }
 
-/// Parses `--port P [--shell S]`; `token` is the session's token, from the environment.
+/// Parses `--port P [--host ADDR] [--shell S]`; `token` is the session's token, from the
+/// environment.
 pub fn parse_args(args: &[String], token: Option<String>) -> Result<TerminalArgs> {
     let mut port = None;
+    let mut host = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
     let mut shell = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -64,11 +68,17 @@ pub fn parse_args(args: &[String], token: Option<String>) -> Result<TerminalArgs
                         .map_err(|_| Error::invalid_input("--port must be a port number"))?,
                 )
             }
+            "--host" => {
+                host = value
+                    .parse()
+                    .map_err(|_| Error::invalid_input("--host must be an IP address"))?
+            }
             "--shell" => shell = Some(value.clone()),
             other => return Err(Error::invalid_input(format!("unknown flag {other}"))),
         }
     }
     Ok(TerminalArgs {
+        host,
         port: port.ok_or_else(|| Error::invalid_input("--port is required"))?,
         token: token
             .filter(|t| !t.is_empty())
@@ -92,9 +102,9 @@ pub async fn serve(args: TerminalArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("SHELL").ok().filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "/bin/sh".to_owned());
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+    let listener = tokio::net::TcpListener::bind((args.host, args.port))
         .await
-        .map_err(|e| Error::io(&format!("cannot listen on 127.0.0.1:{}", args.port), &e))?;
+        .map_err(|e| Error::io(&format!("cannot listen on {}:{}", args.host, args.port), &e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::io("cannot read the terminal's address", &e))?;

@@ -878,6 +878,11 @@ export type Resource_Deserialize = {
 	/**  USD per hour, where the provider prices it. */
 	price_per_hour?: number | null,
 	availability: Availability,
+	/**
+	 *  The longest session it allows, in minutes, where it bounds one (a Slurm partition's
+	 *  time limit): the launch form offers no longer timeout.
+	 */
+	max_minutes?: number | null,
 };
 
 /**  A thing a session can be launched on: a GPU type, a QPU backend, a runbook. */
@@ -892,6 +897,11 @@ export type Resource_Serialize = {
 	/**  USD per hour, where the provider prices it. */
 	price_per_hour: number | null,
 	availability: Availability,
+	/**
+	 *  The longest session it allows, in minutes, where it bounds one (a Slurm partition's
+	 *  time limit): the launch form offers no longer timeout.
+	 */
+	max_minutes: number | null,
 };
 
 /**  One session, provider-neutral. */

@@ -38,6 +38,7 @@ export const MOCK_LOCAL_RESOURCES: Resource[] = [
     memory_mib: 16384,
     price_per_hour: 0,
     availability: { status: "available" },
+    max_minutes: null,
   },
   {
     id: "H100",
@@ -46,6 +47,7 @@ export const MOCK_LOCAL_RESOURCES: Resource[] = [
     memory_mib: 81920,
     price_per_hour: null,
     availability: { status: "unavailable", reason: "this machine has no such GPU" },
+    max_minutes: null,
   },
 ];
 
@@ -86,7 +88,7 @@ function gpu(
   price: number,
   availability: Resource["availability"],
 ): Resource {
-  return { id, kind: "gpu", label, memory_mib: gib * 1024, price_per_hour: price, availability };
+  return { id, kind: "gpu", label, memory_mib: gib * 1024, price_per_hour: price, availability, max_minutes: null };
 }
 
 /** An Airplane account's runbooks: only those run before (its API lists no others), named as
@@ -104,6 +106,7 @@ function runbook(id: string, lastSession: string): Resource {
     memory_mib: null,
     price_per_hour: null,
     availability: { status: "available" },
+    max_minutes: null,
   };
 }
 
