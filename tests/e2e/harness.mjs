@@ -163,6 +163,14 @@ export class E2EApp {
    * A refusal can arrive as a rejected promise or, in a remote page, as a script error that
    * WebKitWebDriver reports for the whole script: both count as the call failing.
    */
+  /** Invokes a command from the main window; its value, or throws with its coded error. */
+  async call(cmd, args = {}) {
+    await this.driver.switchTo(this.mainHandle);
+    const reply = await this.invoke(cmd, args);
+    if (!reply.ok) throw new Error(`${cmd} failed: ${reply.error}`);
+    return reply.value;
+  }
+
   async invoke(cmd, args = {}) {
     try {
       return await this.driver.executeAsync(

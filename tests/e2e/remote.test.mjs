@@ -23,12 +23,8 @@ after(async () => {
   await app?.stop();
 });
 
-async function call(cmd, args = {}) {
-  await app.driver.switchTo(app.mainHandle);
-  const reply = await app.invoke(cmd, args);
-  assert.equal(reply.ok, true, `${cmd} failed: ${reply.error}`);
-  return reply.value;
-}
+/** Invokes a command from the main window, failing the test with its coded error. */
+const call = (cmd, args) => app.call(cmd, args);
 
 /** Types `echo MARKER` into the terminal window until the shell's answer shows (the command line
  * shows the marker once, its output again). */

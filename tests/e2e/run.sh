@@ -12,8 +12,18 @@ command -v tauri-driver >/dev/null || { echo "e2e: tauri-driver is missing (run 
 tmp=$(mktemp -d /tmp/porthole-e2e.XXXXXX)
 . tests/netns/lib.sh
 remote_pid=
+slurm_pid=
+slurm_root=
 cleanup() {
   [ -n "$remote_pid" ] && kill "$remote_pid" 2>/dev/null
+  if [ -n "$slurm_pid" ]; then
+    kill "$slurm_pid" 2>/dev/null
+    wait "$slurm_pid" 2>/dev/null || true
+  fi
+  if [ -n "$slurm_root" ]; then
+    tests/slurm/cluster.sh stop "$slurm_root" || true
+    rm -rf "$slurm_root"
+  fi
   netns_down
   rm -rf "$tmp"
 }
@@ -54,8 +64,27 @@ if netns_possible && [ -x target/debug/portholed ]; then
   export PORTHOLE_E2E_REMOTE PORTHOLE_E2E_REMOTE_LINK=$NETNS_HOST_IF
 fi
 
+# A Slurm cluster for slurm.test.mjs: a one-node Slurm (tests/slurm/cluster.sh) and a portholed
+# whose sessions are its jobs, on loopback with TLS (as a login node's would be reached), and the
+# pairing string it printed. Skipped, with a reason, without root or Slurm.
+if [ "$(id -u)" -eq 0 ] && command -v slurmctld >/dev/null && [ -x target/debug/portholed ] \
+   && { [ $# -eq 0 ] || [[ " $* " == *slurm.test.mjs* ]]; }; then
+  # A folder of its own: munged wants every parent of its socket searchable ($tmp is 0700).
+  slurm_root=$(mktemp -d /tmp/porthole-e2e-slurm.XXXXXX)
+  cluster_env=$(tests/slurm/cluster.sh start "$slurm_root")
+  eval "$cluster_env"
+  export SLURM_CONF
+  printf 'nvidia_smi = ""\nbackend = "slurm"\n[slurm]\npoll_seconds = 0.5\n[machines.terminal]\nshell = "/bin/sh"\n' >"$tmp/slurm.toml"
+  target/debug/portholed --listen 127.0.0.1:7790 --tls --key-file --data-dir "$tmp/slurm-server" \
+    --config "$tmp/slurm.toml" 2>"$tmp/slurm-server.log" &
+  slurm_pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$tmp/slurm-server.log" && break; sleep 0.1; done
+  PORTHOLE_E2E_SLURM=$(target/debug/portholed pair --data-dir "$tmp/slurm-server" --address 127.0.0.1:7790 2>/dev/null | head -1)
+  export PORTHOLE_E2E_SLURM
+fi
+
 # `tests/e2e/run.sh tests/e2e/sessions.test.mjs` runs only the files named (and no second part).
-export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/remote.test.mjs tests/e2e/secrets.test.mjs}"
+export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/remote.test.mjs tests/e2e/slurm.test.mjs tests/e2e/secrets.test.mjs}"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh bash -c '
   dunst -config "$(dirname "$PORTHOLE_E2E_DUNST_PICK")/dunstrc" >/dev/null 2>&1 &
   dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$PORTHOLE_E2E_NOTIFY_LOG" 2>/dev/null &

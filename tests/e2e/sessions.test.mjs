@@ -25,12 +25,7 @@ after(async () => {
 });
 
 /** Invokes a command from the main window, failing the test with its coded error. */
-async function call(cmd, args = {}) {
-  await driver.switchTo(app.mainHandle);
-  const reply = await app.invoke(cmd, args);
-  assert.equal(reply.ok, true, `${cmd} failed: ${reply.error}`);
-  return reply.value;
-}
+const call = (cmd, args) => app.call(cmd, args);
 
 async function localSession() {
   const sessions = await call("list_sessions", { accountId: "local" });

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway one-node Slurm cluster on this machine (munged + slurmctld + slurmd), with two fake
-# GPUs as GRES, for portholed's Slurm tests and benchmark. Facts behind every line:
-# ../shared/SLURM-NOTES.md of the original brief, summarised in docs/ARCHITECTURE.md.
+# GPUs as GRES, for portholed's Slurm tests and benchmark. Why the settings are what they are:
+# docs/ARCHITECTURE.md, "The test cluster".
 #
 #   tests/slurm/cluster.sh start ROOT   writes ROOT/etc/slurm.conf, starts the daemons, waits for
 #                                       the node to be idle, prints `export SLURM_CONF=…`
@@ -52,6 +52,11 @@ start)
   mkdir -p "$R"/{etc,state,spool/slurmd,run,log,dev,munge/run}
   # munged refuses a socket folder that is not world-searchable, up to the root.
   chmod 0755 "$R" "$R/munge" "$R/munge/run"
+  d=$(dirname "$R")
+  while [ "$d" != / ]; do
+    [ $(( 0$(stat -c %a "$d") & 1 )) -eq 1 ] || die "$d is not searchable by others: munged would refuse its socket (use a folder like mktemp -d makes, under /tmp)"
+    d=$(dirname "$d")
+  done
   if [ ! -f "$R/munge/munge.key" ]; then
     mkdir -p "$R/munge/key" && chmod 0700 "$R/munge/key"
     head -c 1024 /dev/urandom >"$R/munge/key/munge.key" && chmod 0400 "$R/munge/key/munge.key"

@@ -2,9 +2,10 @@
 //! one-node cluster `make bench-slurm` starts (tests/slurm/cluster.sh):
 //!
 //! 1. Launch → a URL that answers, for the terminal template on `gpu/fake:1`: POST /session, poll
-//!    GET /session/{id} until `url` is set, then GET the URL until it answers 200. Baseline in the
-//!    same run: the same terminal started by hand with `srun` on the same partition and GPU,
-//!    until its URL answers. The ratio is portholed's overhead over Slurm's own.
+//!    GET /session/{id} until `url` is set, then GET the URL until it answers 200. Baselines in
+//!    the same run: the same terminal started by hand on the same partition and GPU, until its
+//!    URL answers, with `srun` (an interactive step: allocated at once) and with `sbatch` (a
+//!    batch job, what portholed submits: it waits for the scheduler's next pass).
 //! 2. The cost of watching: N sessions (default 100; all but two wait in the queue, the cluster
 //!    has two CPUs) watched for a while: Slurm commands per minute, against what querying job by
 //!    job would cost (N per look), and portholed's CPU time per minute.
@@ -92,17 +93,21 @@ async fn run() {
             .await
             .unwrap();
     }
-    let mut by_hand = Vec::new();
+    let (mut by_srun, mut by_sbatch) = (Vec::new(), Vec::new());
     for i in 0..n {
-        by_hand.push(srun_launch(&http, 47000 + i as u16).await);
+        by_srun.push(by_hand(&http, "srun", 47000 + i as u16).await);
+        by_sbatch.push(by_hand(&http, "sbatch", 47100 + i as u16).await);
     }
-    let (through, by_hand) = (median(through), median(by_hand));
+    let (through, by_srun, by_sbatch) = (median(through), median(by_srun), median(by_sbatch));
+    let ratio = |d: Duration| through.as_secs_f64() / d.as_secs_f64().max(1e-9);
     println!("launch -> url answers (terminal on gpu/fake:1, {n} runs each, sequential):");
     println!(
-        "  through portholed: median {}   srun by hand: median {}   ratio {:.2}x",
+        "  through portholed: median {}   srun by hand: median {} ({:.2}x)   sbatch by hand: median {} ({:.2}x)",
         ms(through),
-        ms(by_hand),
-        through.as_secs_f64() / by_hand.as_secs_f64().max(1e-9)
+        ms(by_srun),
+        ratio(by_srun),
+        ms(by_sbatch),
+        ratio(by_sbatch)
     );
 
     // 2. The cost of watching N sessions.
@@ -146,31 +151,42 @@ async fn run() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The terminal started by hand: `srun` on the same partition and GPU, until its URL answers.
-async fn srun_launch(http: &reqwest::Client, port: u16) -> Duration {
+/// The terminal started by hand on the same partition and GPU, until its URL answers: `srun`
+/// (an interactive step, started at once) or `sbatch` (a batch job, as portholed submits).
+async fn by_hand(http: &reqwest::Client, how: &str, port: u16) -> Duration {
     let token = "bench-token";
+    let terminal =
+        format!("{EXE} __portholed-terminal --host 127.0.0.1 --port {port} --shell /bin/sh");
     let t0 = Instant::now();
-    let mut child = Command::new("srun")
-        .args([
-            "--partition=gpu",
-            "--gres=gpu:fake:1",
-            "--time=5",
-            "--ntasks=1",
-            "--quiet",
-        ])
-        .args([EXE, "__portholed-terminal", "--host", "127.0.0.1", "--port"])
-        .arg(port.to_string())
-        .args(["--shell", "/bin/sh"])
+    let mut cmd = Command::new(how);
+    cmd.args([
+        "--partition=gpu",
+        "--gres=gpu:fake:1",
+        "--time=5",
+        "--ntasks=1",
+    ]);
+    match how {
+        "srun" => cmd.arg("--quiet").args(terminal.split(' ')),
+        _ => cmd.args(["--parsable", "--output=/dev/null", "--wrap", &terminal]),
+    };
+    let mut child = cmd
         .env("PORTHOLE_TOKEN", token)
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     api::answers(http, &format!("http://127.0.0.1:{port}/?token={token}")).await;
     let took = t0.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
-    // The step's job is gone once srun is: wait for the GPU to be free again.
+    if how == "srun" {
+        let _ = child.kill();
+        let _ = child.wait();
+    } else {
+        // sbatch printed the job's id and left.
+        let out = child.wait_with_output().unwrap();
+        let job = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Command::new("scancel").arg(job).status().unwrap();
+    }
+    // Wait for the GPU to be free again.
     loop {
         let out = Command::new("squeue")
             .args(["--noheader", "-t", "R,CG", "-p", "gpu"])

@@ -1,6 +1,6 @@
 //! portholed: Porthole's self-hosted session server. It speaks the ComfyDeploy sessions API
-//! (docs/providers/comfydeploy.md) over local processes, so Porthole's ComfyDeploy client
-//! drives it unchanged.
+//! (docs/providers/comfydeploy.md) over local processes (or Slurm jobs: `slurm`), so Porthole's
+//! ComfyDeploy client drives it unchanged.
 //!
 //! Embedding (the desktop app's "Local" account):
 //!

@@ -23,7 +23,8 @@ To use this server from Porthole on another computer: listen beyond loopback
 (--listen 0.0.0.0:7788: TLS with a certificate made on first start), then run
 `portholed pair` here and paste what it prints into Porthole's Add account.";
 
-/// Porthole's self-hosted session server (the ComfyDeploy sessions API over local processes).
+/// Porthole's self-hosted session server (the ComfyDeploy sessions API over local processes or
+/// Slurm jobs).
 #[derive(Debug, Parser)]
 #[command(name = "portholed", version, after_help = ENV_HELP)]
 struct Cli {

@@ -48,6 +48,21 @@ fn cluster() -> Option<PathBuf> {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+    // And the node idle (an earlier test may have failed it and resumed it).
+    let idle = || {
+        let out = Command::new("sinfo")
+            .args(["-h", "-N", "-o", "%t"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .all(|s| s.trim() == "idle")
+    };
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while !idle() {
+        assert!(std::time::Instant::now() < end, "the node is not idle");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     Some(root)
 }
 
@@ -416,5 +431,35 @@ async fn a_job_killed_on_its_node_ends_its_session_with_the_exit_reason() {
         reason,
         format!("killed by signal 9 (Slurm job {job} on localhost)")
     );
+    h.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_node_that_fails_under_a_session_ends_it_with_node_failure() {
+    let Some(_) = cluster() else { return };
+    let h = server_in(scratch("slurm-node")).await;
+    let id = h
+        .launch("terminal", json!({"gpu": "gpu/fake:1", "timeout": 5}))
+        .await;
+    h.wait_url(&id, Duration::from_secs(30)).await;
+    let job = job_of(&id);
+    // An administrator (or Slurm itself) marks the node down: its jobs fail.
+    let down = Command::new("scontrol")
+        .args([
+            "update",
+            "NodeName=localhost",
+            "State=DOWN",
+            "Reason=porthole-test",
+        ])
+        .status()
+        .unwrap();
+    assert!(down.success());
+    // (The test cluster's ReturnToService=2 brings the node back by itself once slurmd answers.)
+    let reason = ended_reason(&h, &id, Duration::from_secs(30)).await;
+    assert_eq!(
+        reason,
+        format!("node failure on localhost (Slurm job {job})")
+    );
+    assert_eq!(squeue(&job, "%T"), "NODE_FAIL", "not requeued");
     h.shutdown().await;
 }

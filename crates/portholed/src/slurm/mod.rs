@@ -181,6 +181,9 @@ impl Slurm {
             format!("--chdir={}", job.workdir.display()),
             "--nodes=1".to_owned(),
             "--ntasks=1".to_owned(),
+            // A session's state dies with its node: it ends ("node failure"), never restarts
+            // from the queue behind a window that thinks it is still there.
+            "--no-requeue".to_owned(),
         ];
         if let Some((kind, count)) = &job.gpus {
             args.push(match kind.as_str() {

@@ -28,6 +28,9 @@ pub(crate) struct Seen {
     pub notes: HashMap<String, String>,
     /// Sessions whose job ended by itself: nothing to cancel.
     pub over: HashSet<String>,
+    /// Sessions whose job the scheduler has looked at and keeps waiting (their `come_up`
+    /// looks at the shared folder less often).
+    pub waiting: HashSet<String>,
     /// Node name → address, from sinfo.
     pub addrs: HashMap<String, String>,
     /// The last Slurm failure said, so it is logged once.
@@ -128,6 +131,7 @@ impl Sessions {
                     .seen()
                     .notes
                     .insert(id.clone(), format!("Submitted as Slurm job {job}"));
+                self.come_up(slurm, &id);
                 slurm.wake.notify_one();
                 Ok((id, phase))
             }
@@ -243,6 +247,7 @@ impl Sessions {
     pub(crate) async fn finish_job(self: Arc<Self>, slurm: Arc<Slurm>, id: String, reason: String) {
         let over = slurm.seen().over.remove(&id);
         slurm.seen().notes.remove(&id);
+        slurm.seen().waiting.remove(&id);
         if let (false, Ok(Some(job))) = (over, self.store.job_of(&id)) {
             if crate::before_end::runs_for(&reason) {
                 self.before_end_in_job(&slurm, &id, &job).await;
@@ -313,6 +318,9 @@ impl Sessions {
                 };
                 self.live()
                     .insert(row.id.clone(), Live::waiting(watch::channel(phase).0));
+                if row.url.is_none() {
+                    self.come_up(slurm, &row.id);
+                }
                 logs::append(
                     &self.logs_dir,
                     &row.id,

@@ -92,7 +92,7 @@ impl Sessions {
             match jobs.iter().find(|j| j.id == job_id) {
                 Some(job) if job.pending() => self.queued(slurm, row, job, &jobs),
                 Some(job) if job.finished() => self.ended_by_slurm(slurm, row, job).await,
-                Some(job) => self.running(slurm, row, job).await,
+                Some(job) => self.running(slurm, row, job),
                 None => self.vanished(slurm, row, &job_id).await,
             }
         }
@@ -113,10 +113,17 @@ impl Sessions {
             .iter()
             .position(|j| j.id == job.id)
             .map_or(1, |i| i + 1);
+        // Slurm says "None" until its scheduler has looked at the job.
+        let why = match job.reason.as_str() {
+            "None" | "" => "waiting for the scheduler",
+            reason => {
+                slurm.seen().waiting.insert(row.id.clone());
+                reason
+            }
+        };
         let note = format!(
-            "Queued in Slurm (job {}): {}, {} in line",
+            "Queued in Slurm (job {}): {why}, {} in line",
             job.id,
-            job.reason,
             ordinal(place)
         );
         let limit = job.limit_secs.unwrap_or(row.timeout_min * 60);
@@ -126,7 +133,8 @@ impl Sessions {
         slurm.seen().notes.insert(row.id.clone(), note);
     }
 
-    async fn running(self: &Arc<Self>, slurm: &Arc<Slurm>, row: &SessionRow, job: &Job) {
+    fn running(&self, slurm: &Slurm, row: &SessionRow, job: &Job) {
+        slurm.seen().waiting.remove(&row.id);
         if let Some(end) = job.end.and_then(|e| DateTime::from_timestamp(e, 0)) {
             if (end - row.deadline).num_seconds().abs() >= 1 {
                 let _ = self.store.set_deadline(&row.id, end);
@@ -136,33 +144,52 @@ impl Sessions {
             slurm.seen().notes.remove(&row.id);
             return;
         }
-        let dir = slurm.shared_dir.join(&row.id);
-        let Some(conn) = node::connection(&dir) else {
-            slurm.seen().notes.insert(
-                row.id.clone(),
-                format!("Starting on {} (Slurm job {})", job.nodes, job.id),
-            );
-            return;
-        };
-        // The address is Slurm's for the job's node, whatever the folder says; the port is the node's.
-        let addr = match self.node_addr(slurm, &job.nodes).await {
-            Some(addr) => addr,
-            None => conn.host.clone(),
-        };
-        slurm.seen().notes.insert(
-            row.id.clone(),
-            format!(
+        // Its `come_up` task probes it as soon as the node writes where it listens.
+        let note = match node::connection(&slurm.shared_dir.join(&row.id)) {
+            None => format!("Starting on {} (Slurm job {})", job.nodes, job.id),
+            Some(_) => format!(
                 "Waiting for it to answer on {} (Slurm job {})",
                 job.nodes, job.id
             ),
-        );
-        let mut live = self.live();
-        let Some(l) = live.get_mut(&row.id) else {
+        };
+        slurm.seen().notes.insert(row.id.clone(), note);
+    }
+
+    /// Follows a starting session from its submission to ready: waits for its node to write
+    /// where the program listens (a stat of the shared folder, not a Slurm query), then probes
+    /// it there. Runs among the session's tasks, so it ends with the session.
+    pub(crate) fn come_up(self: &Arc<Self>, slurm: &Arc<Slurm>, id: &str) {
+        let task = tokio::spawn(Arc::clone(self).wait_for_node(Arc::clone(slurm), id.to_owned()));
+        if let Some(l) = self.live().get_mut(id) {
+            l.tasks.push(task.abort_handle());
+        } else {
+            task.abort();
+        }
+    }
+
+    async fn wait_for_node(self: Arc<Self>, slurm: Arc<Slurm>, id: String) {
+        let dir = slurm.shared_dir.join(&id);
+        let mut step = std::time::Duration::from_millis(5);
+        let conn = loop {
+            if let Some(conn) = node::connection(&dir) {
+                break conn;
+            }
+            tokio::time::sleep(step).await;
+            // Often while the job may start any moment; once per look while it waits in line.
+            let most = match slurm.seen().waiting.contains(&id) {
+                true => slurm.poll,
+                false => std::time::Duration::from_millis(50),
+            };
+            step = (step * 2).min(most);
+        };
+        // The address is Slurm's for the node, whatever the folder says; the port is the node's.
+        let addr = self
+            .node_addr(&slurm, &conn.node)
+            .await
+            .unwrap_or(conn.host);
+        let Some(row) = self.store.get_active(&id).ok().flatten() else {
             return;
         };
-        if !l.tasks.is_empty() {
-            return; // already probing
-        }
         let Some(spec) = self
             .machine(&row.machine_id)
             .and_then(|m| m.available.clone().ok())
@@ -173,15 +200,17 @@ impl Sessions {
         let Ok(target) = format!("{addr}:{}", conn.port).parse::<SocketAddr>() else {
             return;
         };
-        l.port = conn.port;
-        let probe = tokio::spawn(Arc::clone(self).probe_until_ready(
-            row.id.clone(),
+        if let Some(l) = self.live().get_mut(&id) {
+            l.port = conn.port;
+        }
+        self.probe_until_ready(
+            id,
             target,
             rendered.probe_path,
             rendered.url,
             chrono::Duration::minutes(i64::from(STARTUP_MINUTES)),
-        ));
-        l.tasks.push(probe.abort_handle());
+        )
+        .await;
     }
 
     async fn node_addr(&self, slurm: &Slurm, node: &str) -> Option<String> {
