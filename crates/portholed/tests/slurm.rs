@@ -406,7 +406,7 @@ async fn sessions_survive_a_slurmctld_restart_and_a_portholed_restart_and_no_job
 }
 
 #[tokio::test]
-async fn a_job_killed_on_its_node_ends_its_session_with_the_exit_reason() {
+async fn a_job_killed_on_its_node_or_cancelled_in_slurm_ends_its_session_with_why() {
     let Some(_) = cluster() else { return };
     let h = server_in(scratch("slurm-kill")).await;
     let id = h
@@ -431,6 +431,20 @@ async fn a_job_killed_on_its_node_ends_its_session_with_the_exit_reason() {
         reason,
         format!("killed by signal 9 (Slurm job {job} on localhost)")
     );
+
+    // Cancelled in Slurm by someone else (an administrator, `scancel` by hand).
+    let id = h
+        .launch("terminal", json!({"gpu": "gpu/fake:1", "timeout": 5}))
+        .await;
+    h.wait_url(&id, Duration::from_secs(30)).await;
+    let job = job_of(&id);
+    assert!(Command::new("scancel")
+        .arg(&job)
+        .status()
+        .unwrap()
+        .success());
+    let reason = ended_reason(&h, &id, Duration::from_secs(20)).await;
+    assert_eq!(reason, format!("cancelled in Slurm (job {job})"));
     h.shutdown().await;
 }
 

@@ -304,13 +304,14 @@ impl Slurm {
         Ok(inventory::node_lines(&out))
     }
 
-    /// Runs `program args` inside job `job` on its node (`srun --overlap`), with `env` added and
+    /// Runs `argv` inside job `job` on its node (`srun --overlap`), with `env` added, in `cwd`,
     /// its output appended to `log`, for at most `limit`. How it ended, in words.
     pub async fn run_in_job(
         &self,
         job: &str,
         argv: &[String],
         env: &[(String, String)],
+        cwd: &std::path::Path,
         log: &std::path::Path,
         limit: Duration,
     ) -> std::result::Result<String, String> {
@@ -321,6 +322,7 @@ impl Slurm {
         let mut cmd = self.command("srun");
         cmd.args([
             format!("--jobid={job}"),
+            format!("--chdir={}", cwd.display()),
             "--overlap".to_owned(),
             "--ntasks=1".to_owned(),
             "--quiet".to_owned(),

@@ -6,7 +6,7 @@
 //! and becomes the template's program, with the session's token from `DIR/token` in its
 //! environment, never in argv.
 
-use std::net::{IpAddr, Ipv4Addr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, TcpListener, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 
 use porthole_core::error::Result;
@@ -86,7 +86,7 @@ pub fn run(args: &[String]) -> Result<std::convert::Infallible> {
         .map_err(|e| Error::io("cannot read the session's token", &e))?;
     let token = token.trim();
     let node = std::env::var("SLURMD_NODENAME").unwrap_or_else(|_| "localhost".to_owned());
-    let host = node_address(&node);
+    let host = node_address(&node)?;
     let port = free_port(host)?;
     let host_text = host.to_string();
     let rendered = LaunchSpec {
@@ -139,9 +139,9 @@ fn exec(
     Err(Error::io(&format!("cannot start {}", spec.program), &err))
 }
 
-/// The node's address as Slurm knows it (what the controller and portholed reach it by), else
-/// what its name resolves to, else every address.
-fn node_address(node: &str) -> IpAddr {
+/// The node's address as Slurm knows it (its NodeAddr, an address or a name, resolved; what the
+/// controller and portholed reach it by), else what the node's name resolves to.
+fn node_address(node: &str) -> Result<IpAddr> {
     let from_slurm = std::process::Command::new("scontrol")
         .args(["--oneliner", "show", "node", node])
         .output()
@@ -150,17 +150,24 @@ fn node_address(node: &str) -> IpAddr {
         .and_then(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .split_whitespace()
-                .find_map(|kv| kv.strip_prefix("NodeAddr=")?.parse::<IpAddr>().ok())
+                .find_map(|kv| kv.strip_prefix("NodeAddr=").map(str::to_owned))
         });
+    let resolve = |name: &str| -> Option<IpAddr> {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Some(ip);
+        }
+        let found: Vec<IpAddr> = (name, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+        found
+            .iter()
+            .copied()
+            .find(IpAddr::is_ipv4)
+            .or(found.first().copied())
+    };
     from_slurm
-        .or_else(|| {
-            (node, 0)
-                .to_socket_addrs()
-                .ok()?
-                .map(|a| a.ip())
-                .find(IpAddr::is_ipv4)
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .as_deref()
+        .and_then(resolve)
+        .or_else(|| resolve(node))
+        .ok_or_else(|| Error::invalid_input(format!("cannot find the address of node {node}")))
 }
 
 fn free_port(host: IpAddr) -> Result<u16> {

@@ -290,13 +290,23 @@ impl Sessions {
             "info",
             &format!("Running before_end (up to {grace:.0} s) inside Slurm job {job}..."),
         );
-        let mut env: Vec<(String, String)> = spec.env.clone().into_iter().collect();
-        env.push((process::SESSION_ENV.to_owned(), id.to_owned()));
-        env.push((process::TOKEN_ENV.to_owned(), row.token.clone()));
+        // The session's own environment and folder, as its program got them on the node.
+        let dir = slurm.shared_dir.join(id);
+        let (host, port) = node::connection(&dir).map_or((String::new(), 0), |c| (c.host, c.port));
+        let session = spec.render_at(&host, port, &row.token);
+        let mut env: Vec<(String, String)> = session.env.into_iter().collect();
+        env.extend([
+            (process::SESSION_ENV.to_owned(), id.to_owned()),
+            ("PORTHOLE_HOST".to_owned(), host),
+            ("PORTHOLE_PORT".to_owned(), port.to_string()),
+            (process::TOKEN_ENV.to_owned(), row.token.clone()),
+        ]);
         let mut argv = vec![step.program.clone()];
         argv.extend(step.args.iter().cloned());
+        let cwd = session.cwd.unwrap_or(dir);
         let log = logs::path(&self.logs_dir, id);
-        let (level, said) = match slurm.run_in_job(job, &argv, &env, &log, step.grace).await {
+        let ran = slurm.run_in_job(job, &argv, &env, &cwd, &log, step.grace);
+        let (level, said) = match ran.await {
             Ok(how) => ("info", format!("before_end finished: {how}")),
             Err(how) => ("error", format!("before_end {how}")),
         };
@@ -330,6 +340,11 @@ impl Sessions {
                 report.adopted += 1;
             } else {
                 report.cleaned += 1;
+                // Live until finish_job is done with it: the orphan sweep leaves its job alone.
+                self.live().insert(
+                    row.id.clone(),
+                    Live::waiting(watch::channel(Phase::Ended).0),
+                );
                 let reason = row.end_reason.clone().unwrap_or_default();
                 tokio::spawn(Arc::clone(self).finish_job(Arc::clone(slurm), row.id, reason));
             }

@@ -5,7 +5,7 @@
 //! owns is cancelled. Slurm not answering (a controller restart) changes nothing: the next
 //! look reads the queue again.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -133,7 +133,7 @@ impl Sessions {
         slurm.seen().notes.insert(row.id.clone(), note);
     }
 
-    fn running(&self, slurm: &Slurm, row: &SessionRow, job: &Job) {
+    fn running(self: &Arc<Self>, slurm: &Arc<Slurm>, row: &SessionRow, job: &Job) {
         slurm.seen().waiting.remove(&row.id);
         if let Some(end) = job.end.and_then(|e| DateTime::from_timestamp(e, 0)) {
             if (end - row.deadline).num_seconds().abs() >= 1 {
@@ -144,7 +144,11 @@ impl Sessions {
             slurm.seen().notes.remove(&row.id);
             return;
         }
-        // Its `come_up` task probes it as soon as the node writes where it listens.
+        // Its `come_up` task probes it as soon as the node writes where it listens (started
+        // here for a session whose launch was cut short before it could start one).
+        if self.live().get(&row.id).is_some_and(|l| l.tasks.is_empty()) {
+            self.come_up(slurm, &row.id);
+        }
         let note = match node::connection(&slurm.shared_dir.join(&row.id)) {
             None => format!("Starting on {} (Slurm job {})", job.nodes, job.id),
             Some(_) => format!(
@@ -182,11 +186,37 @@ impl Sessions {
             };
             step = (step * 2).min(most);
         };
-        // The address is Slurm's for the node, whatever the folder says; the port is the node's.
-        let addr = self
-            .node_addr(&slurm, &conn.node)
-            .await
-            .unwrap_or(conn.host);
+        // The address is Slurm's for the node (its NodeAddr, often a name), whatever the folder
+        // says; the node's own choice among those addresses, and its port.
+        let bound = conn
+            .host
+            .parse::<IpAddr>()
+            .ok()
+            .filter(|ip| !ip.is_unspecified());
+        let known: Vec<IpAddr> = match self.node_addr(&slurm, &conn.node).await {
+            Some(name) => tokio::net::lookup_host((name.as_str(), conn.port))
+                .await
+                .map(|found| found.map(|a| a.ip()).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let ip = match bound {
+            Some(ip) if known.is_empty() || known.contains(&ip) => Some(ip),
+            _ => known.first().copied(),
+        };
+        let Some(ip) = ip else {
+            self.end(
+                &id,
+                &format!("failed to start: no address to reach node {}", conn.node),
+                "error",
+            );
+            return;
+        };
+        let target = SocketAddr::new(ip, conn.port);
+        let addr = match ip {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
         let Some(row) = self.store.get_active(&id).ok().flatten() else {
             return;
         };
@@ -197,9 +227,6 @@ impl Sessions {
             return;
         };
         let rendered = spec.render_at(&addr, conn.port, &row.token);
-        let Ok(target) = format!("{addr}:{}", conn.port).parse::<SocketAddr>() else {
-            return;
-        };
         if let Some(l) = self.live().get_mut(&id) {
             l.port = conn.port;
         }
