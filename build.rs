@@ -35,6 +35,8 @@ fn main() {
             "follow_logs",
             "refresh_sessions",
             "open_session",
+            "prepare_session_window",
+            "release_session_window",
             "session_history",
             "get_settings",
             "save_settings",

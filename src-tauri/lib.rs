@@ -14,6 +14,7 @@ mod links;
 mod local;
 mod menus;
 mod notify;
+mod prepared;
 mod proxies;
 mod state;
 mod tray;
@@ -62,6 +63,8 @@ pub fn specta_builder<R: tauri::Runtime>() -> tauri_specta::Builder<R> {
             commands::sessions::follow_logs,
             commands::sessions::refresh_sessions,
             commands::sessions::open_session,
+            commands::sessions::prepare_session_window,
+            commands::sessions::release_session_window,
             commands::sessions::session_history,
             commands::settings::get_settings,
             commands::settings::save_settings,
@@ -151,7 +154,13 @@ pub fn run() -> Result<(), String> {
             tauri_plugin_autostart::MacosLauncher::LaunchAgent,
             None,
         ))
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // Only the main window's size and place are kept: the plugin shows each window it restores,
+        // and a session window made ahead (`prepared`) must stay hidden until it opens.
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_filter(|label| label == labels::MAIN)
+                .build(),
+        )
         .plugin(tauri_plugin_shell::init())
         .plugin(tauri_plugin_notification::init())
         .manage(state)

@@ -71,6 +71,10 @@ pub fn on_event(app: &AppHandle, event: &WatchEvent) {
             outcome,
             ..
         } => {
+            // A window made ahead for a session that never became ready goes with it.
+            if crate::prepared::release(app, session_id) {
+                return;
+            }
             let label = session_label(session_id);
             let window = app.get_webview_window(&label).filter(|_| !requested);
             if let Some(window) = window {

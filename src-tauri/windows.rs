@@ -12,6 +12,7 @@ use tauri::{AppHandle, Manager, Runtime, Url, WebviewUrl, WebviewWindow, Webview
 use tauri_specta::Event;
 
 use crate::labels::{session_label, MAIN};
+use crate::prepared::AllowedOrigin;
 
 /// Creates the main window (its size and position are restored by the window-state plugin).
 pub fn create_main(app: &AppHandle) -> tauri::Result<WebviewWindow> {
@@ -103,17 +104,18 @@ pub fn show_main(app: &AppHandle) {
     let _ = window.set_focus();
 }
 
-/// Opens remote content (a session's UI through its proxy) in its own window. Navigation that
-/// leaves the page's origin, and requests for new windows, go to the system browser instead.
+/// Opens remote content (a session's UI through its proxy) in its own window, shown or (a
+/// prepared window, see `prepared`) hidden. Navigation that leaves the origin `allowed` names, and
+/// requests for new windows, go to the system browser instead.
 pub fn open_remote<R: Runtime>(
     app: &AppHandle<R>,
     label: &str,
     url: Url,
     title: &str,
     menu: Option<Menu<R>>,
+    allowed: AllowedOrigin,
+    visible: bool,
 ) -> tauri::Result<WebviewWindow<R>> {
-    // The session's proxy origin (its own loopback address); anything else leaves for the browser.
-    let origin = url.origin();
     let nav_handle = app.clone();
     let popup_handle = app.clone();
     let mut builder = with_private_store(
@@ -126,9 +128,10 @@ pub fn open_remote<R: Runtime>(
     builder
         .title(title)
         .inner_size(1200.0, 800.0)
+        .visible(visible)
         .on_navigation(move |target| {
-            let same = target.origin() == origin;
-            if !same {
+            let same = allowed.allows(target);
+            if !same && target.as_str() != "about:blank" {
                 open_in_browser(&nav_handle, target);
             }
             same
@@ -180,18 +183,94 @@ pub fn show_in_main(
 
 /// Opens (or focuses) a session's window. The window loads the session's own loopback proxy
 /// through its one-time token handshake; the proxy (and so the window's address) outlives the
-/// window, so reopening lands on the same port.
+/// window, so reopening lands on the same port. A window prepared while the session started (see
+/// `prepared`) is pointed at the proxy and shown.
 pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), porthole_core::Error> {
     let label = session_label(&session.id);
-    if let Some(window) = app.get_webview_window(&label) {
+    let window = app.get_webview_window(&label);
+    let prepared = window
+        .as_ref()
+        .and_then(|_| crate::prepared::take(app, &label));
+    if let (Some(window), None) = (&window, &prepared) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
         return Ok(());
     }
-    if session.opens_in_app() {
-        // No page of its own: the main window shows it.
+    let url = match page_url(app, &label, session).await {
+        Ok(url) => url,
+        Err(e) => {
+            if let Some(allowed) = prepared {
+                crate::prepared::keep(app, &label, allowed);
+            }
+            return Err(e);
+        }
+    };
+    let Some(url) = url else {
+        // No page of its own: the main window shows it (a window made ahead is not wanted).
+        if let (Some(window), Some(_)) = (&window, &prepared) {
+            let _ = window.close();
+        }
         return show_in_main(app, &session.account_id, &session.id, false);
+    };
+    match (window, prepared) {
+        (Some(window), Some(allowed)) => {
+            allowed.set(&url);
+            window.navigate(url).map_err(window_error)?;
+            let _ = window.set_title(&window_title(session, chrono::Utc::now()));
+            let items = menu_items(session);
+            let menu = session_menu(app, &session.account_id, &session.id, &items)?;
+            if window.set_menu(menu).is_ok() {
+                shown_menus(app).insert(label, items);
+            }
+            window.show().map_err(window_error)?;
+            let _ = window.set_focus();
+        }
+        _ => {
+            let title = window_title(session, chrono::Utc::now());
+            let items = menu_items(session);
+            let menu = session_menu(app, &session.account_id, &session.id, &items)?;
+            let allowed = AllowedOrigin::of(&url);
+            let ids = (session.account_id.as_str(), session.id.as_str());
+            build_session_window(app, ids, url, &title, Some(menu), allowed, true)?;
+            shown_menus(app).insert(label, items);
+        }
+    }
+    Ok(())
+}
+
+/// Makes the window of session `session_id` of `account_id` ahead of its opening (see
+/// `prepared`): hidden, on about:blank, unless it has a window already. Its title and menu come
+/// when it is opened; the launch dialog asks only for a session with a page of its own (one
+/// without has its prepared window closed when it is opened).
+pub fn prepare_session_window(
+    app: &AppHandle,
+    account_id: &str,
+    session_id: &str,
+) -> Result<(), porthole_core::Error> {
+    let label = session_label(session_id);
+    if app.get_webview_window(&label).is_some() {
+        return Ok(());
+    }
+    let allowed = AllowedOrigin::default();
+    let blank = Url::parse("about:blank").map_err(|e| {
+        porthole_core::Error::new(porthole_core::ErrorCode::Internal, e.to_string())
+    })?;
+    let ids = (account_id, session_id);
+    build_session_window(app, ids, blank, "Porthole", None, allowed.clone(), false)?;
+    crate::prepared::keep(app, &label, allowed);
+    Ok(())
+}
+
+/// The address a session's window loads (a fresh entry to its proxy), or `None` for a session
+/// that the main window shows; an error when it cannot be opened (yet).
+async fn page_url(
+    app: &AppHandle,
+    label: &str,
+    session: &Session,
+) -> Result<Option<Url>, porthole_core::Error> {
+    if session.opens_in_app() {
+        return Ok(None);
     }
     if !session.can_open() {
         return Err(porthole_core::Error::invalid_input(
@@ -208,27 +287,43 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
             format!("The session's URL cannot be opened: {e}"),
         )
     })?;
-    let entry = crate::proxies::entry_url(app, &label, session, upstream).await?;
-    let url = Url::parse(entry.expose()).map_err(|e| {
+    let entry = crate::proxies::entry_url(app, label, session, upstream).await?;
+    Url::parse(entry.expose()).map(Some).map_err(|e| {
         porthole_core::Error::new(
             porthole_core::ErrorCode::Internal,
             format!("proxy URL: {e}"),
         )
-    })?;
-    let title = window_title(session, chrono::Utc::now());
-    let items = menu_items(session);
-    let menu = session_menu(app, &session.account_id, &session.id, &items)?;
-    let window = open_remote(app, &label, url, &title, Some(menu)).map_err(|e| {
-        porthole_core::Error::new(
-            porthole_core::ErrorCode::Internal,
-            format!("The session window could not open: {e}"),
-        )
-    })?;
+    })
+}
+
+fn window_error(e: tauri::Error) -> porthole_core::Error {
+    porthole_core::Error::new(
+        porthole_core::ErrorCode::Internal,
+        format!("The session window could not open: {e}"),
+    )
+}
+
+/// Makes the window of session `ids` (account, session) on `url`, shown or (a prepared one)
+/// hidden; when it closes, the proxy of a session that has ended goes.
+pub fn build_session_window(
+    app: &AppHandle,
+    (account_id, session_id): (&str, &str),
+    url: Url,
+    title: &str,
+    menu: Option<Menu<tauri::Wry>>,
+    allowed: AllowedOrigin,
+    visible: bool,
+) -> Result<WebviewWindow, porthole_core::Error> {
+    let label = session_label(session_id);
+    let window =
+        open_remote(app, &label, url, title, menu, allowed, visible).map_err(window_error)?;
     // A window kept open on an ended session holds its proxy until it closes.
     let (handle, account_id, session_id) =
-        (app.clone(), session.account_id.clone(), session.id.clone());
+        (app.clone(), account_id.to_owned(), session_id.to_owned());
     window.on_window_event(move |event| {
         if matches!(event, tauri::WindowEvent::Destroyed) {
+            let label = session_label(&session_id);
+            crate::prepared::take(&handle, &label);
             let state = handle.state::<crate::state::AppState>();
             let live = state
                 .hub
@@ -236,12 +331,11 @@ pub async fn open_session(app: &AppHandle, session: &Session) -> Result<(), port
                 .iter()
                 .any(|s| s.id == session_id);
             if !live {
-                crate::proxies::forget(&handle, &session_label(&session_id));
+                crate::proxies::forget(&handle, &label);
             }
         }
     });
-    shown_menus(app).insert(label, items);
-    Ok(())
+    Ok(window)
 }
 
 /// The session entries each open session window's menu shows, by window label: a refresh
@@ -407,7 +501,17 @@ pub fn open_debug_foreign_window(app: &AppHandle) {
     };
     match Url::parse(&raw.to_string_lossy()) {
         Ok(url) => {
-            if let Err(err) = open_remote(app, "session-e2e-probe", url, "Foreign page", None) {
+            let allowed = AllowedOrigin::of(&url);
+            let opened = open_remote(
+                app,
+                "session-e2e-probe",
+                url,
+                "Foreign page",
+                None,
+                allowed,
+                true,
+            );
+            if let Err(err) = opened {
                 tracing::error!("cannot open the foreign test window: {err}");
             }
         }

@@ -226,9 +226,49 @@ pub async fn open_session(
     account_id: String,
     session_id: String,
 ) -> Result<(), ApiError> {
-    let session = state
+    let session = live_session(&state, &account_id, &session_id)?;
+    crate::windows::open_session(&app(&state)?, &session)
+        .await
+        .map_err(ApiError::from)
+}
+
+/// Makes a just-launched session's window ahead, hidden, so that it opens at once when the
+/// session is ready (see `prepared`); nothing for a session without a page of its own.
+#[tauri::command]
+#[specta::specta]
+pub async fn prepare_session_window(
+    state: State<'_, AppState>,
+    account_id: String,
+    session_id: String,
+) -> Result<(), ApiError> {
+    // Called as the launch returns: the watcher may not list the session yet.
+    Ok(crate::windows::prepare_session_window(
+        &app(&state)?,
+        &account_id,
+        &session_id,
+    )?)
+}
+
+/// Closes the window made ahead for a session that will not be opened from the launch dialog
+/// (it was dismissed while the session started); nothing when there is none.
+#[tauri::command]
+#[specta::specta]
+pub fn release_session_window(
+    state: State<'_, AppState>,
+    session_id: String,
+) -> Result<(), ApiError> {
+    crate::prepared::release(&app(&state)?, &session_id);
+    Ok(())
+}
+
+fn live_session(
+    state: &AppState,
+    account_id: &str,
+    session_id: &str,
+) -> Result<Session, porthole_core::Error> {
+    state
         .hub
-        .sessions(Some(&account_id))
+        .sessions(Some(account_id))
         .into_iter()
         .find(|s| s.id == session_id)
         .ok_or_else(|| {
@@ -236,13 +276,13 @@ pub async fn open_session(
                 porthole_core::ErrorCode::SessionGone,
                 "This session has ended or is no longer known.",
             )
-        })?;
-    let app = state
+        })
+}
+
+fn app(state: &AppState) -> Result<tauri::AppHandle, ApiError> {
+    state
         .app_handle()
-        .ok_or_else(|| ApiError::internal("the app is still starting"))?;
-    crate::windows::open_session(&app, &session)
-        .await
-        .map_err(ApiError::from)
+        .ok_or_else(|| ApiError::internal("the app is still starting"))
 }
 
 /// What happened to a session while this app watched it (launched, its states and warnings,

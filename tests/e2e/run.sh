@@ -84,7 +84,7 @@ if [ "$(id -u)" -eq 0 ] && command -v slurmctld >/dev/null && [ -x target/debug/
 fi
 
 # `tests/e2e/run.sh tests/e2e/sessions.test.mjs` runs only the files named (and no second part).
-export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/remote.test.mjs tests/e2e/slurm.test.mjs tests/e2e/secrets.test.mjs}"
+export PORTHOLE_E2E_FILES="${*:-tests/e2e/app.test.mjs tests/e2e/sessions.test.mjs tests/e2e/launch.test.mjs tests/e2e/notifications.test.mjs tests/e2e/ibm.test.mjs tests/e2e/airplane.test.mjs tests/e2e/scripted.test.mjs tests/e2e/remote.test.mjs tests/e2e/slurm.test.mjs tests/e2e/secrets.test.mjs}"
 xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh bash -c '
   dunst -config "$(dirname "$PORTHOLE_E2E_DUNST_PICK")/dunstrc" >/dev/null 2>&1 &
   dbus-monitor "interface=org.freedesktop.Notifications,member=Notify" >"$PORTHOLE_E2E_NOTIFY_LOG" 2>/dev/null &

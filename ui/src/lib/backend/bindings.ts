@@ -84,6 +84,16 @@ export const commands = {
 	/**  Opens the session's own UI in its window (`session-<id>`), or focuses it if open already. */
 	openSession: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("open_session", { accountId, sessionId })),
 	/**
+	 *  Makes a just-launched session's window ahead, hidden, so that it opens at once when the
+	 *  session is ready (see `prepared`); nothing for a session without a page of its own.
+	 */
+	prepareSessionWindow: (accountId: string, sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("prepare_session_window", { accountId, sessionId })),
+	/**
+	 *  Closes the window made ahead for a session that will not be opened from the launch dialog
+	 *  (it was dismissed while the session started); nothing when there is none.
+	 */
+	releaseSessionWindow: (sessionId: string) => typedError<null, ApiError>(__TAURI_INVOKE("release_session_window", { sessionId })),
+	/**
 	 *  What happened to a session while this app watched it (launched, its states and warnings,
 	 *  extended by hand or automatically, stop or cancel asked, prompts answered), oldest first.
 	 */

@@ -410,6 +410,14 @@ export class MockBackend implements Backend {
     this.sessions.open(accountId, sessionId);
   }
 
+  async prepareSessionWindow(accountId: string, sessionId: string): Promise<void> {
+    this.sessions.calls.push(`prepare ${accountId} ${sessionId}`);
+  }
+
+  async releaseSessionWindow(sessionId: string): Promise<void> {
+    this.sessions.calls.push(`release ${sessionId}`);
+  }
+
   /** As the app asks the main window to show a session (the tray, a link, Relaunch in an ended
    * session's window). */
   showFromOutside(shown: ShownSession): void {

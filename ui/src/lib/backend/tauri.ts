@@ -171,6 +171,14 @@ export class TauriBackend implements Backend {
     unwrap(await call(() => commands.openSession(accountId, sessionId)));
   }
 
+  async prepareSessionWindow(accountId: string, sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.prepareSessionWindow(accountId, sessionId)));
+  }
+
+  async releaseSessionWindow(sessionId: string): Promise<void> {
+    unwrap(await call(() => commands.releaseSessionWindow(sessionId)));
+  }
+
   async sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]> {
     // Not a `Result`: an unknown session simply has no history.
     return call(() => commands.sessionHistory(accountId, sessionId));

@@ -232,6 +232,12 @@ export interface Backend {
   refreshSessions(): Promise<void>;
   /** Opens the session's own window; `invalid_input` when it is not ready. */
   openSession(accountId: string, sessionId: string): Promise<void>;
+  /** Makes a just-launched session's window ahead, hidden, so that `openSession` shows it at
+   * once when the session is ready (only for a session with a page of its own). */
+  prepareSessionWindow(accountId: string, sessionId: string): Promise<void>;
+  /** Closes the window made ahead for a session that is not going to be opened from here; nothing
+   * when there is none (or it was opened). */
+  releaseSessionWindow(sessionId: string): Promise<void>;
   /** What this app did to the session while it ran, oldest first (empty when nothing, or when
    * the session is unknown). Throws a `BackendError` only when the call itself fails. */
   sessionHistory(accountId: string, sessionId: string): Promise<HistoryEntry[]>;

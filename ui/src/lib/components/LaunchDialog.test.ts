@@ -80,7 +80,10 @@ describe("LaunchDialog", () => {
     await waitFor(() => expect(onclose).toHaveBeenCalledTimes(1));
     const [session] = store.list();
     expect(onclose).toHaveBeenCalledWith(`${session!.session.name} is open in its own window.`);
-    expect(backend.sessions.calls).toContain(`open local ${session!.session.id}`);
+    // Its window was made ahead while it started, then opened; nothing was let go.
+    const id = session!.session.id;
+    const calls = backend.sessions.calls.filter((c) => c.endsWith(id) && !c.startsWith("launch"));
+    expect(calls).toEqual([`prepare local ${id}`, `open local ${id}`]);
     expect(session!.request).toEqual({ machine_id: "terminal", resource: "CPU", timeout_minutes: 30, mode: null, params: {} });
     expect(JSON.parse(localStorage.getItem("porthole.launch.local")!)).toMatchObject({ timeout_minutes: 30 });
   });
@@ -108,6 +111,10 @@ describe("LaunchDialog", () => {
     expect(onclose).toHaveBeenCalledWith(expect.stringMatching(/goes on launching/));
     await waitFor(() => expect(store.list()[0]?.session.state.state).toBe("ready"));
     expect(backend.sessions.calls.some((c) => c.startsWith("open"))).toBe(false);
+    // The window made ahead for it is let go.
+    const id = store.list()[0]!.session.id;
+    await waitFor(() => expect(backend.sessions.calls).toContain(`release ${id}`));
+    expect(backend.sessions.calls.indexOf(`prepare local ${id}`)).toBeLessThan(backend.sessions.calls.indexOf(`release ${id}`));
   });
 
   it("relaunches at once with the settings it is given", async () => {

@@ -45,6 +45,8 @@ export class LaunchFlow {
   #backend: Backend;
   #store: SessionStore;
   #cancelled = false;
+  /** The call that made the session's window ahead, until that window is opened or let go. */
+  #prepared: Promise<void> | null = null;
   #hasLogs: (accountId: string) => boolean;
 
   /** `hasLogs`: whether the account's provider keeps a log to follow (its descriptor says). */
@@ -67,9 +69,11 @@ export class LaunchFlow {
     this.launched = null;
     this.phase = { step: "launching" };
     let sessionId: string;
+    let hasUi: boolean;
     try {
       const session = await this.#backend.launchSession(accountId, request);
       sessionId = session.id;
+      hasUi = session.capabilities.has_ui;
       this.launched = { accountId, sessionId };
       this.#store.launched(accountId, session, request);
       saveLaunchDefaults(accountId, request);
@@ -81,6 +85,7 @@ export class LaunchFlow {
     }
     if (this.#cancelled) return;
     this.phase = { step: "starting", accountId, sessionId };
+    if (hasUi) this.#prepare(accountId, sessionId);
     if (this.#hasLogs(accountId)) {
       this.#backend
         .followLogs(accountId, sessionId, (line) => {
@@ -94,6 +99,8 @@ export class LaunchFlow {
     const outcome = await this.#store.outcome(accountId, sessionId);
     if (this.#cancelled) return;
     if (outcome.kind === "ended") {
+      // The app closed the window made ahead with the session.
+      this.#prepared = null;
       this.phase = { step: "ended", reason: outcome.reason };
       return;
     }
@@ -103,7 +110,10 @@ export class LaunchFlow {
     }
     this.phase = { step: "opening", accountId, sessionId };
     try {
+      await this.#prepared;
       await this.#backend.openSession(accountId, sessionId);
+      // The window made ahead is the one opened: nothing is left to let go.
+      this.#prepared = null;
       if (!this.#cancelled) this.phase = { step: "done" };
     } catch (error) {
       if (!this.#cancelled) this.phase = { step: "open-failed", error: toBackendError(error) };
@@ -115,9 +125,22 @@ export class LaunchFlow {
     this.phase = { step: "form" };
   }
 
-  /** Stops watching: no more log lines, no opening. The launch itself goes on. */
+  /** Stops watching: no more log lines, no opening (a window made ahead is closed). The launch
+   * itself goes on. */
   cancel(): void {
     this.#cancelled = true;
+    const prepared = this.#prepared;
+    this.#prepared = null;
+    const launched = this.launched;
+    if (prepared && launched) {
+      void prepared.then(() => this.#backend.releaseSessionWindow(launched.sessionId)).catch(() => {});
+    }
+  }
+
+  /** Asks for the session's window ahead (hidden), so that it shows at once when the session is
+   * ready; a failure only means it opens the usual way then. */
+  #prepare(accountId: string, sessionId: string): void {
+    this.#prepared = this.#backend.prepareSessionWindow(accountId, sessionId).catch(() => {});
   }
 }
 
