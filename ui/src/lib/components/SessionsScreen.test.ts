@@ -103,8 +103,38 @@ describe("SessionsScreen", () => {
     expect(machine.textContent?.trim()).toBe("flux-dev · A100");
     expect(machine.title).toBe("flux-dev-machine");
     const filter = screen.getByLabelText("Filter");
+    const before = shownIds();
     await fireEvent.input(filter, { target: { value: "flux-dev-machine" } });
-    expect(shownIds()).toEqual(["demo-flux", "demo-legacy"]);
+    // The list follows once the typed text is painted, a frame later: not in the key's own turn.
+    expect(shownIds()).toEqual(before);
+    await waitFor(() => expect(shownIds()).toEqual(["demo-flux", "demo-legacy"]));
+  });
+
+  it("clears the text filter by its button or Escape, the focus kept in the field", async () => {
+    await renderScreen();
+    const all = shownIds();
+    const filter = screen.getByLabelText("Filter") as HTMLInputElement;
+    expect(filter.getAttribute("role")).toBe("searchbox");
+    expect(screen.queryByTestId("session-filter-clear")).toBeNull();
+    await fireEvent.input(filter, { target: { value: "A10G" } });
+    await waitFor(() => expect(shownIds()).toEqual(["demo-sdxl"]));
+    await fireEvent.click(screen.getByTestId("session-filter-clear"));
+    expect(filter.value).toBe("");
+    expect(shownIds()).toEqual(all);
+    expect(document.activeElement).toBe(filter);
+    expect(screen.queryByTestId("session-filter-clear")).toBeNull();
+
+    await fireEvent.input(filter, { target: { value: "A10G" } });
+    await waitFor(() => expect(shownIds()).toEqual(["demo-sdxl"]));
+    const escape = new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true });
+    filter.dispatchEvent(escape);
+    expect(escape.defaultPrevented).toBe(true);
+    await waitFor(() => expect(shownIds()).toEqual(all));
+    expect(filter.value).toBe("");
+    // Escape in an empty field is not the filter's: it goes on as any key does.
+    const again = new KeyboardEvent("keydown", { key: "Escape", bubbles: true, cancelable: true });
+    filter.dispatchEvent(again);
+    expect(again.defaultPrevented).toBe(false);
   });
 
   it("switches account, filters by text and state, and sorts", async () => {
@@ -119,8 +149,9 @@ describe("SessionsScreen", () => {
 
     await fireEvent.change(switcher, { target: { value: "" } });
     await fireEvent.input(screen.getByLabelText("Filter"), { target: { value: "A10G" } });
-    expect(shownIds()).toEqual(["demo-sdxl"]);
+    await waitFor(() => expect(shownIds()).toEqual(["demo-sdxl"]));
     await fireEvent.input(screen.getByLabelText("Filter"), { target: { value: "" } });
+    await waitFor(() => expect(shownIds()).toHaveLength(5));
     await fireEvent.change(screen.getByLabelText("State"), { target: { value: "ready" } });
     expect(shownIds()).toEqual(["demo-flux", "demo-shell", "demo-legacy"]);
     await fireEvent.change(screen.getByLabelText("Sort by"), { target: { value: "name" } });
