@@ -7,7 +7,8 @@ the app's list uses), then idles until its stdin closes. The UI process is a Pyt
 which adds a few MB to it.
 
 With the argument `input`, the page also has a focused text field, and each character typed into
-it prints `KEY <epoch ms>` once painted (tests/bench/input.mjs): the floor for input latency.
+it prints `KEY <painted> <keydown's stamp> <keydown handled>` (epoch ms) once painted
+(tests/bench/input.mjs): the floor for input latency.
 With `url URL`, it opens that page instead (a running terminal's) and prints `PROMPT <epoch ms>
 <navigation start, epoch ms>` once the terminal shows text (tests/bench/loop.mjs).
 """
@@ -28,9 +29,13 @@ requestAnimationFrame(() => setTimeout(() =>
 
 
 FIELD = """<input id="field" autofocus><script>
-document.getElementById("field").addEventListener("input", () =>
+const field = document.getElementById("field");
+const now = () => performance.timeOrigin + performance.now();
+let down = [NaN, NaN];
+field.addEventListener("keydown", (e) => { down = [performance.timeOrigin + e.timeStamp, now()]; });
+field.addEventListener("input", () =>
   requestAnimationFrame(() => setTimeout(() =>
-    webkit.messageHandlers.key.postMessage(`${performance.timeOrigin + performance.now()}`))));
+    webkit.messageHandlers.key.postMessage(`${now()} ${down[0]} ${down[1]}`))));
 </script></body>"""
 
 

@@ -2,12 +2,12 @@
 // bare WebKitGTK window, tests/bench/floor.py in its "input" mode), measured the same way: a real
 // X key event from xdotool into the focused window, timed from just before xdotool runs to the
 // frame after the field's `input` event (requestAnimationFrame, then a task: the same marker the
-// list's first paint uses). Both clocks are this machine's wall clock. `load` runs the same keys
-// again while a busy loop holds each core, as on the loaded machine where typing lagged.
+// list's first paint uses). Both clocks are this machine's wall clock. Both windows are open at
+// once and typed into in turns. `load` runs the same keys again while a busy loop holds each
+// core, as on the loaded machine where typing lagged.
 import { spawn, spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 
-import { poll } from "../e2e/harness.mjs";
 import { median } from "./report.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -17,11 +17,13 @@ export function haveXdotool() {
   return spawnSync("xdotool", ["version"]).status === 0;
 }
 
-/** Gives the X input focus to the window titled exactly `title` (no window manager under Xvfb). */
-export function focusWindow(title) {
-  const found = spawnSync("xdotool", ["search", "--name", `^${title}$`], { encoding: "utf8" });
+/** Raises the window titled exactly `title` and gives it the X input focus (no window manager
+ * under Xvfb). */
+function focusWindow(title) {
+  const found = spawnSync("xdotool", ["search", "--onlyvisible", "--name", `^${title}$`], { encoding: "utf8" });
   const id = found.stdout.trim().split("\n").filter(Boolean).at(-1);
   if (!id) throw new Error(`no X window titled ${title}`);
+  spawnSync("xdotool", ["windowraise", id]);
   spawnSync("xdotool", ["windowfocus", "--sync", id]);
   return id;
 }
@@ -43,73 +45,122 @@ function busyLoops(count = cpus().length) {
 }
 
 /**
- * Types `keys` keys, one at a time, each after the last was painted; `paintedAfter(i)` resolves
- * with the epoch ms at which the i-th (0-based) was painted. Returns the latencies, ms.
+ * Types `keys` keys into `target`, one at a time, each after the last was painted;
+ * `target.paintedAfter(i)` resolves with the times (epoch ms) of its i-th (0-based) key:
+ * `[painted, stamped, handled]`, the frame after its input event, the keydown event's own time
+ * stamp and when the page's keydown handler ran. It is asked before the key is sent (and given
+ * the pause between keys to be in place), so that nothing reads the window while it handles the
+ * key. Appends the latencies, ms, to `into` (to the paint, to the stamp, to the handler).
  */
-async function typeKeys(keys, paintedAfter) {
-  const latencies = [];
+async function typeKeys(target, keys, into) {
   for (let i = 0; i < keys; i++) {
-    const sent = pressKey(i % 2 ? "b" : "a");
-    latencies.push((await paintedAfter(i)) - sent);
-    // Keys a person types, not a burst: the next after a short pause.
+    const times = target.paintedAfter(target.typed++);
+    // Keys a person types, not a burst: each after a short pause.
     await sleep(40);
+    const sent = pressKey(i % 2 ? "b" : "a");
+    const [painted, stamped, handled] = await times;
+    into.painted.push(painted - sent);
+    into.stamped.push(stamped - sent);
+    into.handled.push(handled - sent);
   }
-  return latencies;
 }
 
-/** Both figures (ms, median and max of `keys` presses): unloaded, then under `load`. */
-async function measure(keys, paintedAfter, load) {
-  const idle = await typeKeys(keys, paintedAfter);
-  let loaded = [];
+const summary = (l) => ({
+  median: median(l.painted),
+  max: Math.max(...l.painted),
+  stamped: median(l.stamped),
+  handled: median(l.handled),
+});
+
+/**
+ * Types `keys` keys into each of `targets` ({name: {title, paintedAfter}}, windows open side by
+ * side), unloaded and then under load: in turns of `turn` keys, each window in turn given the
+ * keyboard, so that both see the same machine (its drift over a run is shared, not one side's).
+ * Returns per name {idle, loaded}: the median and max latency to the paint, and the medians to
+ * the event's stamp and to its handler (ms).
+ */
+export async function measureInput(targets, { keys, turn = 10, load }) {
+  const names = Object.keys(targets);
+  const empty = () => ({ painted: [], stamped: [], handled: [] });
+  const out = Object.fromEntries(names.map((n) => [n, { idle: empty(), loaded: empty() }]));
+  for (const name of names) targets[name].typed = 0;
+  const phase = async (which) => {
+    for (let done = 0; done < keys; done += turn) {
+      for (const name of names) {
+        focusWindow(targets[name].title);
+        // The window raised and focused paints once (its caret, its focus ring): let it settle.
+        await sleep(150);
+        await typeKeys(targets[name], Math.min(turn, keys - done), out[name][which]);
+      }
+    }
+  };
+  await phase("idle");
   if (load) {
     const stop = busyLoops();
     try {
       await sleep(500);
-      loaded = await typeKeys(keys, (i) => paintedAfter(keys + i));
+      await phase("loaded");
     } finally {
       stop();
     }
   }
-  const summary = (xs) => (xs.length ? { median: median(xs), max: Math.max(...xs) } : null);
-  return { idle: summary(idle), loaded: summary(loaded) };
+  return Object.fromEntries(
+    names.map((n) => [n, { idle: summary(out[n].idle), loaded: load ? summary(out[n].loaded) : null }]),
+  );
 }
 
+// The page keeps each key's times, and hands them to whoever waits for them (WAIT): one
+// WebDriver call per key, made before the key, and nothing polling the window while it handles
+// one (the floor's page reports its keys the same way, by a message).
 const INSTALL = `
   const field = document.querySelector('[data-testid="session-filter"]');
   if (!field) return false;
+  const now = () => performance.timeOrigin + performance.now();
   window.__keyPaintedAt = [];
+  window.__keyDown = [];
+  window.__keyWaiters = new Map();
+  field.addEventListener("keydown", (e) =>
+    window.__keyDown.push([performance.timeOrigin + e.timeStamp, now()]));
   field.addEventListener("input", () =>
-    requestAnimationFrame(() => setTimeout(() => window.__keyPaintedAt.push(performance.timeOrigin + performance.now()))));
+    requestAnimationFrame(() => setTimeout(() => {
+      const i = window.__keyPaintedAt.length;
+      window.__keyPaintedAt.push([now(), ...(window.__keyDown[i] ?? [NaN, NaN])]);
+      window.__keyWaiters.get(i)?.(window.__keyPaintedAt[i]);
+      window.__keyWaiters.delete(i);
+    })));
   field.value = "";
   field.focus();
   return true;`;
 
-/** The app's main window (already showing its list): the sessions filter is the field typed in. */
-export async function measureAppInput(app, { keys, load }) {
+const WAIT = `
+  const [i, done] = arguments;
+  const at = window.__keyPaintedAt[i];
+  if (at !== undefined) done(at);
+  else window.__keyWaiters.set(i, done);`;
+
+/** The app's main window (already showing its list) as a target: its sessions filter. */
+export async function appInput(app) {
   await app.driver.switchTo(app.mainHandle);
   if (!(await app.driver.execute(INSTALL))) throw new Error("the sessions filter is not on screen");
-  focusWindow("Porthole");
-  const paintedAfter = (i) =>
-    poll(`key ${i + 1} painted`, 10000, async () => {
-      const at = await app.driver.execute(`return window.__keyPaintedAt[${i}] ?? null`);
-      return at ?? undefined;
-    }, 5);
-  const result = await measure(keys, paintedAfter, load);
-  await app.driver.execute(`const f = document.querySelector('[data-testid="session-filter"]');
-    f.value = ""; f.dispatchEvent(new Event("input", { bubbles: true }));`);
-  return result;
+  return { title: "Porthole", paintedAfter: (i) => app.driver.executeAsync(WAIT, [i]) };
 }
 
-/** The floor's window in input mode: `lines` gives its stdout ("KEY <epoch ms>" per paint). */
-export async function measureFloorInput(lines, { keys, load }) {
+/** Empties the app's filter again (what was typed would hide sessions from the next part). */
+export async function clearAppInput(app) {
+  await app.driver.execute(`const f = document.querySelector('[data-testid="session-filter"]');
+    f.value = ""; f.dispatchEvent(new Event("input", { bubbles: true }));`);
+}
+
+/** The floor's window in input mode as a target: `lines` gives its stdout ("KEY <painted>
+ * <stamped> <handled>", epoch ms, per key). */
+export function floorInput(lines) {
   const painted = [];
   const waiting = new Map();
   lines.on("line", (line) => {
     if (!line.startsWith("KEY ")) return;
-    painted.push(Number(line.slice(4)));
+    painted.push(line.slice(4).split(" ").map(Number));
     waiting.get(painted.length - 1)?.(painted.at(-1));
   });
-  focusWindow("floor");
   const paintedAfter = (i) =>
     i < painted.length
       ? Promise.resolve(painted[i])
@@ -120,5 +171,5 @@ export async function measureFloorInput(lines, { keys, load }) {
             resolve(at);
           });
         });
-  return measure(keys, paintedAfter, load);
+  return { title: "floor", paintedAfter };
 }

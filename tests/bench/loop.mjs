@@ -1,8 +1,9 @@
 // Click Launch → a usable Local terminal, step by step, each against its own floor:
 //
 //  - the app: the click on the launch dialog's Launch (the page's clock) → launched and ready (the
-//    session's history, the app's clock) → its window open (seen through WebDriver) → the
-//    terminal showing text in it (the prompt; polled through WebDriver, a few ms late at most);
+//    session's history, the app's clock) → its window loading the session's page (that page's
+//    navigation start; the window itself may have been made, hidden, right after the launch) →
+//    the terminal showing text in it (the prompt; polled through WebDriver every 10 ms);
 //  - floor 1: the same terminal process started directly (`APP __portholed-terminal`), spawn →
 //    its page answering over HTTP;
 //  - floor 2: a bare WebKitGTK window (tests/bench/floor.py) opening that running terminal's page,
@@ -52,15 +53,20 @@ async function appLoopOnce(app) {
   const before = new Set(await driver.windowHandles());
   await inMain(RECORD_CLICK);
   await inMain(`document.querySelector('[data-testid="launch-submit"]').click(); return true;`);
+  // The window may come before the session is ready (made ahead, hidden, on about:blank): the
+  // prompt is looked for in it until its page shows one (a script run while the page changes may
+  // fail: the next look tells).
   const handle = await poll("the session's window", 30000, async () =>
-    (await driver.windowHandles()).find((h) => !before.has(h)), 5);
-  const windowAt = now();
+    (await driver.windowHandles()).find((h) => !before.has(h)), 10);
   await driver.switchTo(handle);
-  await poll("the terminal's prompt", 30000, async () =>
-    (await driver.execute(`return (document.querySelector(".xterm-rows")?.textContent ?? "").trim() !== ""`))
-      ? true
-      : undefined, 5);
-  const promptAt = now();
+  const promptAt = await poll("the terminal's prompt", 30000, async () => {
+    const shown = await driver
+      .execute(`return (document.querySelector(".xterm-rows")?.textContent ?? "").trim() !== ""`)
+      .catch(() => false);
+    return shown ? now() : undefined;
+  }, 10);
+  // When the window began to load the session's page (its navigation's start, this clock).
+  const windowAt = await driver.execute(`return performance.timeOrigin`);
   await driver.switchTo(app.mainHandle);
   const clickAt = await inMain(`return window.__launchClickAt`);
   const sessions = (await app.invoke("list_sessions", { accountId: "local" })).value;
