@@ -17,7 +17,8 @@
 // line: value, goal, met or not, the baseline from the same run and the ratio.
 //
 // Knobs: PORTHOLE_APP (the binary; default target/debug/porthole-desktop), BENCH_PARTS (default
-// "render,cold,idle,floor,input,loop"), BENCH_KEYS (60 per figure), BENCH_LOOP_RUNS (5), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
+// "render,cold,idle,floor,input,loop"), BENCH_KEYS (60 per figure), BENCH_INPUT_SESSIONS (20 listed
+// while typing), BENCH_LOOP_RUNS (5), BENCH_COLD_RUNS (5), BENCH_SESSIONS (50), BENCH_IDLE_S (10), BENCH_CPU_S
 // (30); ui/bench/render.mjs reads BENCH_RENDER_*.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -50,6 +51,7 @@ const loopRuns = Number(process.env.BENCH_LOOP_RUNS ?? 5);
 const keyCount = Number(process.env.BENCH_KEYS ?? 60);
 const coldRuns = Number(process.env.BENCH_COLD_RUNS ?? 5);
 const sessionCount = Number(process.env.BENCH_SESSIONS ?? 50);
+const listedCount = Number(process.env.BENCH_INPUT_SESSIONS ?? 20);
 const idleMs = Number(process.env.BENCH_IDLE_S ?? 10) * 1000;
 const cpuMs = Number(process.env.BENCH_CPU_S ?? 30) * 1000;
 const GOALS = { coldMs: 500, memoryMB: 150, cpuPercent: 0.5 };
@@ -269,13 +271,54 @@ async function localSessions(app) {
   return call(app, "list_sessions", { accountId: "local" });
 }
 
-async function benchIdle() {
-  const dirs = freshDirs("idle");
-  // portholed allows 5 sessions per machine by default.
+/** `dirs` with a portholed.toml that lets the Local account run `count` sessions (it allows 5
+ * per machine by default). */
+function allowingSessions(dirs, count) {
   writeFileSync(
     join(dirs.PORTHOLE_CONFIG_DIR, "portholed.toml"),
-    `max_sessions_per_machine = ${sessionCount + 10}\n\n[machines.terminal]\nmax_sessions = ${sessionCount + 10}\n`,
+    `max_sessions_per_machine = ${count + 10}\n\n[machines.terminal]\nmax_sessions = ${count + 10}\n`,
   );
+  return dirs;
+}
+
+/** The Local account's terminal machine, once the account is connected. */
+async function terminalMachine(app) {
+  const machines = await poll("the Local account to be connected", 30000, async () => {
+    const reply = await app.invoke("list_machines", { accountId: "local" });
+    return reply.ok ? reply.value : undefined;
+  });
+  const terminal = machines.find((m) => m.name === "terminal");
+  if (!terminal?.can_launch) throw new Error(`no terminal machine to launch: ${JSON.stringify(machines)}`);
+  return terminal;
+}
+
+/** Launches `count` Local terminals (their ids pushed to `launched` as they go), and waits
+ * until they are ready and the list shows them so, no state animation running any more.
+ * Returns the time from the first launch to all ready (list_sessions), ms. */
+async function launchTerminals(app, terminal, count, launched) {
+  const t0 = Date.now();
+  for (let i = 0; i < count; i++) {
+    const s = await call(app, "launch_session", {
+      accountId: "local",
+      request: { machine_id: terminal.id, resource: null, timeout_minutes: 120 },
+    });
+    launched.push(s.id);
+  }
+  await poll(`${count} sessions to be ready`, 240000, async () => {
+    const ready = (await localSessions(app)).filter((s) => launched.includes(s.id) && s.state.state === "ready");
+    return ready.length === count ? true : undefined;
+  }, 500);
+  const readyMs = Date.now() - t0;
+  await poll("the list to show them all ready", 240000, async () => {
+    const shown = await app.driver.execute(`return document.getAnimations().length ? -1
+      : document.querySelectorAll('[data-testid="session-row"][data-state="ready"]').length`);
+    return shown === count ? true : undefined;
+  }, 250);
+  return readyMs;
+}
+
+async function benchIdle() {
+  const dirs = allowingSessions(freshDirs("idle"), sessionCount);
   const { app, pid } = await startApp(dirs);
   const launched = [];
   let stopped = false;
@@ -283,12 +326,7 @@ async function benchIdle() {
   let leftRunning = [];
   let leftAfterQuit = [];
   try {
-    const machines = await poll("the Local account to be connected", 30000, async () => {
-      const reply = await app.invoke("list_machines", { accountId: "local" });
-      return reply.ok ? reply.value : undefined;
-    });
-    const terminal = machines.find((m) => m.name === "terminal");
-    if (!terminal?.can_launch) throw new Error(`no terminal machine to launch: ${JSON.stringify(machines)}`);
+    const terminal = await terminalMachine(app);
 
     log(`idle ${idleMs / 1000} s with 0 sessions, then CPU over ${cpuMs / 1000} s`);
     await sleep(idleMs);
@@ -297,24 +335,7 @@ async function benchIdle() {
 
     log(`launching ${sessionCount} Local terminal sessions`);
     const t0 = Date.now();
-    for (let i = 0; i < sessionCount; i++) {
-      const s = await call(app, "launch_session", {
-        accountId: "local",
-        request: { machine_id: terminal.id, resource: null, timeout_minutes: 120 },
-      });
-      launched.push(s.id);
-    }
-    await poll(`${sessionCount} sessions to be ready`, 240000, async () => {
-      const ready = (await localSessions(app)).filter((s) => launched.includes(s.id) && s.state.state === "ready");
-      return ready.length === sessionCount ? true : undefined;
-    }, 500);
-    const readyMs = Date.now() - t0;
-    // And shown so: every row ready, no state animation running any more.
-    await poll("the list to show them all ready", 240000, async () => {
-      const shown = await app.driver.execute(`return document.getAnimations().length ? -1
-        : document.querySelectorAll('[data-testid="session-row"][data-state="ready"]').length`);
-      return shown === sessionCount ? true : undefined;
-    }, 250);
+    const readyMs = await launchTerminals(app, terminal, sessionCount, launched);
     const shownMs = Date.now() - t0;
     log(`${sessionCount} sessions ready in ${fmt(readyMs, "ms")}, shown ready in ${fmt(shownMs, "ms")}`);
     log(`idle ${idleMs / 1000} s, then CPU over ${cpuMs / 1000} s`);
@@ -431,12 +452,17 @@ async function benchInput() {
     results.push(() => console.log(`[6] input latency skipped: ${why}`));
     return;
   }
-  log(`input latency: ${keyCount} keys into the main window's filter and a bare WebKitGTK window's field, in turns, idle then with every core busy`);
-  const { app, pid } = await startApp(freshDirs("input"));
+  log(
+    `input latency: ${keyCount} keys into the main window's filter (${listedCount} sessions listed) and a bare ` +
+      `WebKitGTK window's field, in turns, idle then with every core busy`,
+  );
+  const { app, pid } = await startApp(allowingSessions(freshDirs("input"), listedCount));
+  const launched = [];
   let mine;
   let floor;
   try {
     await poll("the session list", 30000, async () => ((await app.driver.execute(MARKS_SCRIPT)).painted ? true : undefined));
+    if (listedCount) await launchTerminals(app, await terminalMachine(app), listedCount, launched);
     const { child, lines } = await startFloor("input");
     try {
       const targets = { mine: await appInput(app), floor: floorInput(lines) };
@@ -446,13 +472,16 @@ async function benchInput() {
     }
     await clearAppInput(app);
   } finally {
+    for (const id of launched) await call(app, "stop_session", { accountId: "local", sessionId: id }).catch(() => {});
+    await poll("the listed sessions to end", 60000, async () =>
+      (await localSessions(app)).some((s) => launched.includes(s.id)) ? undefined : true, 500).catch(() => {});
     await stopApp(app, pid);
   }
   for (const [which, label] of [["idle", "idle machine"], ["loaded", `every core busy (${cpus().length} busy loops)`]]) {
     results.push(() =>
       report({
         n: 6,
-        what: `input latency, key press (xdotool) → character painted in the main window's filter, ${label}`,
+        what: `input latency, key press (xdotool) → character painted in the main window's filter (${listedCount} sessions listed), ${label}`,
         value: mine[which].median,
         unit: "ms",
         detail: `median of ${keyCount}, max ${fmt(mine[which].max, "ms")}`,

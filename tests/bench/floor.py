@@ -33,9 +33,11 @@ const field = document.getElementById("field");
 const now = () => performance.timeOrigin + performance.now();
 let down = [NaN, NaN];
 field.addEventListener("keydown", (e) => { down = [performance.timeOrigin + e.timeStamp, now()]; });
-field.addEventListener("input", () =>
+field.addEventListener("input", () => {
+  const key = down;
   requestAnimationFrame(() => setTimeout(() =>
-    webkit.messageHandlers.key.postMessage(`${now()} ${down[0]} ${down[1]}`))));
+    webkit.messageHandlers.key.postMessage(`${now()} ${key[0]} ${key[1]}`)));
+});
 </script></body>"""
 
 

@@ -44,9 +44,14 @@ function busyLoops(count = cpus().length) {
   return () => children.forEach((c) => c.kill("SIGKILL"));
 }
 
+/** What is typed into each field, over and over: a word every Local terminal's name has, so
+ * that the list keeps its rows while each key filters them again (and the floor's field gets the
+ * same characters). Between words the field is emptied (Ctrl+A, BackSpace), not measured. */
+const WORD = "terminal";
+
 /**
  * Types `keys` keys into `target`, one at a time, each after the last was painted;
- * `target.paintedAfter(i)` resolves with the times (epoch ms) of its i-th (0-based) key:
+ * `target.paintedAfter(i)` resolves with the times (epoch ms) of its i-th (0-based) change:
  * `[painted, stamped, handled]`, the frame after its input event, the keydown event's own time
  * stamp and when the page's keydown handler ran. It is asked before the key is sent (and given
  * the pause between keys to be in place), so that nothing reads the window while it handles the
@@ -54,10 +59,18 @@ function busyLoops(count = cpus().length) {
  */
 async function typeKeys(target, keys, into) {
   for (let i = 0; i < keys; i++) {
+    if (target.at === WORD.length) {
+      const emptied = target.paintedAfter(target.typed++);
+      await sleep(40);
+      pressKey("ctrl+a");
+      pressKey("BackSpace");
+      await emptied;
+      target.at = 0;
+    }
     const times = target.paintedAfter(target.typed++);
     // Keys a person types, not a burst: each after a short pause.
     await sleep(40);
-    const sent = pressKey(i % 2 ? "b" : "a");
+    const sent = pressKey(WORD[target.at++]);
     const [painted, stamped, handled] = await times;
     into.painted.push(painted - sent);
     into.stamped.push(stamped - sent);
@@ -83,7 +96,7 @@ export async function measureInput(targets, { keys, turn = 10, load }) {
   const names = Object.keys(targets);
   const empty = () => ({ painted: [], stamped: [], handled: [] });
   const out = Object.fromEntries(names.map((n) => [n, { idle: empty(), loaded: empty() }]));
-  for (const name of names) targets[name].typed = 0;
+  for (const name of names) Object.assign(targets[name], { typed: 0, at: 0 });
   const phase = async (which) => {
     for (let done = 0; done < keys; done += turn) {
       for (const name of names) {
@@ -117,17 +130,18 @@ const INSTALL = `
   if (!field) return false;
   const now = () => performance.timeOrigin + performance.now();
   window.__keyPaintedAt = [];
-  window.__keyDown = [];
   window.__keyWaiters = new Map();
-  field.addEventListener("keydown", (e) =>
-    window.__keyDown.push([performance.timeOrigin + e.timeStamp, now()]));
-  field.addEventListener("input", () =>
+  let down = [NaN, NaN];
+  field.addEventListener("keydown", (e) => { down = [performance.timeOrigin + e.timeStamp, now()]; });
+  field.addEventListener("input", () => {
+    const key = down;
     requestAnimationFrame(() => setTimeout(() => {
       const i = window.__keyPaintedAt.length;
-      window.__keyPaintedAt.push([now(), ...(window.__keyDown[i] ?? [NaN, NaN])]);
+      window.__keyPaintedAt.push([now(), ...key]);
       window.__keyWaiters.get(i)?.(window.__keyPaintedAt[i]);
       window.__keyWaiters.delete(i);
-    })));
+    }));
+  });
   field.value = "";
   field.focus();
   return true;`;
