@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 
+import { porthole } from "./cli.mjs";
 import { startFake, stopFake } from "./fakes.mjs";
 import { E2EApp, poll } from "./harness.mjs";
 import { inWindow } from "./rows.mjs";
@@ -89,4 +90,27 @@ test("a runbook launched from the app waits for its approval, is answered there 
         notices(name).find((n) => n.title === `${name} has ended`));
       assert.match(told.body, /deployed: web/, told.body);
     }
+  }));
+
+test("a key set with the CLI while the app runs is the one the app uses, at once", () =>
+  app.withScreenshot("airplane-set-key", async () => {
+    // Added with the CLI and a read-only key: once the app answers for it, its watcher has seen
+    // that change of the accounts file and connected it, with that key.
+    const added = await porthole(
+      ["accounts", "add", "Read only", "--provider", "airplane", "--url", fake.base_url, "--field", "env=staging"],
+      `${fake.read_only_key}\n`,
+    );
+    assert.equal(added.code, 0, added.out);
+    const accounts = await app.invoke("list_accounts");
+    const account = accounts.value.find((v) => v.account.name === "Read only").account;
+    /** What the app's connection to the account may do, as the provider tells it. */
+    const access = async () => {
+      const reply = await app.invoke("account_details", { id: account.id });
+      return reply.ok ? reply.value.find((d) => d.label === "Access")?.value : undefined;
+    };
+    assert.match(await poll("the read-only key's access", 20000, access), /^read-only/);
+    const set = await porthole(["accounts", "set-key", "Read only"], `${fake.api_key}\n`);
+    assert.equal(set.code, 0, set.out);
+    await poll("the app on the new key", 20000, async () =>
+      ((await access()) === "launch and answer" ? true : undefined));
   }));

@@ -90,9 +90,12 @@ export function inWindow(getApp, log) {
     await app.driver.waitFor('[data-testid="add-account"] select');
     for (const [label, value] of fields) await fill("add-account", label, value);
     await click('[data-testid="add-account-form-submit"]');
+    // The one named so, where a name is given (there may be more of the provider).
+    const name = fields.find(([label]) => label === "Name")?.[1];
     return poll(`the ${provider} account`, 20000, async () => {
       const reply = await app.invoke("list_accounts");
-      return reply.ok ? reply.value.find((v) => v.account.provider === provider)?.account : undefined;
+      const added = (v) => v.account.provider === provider && (name === undefined || v.account.name === name);
+      return reply.ok ? reply.value.find(added)?.account : undefined;
     });
   }
 

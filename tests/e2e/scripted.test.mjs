@@ -4,11 +4,11 @@
 // with the `scripted` feature; a build without it fails here, saying so.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { porthole } from "./cli.mjs";
 import { E2EApp, poll } from "./harness.mjs";
 import { inWindow } from "./rows.mjs";
 
@@ -173,21 +173,6 @@ test("a scripted session is cancelled after a question, and shows why it ended",
     const ended = await rowWhere(name, "cancelled", (r) => r.state === "ended");
     assert.equal(ended.reason, "Cancelled");
   }));
-
-/** Runs the `porthole` CLI (built with the scripted provider by `make e2e`) in the app's
- * environment (its config folder and keychain); resolves to its exit code and output. */
-function porthole(args, input) {
-  const bin = new URL("../../target/debug/porthole", import.meta.url).pathname;
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code, out }));
-    child.stdin.end(input ?? "");
-  });
-}
 
 test("an account added and removed with the CLI while the app runs is watched and let go at once", () =>
   app.withScreenshot("scripted-outside", async () => {

@@ -29,6 +29,11 @@ struct AccountsFile {
     default_account: Option<String>,
     #[serde(default)]
     accounts: Vec<Account>,
+    /// When each account's key was last set (RFC 3339), by id. The key is in the keychain; this
+    /// changes the file, so that a running app (which watches it) connects the account again
+    /// with its new key when it was set elsewhere (`porthole accounts set-key`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    keys_set: BTreeMap<String, String>,
 }
 
 /// Whether an account's key can be used, as the UI and `porthole accounts list` show it. The key
@@ -214,6 +219,22 @@ impl AccountStore {
         })
     }
 
+    /// Notes that account `id`'s key was just set (the caller stored it): see
+    /// [`AccountStore::keys_set`].
+    pub fn note_key_set(&self, id: &str) -> Result<()> {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        self.update(|file| {
+            find(&file.accounts, id).ok_or_else(|| not_found(id))?;
+            file.keys_set.insert(id.to_owned(), now);
+            Ok(())
+        })
+    }
+
+    /// When each account's key was last set, by id (those set since the file has said so).
+    pub fn keys_set(&self) -> Result<BTreeMap<String, String>> {
+        Ok(self.load()?.keys_set)
+    }
+
     /// Removes an account (the caller deletes its key). The Local account cannot be removed.
     pub fn remove(&self, id_or_name: &str) -> Result<Account> {
         self.update(|file| {
@@ -228,6 +249,7 @@ impl AccountStore {
                 ));
             }
             let removed = file.accounts.remove(pos);
+            file.keys_set.remove(&removed.id);
             if file.default_account.as_deref() == Some(removed.id.as_str()) {
                 file.default_account = None;
             }
@@ -252,6 +274,7 @@ impl AccountStore {
                 version: FORMAT_VERSION,
                 default_account: None,
                 accounts: Vec::new(),
+                keys_set: BTreeMap::new(),
             },
             Err(e) => {
                 return Err(Error::io(
@@ -376,6 +399,46 @@ mod tests {
         assert_eq!(list, vec![local_account()]);
         assert_eq!(s.default_account().unwrap().id, LOCAL_ACCOUNT_ID);
         assert!(!s.path().exists());
+    }
+
+    #[test]
+    fn a_key_set_changes_the_file_for_its_account_until_it_is_removed() {
+        let s = store("keys-set");
+        let a = s
+            .add(
+                "Cloud",
+                ProviderKind::ComfyDeploy,
+                "https://x.example",
+                BTreeMap::new(),
+            )
+            .unwrap();
+        let before = std::fs::read(s.path()).unwrap();
+        assert!(s.keys_set().unwrap().is_empty());
+        s.note_key_set("cloud").unwrap();
+        let first = s.keys_set().unwrap();
+        assert_eq!(first.keys().collect::<Vec<_>>(), vec![&a.id]);
+        assert_ne!(
+            std::fs::read(s.path()).unwrap(),
+            before,
+            "the watched file changed"
+        );
+        s.note_key_set(&a.id).unwrap();
+        assert_ne!(
+            s.keys_set().unwrap()[&a.id],
+            first[&a.id],
+            "each setting is told apart"
+        );
+        assert_eq!(
+            s.list().unwrap().len(),
+            2,
+            "the accounts themselves are unchanged"
+        );
+        assert_eq!(
+            s.note_key_set("nobody").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        s.remove(&a.id).unwrap();
+        assert!(s.keys_set().unwrap().is_empty());
     }
 
     #[test]

@@ -259,6 +259,13 @@ impl Accounts {
         let key = Sensitive::new(key.expose().trim().to_owned());
         check_key(connect(&account, key.clone())?.as_ref()).await?;
         self.keychain.set(&account.id, &key)?;
+        // The key is stored either way; the note only tells a running app to use it at once.
+        if let Err(e) = self.store.note_key_set(&account.id) {
+            tracing::warn!(
+                "the accounts file does not record the new key: {}",
+                e.message
+            );
+        }
         Ok(account)
     }
 
