@@ -265,6 +265,9 @@ test("the list's countdown stops while the main window is hidden and catches up 
     const remaining = () => inMain(`return document.querySelector(arguments[0])?.textContent ?? ""`, [row]);
     const visibility = () => inMain(`return document.visibilityState`);
     const first = await poll("the row's countdown", 10000, async () => (await remaining()) || undefined);
+    // On screen: a row scrolled away rests its countdown (and while the focus or the pointer is
+    // in the list, a new row comes last, maybe below the fold).
+    await inMain(`document.querySelector(arguments[0]).scrollIntoView({ block: "center" }); return true;`, [row]);
     await poll("the countdown to tick while shown", 5000, async () => ((await remaining()) !== first ? true : undefined));
 
     // No window manager under Xvfb: unmap the main window as minimising it would.
